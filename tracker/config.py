@@ -1,0 +1,182 @@
+"""Rooms configuration: config.json overlaid by config.private.json.
+
+The format is the one sites of this kind have used for years: JSON with
+`//` comment lines, a global `config` object, per-room `default`s, then one
+object per room. Every problem is reported as one line naming file, room and
+key, because the person reading it is setting up an event in a hurry.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+MAIN_FILE = "config.json"
+PRIVATE_FILE = "config.private.json"
+
+ROOM_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# Room pages live at /<room>, so a room may not shadow the site's own paths.
+RESERVED_NAMES = frozenset({"tracker", "static", "ws", "admin", "api", "monitor", "healthz", "readyz"})
+PLACEHOLDER_SECRETS = frozenset({"change-me", "changeme", "secret", "xxx"})
+MIN_SECRET_LENGTH = 16
+
+# Global keys with their default values; the default's type is the key's type.
+GLOBAL_DEFAULTS: dict[str, Any] = {
+    "secret": "",
+    "localips": [],
+    "grace": 5,
+}
+
+
+class ConfigError(Exception):
+    """A problem in the rooms configuration, as one line for a person."""
+
+    def __init__(self, file: str, message: str, *, room: str | None = None, key: str | None = None):
+        where = [file]
+        if room is not None:
+            where.append(f"room {room!r}")
+        if key is not None:
+            where.append(f"key {key!r}")
+        super().__init__(": ".join(where + [message]))
+
+
+@dataclass(frozen=True)
+class Room:
+    name: str
+    settings: dict[str, Any]
+
+    @property
+    def title(self) -> str:
+        return self.settings.get("title") or self.name
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    secret: str
+    grace: int
+    localips: list[str]
+    rooms: dict[str, Room] = field(default_factory=dict)
+
+
+def read_commented_json(path: Path) -> dict[str, Any]:
+    """Parse a JSON file whose lines starting with `//` are comments."""
+    text = path.read_text(encoding="utf-8")
+    # Blank the comment lines instead of dropping them so line numbers in
+    # error messages still match the file.
+    lines = ["" if line.lstrip().startswith("//") else line for line in text.splitlines()]
+    try:
+        data = json.loads("\n".join(lines))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(path.name, f"line {exc.lineno}: invalid JSON: {exc.msg}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(path.name, "the top level must be an object")
+    return data
+
+
+def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return {str: "string", list: "list", dict: "object", type(None): "null"}[type(value)]
+
+
+def check_type(file: str, key: str, value: Any, default: Any, *, room: str | None = None) -> None:
+    if default is not None and json_type(value) != json_type(default):
+        raise ConfigError(file, f"must be a {json_type(default)}, not a {json_type(value)}", room=room, key=key)
+
+
+def parse_config(main: dict[str, Any], private: dict[str, Any]) -> SiteConfig:
+    """Merge and validate the two files' contents into a SiteConfig."""
+
+    def origin(*path: str) -> str:
+        """The file that sets the value at `path`, for error messages."""
+        node: Any = private
+        for part in path:
+            if not isinstance(node, dict) or part not in node:
+                return MAIN_FILE
+            node = node[part]
+        return PRIVATE_FILE
+
+    merged = deep_merge(main, private)
+    for section in ("config", "default"):
+        if not isinstance(merged.get(section, {}), dict):
+            raise ConfigError(origin(section), f"{section!r} must be an object")
+
+    global_values = {**GLOBAL_DEFAULTS, **merged.get("config", {})}
+    for key, value in global_values.items():
+        if key not in GLOBAL_DEFAULTS:
+            raise ConfigError(origin("config", key), "unknown global setting", room="config", key=key)
+        check_type(origin("config", key), key, value, GLOBAL_DEFAULTS[key], room="config")
+
+    secret = global_values["secret"].strip()
+    hint = f"put a random secret in {PRIVATE_FILE} (make serve creates one)"
+    if not secret:
+        raise ConfigError(origin("config", "secret"), f"is empty; {hint}", room="config", key="secret")
+    if secret.lower() in PLACEHOLDER_SECRETS:
+        raise ConfigError(origin("config", "secret"), f"is a placeholder; {hint}", room="config", key="secret")
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise ConfigError(
+            origin("config", "secret"), f"is shorter than {MIN_SECRET_LENGTH} characters; {hint}", room="config", key="secret"
+        )
+    grace = global_values["grace"]
+    if not isinstance(grace, int) or not 1 <= grace <= 600:
+        raise ConfigError(origin("config", "grace"), "must be whole seconds from 1 to 600", room="config", key="grace")
+
+    defaults = merged.get("default", {})
+    rooms: dict[str, Room] = {}
+    for name, values in merged.items():
+        if name in ("config", "default"):
+            continue
+        if not ROOM_NAME.match(name):
+            raise ConfigError(origin(name), "room names use letters, digits, '_' and '-' only", room=name)
+        if name.lower() in RESERVED_NAMES:
+            raise ConfigError(origin(name), "this name is used by the site itself", room=name)
+        if not isinstance(values, dict):
+            raise ConfigError(origin(name), "must be an object", room=name)
+        for key, value in values.items():
+            if key not in defaults:
+                raise ConfigError(origin(name, key), "is not in 'default'", room=name, key=key)
+            check_type(origin(name, key), key, value, defaults[key], room=name)
+        rooms[name] = Room(name=name, settings=deep_merge(defaults, values))
+    if not rooms:
+        raise ConfigError(MAIN_FILE, "no rooms configured")
+    return SiteConfig(secret=secret, grace=grace, localips=global_values["localips"], rooms=rooms)
+
+
+def load_config(directory: Path) -> SiteConfig:
+    main_path, private_path = directory / MAIN_FILE, directory / PRIVATE_FILE
+    if not main_path.exists():
+        raise ConfigError(MAIN_FILE, f"not found in {directory}")
+    private = read_commented_json(private_path) if private_path.exists() else {}
+    return parse_config(read_commented_json(main_path), private)
+
+
+@functools.cache
+def _cached(directory: Path) -> SiteConfig:
+    return load_config(directory)
+
+
+def get_config() -> SiteConfig:
+    """The site's configuration, read once per process."""
+    return _cached(Path(settings.ROOMS_CONFIG_DIR))
+
+
+def reset_cache() -> None:
+    _cached.cache_clear()

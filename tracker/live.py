@@ -1,0 +1,136 @@
+"""The live feed of one process: one Redis subscription, many local sockets.
+
+Each process keeps a mirror of every room's public state. A change arrives
+once over pub/sub, is turned into the public message and serialized once,
+and the same text is written to every local socket. A socket that connects
+gets the mirror's snapshot without asking Redis. If the subscription drops
+or a version is skipped, the mirror reloads from Redis and every socket gets
+the fresh snapshot, so a lost message never means lost state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import weakref
+from typing import Any, Protocol
+
+from redis.exceptions import RedisError
+
+from . import rooms, store
+from .config import get_config
+
+logger = logging.getLogger(__name__)
+
+RETRY_DELAYS = (0.1, 0.5, 1, 2, 5)
+# How long a read may idle before the connection is checked with a PING.
+HEALTH_CHECK_SECONDS = 15
+
+
+class Listener(Protocol):
+    async def push(self, text: str) -> None: ...
+
+
+class LiveHub:
+    def __init__(self) -> None:
+        self.listeners: set[Listener] = set()
+        self.version = 0
+        self.rooms: dict[str, dict[str, Any]] = {}
+        self.ready = asyncio.Event()
+        self._snapshot_text: str | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def join(self, listener: Listener) -> str:
+        """Register a listener; returns the snapshot it must be sent first.
+
+        Nothing between registering and the caller's send yields to the event
+        loop, so no change can be pushed to the listener before its snapshot.
+        """
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="live-hub")
+        await self.ready.wait()
+        self.listeners.add(listener)
+        return self.snapshot_text()
+
+    def leave(self, listener: Listener) -> None:
+        self.listeners.discard(listener)
+
+    def snapshot_text(self) -> str:
+        if self._snapshot_text is None:
+            self._snapshot_text = json.dumps(
+                {"type": "snapshot", "version": self.version, "rooms": list(self.rooms.values())}
+            )
+        return self._snapshot_text
+
+    async def _run(self) -> None:
+        failures = 0
+        while True:
+            redis = store.connect(socket_timeout=None, health_check_interval=HEALTH_CHECK_SECONDS)
+            try:
+                async with redis.pubsub(ignore_subscribe_messages=True) as pubsub:
+                    await pubsub.subscribe(store.live_channel())
+                    # Subscribe first, then read: a change in between shows up
+                    # in both and is dropped by its version.
+                    await self._reload(redis)
+                    if failures:
+                        logger.info("live feed reconnected to redis")
+                    failures = 0
+                    while True:
+                        message = await pubsub.get_message(timeout=HEALTH_CHECK_SECONDS)
+                        if message is not None:
+                            await self._apply(redis, json.loads(message["data"]))
+            except (RedisError, OSError) as exc:
+                if failures == 0:
+                    logger.warning("live feed lost redis, retrying: %s", exc)
+                self.ready.clear()
+                await asyncio.sleep(RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)])
+                failures += 1
+            finally:
+                await redis.aclose()
+
+    async def _reload(self, redis: store.Redis) -> None:
+        config = get_config()
+        snapshot = await store.read_snapshot(redis, list(config.rooms))
+        self.version = snapshot.version
+        self.rooms = {name: rooms.public_room(room, snapshot.rooms[name]) for name, room in config.rooms.items()}
+        self._snapshot_text = None
+        self.ready.set()
+        await self._broadcast(self.snapshot_text())
+
+    async def _apply(self, redis: store.Redis, message: dict[str, Any]) -> None:
+        version = message["version"]
+        if version <= self.version:
+            return
+        if version != self.version + 1:
+            logger.info("live feed skipped from version %s to %s, reloading", self.version, version)
+            await self._reload(redis)
+            return
+        room = get_config().rooms.get(message["room"])
+        self.version = version
+        self._snapshot_text = None
+        if room is None:  # state of a room removed from the config
+            return
+        public = rooms.public_room(room, message["encoders"])
+        self.rooms[room.name] = public
+        await self._broadcast(json.dumps({"type": "room", "version": version, "room": public}))
+
+    async def _broadcast(self, text: str) -> None:
+        for listener in list(self.listeners):
+            try:
+                await listener.push(text)
+            except Exception:  # one broken socket must not stop the others
+                logger.exception("dropping a live listener that failed to receive")
+                self.listeners.discard(listener)
+
+
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LiveHub] = weakref.WeakKeyDictionary()
+
+
+def get_hub() -> LiveHub:
+    """The hub of the running event loop (one per process in production)."""
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        hub = _hubs[loop] = LiveHub()
+    return hub

@@ -1,0 +1,71 @@
+"""A stand-in encoder: heartbeats like a real one so a new site shows live rooms."""
+
+import json
+import random
+import time
+import urllib.error
+import urllib.request
+from datetime import datetime, timezone
+
+from django.core.management.base import BaseCommand, CommandError
+
+from tracker.config import ConfigError, get_config
+
+# Public test streams that browsers can play, so the example room shows video.
+TEST_STREAMS = [
+    {"format": "hls", "quality": "hd", "url": "https://test-streams.mux.dev/x36xhzz/x36xhzz.m3u8"},
+    {
+        "format": "mp4",
+        "quality": "hd",
+        "url": "https://commondatastorage.googleapis.com/gtv-videos-bucket/sample/BigBuckBunny.mp4",
+    },
+]
+
+
+class Command(BaseCommand):
+    help = "Send heartbeats for a room like a real encoder, one line per heartbeat."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--room", default="example")
+        parser.add_argument("--encoder", help="encoder name (default: fake-<room>)")
+        parser.add_argument("--interval", type=int, default=10, help="seconds between heartbeats")
+        parser.add_argument("--tracker", default="http://127.0.0.1:8000", help="the tracker's base URL")
+        parser.add_argument("--count", type=int, default=0, help="stop after this many heartbeats (0: never)")
+
+    def handle(self, *args, room, encoder, interval, tracker, count, **options):
+        try:
+            secret = get_config().secret
+        except ConfigError as exc:
+            raise CommandError(str(exc)) from None
+        url = tracker.rstrip("/") + "/tracker/api/heartbeat"
+        sent = 0
+        while count == 0 or sent < count:
+            body = {
+                "room": room,
+                "encoder": encoder or f"fake-{room}",
+                "interval": interval,
+                "streams": [{**s, "clients": random.randint(0, 50), "bitrate": 2_500_000} for s in TEST_STREAMS],
+            }
+            result = post(url, body, secret)
+            stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            self.stdout.write(f"Registered {room} at {stamp} result {result}")
+            self.stdout.flush()
+            sent += 1
+            if count == 0 or sent < count:
+                time.sleep(interval)
+
+
+def post(url: str, body: dict, secret: str) -> str:
+    """POST one heartbeat; returns "OK" or "ERROR <why>"."""
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {secret}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5):
+            return "OK"
+    except urllib.error.HTTPError as exc:
+        return f"ERROR {exc.code} {exc.read(500).decode(errors='replace')}"
+    except OSError as exc:
+        return f"ERROR {getattr(exc, 'reason', exc)}"

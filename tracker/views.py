@@ -1,0 +1,152 @@
+"""The tracker's HTTP API: heartbeats in, room state out."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from . import rooms, store
+from .config import get_config
+from .heartbeat import DEFAULT_INTERVAL, FORMATS, Heartbeat, InvalidField, parse_heartbeat, parse_legacy_streams
+
+
+def json_error(status: int, error: str, message: str, *, field: str | None = None) -> JsonResponse:
+    body: dict[str, Any] = {"error": error, "message": message}
+    if field is not None:
+        body["field"] = field
+    return JsonResponse(body, status=status)
+
+
+def read_body(request: HttpRequest) -> bytes | None:
+    """The request body, or None when it is over the upload limit."""
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        return None
+    # A chunked body carries no Content-Length for Django to check up front.
+    return body if len(body) <= settings.DATA_UPLOAD_MAX_MEMORY_SIZE else None
+
+
+def bearer_token(request: HttpRequest) -> str | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def secret_matches(given: str) -> bool:
+    return hmac.compare_digest(given.encode(), get_config().secret.encode())
+
+
+async def store_heartbeat(heartbeat: Heartbeat) -> None:
+    """Write an accepted heartbeat; it stays live for interval + grace."""
+    deadline = time.time() + heartbeat.interval + get_config().grace
+    await store.record_heartbeat(
+        store.get_redis(), room=heartbeat.room, encoder=heartbeat.encoder, report=heartbeat.report(), deadline=deadline
+    )
+
+
+@csrf_exempt
+@require_POST
+async def heartbeat(request: HttpRequest) -> JsonResponse:
+    body = read_body(request)
+    if body is None:
+        return json_error(413, "too_large", f"body over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes", field="body")
+    token = bearer_token(request)
+    if token is None:
+        response = json_error(401, "unauthorized", "send 'Authorization: Bearer <token>'", field="Authorization")
+        response["WWW-Authenticate"] = "Bearer"
+        return response
+    if not secret_matches(token):
+        return json_error(403, "forbidden", "token not accepted", field="Authorization")
+    try:
+        data = json.loads(body)
+    except ValueError:  # also covers bytes that are not UTF-8
+        return json_error(400, "invalid", "body is not valid JSON", field="body")
+    try:
+        beat = parse_heartbeat(data)
+    except InvalidField as exc:
+        return json_error(400, "invalid", exc.message, field=exc.field)
+    if beat.room not in get_config().rooms:
+        return json_error(404, "unknown_room", f"no room named {beat.room!r}", field="room")
+    await store_heartbeat(beat)
+    return JsonResponse({"ok": True, "next": beat.interval})
+
+
+def plain(text: str, status: int = 200) -> HttpResponse:
+    return HttpResponse(text, status=status, content_type="text/plain; charset=utf-8")
+
+
+@csrf_exempt
+@require_POST
+async def legacy_register(request: HttpRequest) -> HttpResponse:
+    """The register endpoint older encoders speak: form fields secret, group, data."""
+    if read_body(request) is None:
+        return plain("ERROR DATA body too large", 413)
+    if not secret_matches(request.POST.get("secret", "")):
+        return plain("ERROR SECRET", 403)
+    room = get_config().rooms.get(request.POST.get("group", ""))
+    if room is None:
+        return plain("ERROR GROUP", 404)
+    address = request.META.get("REMOTE_ADDR", "")
+    try:
+        stats = json.loads(request.POST.get("data", ""))
+    except ValueError:
+        return plain("ERROR DATA data is not valid JSON", 400)
+    try:
+        streams = parse_legacy_streams(
+            stats, room=room.name, address=address, url_template=room.settings["legacy-stream-url"]
+        )
+    except InvalidField as exc:
+        return plain(f"ERROR DATA {exc}", 400)
+    # One endpoint per sender address, as in the original tracker.
+    encoder = "legacy-" + address.replace(":", "-")
+    await store_heartbeat(Heartbeat(room=room.name, encoder=encoder, interval=DEFAULT_INTERVAL, streams=streams))
+    return plain("OK")
+
+
+async def current_reports(names: list[str]) -> store.Snapshot:
+    return await store.read_snapshot(store.get_redis(), names)
+
+
+@require_GET
+async def room_list(request: HttpRequest) -> JsonResponse:
+    config = get_config()
+    snapshot = await current_reports(list(config.rooms))
+    return JsonResponse(
+        {
+            "version": snapshot.version,
+            "rooms": [rooms.public_room(room, snapshot.rooms[name]) for name, room in config.rooms.items()],
+        }
+    )
+
+
+@require_GET
+async def room_detail(request: HttpRequest, name: str) -> JsonResponse:
+    room = get_config().rooms.get(name)
+    if room is None:
+        return json_error(404, "unknown_room", f"no room named {name!r}", field="room")
+    snapshot = await current_reports([name])
+    return JsonResponse(rooms.room_detail(room, snapshot.rooms[name]))
+
+
+@require_GET
+async def room_stream(request: HttpRequest, name: str) -> JsonResponse:
+    room = get_config().rooms.get(name)
+    if room is None:
+        return json_error(404, "unknown_room", f"no room named {name!r}", field="room")
+    fmt = request.GET.get("format") or None
+    if fmt is not None and fmt not in FORMATS:
+        return json_error(400, "invalid", f"must be one of {', '.join(sorted(FORMATS))}", field="format")
+    snapshot = await current_reports([name])
+    stream = rooms.pick_stream(snapshot.rooms[name], format=fmt)
+    if stream is None:
+        what = f"live {fmt} stream" if fmt else "live stream"
+        return json_error(404, "no_stream", f"room {name!r} has no {what}", field="format" if fmt else "room")
+    return JsonResponse(stream)
