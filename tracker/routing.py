@@ -1,7 +1,13 @@
+from channels.routing import URLRouter
+from channels.security.websocket import AllowedHostsOriginValidator
 from django.urls import path
 
 from .consumers import LiveConsumer
 
-websocket_urlpatterns = [
-    path("ws/live/", LiveConsumer.as_asgi()),
-]
+websocket_application = AllowedHostsOriginValidator(
+    URLRouter(
+        [
+            path("ws/live/", LiveConsumer.as_asgi()),
+        ]
+    )
+)

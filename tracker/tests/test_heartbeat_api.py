@@ -1,0 +1,149 @@
+import json
+
+import pytest
+
+from conftest import TEST_SECRET
+
+URL = "/tracker/api/heartbeat"
+AUTH = {"Authorization": f"Bearer {TEST_SECRET}"}
+
+
+def beat(**overrides) -> dict:
+    body = {
+        "room": "example",
+        "encoder": "enc-1",
+        "interval": 5,
+        "streams": [{"format": "hls", "quality": "hd", "url": "https://cdn.example/hd.m3u8", "clients": 3, "bitrate": 2000}],
+    }
+    body.update(overrides)
+    return body
+
+
+def stream(**overrides) -> dict:
+    return {**beat()["streams"][0], **overrides}
+
+
+async def send(async_client, body, *, headers=AUTH):
+    data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+    return await async_client.post(URL, data, content_type="application/json", headers=headers)
+
+
+async def test_heartbeat_accepted_and_stored(async_client, redis_client):
+    response = await send(async_client, beat())
+
+    assert response.status_code == 200
+    assert response.json() == {"ok": True, "next": 5}
+    stored = json.loads(redis_client.hget("streaming:room:example", "enc-1"))
+    assert stored == {"interval": 5, "streams": [stream()]}
+    assert redis_client.zscore("streaming:deadlines", "example/enc-1") is not None
+
+
+async def test_heartbeat_interval_defaults_to_ten(async_client):
+    body = beat()
+    del body["interval"]
+
+    response = await send(async_client, body)
+
+    assert response.json()["next"] == 10
+
+
+async def test_heartbeat_room_shows_live_in_read_api(async_client):
+    await send(async_client, beat())
+
+    rooms = (await async_client.get("/tracker/api/rooms")).json()
+
+    example = next(r for r in rooms["rooms"] if r["name"] == "example")
+    assert example["live"] is True
+    assert example["clients"] == 3
+    assert example["streams"] == [{"format": "hls", "quality": "hd", "url": "https://cdn.example/hd.m3u8"}]
+
+
+@pytest.mark.parametrize(
+    "headers, status",
+    [({}, 401), ({"Authorization": "Basic abc"}, 401), ({"Authorization": "Bearer wrong-token"}, 403)],
+)
+async def test_heartbeat_without_valid_token_is_refused(async_client, redis_client, headers, status):
+    response = await send(async_client, beat(), headers=headers)
+
+    assert response.status_code == status
+    assert response.json()["field"] == "Authorization"
+    assert redis_client.keys("*") == []
+
+
+async def test_heartbeat_for_unknown_room_is_404(async_client, redis_client):
+    response = await send(async_client, beat(room="nowhere"))
+
+    assert response.status_code == 404
+    assert response.json()["field"] == "room"
+    assert redis_client.keys("*") == []
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        (b"{not json", "body"),
+        (b"\xff\xfe", "body"),
+        ([1, 2], "body"),
+        ({k: v for k, v in beat().items() if k != "encoder"}, "encoder"),
+        ({k: v for k, v in beat().items() if k != "streams"}, "streams"),
+        (beat(room=5), "room"),
+        (beat(room="x" * 65), "room"),
+        (beat(encoder="a b"), "encoder"),
+        (beat(encoder="e" * 65), "encoder"),
+        (beat(interval=0), "interval"),
+        (beat(interval=301), "interval"),
+        (beat(interval="10"), "interval"),
+        (beat(interval=True), "interval"),
+        (beat(interval=1.5), "interval"),
+        (beat(extra=1), "extra"),
+        (beat(streams={}), "streams"),
+        (beat(streams=[stream()] * 33), "streams"),
+        (beat(streams=["hls"]), "streams[0]"),
+        (beat(streams=[stream(format="flv")]), "streams[0].format"),
+        (beat(streams=[stream(clients=-1)]), "streams[0].clients"),
+        (beat(streams=[stream(bitrate=-5)]), "streams[0].bitrate"),
+        (beat(streams=[stream(bitrate="fast")]), "streams[0].bitrate"),
+        (beat(streams=[stream(clients=None)]), "streams[0].clients"),
+        (beat(streams=[stream(url="javascript:alert(1)")]), "streams[0].url"),
+        (beat(streams=[stream(url="https://x/" + "a" * 2048)]), "streams[0].url"),
+        (beat(streams=[stream(quality="h" * 33)]), "streams[0].quality"),
+        (beat(streams=[stream(), stream(colour="red")]), "streams[1].colour"),
+        (beat(streams=[{"format": "hls", "clients": 1, "bitrate": 1}]), "streams[0].url"),
+    ],
+)
+async def test_heartbeat_bad_input_is_400_naming_the_field(async_client, redis_client, body, field):
+    response = await send(async_client, body)
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["field"] == field
+    assert response.json()["message"]
+    assert redis_client.keys("*") == []
+
+
+async def test_heartbeat_body_over_64_kib_is_413(async_client, redis_client):
+    body = beat(padding="x" * 70_000)
+
+    response = await send(async_client, body)
+
+    assert response.status_code == 413
+    assert response.json()["field"] == "body"
+    assert redis_client.keys("*") == []
+
+
+async def test_heartbeat_get_is_not_allowed(async_client):
+    response = await async_client.get(URL)
+
+    assert response.status_code == 405
+
+
+async def test_heartbeat_with_redis_down_is_503_json(async_client, settings):
+    from conftest import free_port
+
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+
+    response = await send(async_client, beat())
+
+    assert response.status_code == 503
+    assert response.json()["error"] == "unavailable"
+    assert "Traceback" not in response.content.decode()
