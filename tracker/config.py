@@ -43,7 +43,7 @@ class ConfigError(Exception):
             where.append(f"room {room!r}")
         if key is not None:
             where.append(f"key {key!r}")
-        super().__init__(": ".join(where + [message]))
+        super().__init__(": ".join([*where, message]))
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,10 @@ def parse_config(main: dict[str, Any], private: dict[str, Any]) -> SiteConfig:
         raise ConfigError(origin("config", "secret"), f"is a placeholder; {hint}", room="config", key="secret")
     if len(secret) < MIN_SECRET_LENGTH:
         raise ConfigError(
-            origin("config", "secret"), f"is shorter than {MIN_SECRET_LENGTH} characters; {hint}", room="config", key="secret"
+            origin("config", "secret"),
+            f"is shorter than {MIN_SECRET_LENGTH} characters; {hint}",
+            room="config",
+            key="secret",
         )
     grace = global_values["grace"]
     if not isinstance(grace, int) or not 1 <= grace <= 600:

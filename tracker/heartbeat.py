@@ -111,9 +111,7 @@ def parse_heartbeat(data: Any) -> Heartbeat:
     if not isinstance(data["room"], str) or len(data["room"]) > 64:
         raise InvalidField("room", "must be a room name")
     encoder = require_str("encoder", data["encoder"], ENCODER_NAME, "must be 1-64 letters, digits, '.', '_' or '-'")
-    interval = require_int(
-        "interval", data.get("interval", DEFAULT_INTERVAL), low=MIN_INTERVAL, high=MAX_INTERVAL
-    )
+    interval = require_int("interval", data.get("interval", DEFAULT_INTERVAL), low=MIN_INTERVAL, high=MAX_INTERVAL)
     streams = data["streams"]
     if not isinstance(streams, list):
         raise InvalidField("streams", "must be a list")

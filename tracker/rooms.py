@@ -16,7 +16,9 @@ def public_room(room: Room, reports: Reports) -> dict[str, Any]:
     return {
         "name": room.name,
         "title": room.title,
-        "live": bool(reports),
+        # Live means there is something to watch: an encoder that reports no
+        # public stream (say, a mixer) does not make its room live.
+        "live": bool(playable),
         "clients": sum(s["clients"] for s in streams),
         "streams": [{"format": f, "quality": q, "url": u} for f, q, u in playable],
     }

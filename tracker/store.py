@@ -42,7 +42,9 @@ end
 
 # KEYS: room hash, deadlines, version. ARGV: room, encoder, report, deadline, channel.
 # The deadline always moves; a message goes out only when the report changed.
-HEARTBEAT_LUA = ROOM_MESSAGE_LUA + """
+HEARTBEAT_LUA = (
+    ROOM_MESSAGE_LUA
+    + """
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1] .. '/' .. ARGV[2])
 if redis.call('HGET', KEYS[1], ARGV[2]) == ARGV[3] then
   return 0
@@ -50,11 +52,14 @@ end
 redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
 return publish_room(KEYS[1], ARGV[1], KEYS[3], ARGV[5])
 """
+)
 
 # KEYS: deadlines, version. ARGV: now, key prefix, channel, batch size.
 # Removing the member is the compare-and-set: a second sweeper running the
 # same script afterwards no longer finds it, so a change is reported once.
-EXPIRE_LUA = ROOM_MESSAGE_LUA + """
+EXPIRE_LUA = (
+    ROOM_MESSAGE_LUA
+    + """
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[4]))
 for _, member in ipairs(expired) do
   redis.call('ZREM', KEYS[1], member)
@@ -66,6 +71,7 @@ for _, member in ipairs(expired) do
 end
 return expired
 """
+)
 
 # KEYS: version, then one hash per room. Reads them all in one atomic step so
 # the snapshot and its version agree.
@@ -130,9 +136,7 @@ def encode_report(report: dict[str, Any]) -> str:
     return json.dumps(report, sort_keys=True, separators=(",", ":"))
 
 
-async def record_heartbeat(
-    redis: Redis, *, room: str, encoder: str, report: dict[str, Any], deadline: float
-) -> int:
+async def record_heartbeat(redis: Redis, *, room: str, encoder: str, report: dict[str, Any], deadline: float) -> int:
     """Store an encoder's report; returns the new version, or 0 if nothing changed."""
     return await redis.eval(
         HEARTBEAT_LUA,
@@ -153,7 +157,14 @@ async def expire_due(redis: Redis, *, now: float) -> list[str]:
     expired: list[str] = []
     while True:
         batch = await redis.eval(
-            EXPIRE_LUA, 2, key("deadlines"), key("version"), repr(now), settings.REDIS_PREFIX, live_channel(), EXPIRE_BATCH
+            EXPIRE_LUA,
+            2,
+            key("deadlines"),
+            key("version"),
+            repr(now),
+            settings.REDIS_PREFIX,
+            live_channel(),
+            EXPIRE_BATCH,
         )
         expired.extend(batch)
         if len(batch) < EXPIRE_BATCH:
@@ -169,10 +180,10 @@ async def read_snapshot(redis: Redis, rooms: list[str]) -> Snapshot:
     version, *hashes = await redis.eval(SNAPSHOT_LUA, 1 + len(rooms), key("version"), *(key("room", r) for r in rooms))
     return Snapshot(
         version=int(version),
-        rooms={room: decode_encoders(flat) for room, flat in zip(rooms, hashes)},
+        rooms={room: decode_encoders(flat) for room, flat in zip(rooms, hashes, strict=True)},
     )
 
 
 def decode_encoders(flat: list[str]) -> dict[str, dict[str, Any]]:
     """Turn a room hash as Lua returns it (name, report, name, ...) into reports."""
-    return {name: json.loads(report) for name, report in zip(flat[::2], flat[1::2])}
+    return {name: json.loads(report) for name, report in zip(flat[::2], flat[1::2], strict=True)}

@@ -29,8 +29,17 @@ def test_config_rooms_inherit_defaults(tmp_path):
 
 
 def test_config_comment_lines_are_ignored(tmp_path):
-    main = '// rooms\n{\n  // the secret\n  "config": {"secret": "%s"},\n  "default": {"link": "http://x//y"},\n' \
-           '  "main": {}\n}\n' % SECRET
+    main = "\n".join(
+        [
+            "// rooms",
+            "{",
+            "  // the secret",
+            f'  "config": {{"secret": "{SECRET}"}},',
+            '  "default": {"link": "http://x//y"},',
+            '  "main": {}',
+            "}",
+        ]
+    )
 
     config = load_config(write(tmp_path, main))
 
@@ -50,17 +59,29 @@ def test_config_private_file_is_deep_merged(tmp_path):
     "main, private, message",
     [
         (site(main={"titel": "x"}), None, "config.json: room 'main': key 'titel': is not in 'default'"),
-        (site(main={}), '{"main": {"colour": 1}}', "config.private.json: room 'main': key 'colour': is not in 'default'"),
+        (
+            site(main={}),
+            '{"main": {"colour": 1}}',
+            "config.private.json: room 'main': key 'colour': is not in 'default'",
+        ),
         (site(**{"main hall": {}}), None, "config.json: room 'main hall': room names use letters"),
         (site(tracker={}), None, "config.json: room 'tracker': this name is used by the site itself"),
         (site(main={"title": 3}), None, "config.json: room 'main': key 'title': must be a string, not a number"),
         (site(main=[]), None, "config.json: room 'main': must be an object"),
         (site(), None, "config.json: no rooms configured"),
         (json.dumps({"default": {}, "main": {}}), None, "config.json: room 'config': key 'secret': is empty"),
-        (site(main={}), '{"config": {"secret": "CHANGE-ME"}}', "config.private.json: room 'config': key 'secret': is a placeholder"),
+        (
+            site(main={}),
+            '{"config": {"secret": "CHANGE-ME"}}',
+            "config.private.json: room 'config': key 'secret': is a placeholder",
+        ),
         (site(main={}), '{"config": {"secret": "short"}}', "key 'secret': is shorter than 16 characters"),
         (site(main={}), '{"config": {"grace": 0}}', "key 'grace': must be whole seconds from 1 to 600"),
-        (site(main={}), '{"config": {"secrett": "x"}}', "config.private.json: room 'config': key 'secrett': unknown global"),
+        (
+            site(main={}),
+            '{"config": {"secrett": "x"}}',
+            "config.private.json: room 'config': key 'secrett': unknown global",
+        ),
         ('{"config": {', None, "config.json: line 1: invalid JSON"),
         (site(main={}), "[]", "config.private.json: the top level must be an object"),
     ],
@@ -74,7 +95,7 @@ def test_config_errors_name_file_room_and_key(tmp_path, main, private, message):
 
 
 def test_config_missing_main_file_is_named(tmp_path):
-    with pytest.raises(ConfigError, match="config.json: not found"):
+    with pytest.raises(ConfigError, match=r"config\.json: not found"):
         load_config(tmp_path)
 
 

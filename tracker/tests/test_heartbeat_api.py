@@ -13,7 +13,9 @@ def beat(**overrides) -> dict:
         "room": "example",
         "encoder": "enc-1",
         "interval": 5,
-        "streams": [{"format": "hls", "quality": "hd", "url": "https://cdn.example/hd.m3u8", "clients": 3, "bitrate": 2000}],
+        "streams": [
+            {"format": "hls", "quality": "hd", "url": "https://cdn.example/hd.m3u8", "clients": 3, "bitrate": 2000}
+        ],
     }
     body.update(overrides)
     return body

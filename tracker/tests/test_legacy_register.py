@@ -6,7 +6,13 @@ import pytest
 from conftest import TEST_SECRET
 
 URL = "/tracker/endpoint/register"
-STATS = {"overall_clients": 7, "overall_bitrate": 900, "hls_hd_clients": 5, "hls_hd_bitrate": 600, "webm_sd_clients": "2"}
+STATS = {
+    "overall_clients": 7,
+    "overall_bitrate": 900,
+    "hls_hd_clients": 5,
+    "hls_hd_bitrate": 600,
+    "webm_sd_clients": "2",
+}
 
 
 async def register(async_client, **fields):

@@ -27,11 +27,15 @@ async def receive(communicator, timeout=3) -> dict:
 
 async def heartbeat(async_client, encoder="enc", clients=1, room="example"):
     body = {
-        "room": room, "encoder": encoder, "interval": 1,
+        "room": room,
+        "encoder": encoder,
+        "interval": 1,
         "streams": [{"format": "webm", "url": "https://cdn.example/a.webm", "clients": clients, "bitrate": 100}],
     }
     response = await async_client.post(
-        "/tracker/api/heartbeat", json.dumps(body), content_type="application/json",
+        "/tracker/api/heartbeat",
+        json.dumps(body),
+        content_type="application/json",
         headers={"Authorization": f"Bearer {TEST_SECRET}"},
     )
     assert response.status_code == 200

@@ -5,7 +5,10 @@ from tracker import store
 
 async def report(room: str, encoder: str, *streams: dict) -> None:
     await store.record_heartbeat(
-        store.get_redis(), room=room, encoder=encoder, report={"interval": 10, "streams": list(streams)},
+        store.get_redis(),
+        room=room,
+        encoder=encoder,
+        report={"interval": 10, "streams": list(streams)},
         deadline=time.time() + 60,
     )
 
@@ -67,3 +70,12 @@ async def test_stream_of_missing_format_is_404_and_bad_format_400(async_client):
 
     assert missing.status_code == 404
     assert (bad.status_code, bad.json()["field"]) == (400, "format")
+
+
+async def test_encoder_without_public_streams_does_not_make_room_live(async_client):
+    await report("example", "mixer")
+
+    body = (await async_client.get("/tracker/api/rooms/example")).json()
+
+    assert body["live"] is False
+    assert [e["encoder"] for e in body["endpoints"]] == ["mixer"]

@@ -28,6 +28,17 @@ class Command(BaseCommand):
         # Replace this process so honcho's signals reach redis-server directly.
         os.execv(
             binary,
-            [binary, "--bind", url.hostname, "--port", str(url.port or 6379), "--dir", str(data_dir),
-             "--save", "", "--appendonly", "no"],
+            [
+                binary,
+                "--bind",
+                url.hostname,
+                "--port",
+                str(url.port or 6379),
+                "--dir",
+                str(data_dir),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
         )

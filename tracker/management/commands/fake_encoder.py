@@ -5,7 +5,7 @@ import random
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -47,7 +47,7 @@ class Command(BaseCommand):
                 "streams": [{**s, "clients": random.randint(0, 50), "bitrate": 2_500_000} for s in TEST_STREAMS],
             }
             result = post(url, body, secret)
-            stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            stamp = datetime.now(UTC).isoformat(timespec="seconds")
             self.stdout.write(f"Registered {room} at {stamp} result {result}")
             self.stdout.flush()
             sent += 1

@@ -1,6 +1,7 @@
 """The background worker: takes encoders offline when their deadline passes."""
 
 import asyncio
+import contextlib
 import logging
 import time
 
@@ -40,7 +41,5 @@ class Command(BaseCommand):
         except ConfigError as exc:
             raise CommandError(str(exc)) from None
         logger.info("worker started")
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(sweep_forever())
-        except KeyboardInterrupt:
-            pass

@@ -1,0 +1,104 @@
+"""What a viewer sees, in a real headless Chromium against real daphne,
+worker and Redis processes."""
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from conftest import post_heartbeat
+
+# Chromium's own background traffic is refused on machines without internet.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium_path() -> str:
+    path = shutil.which("chromium")
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("Debian's chromium is not installed; `make test` installs it when run as root")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    executable = chromium_path()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context()
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def example_heartbeat() -> dict:
+    return {
+        "room": "example",
+        "encoder": "cam-1",
+        "interval": 1,
+        "streams": [{"format": "webm", "url": "http://127.0.0.1:9/none.webm", "clients": 0, "bitrate": 1}],
+    }
+
+
+def test_room_page_goes_live_and_offline_without_reload(site_url: str, page: Page):
+    page.goto(site_url + "/example")
+    expect(page.locator("#state")).to_have_text("Offline")
+    expect(page.locator("#offline")).to_be_visible()
+    expect(page.locator("#player")).to_be_hidden()
+    page.evaluate("window.notReloaded = true")
+
+    post_heartbeat(site_url, example_heartbeat())
+    expect(page.locator("#state")).to_have_text("Live", timeout=5000)
+    expect(page.locator("#player")).to_be_visible()
+    expect(page.locator("#offline")).to_be_hidden()
+    expect(page.locator("#video")).to_have_attribute("src", "http://127.0.0.1:9/none.webm")
+
+    # No more heartbeats: offline within interval (1 s) + grace (1 s) + 1 s.
+    stopped = time.monotonic()
+    expect(page.locator("#state")).to_have_text("Offline", timeout=6000)
+    assert time.monotonic() - stopped <= 1 + 1 + 1 + 1.5  # plus browser polling slack
+    expect(page.locator("#player")).to_be_hidden()
+    assert page.evaluate("window.notReloaded") is True
+
+
+def test_index_adds_and_removes_live_rooms(site_url: str, page: Page):
+    page.goto(site_url + "/")
+    expect(page.locator("#no-rooms")).to_be_visible()
+    expect(page.locator("#rooms li")).to_have_count(0)
+
+    post_heartbeat(site_url, example_heartbeat())
+    expect(page.locator("#rooms li a")).to_have_text(["Example Room"], timeout=5000)
+    expect(page.locator("#no-rooms")).to_be_hidden()
+
+    expect(page.locator("#rooms li")).to_have_count(0, timeout=6000)
+    expect(page.locator("#no-rooms")).to_be_visible()
+
+
+def test_room_page_already_live_renders_player_without_javascript(site_url: str, browser: Browser):
+    post_heartbeat(site_url, {**example_heartbeat(), "interval": 30})
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+
+    page.goto(site_url + "/example")
+
+    expect(page.locator("#state")).to_have_text("Live")
+    expect(page.locator("#player")).to_be_visible()
+    context.close()
