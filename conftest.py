@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -93,7 +95,32 @@ def test_site(settings, redis_url: str) -> Iterator[None]:
     config.reset_cache()
 
 
-def post_heartbeat(base_url: str, body: dict, *, token: str = TEST_SECRET) -> dict:
+@pytest.fixture
+def encoder_token(transactional_db) -> str:
+    """A token for encoder "enc-1" in room "example".
+
+    Transactional: an unknown token is looked up in the database from another
+    thread, which must see committed rows.
+    """
+    from tracker.identities import add_encoder
+
+    return add_encoder(room="example", name="enc-1")[1]
+
+
+async def report(
+    room: str, encoder: str, *streams: dict, interval: int = 10, now: float | None = None, metrics: dict | None = None
+) -> None:
+    """Store a heartbeat the way the API does, skipping HTTP and tokens."""
+    from tracker import ingest, store
+    from tracker.health import Identity
+    from tracker.heartbeat import Heartbeat
+
+    identity = Identity(name=encoder, room=room, role="encoder", grace=1)
+    beat = Heartbeat(room=room, encoder=encoder, interval=interval, streams=list(streams), metrics=metrics or {})
+    await ingest.accept(store.get_redis(), identity=identity, beat=beat, now=time.time() if now is None else now)
+
+
+def post_heartbeat(base_url: str, body: dict, *, token: str) -> dict:
     request = urllib.request.Request(
         base_url + "/tracker/api/heartbeat",
         data=json.dumps(body).encode(),
@@ -103,19 +130,56 @@ def post_heartbeat(base_url: str, body: dict, *, token: str = TEST_SECRET) -> di
         return json.load(response)
 
 
+@dataclass
+class Site:
+    """A running site: its base URL and the environment its processes share."""
+
+    url: str
+    env: dict[str, str]
+
+    def manage(self, *args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    def add_encoder(self, room: str, name: str) -> str:
+        return self.manage("encoder", "add", "--room", room, "--name", name).strip()
+
+
+@pytest.fixture(scope="session")
+def site_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated SQLite file for the site's processes (not the test database)."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('site') / 'db.sqlite3'}"
+    env = {**os.environ, "DATABASE_URL": url, "ROOMS_CONFIG_DIR": str(TEST_CONFIG_DIR)}
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return url
+
+
 @pytest.fixture
-def site_url(redis_url: str, tmp_path: Path) -> Iterator[str]:
+def site(redis_url: str, site_database: str, tmp_path: Path) -> Iterator[Site]:
     """The whole site as in production: daphne plus a worker, on a free port."""
     port = free_port()
     env = {
         **os.environ,
         "REDIS_URL": redis_url,
+        "DATABASE_URL": site_database,
         "ROOMS_CONFIG_DIR": str(TEST_CONFIG_DIR),
         "SECRET_KEY": "end-to-end-tests-only",
         "DEBUG": "0",
         "SERVE_STATIC": "1",
         "ALLOWED_HOSTS": "127.0.0.1",
     }
+    with sqlite3.connect(site_database.removeprefix("sqlite:///")) as db:
+        db.execute("DELETE FROM tracker_encoder")
     logs = (tmp_path / "daphne.log").open("w"), (tmp_path / "worker.log").open("w")
     processes = [
         subprocess.Popen(
@@ -136,7 +200,7 @@ def site_url(redis_url: str, tmp_path: Path) -> Iterator[str]:
             timeout=20,
             what="daphne",
         )
-        yield url
+        yield Site(url=url, env=env)
     finally:
         for process in processes:
             process.terminate()

@@ -82,7 +82,8 @@ def database_from_url(url: str) -> dict:
     if parts.scheme == "sqlite":
         return {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": unquote(parts.path.lstrip("/")) or BASE_DIR / "db.sqlite3",
+            # sqlite:///relative/path or sqlite:////absolute/path, as elsewhere.
+            "NAME": unquote(url.removeprefix("sqlite:///")),
         }
     if parts.scheme in {"postgres", "postgresql"}:
         return {

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -31,6 +32,26 @@ GLOBAL_DEFAULTS: dict[str, Any] = {
     "secret": "",
     "localips": [],
     "grace": 5,
+    # An encoder silent this many seconds is degraded.
+    "degraded-silence": 30,
+    # Heartbeats accepted per encoder token per second; more get 429.
+    "heartbeat-rate": 5,
+    # How long transition logs and stats history are kept.
+    "history-hours": 24,
+    # Alerts: JSON POSTed to each URL on down and on recovery.
+    "webhooks": [],
+    "alert-suppress-minutes": 10,
+    # /tracker/metrics: a bearer token, or callers from these addresses.
+    "metrics-token": "",
+    "metrics-allow": ["127.0.0.1", "::1"],
+}
+# Whole-number global settings and their allowed ranges.
+GLOBAL_RANGES = {
+    "grace": (1, 600),
+    "degraded-silence": (1, 3600),
+    "heartbeat-rate": (1, 1000),
+    "history-hours": (1, 24 * 14),
+    "alert-suppress-minutes": (0, 24 * 60),
 }
 
 
@@ -59,9 +80,12 @@ class Room:
 @dataclass(frozen=True)
 class SiteConfig:
     secret: str
-    grace: int
-    localips: list[str]
+    settings: dict[str, Any]  # the global `config` object, defaults filled in
     rooms: dict[str, Room] = field(default_factory=dict)
+
+    @property
+    def grace(self) -> int:
+        return self.settings["grace"]
 
 
 def read_commented_json(path: Path) -> dict[str, Any]:
@@ -138,9 +162,17 @@ def parse_config(main: dict[str, Any], private: dict[str, Any]) -> SiteConfig:
             room="config",
             key="secret",
         )
-    grace = global_values["grace"]
-    if not isinstance(grace, int) or not 1 <= grace <= 600:
-        raise ConfigError(origin("config", "grace"), "must be whole seconds from 1 to 600", room="config", key="grace")
+    for key, (low, high) in GLOBAL_RANGES.items():
+        value = global_values[key]
+        if not isinstance(value, int) or not low <= value <= high:
+            raise ConfigError(
+                origin("config", key), f"must be a whole number from {low} to {high}", room="config", key=key
+            )
+    for i, url in enumerate(global_values["webhooks"]):
+        if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https"):
+            raise ConfigError(
+                origin("config", "webhooks"), f"entry {i} must be an http(s) URL", room="config", key="webhooks"
+            )
 
     defaults = merged.get("default", {})
     rooms: dict[str, Room] = {}
@@ -160,7 +192,7 @@ def parse_config(main: dict[str, Any], private: dict[str, Any]) -> SiteConfig:
         rooms[name] = Room(name=name, settings=deep_merge(defaults, values))
     if not rooms:
         raise ConfigError(MAIN_FILE, "no rooms configured")
-    return SiteConfig(secret=secret, grace=grace, localips=global_values["localips"], rooms=rooms)
+    return SiteConfig(secret=secret, settings=global_values, rooms=rooms)
 
 
 def load_config(directory: Path) -> SiteConfig:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,7 +18,17 @@ MAX_STREAMS = 32
 MAX_URL_LENGTH = 2048
 MAX_CLIENTS = 10_000_000
 MAX_BITRATE = 100_000_000_000  # 100 Gbit/s: anything above is a unit mistake
-HEARTBEAT_FIELDS = {"room", "encoder", "interval", "streams"}
+HEARTBEAT_FIELDS = {"room", "encoder", "interval", "streams", "metrics"}
+MAX_ERRORS = 16
+# Metric -> (low, high, integers only); percentages, seconds, dBFS, counts.
+METRICS = {
+    "cpu": (0, 100, False),
+    "memory": (0, 100, False),
+    "dropped_frames": (0, 10**12, True),
+    "uptime": (0, 10**10, True),
+    "audio_level": (-200, 0, False),
+    "silence": (0, 10**10, True),
+}
 STREAM_FIELDS = {"format", "url", "quality", "clients", "bitrate"}
 LEGACY_STREAM_KEY = re.compile(r"^(?P<format>[a-z0-9]+)_(?P<quality>[A-Za-z0-9_-]+)_clients$")
 
@@ -38,10 +48,7 @@ class Heartbeat:
     encoder: str
     interval: int
     streams: list[dict[str, Any]]
-
-    def report(self) -> dict[str, Any]:
-        """What is stored and published for this encoder."""
-        return {"interval": self.interval, "streams": self.streams}
+    metrics: dict[str, Any] = field(default_factory=dict)
 
 
 def require_int(field: str, value: Any, *, low: int, high: int) -> int:
@@ -99,6 +106,48 @@ def parse_stream(field: str, data: Any) -> dict[str, Any]:
     return stream
 
 
+def require_number(name: str, value: Any, *, low: float, high: float) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:  # NaN != NaN
+        raise InvalidField(name, "must be a number")
+    if not low <= value <= high:
+        raise InvalidField(name, f"must be from {low} to {high}")
+    return value
+
+
+def short_text(name: str, value: Any, limit: int) -> str:
+    if not isinstance(value, str) or not value or len(value) > limit:
+        raise InvalidField(name, f"must be a string of 1-{limit} characters")
+    return value
+
+
+def parse_metrics(data: Any) -> dict[str, Any]:
+    """Encoder health figures; `errors` lists sources that failed, with why."""
+    if not isinstance(data, dict):
+        raise InvalidField("metrics", "must be an object")
+    metrics: dict[str, Any] = {}
+    for name, value in data.items():
+        if name == "errors":
+            if not isinstance(value, list) or len(value) > MAX_ERRORS:
+                raise InvalidField("metrics.errors", f"must be a list of at most {MAX_ERRORS} entries")
+            metrics["errors"] = [parse_error(f"metrics.errors[{i}]", error) for i, error in enumerate(value)]
+        elif name in METRICS:
+            low, high, integer = METRICS[name]
+            check = require_int if integer else require_number
+            metrics[name] = check(f"metrics.{name}", value, low=low, high=high)
+        else:
+            raise InvalidField(f"metrics.{name}", "is not a known metric")
+    return metrics
+
+
+def parse_error(name: str, data: Any) -> dict[str, str]:
+    if not isinstance(data, dict) or set(data) != {"source", "reason"}:
+        raise InvalidField(name, 'must be {"source": ..., "reason": ...}')
+    return {
+        "source": short_text(f"{name}.source", data["source"], 64),
+        "reason": short_text(f"{name}.reason", data["reason"], 200),
+    }
+
+
 def parse_heartbeat(data: Any) -> Heartbeat:
     """Validate a decoded heartbeat body; raises InvalidField naming the first problem."""
     if not isinstance(data, dict):
@@ -118,7 +167,8 @@ def parse_heartbeat(data: Any) -> Heartbeat:
     if len(streams) > MAX_STREAMS:
         raise InvalidField("streams", f"must have at most {MAX_STREAMS} entries")
     parsed = [parse_stream(f"streams[{i}]", stream) for i, stream in enumerate(streams)]
-    return Heartbeat(room=data["room"], encoder=encoder, interval=interval, streams=parsed)
+    metrics = parse_metrics(data["metrics"]) if "metrics" in data else {}
+    return Heartbeat(room=data["room"], encoder=encoder, interval=interval, streams=parsed, metrics=metrics)
 
 
 def url_host(address: str) -> str:

@@ -1,16 +1,20 @@
-"""Live state in Redis: encoders per room, their deadlines, and a version.
+"""Live state in Redis: encoder records, deadlines, public rooms, versions.
 
-Every change is written, versioned and published by one Lua script, so one
-heartbeat is one Redis round trip and the published messages reach every
-subscriber in version order (Redis runs scripts one at a time and delivers
-a connection's pub/sub messages in publish order). Browsers rely on that
-order to notice a lost message: a version gap means "ask for a snapshot".
+Every change is written, versioned and published by one Lua script, so the
+published messages reach every subscriber in version order (Redis runs
+scripts one at a time and delivers a connection's pub/sub messages in
+publish order). Browsers rely on that order to notice a lost message: a
+version gap means "ask for a snapshot".
 
 Layout, under settings.REDIS_PREFIX:
-    <prefix>:room:<room>   hash   encoder name -> canonical JSON of its report
-    <prefix>:deadlines     zset   "<room>/<encoder>" -> epoch seconds it goes offline
-    <prefix>:version       int    bumped on every published change
-    <prefix>:live          pub/sub channel of room messages
+    <prefix>:records       hash   "<room>/<encoder>" -> health.Record JSON (operators' view)
+    <prefix>:deadlines     zset   "<room>/<encoder>" -> when the sweeper must look again
+    <prefix>:room:<room>   hash   encoder -> public report, for live encoders only
+    <prefix>:version       int    public feed version;  <prefix>:live  its channel
+    <prefix>:ops:version   int    operator feed version; <prefix>:ops  its channel
+    <prefix>:log:<room>    stream transitions of the room's encoders, trimmed by time
+    <prefix>:tokens        hash   sha256(token) -> health.Identity JSON
+    <prefix>:control       pub/sub channel for orders to web processes (revocations)
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from typing import Any
 
 from django.conf import settings
 from redis.asyncio import BlockingConnectionPool, Redis
+
+from .health import Record, Transition
 
 # Builds {"type": "room", "version": N, "room": name, "encoders": {...}} from
 # the room hash; values are already JSON, so they are pasted, not re-encoded.
@@ -40,36 +46,47 @@ local function publish_room(room_key, room, version_key, channel)
 end
 """
 
-# KEYS: room hash, deadlines, version. ARGV: room, encoder, report, deadline, channel.
-# The deadline always moves; a message goes out only when the report changed.
-HEARTBEAT_LUA = (
+# The one write path for encoder state, a compare-and-set on the record's
+# `seq`: the caller read the record, computed its successor in Python
+# (tracker.health) and commits it here only if nobody changed it meanwhile.
+# That is what keeps two sweepers, or a sweeper and a heartbeat, from
+# reporting one change twice.
+# KEYS: records, deadlines, room hash, live version, ops version, room log.
+# ARGV: member, expected seq, record, deadline ('' = none), public report
+# ('=' unchanged, '' gone), encoder, room, live channel, ops channel,
+# transition ('' = none), oldest log id to keep.
+COMMIT_LUA = (
     ROOM_MESSAGE_LUA
     + """
-redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1] .. '/' .. ARGV[2])
-if redis.call('HGET', KEYS[1], ARGV[2]) == ARGV[3] then
-  return 0
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+local seq = 0
+if current then seq = cjson.decode(current)['seq'] end
+if seq ~= tonumber(ARGV[2]) then
+  return -1
 end
-redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
-return publish_room(KEYS[1], ARGV[1], KEYS[3], ARGV[5])
-"""
-)
-
-# KEYS: deadlines, version. ARGV: now, key prefix, channel, batch size.
-# Removing the member is the compare-and-set: a second sweeper running the
-# same script afterwards no longer finds it, so a change is reported once.
-EXPIRE_LUA = (
-    ROOM_MESSAGE_LUA
-    + """
-local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[4]))
-for _, member in ipairs(expired) do
-  redis.call('ZREM', KEYS[1], member)
-  local slash = string.find(member, '/', 1, true)
-  local room = string.sub(member, 1, slash - 1)
-  local room_key = ARGV[2] .. ':room:' .. room
-  redis.call('HDEL', room_key, string.sub(member, slash + 1))
-  publish_room(room_key, room, KEYS[2], ARGV[3])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+if ARGV[4] == '' then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+else
+  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
 end
-return expired
+if ARGV[5] ~= '=' then
+  if ARGV[5] == '' then
+    redis.call('HDEL', KEYS[3], ARGV[6])
+  else
+    redis.call('HSET', KEYS[3], ARGV[6], ARGV[5])
+  end
+  publish_room(KEYS[3], ARGV[7], KEYS[4], ARGV[8])
+end
+local transition = 'null'
+if ARGV[10] ~= '' then
+  transition = ARGV[10]
+  redis.call('XADD', KEYS[6], 'MINID', '~', ARGV[11], '*', 'transition', transition)
+end
+local version = redis.call('INCR', KEYS[5])
+redis.call('PUBLISH', ARGV[9], '{"type":"encoder","version":' .. version ..
+  ',"encoder":' .. ARGV[3] .. ',"transition":' .. transition .. '}')
+return version
 """
 )
 
@@ -83,8 +100,6 @@ end
 return result
 """
 
-EXPIRE_BATCH = 500
-
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Redis] = weakref.WeakKeyDictionary()
 
 
@@ -94,6 +109,14 @@ def key(*parts: str) -> str:
 
 def live_channel() -> str:
     return key("live")
+
+
+def ops_channel() -> str:
+    return key("ops")
+
+
+def control_channel() -> str:
+    return key("control")
 
 
 def connect(**options: Any) -> Redis:
@@ -136,39 +159,53 @@ def encode_report(report: dict[str, Any]) -> str:
     return json.dumps(report, sort_keys=True, separators=(",", ":"))
 
 
-async def record_heartbeat(redis: Redis, *, room: str, encoder: str, report: dict[str, Any], deadline: float) -> int:
-    """Store an encoder's report; returns the new version, or 0 if nothing changed."""
-    return await redis.eval(
-        HEARTBEAT_LUA,
-        3,
-        key("room", room),
+async def read_record(redis: Redis, member: str) -> Record | None:
+    text = await redis.hget(key("records"), member)
+    return Record.from_json(text) if text else None
+
+
+async def commit(
+    redis: Redis,
+    *,
+    expected_seq: int,
+    record: Record,
+    public_changed: bool,
+    transition: Transition | None,
+    log_since: float,
+) -> bool:
+    """Store `record` if the stored one still has `expected_seq`; publish what changed.
+
+    Returns False when another writer got there first: re-read and retry.
+    """
+    deadline = record.deadline()
+    public = record.public_report()
+    version = await redis.eval(
+        COMMIT_LUA,
+        6,
+        key("records"),
         key("deadlines"),
+        key("room", record.room),
         key("version"),
-        room,
-        encoder,
-        encode_report(report),
-        repr(deadline),
+        key("ops", "version"),
+        key("log", record.room),
+        record.member,
+        expected_seq,
+        record.to_json(),
+        "" if deadline is None else repr(deadline),
+        ("" if public is None else encode_report(public)) if public_changed else "=",
+        record.name,
+        record.room,
         live_channel(),
+        ops_channel(),
+        transition.to_json() if transition else "",
+        max(0, int(log_since * 1000)),  # stream ids are milliseconds, never negative
     )
+    return version != -1
 
 
-async def expire_due(redis: Redis, *, now: float) -> list[str]:
-    """Take encoders whose deadline has passed offline; returns "room/encoder" names."""
-    expired: list[str] = []
-    while True:
-        batch = await redis.eval(
-            EXPIRE_LUA,
-            2,
-            key("deadlines"),
-            key("version"),
-            repr(now),
-            settings.REDIS_PREFIX,
-            live_channel(),
-            EXPIRE_BATCH,
-        )
-        expired.extend(batch)
-        if len(batch) < EXPIRE_BATCH:
-            return expired
+async def due_members(redis: Redis, *, now: float, limit: int = 500) -> list[str]:
+    """Encoders whose deadline is at or before `now`."""
+    return await redis.zrangebyscore(key("deadlines"), "-inf", now, start=0, num=limit)
 
 
 async def next_deadline(redis: Redis) -> float | None:

@@ -15,7 +15,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from . import rooms, store
 from .config import get_config
+from .health import Identity
 from .heartbeat import DEFAULT_INTERVAL, FORMATS, Heartbeat, InvalidField, parse_heartbeat, parse_legacy_streams
+from .ingest import Refused, accept, ingest
 
 
 def json_error(status: int, error: str, message: str, *, field: str | None = None) -> JsonResponse:
@@ -44,14 +46,6 @@ def secret_matches(given: str) -> bool:
     return hmac.compare_digest(given.encode(), get_config().secret.encode())
 
 
-async def store_heartbeat(heartbeat: Heartbeat) -> None:
-    """Write an accepted heartbeat; it stays live for interval + grace."""
-    deadline = time.time() + heartbeat.interval + get_config().grace
-    await store.record_heartbeat(
-        store.get_redis(), room=heartbeat.room, encoder=heartbeat.encoder, report=heartbeat.report(), deadline=deadline
-    )
-
-
 @csrf_exempt
 @require_POST
 async def heartbeat(request: HttpRequest) -> JsonResponse:
@@ -63,8 +57,6 @@ async def heartbeat(request: HttpRequest) -> JsonResponse:
         response = json_error(401, "unauthorized", "send 'Authorization: Bearer <token>'", field="Authorization")
         response["WWW-Authenticate"] = "Bearer"
         return response
-    if not secret_matches(token):
-        return json_error(403, "forbidden", "token not accepted", field="Authorization")
     try:
         data = json.loads(body)
     except ValueError:  # also covers bytes that are not UTF-8
@@ -73,9 +65,10 @@ async def heartbeat(request: HttpRequest) -> JsonResponse:
         beat = parse_heartbeat(data)
     except InvalidField as exc:
         return json_error(400, "invalid", exc.message, field=exc.field)
-    if beat.room not in get_config().rooms:
-        return json_error(404, "unknown_room", f"no room named {beat.room!r}", field="room")
-    await store_heartbeat(beat)
+    try:
+        await ingest(store.get_redis(), token=token, beat=beat, now=time.time())
+    except Refused as refused:
+        return json_error(refused.status, refused.error, refused.message, field=refused.field)
     return JsonResponse({"ok": True, "next": beat.interval})
 
 
@@ -89,9 +82,10 @@ async def legacy_register(request: HttpRequest) -> HttpResponse:
     """The register endpoint older encoders speak: form fields secret, group, data."""
     if read_body(request) is None:
         return plain("ERROR DATA body too large", 413)
+    config = get_config()
     if not secret_matches(request.POST.get("secret", "")):
         return plain("ERROR SECRET", 403)
-    room = get_config().rooms.get(request.POST.get("group", ""))
+    room = config.rooms.get(request.POST.get("group", ""))
     if room is None:
         return plain("ERROR GROUP", 404)
     address = request.META.get("REMOTE_ADDR", "")
@@ -106,8 +100,9 @@ async def legacy_register(request: HttpRequest) -> HttpResponse:
     except InvalidField as exc:
         return plain(f"ERROR DATA {exc}", 400)
     # One endpoint per sender address, as in the original tracker.
-    encoder = "legacy-" + address.replace(":", "-")
-    await store_heartbeat(Heartbeat(room=room.name, encoder=encoder, interval=DEFAULT_INTERVAL, streams=streams))
+    identity = Identity(name="legacy-" + address.replace(":", "-"), room=room.name, role="endpoint", grace=config.grace)
+    beat = Heartbeat(room=room.name, encoder=identity.name, interval=DEFAULT_INTERVAL, streams=streams)
+    await accept(store.get_redis(), identity=identity, beat=beat, now=time.time())
     return plain("OK")
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from conftest import post_heartbeat
+from conftest import Site, post_heartbeat
 
 # Chromium's own background traffic is refused on machines without internet.
 CHROMIUM_ARGS = [
@@ -58,14 +58,14 @@ def example_heartbeat() -> dict:
     }
 
 
-def test_room_page_goes_live_and_offline_without_reload(site_url: str, page: Page):
-    page.goto(site_url + "/example")
+def test_room_page_goes_live_and_offline_without_reload(site: Site, page: Page):
+    page.goto(site.url + "/example")
     expect(page.locator("#state")).to_have_text("Offline")
     expect(page.locator("#offline")).to_be_visible()
     expect(page.locator("#player")).to_be_hidden()
     page.evaluate("window.notReloaded = true")
 
-    post_heartbeat(site_url, example_heartbeat())
+    post_heartbeat(site.url, example_heartbeat(), token=site.add_encoder("example", "cam-1"))
     expect(page.locator("#state")).to_have_text("Live", timeout=5000)
     expect(page.locator("#player")).to_be_visible()
     expect(page.locator("#offline")).to_be_hidden()
@@ -79,12 +79,12 @@ def test_room_page_goes_live_and_offline_without_reload(site_url: str, page: Pag
     assert page.evaluate("window.notReloaded") is True
 
 
-def test_index_adds_and_removes_live_rooms(site_url: str, page: Page):
-    page.goto(site_url + "/")
+def test_index_adds_and_removes_live_rooms(site: Site, page: Page):
+    page.goto(site.url + "/")
     expect(page.locator("#no-rooms")).to_be_visible()
     expect(page.locator("#rooms li")).to_have_count(0)
 
-    post_heartbeat(site_url, example_heartbeat())
+    post_heartbeat(site.url, example_heartbeat(), token=site.add_encoder("example", "cam-1"))
     expect(page.locator("#rooms li a")).to_have_text(["Example Room"], timeout=5000)
     expect(page.locator("#no-rooms")).to_be_hidden()
 
@@ -92,12 +92,12 @@ def test_index_adds_and_removes_live_rooms(site_url: str, page: Page):
     expect(page.locator("#no-rooms")).to_be_visible()
 
 
-def test_room_page_already_live_renders_player_without_javascript(site_url: str, browser: Browser):
-    post_heartbeat(site_url, {**example_heartbeat(), "interval": 30})
+def test_room_page_already_live_renders_player_without_javascript(site: Site, browser: Browser):
+    post_heartbeat(site.url, {**example_heartbeat(), "interval": 30}, token=site.add_encoder("example", "cam-1"))
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
 
-    page.goto(site_url + "/example")
+    page.goto(site.url + "/example")
 
     expect(page.locator("#state")).to_have_text("Live")
     expect(page.locator("#player")).to_be_visible()

@@ -1,15 +1,10 @@
-import time
+from conftest import free_port, post_heartbeat, report
 
-from conftest import free_port, post_heartbeat
-from tracker import store
+STREAM = {"format": "hls", "url": "https://cdn.example/a.m3u8", "clients": 1, "bitrate": 1}
 
 
 async def go_live(room: str = "example") -> None:
-    report = {
-        "interval": 10,
-        "streams": [{"format": "hls", "url": "https://cdn.example/a.m3u8", "clients": 1, "bitrate": 1}],
-    }
-    await store.record_heartbeat(store.get_redis(), room=room, encoder="e", report=report, deadline=time.time() + 60)
+    await report(room, "e", STREAM)
 
 
 async def test_index_lists_only_live_rooms(async_client):
@@ -65,12 +60,12 @@ async def test_pages_answer_503_when_tracker_unreachable(async_client, settings)
     assert "Traceback" not in response.content.decode()
 
 
-def test_frontend_reads_a_tracker_on_another_address(settings, site_url, client):
+def test_frontend_reads_a_tracker_on_another_address(settings, site, client):
     # The frontend only knows the tracker's public API, so it works the same
     # when the tracker is another process reached over HTTP.
-    stream = {"format": "hls", "url": "https://cdn.example/a.m3u8", "clients": 1, "bitrate": 1}
-    post_heartbeat(site_url, {"room": "hall-2", "encoder": "e", "interval": 30, "streams": [stream]})
-    settings.TRACKER_URL = site_url
+    token = site.add_encoder("hall-2", "e")
+    post_heartbeat(site.url, {"room": "hall-2", "encoder": "e", "interval": 30, "streams": [STREAM]}, token=token)
+    settings.TRACKER_URL = site.url
     settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # the frontend has no Redis of its own
 
     html = client.get("/").content.decode()

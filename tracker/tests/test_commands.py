@@ -6,50 +6,42 @@ import sys
 from conftest import ROOT, TEST_CONFIG_DIR
 
 
-def test_fake_encoder_registers_and_prints_one_line_per_heartbeat(site_url, redis_url):
-    env = {**os.environ, "ROOMS_CONFIG_DIR": str(TEST_CONFIG_DIR), "REDIS_URL": redis_url}
+def test_fake_encoder_registers_and_prints_one_line_per_heartbeat(site):
+    args = ["fake_encoder", "--room", "example", "--interval", "1", "--count", "2", "--tracker", site.url]
+
+    lines = site.manage(*args).splitlines()
+
+    assert len(lines) == 2
+    for line in lines:
+        assert re.fullmatch(r"Registered example at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00 result OK", line)
+
+
+def test_fake_encoder_reports_errors_on_its_line(site, tmp_path):
+    token_file = tmp_path / "token"
+    token_file.write_text(site.add_encoder("hall-2", "fake-example"))
 
     result = subprocess.run(
         [
             sys.executable,
             "manage.py",
             "fake_encoder",
-            "--room",
-            "example",
-            "--interval",
-            "1",
             "--count",
-            "2",
+            "1",
             "--tracker",
-            site_url,
+            site.url,
+            "--token-file",
+            str(token_file),
         ],
         cwd=ROOT,
-        env=env,
+        env=site.env,
         capture_output=True,
         text=True,
         timeout=30,
     )
 
-    lines = result.stdout.splitlines()
-    assert len(lines) == 2
-    for line in lines:
-        assert re.fullmatch(r"Registered example at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00 result OK", line)
-
-
-def test_fake_encoder_reports_errors_on_its_line(site_url, redis_url):
-    env = {**os.environ, "ROOMS_CONFIG_DIR": str(TEST_CONFIG_DIR), "REDIS_URL": redis_url}
-
-    result = subprocess.run(
-        [sys.executable, "manage.py", "fake_encoder", "--room", "nowhere", "--count", "1", "--tracker", site_url],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-
-    assert result.stdout.startswith("Registered nowhere at ")
-    assert "result ERROR 404" in result.stdout
+    # The token is for another room: the tracker refuses and the line says so.
+    assert result.stdout.startswith("Registered example at ")
+    assert "result ERROR 403" in result.stdout
 
 
 def test_daphne_refuses_to_start_with_a_broken_config(tmp_path):

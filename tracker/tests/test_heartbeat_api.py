@@ -2,10 +2,7 @@ import json
 
 import pytest
 
-from conftest import TEST_SECRET
-
 URL = "/tracker/api/heartbeat"
-AUTH = {"Authorization": f"Bearer {TEST_SECRET}"}
 
 
 def beat(**overrides) -> dict:
@@ -21,17 +18,29 @@ def beat(**overrides) -> dict:
     return body
 
 
+def state_keys(redis_client) -> list[str]:
+    """Keys holding encoder or room state (not the token copy or rate counters)."""
+    return [k for k in redis_client.keys("*") if k != "streaming:tokens" and not k.startswith("streaming:rate:")]
+
+
 def stream(**overrides) -> dict:
     return {**beat()["streams"][0], **overrides}
 
 
-async def send(async_client, body, *, headers=AUTH):
-    data = body if isinstance(body, (bytes, str)) else json.dumps(body)
-    return await async_client.post(URL, data, content_type="application/json", headers=headers)
+@pytest.fixture
+def send(async_client, encoder_token):
+    """POST a heartbeat with enc-1's token unless other headers are given."""
+
+    async def send(body, *, headers=None):
+        data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+        headers = {"Authorization": f"Bearer {encoder_token}"} if headers is None else headers
+        return await async_client.post(URL, data, content_type="application/json", headers=headers)
+
+    return send
 
 
-async def test_heartbeat_accepted_and_stored(async_client, redis_client):
-    response = await send(async_client, beat())
+async def test_heartbeat_accepted_and_stored(send, async_client, redis_client):
+    response = await send(beat())
 
     assert response.status_code == 200
     assert response.json() == {"ok": True, "next": 5}
@@ -40,17 +49,17 @@ async def test_heartbeat_accepted_and_stored(async_client, redis_client):
     assert redis_client.zscore("streaming:deadlines", "example/enc-1") is not None
 
 
-async def test_heartbeat_interval_defaults_to_ten(async_client):
+async def test_heartbeat_interval_defaults_to_ten(send, async_client):
     body = beat()
     del body["interval"]
 
-    response = await send(async_client, body)
+    response = await send(body)
 
     assert response.json()["next"] == 10
 
 
-async def test_heartbeat_room_shows_live_in_read_api(async_client):
-    await send(async_client, beat())
+async def test_heartbeat_room_shows_live_in_read_api(send, async_client):
+    await send(beat())
 
     rooms = (await async_client.get("/tracker/api/rooms")).json()
 
@@ -64,20 +73,20 @@ async def test_heartbeat_room_shows_live_in_read_api(async_client):
     "headers, status",
     [({}, 401), ({"Authorization": "Basic abc"}, 401), ({"Authorization": "Bearer wrong-token"}, 403)],
 )
-async def test_heartbeat_without_valid_token_is_refused(async_client, redis_client, headers, status):
-    response = await send(async_client, beat(), headers=headers)
+async def test_heartbeat_without_valid_token_is_refused(send, async_client, redis_client, headers, status):
+    response = await send(beat(), headers=headers)
 
     assert response.status_code == status
     assert response.json()["field"] == "Authorization"
-    assert redis_client.keys("*") == []
+    assert state_keys(redis_client) == []
 
 
-async def test_heartbeat_for_unknown_room_is_404(async_client, redis_client):
-    response = await send(async_client, beat(room="nowhere"))
+async def test_heartbeat_for_unknown_room_is_404(send, async_client, redis_client):
+    response = await send(beat(room="nowhere"))
 
     assert response.status_code == 404
     assert response.json()["field"] == "room"
-    assert redis_client.keys("*") == []
+    assert state_keys(redis_client) == []
 
 
 @pytest.mark.parametrize(
@@ -113,38 +122,38 @@ async def test_heartbeat_for_unknown_room_is_404(async_client, redis_client):
         (beat(streams=[{"format": "hls", "clients": 1, "bitrate": 1}]), "streams[0].url"),
     ],
 )
-async def test_heartbeat_bad_input_is_400_naming_the_field(async_client, redis_client, body, field):
-    response = await send(async_client, body)
+async def test_heartbeat_bad_input_is_400_naming_the_field(send, async_client, redis_client, body, field):
+    response = await send(body)
 
     assert response.status_code == 400
     assert response["Content-Type"] == "application/json"
     assert response.json()["field"] == field
     assert response.json()["message"]
-    assert redis_client.keys("*") == []
+    assert state_keys(redis_client) == []
 
 
-async def test_heartbeat_body_over_64_kib_is_413(async_client, redis_client):
+async def test_heartbeat_body_over_64_kib_is_413(send, async_client, redis_client):
     body = beat(padding="x" * 70_000)
 
-    response = await send(async_client, body)
+    response = await send(body)
 
     assert response.status_code == 413
     assert response.json()["field"] == "body"
-    assert redis_client.keys("*") == []
+    assert state_keys(redis_client) == []
 
 
-async def test_heartbeat_get_is_not_allowed(async_client):
+async def test_heartbeat_get_is_not_allowed(send, async_client):
     response = await async_client.get(URL)
 
     assert response.status_code == 405
 
 
-async def test_heartbeat_with_redis_down_is_503_json(async_client, settings):
+async def test_heartbeat_with_redis_down_is_503_json(send, async_client, settings):
     from conftest import free_port
 
     settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
 
-    response = await send(async_client, beat())
+    response = await send(beat())
 
     assert response.status_code == 503
     assert response.json()["error"] == "unavailable"

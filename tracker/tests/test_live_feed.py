@@ -7,8 +7,8 @@ import time
 import pytest
 from channels.testing import WebsocketCommunicator
 
-from conftest import TEST_SECRET
-from tracker import store
+from conftest import report
+from tracker import ingest, store
 from tracker.routing import websocket_application
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
@@ -25,10 +25,10 @@ async def receive(communicator, timeout=3) -> dict:
     return json.loads(await communicator.receive_from(timeout=timeout))
 
 
-async def heartbeat(async_client, encoder="enc", clients=1, room="example"):
+async def heartbeat(async_client, token, clients=1):
     body = {
-        "room": room,
-        "encoder": encoder,
+        "room": "example",
+        "encoder": "enc-1",
         "interval": 1,
         "streams": [{"format": "webm", "url": "https://cdn.example/a.webm", "clients": clients, "bitrate": 100}],
     }
@@ -36,7 +36,7 @@ async def heartbeat(async_client, encoder="enc", clients=1, room="example"):
         "/tracker/api/heartbeat",
         json.dumps(body),
         content_type="application/json",
-        headers={"Authorization": f"Bearer {TEST_SECRET}"},
+        headers={"Authorization": f"Bearer {token}"},
     )
     assert response.status_code == 200
 
@@ -56,13 +56,14 @@ async def test_live_connect_gets_snapshot_of_every_room():
     await communicator.disconnect()
 
 
-async def test_live_heartbeat_then_expiry_are_pushed_in_version_order(async_client):
+async def test_live_heartbeat_then_expiry_are_pushed_in_version_order(encoder_token, async_client):
     communicator = await connect()
     await receive(communicator)
 
-    await heartbeat(async_client)
+    await heartbeat(async_client, encoder_token)
     live = await receive(communicator)
-    await store.expire_due(store.get_redis(), now=time.time() + 60)
+    await ingest.sweep(store.get_redis(), now=time.time() + 60)  # late: still live
+    await ingest.sweep(store.get_redis(), now=time.time() + 60)  # down
     offline = await receive(communicator)
 
     assert (live["type"], live["version"], live["room"]["name"], live["room"]["live"]) == ("room", 1, "example", True)
@@ -71,12 +72,14 @@ async def test_live_heartbeat_then_expiry_are_pushed_in_version_order(async_clie
     await communicator.disconnect()
 
 
-async def test_live_many_changes_arrive_with_consecutive_versions(async_client):
+async def test_live_many_changes_arrive_with_consecutive_versions(encoder_token, async_client):
     communicator = await connect()
     await receive(communicator)
 
     for clients in range(1, 21):
-        await heartbeat(async_client, clients=clients)
+        await report(
+            "example", "enc-1", {"format": "webm", "url": "https://a/b.webm", "clients": clients, "bitrate": 1}
+        )
     messages = [await receive(communicator) for _ in range(20)]
 
     assert [m["version"] for m in messages] == list(range(1, 21))
@@ -84,24 +87,24 @@ async def test_live_many_changes_arrive_with_consecutive_versions(async_client):
     await communicator.disconnect()
 
 
-async def test_live_consumer_idle_past_redis_timeouts_still_receives(async_client):
+async def test_live_consumer_idle_past_redis_timeouts_still_receives(encoder_token, async_client):
     # redis-py 8 reads with a 5 s timeout by default; an idle subscription
     # must survive that (FINDINGS.md: channels-redis consumers did not).
     communicator = await connect()
     await receive(communicator)
 
     await asyncio.sleep(6.5)
-    await heartbeat(async_client)
+    await heartbeat(async_client, encoder_token)
 
     message = await receive(communicator)
     assert (message["type"], message["version"]) == ("room", 1)  # not a resync snapshot
     await communicator.disconnect()
 
 
-async def test_live_client_can_ask_for_a_fresh_snapshot(async_client):
+async def test_live_client_can_ask_for_a_fresh_snapshot(encoder_token, async_client):
     communicator = await connect()
     await receive(communicator)
-    await heartbeat(async_client)
+    await heartbeat(async_client, encoder_token)
     await receive(communicator)
 
     await communicator.send_to(text_data=json.dumps({"type": "snapshot"}))
@@ -136,14 +139,14 @@ async def test_live_foreign_origin_is_refused():
     assert not connected
 
 
-async def test_live_lost_subscription_resyncs_with_a_snapshot(async_client, redis_client):
+async def test_live_lost_subscription_resyncs_with_a_snapshot(encoder_token, async_client, redis_client):
     communicator = await connect()
     await receive(communicator)
 
     # Cut the hub's pub/sub connection, then change state while it is down:
     # that change's message is lost, and the reconnect must make up for it.
     assert redis_client.client_kill_filter(_type="pubsub") >= 1
-    await heartbeat(async_client, encoder="during-outage")
+    await report("example", "during-outage", {"format": "hls", "url": "https://x/a.m3u8", "clients": 0, "bitrate": 0})
     types = []
     while True:
         message = await receive(communicator, timeout=5)
@@ -155,12 +158,12 @@ async def test_live_lost_subscription_resyncs_with_a_snapshot(async_client, redi
     await communicator.disconnect()
 
 
-async def test_live_hundreds_of_sockets_share_one_subscription(async_client, redis_client):
+async def test_live_hundreds_of_sockets_share_one_subscription(encoder_token, async_client, redis_client):
     communicators = [await connect() for _ in range(300)]
     for communicator in communicators:
         await receive(communicator)
 
-    await heartbeat(async_client)
+    await heartbeat(async_client, encoder_token)
     received = [await receive(communicator) for communicator in communicators]
 
     assert {m["version"] for m in received} == {1}

@@ -1,16 +1,4 @@
-import time
-
-from tracker import store
-
-
-async def report(room: str, encoder: str, *streams: dict) -> None:
-    await store.record_heartbeat(
-        store.get_redis(),
-        room=room,
-        encoder=encoder,
-        report={"interval": 10, "streams": list(streams)},
-        deadline=time.time() + 60,
-    )
+from conftest import report
 
 
 def hls(url: str, clients: int, bitrate: int = 1000, fmt: str = "hls") -> dict:

@@ -1,16 +1,18 @@
-"""Liveness by deadline, with the clock in the test's hands."""
+"""Sweeping by deadline against the real Redis: compare-and-set, logs, order."""
 
 import asyncio
 import json
 
-from tracker import store
+from conftest import report
+from tracker import ingest, store
+from tracker.health import State
 
-REPORT = {"interval": 10, "streams": []}
+STREAM = {"format": "hls", "url": "https://a/x.m3u8", "clients": 1, "bitrate": 1}
 
 
-async def subscribe(redis):
+async def subscribe(redis, channel):
     pubsub = redis.pubsub(ignore_subscribe_messages=True)
-    await pubsub.subscribe(store.live_channel())
+    await pubsub.subscribe(channel)
     return pubsub
 
 
@@ -25,72 +27,92 @@ async def published(pubsub) -> list[dict]:
     return messages
 
 
-async def test_encoder_expires_exactly_at_its_deadline(redis_client):
+async def test_sweep_moves_up_late_down_at_exact_deadlines(redis_client):
     redis = store.get_redis()
-    await store.record_heartbeat(redis, room="example", encoder="e", report=REPORT, deadline=1015.0)
+    await report("example", "cam", STREAM, interval=10, now=1000.0)  # grace is 1 s in report()
 
-    before = await store.expire_due(redis, now=1014.999)
-    at = await store.expire_due(redis, now=1015.0)
+    assert await ingest.sweep(redis, now=1009.999) == []
+    late = await ingest.sweep(redis, now=1010.0)
+    assert await ingest.sweep(redis, now=1010.999) == []
+    down = await ingest.sweep(redis, now=1011.0)
 
-    assert before == []
-    assert at == ["example/e"]
+    assert [(t.old, t.new) for t in late + down] == [(State.UP, State.LATE), (State.LATE, State.DOWN)]
     assert redis_client.hgetall("streaming:room:example") == {}
+    assert await store.next_deadline(redis) is None
 
 
-async def test_heartbeat_moves_the_deadline(redis_client):
-    redis = store.get_redis()
-    await store.record_heartbeat(redis, room="example", encoder="e", report=REPORT, deadline=1015.0)
-    await store.record_heartbeat(redis, room="example", encoder="e", report=REPORT, deadline=1025.0)
+async def test_two_sweepers_racing_make_one_transition_and_one_log_entry(redis_client):
+    for i in range(20):
+        await report("example", f"cam{i}", STREAM, interval=10, now=1000.0)
+    redis_client.delete("streaming:log:example")
 
-    assert await store.expire_due(redis, now=1020.0) == []
-    assert await store.next_deadline(redis) == 1025.0
+    first, second = await asyncio.gather(
+        ingest.sweep(store.connect(), now=1010.0), ingest.sweep(store.connect(), now=1010.0)
+    )
+
+    assert sorted(t.name for t in first + second) == sorted(f"cam{i}" for i in range(20))
+    assert redis_client.xlen("streaming:log:example") == 20
 
 
 async def test_changes_are_published_with_consecutive_versions():
     redis = store.get_redis()
-    pubsub = await subscribe(redis)
-    await store.record_heartbeat(redis, room="example", encoder="a", report=REPORT, deadline=1010.0)
-    await store.record_heartbeat(redis, room="example", encoder="b", report=REPORT, deadline=1020.0)
-    await store.expire_due(redis, now=1010.0)
+    live = await subscribe(redis, store.live_channel())
+    await report("example", "a", STREAM, now=1000.0)
+    await report("example", "b", STREAM, now=1005.0)
+    await ingest.sweep(redis, now=1010.0)  # a late: public state unchanged
+    await ingest.sweep(redis, now=1011.0)  # a down
 
-    messages = await published(pubsub)
+    messages = await published(live)
 
     assert [m["version"] for m in messages] == [1, 2, 3]
     assert [sorted(m["encoders"]) for m in messages] == [["a"], ["a", "b"], ["b"]]
-    await pubsub.aclose()
+    await live.aclose()
 
 
-async def test_unchanged_report_publishes_nothing():
+async def test_every_record_change_goes_to_operators_with_its_transition():
     redis = store.get_redis()
-    await store.record_heartbeat(redis, room="example", encoder="a", report=REPORT, deadline=1010.0)
-    pubsub = await subscribe(redis)
+    ops = await subscribe(redis, store.ops_channel())
+    await report("example", "a", STREAM, now=1000.0)
+    await report("example", "a", STREAM, now=1002.0)
 
-    version = await store.record_heartbeat(redis, room="example", encoder="a", report=REPORT, deadline=1020.0)
+    messages = await published(ops)
 
-    assert version == 0
-    assert await published(pubsub) == []
-    await pubsub.aclose()
+    assert [m["version"] for m in messages] == [1, 2]
+    assert [m["encoder"]["last_seen"] for m in messages] == [1000.0, 1002.0]
+    assert messages[0]["transition"]["new"] == "up"
+    assert messages[1]["transition"] is None
+    await ops.aclose()
 
 
-async def test_two_sweepers_report_each_expiry_once(redis_client):
+async def test_unchanged_public_report_publishes_nothing_to_viewers():
     redis = store.get_redis()
-    for i in range(50):
-        await store.record_heartbeat(redis, room="example", encoder=f"e{i}", report=REPORT, deadline=1000.0 + i)
+    await report("example", "a", STREAM, now=1000.0)
+    live = await subscribe(redis, store.live_channel())
 
-    first, second = await asyncio.gather(
-        store.expire_due(store.connect(), now=2000.0), store.expire_due(store.connect(), now=2000.0)
-    )
+    await report("example", "a", STREAM, now=1002.0)
 
-    assert sorted(first + second) == sorted(f"example/e{i}" for i in range(50))
-    assert not set(first) & set(second)
-    assert int(redis_client.get("streaming:version")) == 100  # 50 arrivals, 50 departures
+    assert await published(live) == []
+    await live.aclose()
+
+
+async def test_log_keeps_transitions_with_reasons(redis_client):
+    redis = store.get_redis()
+    await report("example", "a", STREAM, now=1000.0)
+    await ingest.sweep(redis, now=1010.0)
+
+    entries = [json.loads(fields["transition"]) for _, fields in redis_client.xrange("streaming:log:example")]
+
+    assert [(e["old"], e["new"], e["reason"]) for e in entries] == [
+        (None, "up", "first heartbeat"),
+        ("up", "late", "no heartbeat for 10 s"),
+    ]
 
 
 async def test_snapshot_and_version_agree():
     redis = store.get_redis()
-    await store.record_heartbeat(redis, room="hall-2", encoder="a", report=REPORT, deadline=1010.0)
+    await report("hall-2", "a", STREAM, now=1000.0)
 
     snapshot = await store.read_snapshot(redis, ["example", "hall-2"])
 
     assert snapshot.version == 1
-    assert snapshot.rooms == {"example": {}, "hall-2": {"a": REPORT}}
+    assert snapshot.rooms == {"example": {}, "hall-2": {"a": {"interval": 10, "streams": [STREAM]}}}

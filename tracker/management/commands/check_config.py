@@ -13,6 +13,8 @@ class Command(BaseCommand):
             config = get_config()
         except ConfigError as exc:
             raise CommandError(str(exc)) from None
-        self.stdout.write(f"global: grace={config.grace}s localips={json.dumps(config.localips)} secret=(set, hidden)")
+        hidden = {"secret", "metrics-token"}
+        shown = {k: ("(hidden)" if k in hidden and v else v) for k, v in config.settings.items()}
+        self.stdout.write(f"config: {json.dumps(shown, sort_keys=True)}")
         for room in config.rooms.values():
             self.stdout.write(f"{room.name}: {json.dumps(room.settings, sort_keys=True)}")

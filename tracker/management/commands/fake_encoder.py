@@ -6,10 +6,13 @@ import time
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from tracker.config import ConfigError, get_config
+from tracker.identities import IdentityError, add_encoder, revoke_encoder
+from tracker.models import Encoder, Role
 
 # Public test streams that browsers can play, so the example room shows video.
 TEST_STREAMS = [
@@ -31,22 +34,28 @@ class Command(BaseCommand):
         parser.add_argument("--interval", type=int, default=10, help="seconds between heartbeats")
         parser.add_argument("--tracker", default="http://127.0.0.1:8000", help="the tracker's base URL")
         parser.add_argument("--count", type=int, default=0, help="stop after this many heartbeats (0: never)")
+        parser.add_argument(
+            "--token-file",
+            help="file holding the encoder's token; without it the command (re)creates its own encoder identity",
+        )
 
-    def handle(self, *args, room, encoder, interval, tracker, count, **options):
+    def handle(self, *args, room, encoder, interval, tracker, count, token_file, **options):
+        encoder = encoder or f"fake-{room}"
         try:
-            secret = get_config().secret
-        except ConfigError as exc:
+            get_config()
+            token = Path(token_file).read_text().strip() if token_file else fresh_token(room, encoder)
+        except (ConfigError, IdentityError, OSError) as exc:
             raise CommandError(str(exc)) from None
         url = tracker.rstrip("/") + "/tracker/api/heartbeat"
         sent = 0
         while count == 0 or sent < count:
             body = {
                 "room": room,
-                "encoder": encoder or f"fake-{room}",
+                "encoder": encoder,
                 "interval": interval,
                 "streams": [{**s, "clients": random.randint(0, 50), "bitrate": 2_500_000} for s in TEST_STREAMS],
             }
-            result = post(url, body, secret)
+            result = post(url, body, token)
             stamp = datetime.now(UTC).isoformat(timespec="seconds")
             self.stdout.write(f"Registered {room} at {stamp} result {result}")
             self.stdout.flush()
@@ -55,12 +64,19 @@ class Command(BaseCommand):
                 time.sleep(interval)
 
 
-def post(url: str, body: dict, secret: str) -> str:
+def fresh_token(room: str, name: str) -> str:
+    """A development convenience: replace this fake encoder's identity with a new one."""
+    if Encoder.objects.filter(name=name).exists():
+        revoke_encoder(name)
+    return add_encoder(room=room, name=name, role=Role.ENCODER)[1]
+
+
+def post(url: str, body: dict, token: str) -> str:
     """POST one heartbeat; returns "OK" or "ERROR <why>"."""
     request = urllib.request.Request(
         url,
         data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {secret}"},
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
     )
     try:
         with urllib.request.urlopen(request, timeout=5):

@@ -1,4 +1,4 @@
-"""The background worker: takes encoders offline when their deadline passes."""
+"""The background worker: moves encoders to late and down when their deadlines pass."""
 
 import asyncio
 import contextlib
@@ -8,7 +8,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from redis.exceptions import RedisError
 
-from tracker import store
+from tracker import ingest, store
+from tracker.identities import copy_identities_to_redis
 from tracker.config import ConfigError, get_config
 
 logger = logging.getLogger("tracker.worker")
@@ -18,12 +19,18 @@ logger = logging.getLogger("tracker.worker")
 MAX_SLEEP_SECONDS = 0.5
 
 
-async def sweep_forever() -> None:
-    redis = store.connect()
+async def sweep_forever(redis: store.Redis) -> None:
     while True:
         try:
-            for member in await store.expire_due(redis, now=time.time()):
-                logger.info("offline %s (no heartbeat before its deadline)", member)
+            for transition in await ingest.sweep(redis, now=time.time()):
+                logger.info(
+                    "%s/%s %s -> %s: %s",
+                    transition.room,
+                    transition.name,
+                    transition.old,
+                    transition.new,
+                    transition.reason,
+                )
             upcoming = await store.next_deadline(redis)
         except RedisError as exc:
             logger.warning("sweeper cannot reach redis: %s", exc)
@@ -40,6 +47,12 @@ class Command(BaseCommand):
             get_config()
         except ConfigError as exc:
             raise CommandError(str(exc)) from None
-        logger.info("worker started")
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(sweep_forever())
+            asyncio.run(run())
+
+
+async def run() -> None:
+    redis = store.connect()
+    count = await copy_identities_to_redis(redis)
+    logger.info("worker started; %d encoder tokens loaded", count)
+    await sweep_forever(redis)

@@ -1,0 +1,37 @@
+from django.contrib import admin, messages
+from django.http import HttpRequest
+
+from .identities import add_encoder, revoke_encoder
+from .models import Encoder
+
+
+@admin.register(Encoder)
+class EncoderAdmin(admin.ModelAdmin):
+    list_display = ("name", "room", "role", "grace", "created")
+    list_filter = ("room", "role")
+    search_fields = ("name", "room")
+    actions = ["revoke"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Encoder | None = None):
+        # A token is bound to its encoder and room: to move one, revoke and add.
+        return ("name", "room", "role", "created") if obj else ("created",)
+
+    def save_model(self, request: HttpRequest, obj: Encoder, form, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # The form has validated the fields (Encoder.clean checks the room).
+        encoder, token = add_encoder(room=obj.room, name=obj.name, role=obj.role, grace=obj.grace)
+        obj.pk = encoder.pk
+        self.message_user(request, f"Token for {encoder.name} (shown only now): {token}", messages.WARNING)
+
+    def delete_model(self, request: HttpRequest, obj: Encoder) -> None:
+        revoke_encoder(obj.name)
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        for encoder in queryset:
+            revoke_encoder(encoder.name)
+
+    @admin.action(description="Revoke the selected encoders (tokens stop working at once)")
+    def revoke(self, request: HttpRequest, queryset) -> None:
+        self.delete_queryset(request, queryset)

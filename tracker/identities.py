@@ -1,0 +1,109 @@
+"""Encoder identities and their tokens.
+
+The database is the record of who may send heartbeats; Redis holds a copy
+keyed by token hash so a heartbeat is checked without touching the
+database. A token missing from Redis (say, after a Redis restart) is looked
+up in the database once and copied back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from asgiref.sync import async_to_sync
+from redis.asyncio import Redis
+
+from . import store
+from .config import get_config
+from .health import Identity
+from .heartbeat import ENCODER_NAME
+from .models import Encoder, Role
+
+T = TypeVar("T")
+
+
+class IdentityError(ValueError):
+    """A request to add or revoke an encoder that can't be done, for a person."""
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def identity_of(encoder: Encoder) -> Identity:
+    return Identity(name=encoder.name, room=encoder.room, role=encoder.role, grace=encoder.grace or get_config().grace)
+
+
+def run_with_redis(operation: Callable[[Redis], Awaitable[T]]) -> T:
+    """Run a Redis operation from synchronous code (commands, admin)."""
+
+    async def run() -> T:
+        redis = store.connect()
+        try:
+            return await operation(redis)
+        finally:
+            await redis.aclose()
+
+    return async_to_sync(run)()
+
+
+async def publish_identity(redis: Redis, encoder: Encoder) -> None:
+    await redis.hset(store.key("tokens"), encoder.token_hash, identity_of(encoder).to_json())
+
+
+async def forget_identity(redis: Redis, encoder: Encoder) -> None:
+    """Drop the token and tell every web process to close the encoder's socket."""
+    await redis.hdel(store.key("tokens"), encoder.token_hash)
+    await redis.publish(store.control_channel(), json.dumps({"type": "revoke", "encoder": encoder.name}))
+
+
+async def identity_from_database(redis: Redis, token_hash: str) -> Identity | None:
+    encoder = await Encoder.objects.filter(token_hash=token_hash).afirst()
+    if encoder is None:
+        return None
+    await publish_identity(redis, encoder)
+    return identity_of(encoder)
+
+
+def validate_new_encoder(*, room: str, name: str, role: str) -> None:
+    if room not in get_config().rooms:
+        raise IdentityError(f"no room named {room!r} in the config")
+    if not ENCODER_NAME.match(name):
+        raise IdentityError("encoder names are 1-64 letters, digits, '.', '_' or '-'")
+    if role not in Role.values:
+        raise IdentityError(f"role must be one of {', '.join(Role.values)}")
+    if Encoder.objects.filter(name=name).exists():
+        raise IdentityError(f"an encoder named {name!r} exists already")
+
+
+def add_encoder(*, room: str, name: str, role: str = Role.ENCODER, grace: int | None = None) -> tuple[Encoder, str]:
+    """Create an encoder; returns it with its token, which is not stored anywhere."""
+    validate_new_encoder(room=room, name=name, role=role)
+    token = secrets.token_urlsafe(32)
+    encoder = Encoder.objects.create(room=room, name=name, role=role, grace=grace, token_hash=hash_token(token))
+    run_with_redis(lambda redis: publish_identity(redis, encoder))
+    return encoder, token
+
+
+def revoke_encoder(name: str) -> None:
+    """Delete an encoder's identity; its token stops working at once."""
+    encoder = Encoder.objects.filter(name=name).first()
+    if encoder is None:
+        raise IdentityError(f"no encoder named {name!r}")
+    encoder.delete()
+    run_with_redis(lambda redis: forget_identity(redis, encoder))
+
+
+async def copy_identities_to_redis(redis: Redis) -> int:
+    """Make Redis's token copy match the database (worker start-up)."""
+    identities = {e.token_hash: identity_of(e).to_json() async for e in Encoder.objects.all()}
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.delete(store.key("tokens"))
+        if identities:
+            pipe.hset(store.key("tokens"), mapping=identities)
+        await pipe.execute()
+    return len(identities)

@@ -1,0 +1,137 @@
+"""Heartbeats in, state transitions out: the tracker's write path.
+
+Each change reads an encoder's record, computes its successor with the pure
+functions of tracker.health, and commits it with compare-and-set; on a
+conflict (another writer was faster) it reads again and recomputes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from . import store
+from .config import get_config
+from .health import Identity, Record, Thresholds, Transition, after_deadline, after_disconnect, after_heartbeat
+from .heartbeat import Heartbeat
+from .identities import hash_token, identity_from_database
+
+MAX_ATTEMPTS = 5
+Step = Callable[[Record | None], tuple[Record, Transition | None] | None]
+
+
+@dataclass
+class Refused(Exception):
+    """A heartbeat that must not be stored, with what to tell the sender."""
+
+    status: int
+    error: str
+    message: str
+    field: str | None = None
+
+
+async def update(
+    redis: Redis, member: str, step: Step, *, now: float, previous: Record | None = None, known: bool = False
+) -> Transition | None:
+    """Apply `step` to an encoder's record with compare-and-set, retrying on conflict.
+
+    `known` says the caller already read `previous` (saving a round trip).
+    """
+    log_since = now - get_config().settings["history-hours"] * 3600
+    for _ in range(MAX_ATTEMPTS):
+        if not known:
+            previous = await store.read_record(redis, member)
+        known = False
+        result = step(previous)
+        if result is None:
+            return None
+        record, transition = result
+        public_changed = (previous.public_report() if previous else None) != record.public_report()
+        committed = await store.commit(
+            redis,
+            expected_seq=previous.seq if previous else 0,
+            record=record,
+            public_changed=public_changed,
+            transition=transition,
+            log_since=log_since,
+        )
+        if committed:
+            return transition
+    raise Refused(503, "busy", "too many concurrent updates of this encoder, retry")
+
+
+async def accept(
+    redis: Redis,
+    *,
+    identity: Identity,
+    beat: Heartbeat,
+    now: float,
+    previous: Record | None = None,
+    known: bool = False,
+) -> None:
+    """Store a validated heartbeat from an authenticated encoder."""
+    thresholds = Thresholds(silence=get_config().settings["degraded-silence"])
+    await update(
+        redis,
+        f"{identity.room}/{identity.name}",
+        lambda prev: after_heartbeat(
+            prev,
+            identity=identity,
+            interval=beat.interval,
+            streams=beat.streams,
+            metrics=beat.metrics,
+            thresholds=thresholds,
+            now=now,
+        ),
+        now=now,
+        previous=previous,
+        known=known,
+    )
+
+
+async def ingest(redis: Redis, *, token: str, beat: Heartbeat, now: float) -> None:
+    """Authenticate, rate-limit and store a heartbeat; raises Refused."""
+    token_hash = hash_token(token)
+    rate_key = store.key("rate", token_hash, str(int(now)))
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.hget(store.key("tokens"), token_hash)
+        pipe.hget(store.key("records"), f"{beat.room}/{beat.encoder}")
+        pipe.incr(rate_key)
+        pipe.expire(rate_key, 2)
+        identity_text, record_text, count, _ = await pipe.execute()
+    config = get_config()
+    if count > config.settings["heartbeat-rate"]:
+        raise Refused(429, "rate_limited", f"at most {config.settings['heartbeat-rate']} heartbeats per second")
+    identity = Identity.from_json(identity_text) if identity_text else await identity_from_database(redis, token_hash)
+    check_identity(identity, beat)
+    previous = Record.from_json(record_text) if record_text else None
+    await accept(redis, identity=identity, beat=beat, now=now, previous=previous, known=True)
+
+
+def check_identity(identity: Identity | None, beat: Heartbeat) -> None:
+    if identity is None:
+        raise Refused(403, "forbidden", "token not accepted", "Authorization")
+    if beat.room not in get_config().rooms:
+        raise Refused(404, "unknown_room", f"no room named {beat.room!r}", "room")
+    if beat.room != identity.room:
+        raise Refused(403, "forbidden", f"this token is for room {identity.room!r}", "room")
+    if beat.encoder != identity.name:
+        raise Refused(403, "forbidden", f"this token is for encoder {identity.name!r}", "encoder")
+
+
+async def sweep(redis: Redis, *, now: float) -> list[Transition]:
+    """Move every encoder whose deadline has passed; returns the transitions made here."""
+    transitions = []
+    for member in await store.due_members(redis, now=now):
+        transition = await update(redis, member, lambda prev: prev and after_deadline(prev, now=now), now=now)
+        if transition is not None:
+            transitions.append(transition)
+    return transitions
+
+
+async def disconnect(redis: Redis, *, identity: Identity, now: float) -> Transition | None:
+    """Mark an encoder whose websocket closed."""
+    member = f"{identity.room}/{identity.name}"
+    return await update(redis, member, lambda prev: prev and after_disconnect(prev, now=now), now=now)

@@ -1,0 +1,120 @@
+"""The encoder state machine at exact boundaries, with the clock in the test's hands."""
+
+import pytest
+
+from tracker.health import (
+    Identity,
+    Record,
+    State,
+    Thresholds,
+    after_deadline,
+    after_disconnect,
+    after_heartbeat,
+)
+
+IDENTITY = Identity(name="cam", room="example", role="encoder", grace=5)
+THRESHOLDS = Thresholds(silence=30)
+STREAM = {"format": "hls", "url": "https://a/x.m3u8", "clients": 1, "bitrate": 1}
+
+
+def beat(previous: Record | None, *, now: float, interval: int = 10, metrics: dict | None = None):
+    return after_heartbeat(
+        previous,
+        identity=IDENTITY,
+        interval=interval,
+        streams=[STREAM],
+        metrics=metrics or {},
+        thresholds=THRESHOLDS,
+        now=now,
+    )
+
+
+def test_health_first_heartbeat_is_up_with_transition():
+    record, transition = beat(None, now=100.0)
+
+    assert (record.state, record.since, record.seq) == (State.UP, 100.0, 1)
+    assert (transition.old, transition.new, transition.reason) == (None, State.UP, "first heartbeat")
+    assert record.public_report() == {"interval": 10, "streams": [STREAM]}
+
+
+def test_health_up_turns_late_exactly_at_the_interval():
+    record, _ = beat(None, now=100.0)
+
+    assert after_deadline(record, now=109.999) is None
+    late, transition = after_deadline(record, now=110.0)
+
+    assert (late.state, transition.old, transition.new) == (State.LATE, State.UP, State.LATE)
+    assert late.public_report() is not None  # late viewers still get its streams
+
+
+def test_health_late_turns_down_exactly_at_interval_plus_grace():
+    late, _ = after_deadline(beat(None, now=100.0)[0], now=110.0)
+
+    assert after_deadline(late, now=114.999) is None
+    down, transition = after_deadline(late, now=115.0)
+
+    assert (down.state, transition.new) == (State.DOWN, State.DOWN)
+    assert transition.reason == "no heartbeat for 15 s"
+    assert down.public_report() is None
+    assert down.deadline() is None
+
+
+def test_health_heartbeat_while_late_is_up_again():
+    late, _ = after_deadline(beat(None, now=100.0)[0], now=110.0)
+
+    record, transition = beat(late, now=111.0)
+
+    assert (record.state, transition.old, transition.reason) == (State.UP, State.LATE, "heartbeat after late")
+    assert record.deadline() == 121.0
+
+
+def test_health_steady_heartbeats_make_no_transitions():
+    record, _ = beat(None, now=100.0)
+
+    again, transition = beat(record, now=110.0)
+
+    assert transition is None
+    assert (again.since, again.last_seen, again.seq) == (100.0, 110.0, 2)
+
+
+@pytest.mark.parametrize(
+    "before, now_metrics, reason",
+    [
+        ({}, {"silence": 30}, "silent for 30 s"),
+        ({"dropped_frames": 10}, {"dropped_frames": 25}, "dropped frames rising (+15)"),
+        ({}, {"errors": [{"source": "icecast", "reason": "connection refused"}]}, "icecast: connection refused"),
+    ],
+)
+def test_health_metrics_over_thresholds_degrade(before, now_metrics, reason):
+    record, _ = beat(None, now=100.0, metrics=before)
+
+    degraded, transition = beat(record, now=110.0, metrics=now_metrics)
+
+    assert (degraded.state, degraded.reason) == (State.DEGRADED, reason)
+    assert transition.new == State.DEGRADED
+    assert degraded.public_report() is not None
+
+
+@pytest.mark.parametrize("metrics", [{"silence": 29}, {"dropped_frames": 10}])
+def test_health_metrics_under_thresholds_stay_up(metrics):
+    record, _ = beat(None, now=100.0, metrics={"dropped_frames": 10})
+
+    assert beat(record, now=110.0, metrics=metrics)[0].state == State.UP
+
+
+def test_health_disconnect_is_immediate_then_down_after_grace():
+    record, _ = beat(None, now=100.0)
+
+    gone, transition = after_disconnect(record, now=103.0)
+
+    assert (gone.state, transition.reason) == (State.DISCONNECTED, "websocket closed")
+    assert gone.public_report() is None
+    assert after_deadline(gone, now=107.999) is None
+    assert after_deadline(gone, now=108.0)[0].state == State.DOWN
+    assert after_disconnect(gone, now=104.0) is None
+
+
+def test_health_record_round_trips_through_json():
+    record, _ = beat(None, now=100.0, metrics={"cpu": 12.5})
+
+    assert Record.from_json(record.to_json()) == record
