@@ -109,6 +109,10 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 
+LOGIN_URL = "/tracker/login/"
+LOGIN_REDIRECT_URL = "/tracker/dashboard/"
+LOGOUT_REDIRECT_URL = "/tracker/login/"
+
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 # Production serves static files with nginx; development lets daphne do it.

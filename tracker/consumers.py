@@ -1,17 +1,32 @@
-"""Websocket consumers of the live feeds."""
+"""Websocket consumers: viewers' and operators' live feeds, encoders' heartbeats."""
 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from . import store
+from .dashboard import ops_snapshot
+from .health import Identity
+from .heartbeat import InvalidField, parse_heartbeat
+from .identities import find_identity
+from .ingest import Refused, disconnect, ingest
 from .live import get_hub
 
+# Close codes: 4000 + the HTTP status a request would have got.
 CLOSE_BAD_MESSAGE = 4400
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_RATE_LIMITED = 4429
+CLOSE_TOO_BIG = 1009
+MAX_FRAME_BYTES = 64 * 1024
+# Consecutive bad frames an encoder may send before it is disconnected.
+MAX_BAD_FRAMES = 5
 
 
 class DatabaseFreeConsumer(AsyncWebsocketConsumer):
@@ -32,6 +47,17 @@ class DatabaseFreeConsumer(AsyncWebsocketConsumer):
         await self.disconnect(message.get("code", 1000))
         raise StopConsumer()
 
+    async def push(self, text: str) -> None:
+        await self.base_send({"type": "websocket.send", "text": text})
+
+    def wants_snapshot(self, text_data: str | None) -> bool:
+        """Feeds accept one message from clients: {"type": "snapshot"}."""
+        try:
+            request = json.loads(text_data or "")
+        except ValueError:
+            return False
+        return isinstance(request, dict) and request.get("type") == "snapshot"
+
 
 class LiveConsumer(DatabaseFreeConsumer):
     """/ws/live/: a snapshot of every room, then each change, all versioned.
@@ -46,15 +72,113 @@ class LiveConsumer(DatabaseFreeConsumer):
     async def disconnect(self, code: int) -> None:
         get_hub().leave(self)
 
-    async def push(self, text: str) -> None:
-        await self.base_send({"type": "websocket.send", "text": text})
-
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        try:
-            request = json.loads(text_data or "")
-        except ValueError:
-            request = None
-        if not isinstance(request, dict) or request.get("type") != "snapshot":
+        if not self.wants_snapshot(text_data):
             await self.close(code=CLOSE_BAD_MESSAGE, reason='expected {"type": "snapshot"}')
             return
         await self.push(get_hub().snapshot_text())
+
+
+class OpsConsumer(DatabaseFreeConsumer):
+    """/ws/ops/: every encoder record and transition, for logged-in operators."""
+
+    pending: list[tuple[int, str]] | None = None
+
+    async def connect(self) -> None:
+        await self.accept()
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHORIZED, reason="log in at /tracker/login/ first")
+            return
+        await get_hub().join_ops(self)
+        await self.resync()
+
+    async def disconnect(self, code: int) -> None:
+        get_hub().leave_ops(self)
+
+    async def resync(self) -> None:
+        """Send a fresh snapshot; changes arriving meanwhile wait, then follow it."""
+        self.pending = []
+        snapshot_version, snapshot = await ops_snapshot(store.get_redis(), now=time.time())
+        await self.push(snapshot)
+        pending, self.pending = self.pending, None
+        for version, text in pending:
+            if version > snapshot_version:
+                await self.push(text)
+
+    async def push_ops(self, version: int, text: str) -> None:
+        if self.pending is not None:
+            self.pending.append((version, text))
+        else:
+            await self.push(text)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if not self.wants_snapshot(text_data):
+            await self.close(code=CLOSE_BAD_MESSAGE, reason='expected {"type": "snapshot"}')
+            return
+        await self.resync()
+
+
+class EncoderConsumer(DatabaseFreeConsumer):
+    """/tracker/ws/encoder/: heartbeats as frames, each answered with an ack."""
+
+    token: str | None = None
+    identity: Identity | None = None
+    bad_frames = 0
+
+    async def connect(self) -> None:
+        await self.accept()
+        headers = dict(self.scope.get("headers", []))
+        scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            await self.close(code=CLOSE_UNAUTHORIZED, reason="send 'Authorization: Bearer <token>'")
+            return
+        identity = await find_identity(store.get_redis(), token.strip())
+        if identity is None:
+            await self.close(code=CLOSE_FORBIDDEN, reason="token not accepted")
+            return
+        self.token, self.identity = token.strip(), identity
+        await get_hub().join_encoder(identity.name, self)
+
+    async def disconnect(self, code: int) -> None:
+        if self.identity is not None:
+            get_hub().leave_encoder(self.identity.name, self)
+            # Operators see the encoder gone at once, not after the grace.
+            await disconnect(store.get_redis(), identity=self.identity, now=time.time())
+
+    async def revoked(self) -> None:
+        await self.close(code=CLOSE_FORBIDDEN, reason="token revoked")
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.identity is None:
+            return  # closing already
+        frame = text_data if text_data is not None else bytes_data
+        if len(frame) > MAX_FRAME_BYTES if text_data is None else len(frame.encode()) > MAX_FRAME_BYTES:
+            await self.close(code=CLOSE_TOO_BIG, reason=f"frames are at most {MAX_FRAME_BYTES} bytes")
+            return
+        try:
+            beat = parse_heartbeat(json.loads(frame))
+            await ingest(store.get_redis(), token=self.token, beat=beat, now=time.time())
+        except ValueError as exc:  # bad JSON (incl. bad UTF-8) or an InvalidField
+            field = exc.field if isinstance(exc, InvalidField) else "body"
+            message = exc.message if isinstance(exc, InvalidField) else "frame is not valid JSON"
+            await self.refuse(Refused(400, "invalid", message, field))
+            return
+        except Refused as refused:
+            await self.refuse(refused)
+            return
+        self.bad_frames = 0
+        await self.push(json.dumps({"ok": True, "next": beat.interval}))
+
+    async def refuse(self, refused: Refused) -> None:
+        await self.push(
+            json.dumps({"ok": False, "error": refused.error, "message": refused.message, "field": refused.field})
+        )
+        if refused.status == 429:
+            await self.close(code=CLOSE_RATE_LIMITED, reason=refused.message)
+        elif refused.status == 403:
+            await self.close(code=CLOSE_FORBIDDEN, reason=refused.message)
+        else:
+            self.bad_frames += 1
+            if self.bad_frames >= MAX_BAD_FRAMES:
+                await self.close(code=CLOSE_BAD_MESSAGE, reason=f"{MAX_BAD_FRAMES} bad frames in a row")

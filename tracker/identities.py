@@ -61,6 +61,13 @@ async def forget_identity(redis: Redis, encoder: Encoder) -> None:
     await redis.publish(store.control_channel(), json.dumps({"type": "revoke", "encoder": encoder.name}))
 
 
+async def find_identity(redis: Redis, token: str) -> Identity | None:
+    """The identity a token stands for, or None if it is not (or no longer) valid."""
+    token_hash = hash_token(token)
+    text = await redis.hget(store.key("tokens"), token_hash)
+    return Identity.from_json(text) if text else await identity_from_database(redis, token_hash)
+
+
 async def identity_from_database(redis: Redis, token_hash: str) -> Identity | None:
     encoder = await Encoder.objects.filter(token_hash=token_hash).afirst()
     if encoder is None:

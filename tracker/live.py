@@ -1,11 +1,18 @@
-"""The live feed of one process: one Redis subscription, many local sockets.
+"""The live feeds of one process: one Redis subscription, many local sockets.
 
-Each process keeps a mirror of every room's public state. A change arrives
-once over pub/sub, is turned into the public message and serialized once,
-and the same text is written to every local socket. A socket that connects
-gets the mirror's snapshot without asking Redis. If the subscription drops
-or a version is skipped, the mirror reloads from Redis and every socket gets
-the fresh snapshot, so a lost message never means lost state.
+Viewers: each process keeps a mirror of every room's public state. A change
+arrives once over pub/sub, is turned into the public message and serialized
+once, and the same text is written to every local socket. A socket that
+connects gets the mirror's snapshot without asking Redis. If the
+subscription drops or a version is skipped, the mirror reloads from Redis
+and every socket gets the fresh snapshot, so a lost message never means
+lost state.
+
+Operators (few, so no mirror): each message is forwarded as published; an
+operator socket reads its own snapshot from Redis and resyncs the same way.
+
+Encoders: orders on the control channel (a revoked token) reach the
+encoder's socket in whichever process holds it.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import asyncio
 import json
 import logging
 import weakref
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from redis.exceptions import RedisError
@@ -32,29 +40,61 @@ class Listener(Protocol):
     async def push(self, text: str) -> None: ...
 
 
+class OpsListener(Protocol):
+    async def push_ops(self, version: int, text: str) -> None: ...
+
+    async def resync(self) -> None: ...
+
+
+class EncoderSocket(Protocol):
+    async def revoked(self) -> None: ...
+
+
 class LiveHub:
     def __init__(self) -> None:
         self.listeners: set[Listener] = set()
+        self.ops_listeners: set[OpsListener] = set()
+        self.encoder_sockets: dict[str, set[EncoderSocket]] = {}
         self.version = 0
         self.rooms: dict[str, dict[str, Any]] = {}
         self.ready = asyncio.Event()
         self._snapshot_text: str | None = None
         self._task: asyncio.Task[None] | None = None
 
+    async def started(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="live-hub")
+        await self.ready.wait()
+
     async def join(self, listener: Listener) -> str:
-        """Register a listener; returns the snapshot it must be sent first.
+        """Register a viewer; returns the snapshot it must be sent first.
 
         Nothing between registering and the caller's send yields to the event
         loop, so no change can be pushed to the listener before its snapshot.
         """
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="live-hub")
-        await self.ready.wait()
+        await self.started()
         self.listeners.add(listener)
         return self.snapshot_text()
 
     def leave(self, listener: Listener) -> None:
         self.listeners.discard(listener)
+
+    async def join_ops(self, listener: OpsListener) -> None:
+        await self.started()
+        self.ops_listeners.add(listener)
+
+    def leave_ops(self, listener: OpsListener) -> None:
+        self.ops_listeners.discard(listener)
+
+    async def join_encoder(self, name: str, socket: EncoderSocket) -> None:
+        await self.started()
+        self.encoder_sockets.setdefault(name, set()).add(socket)
+
+    def leave_encoder(self, name: str, socket: EncoderSocket) -> None:
+        sockets = self.encoder_sockets.get(name, set())
+        sockets.discard(socket)
+        if not sockets:
+            self.encoder_sockets.pop(name, None)
 
     def snapshot_text(self) -> str:
         if self._snapshot_text is None:
@@ -69,17 +109,18 @@ class LiveHub:
             redis = store.connect(socket_timeout=None, health_check_interval=HEALTH_CHECK_SECONDS)
             try:
                 async with redis.pubsub(ignore_subscribe_messages=True) as pubsub:
-                    await pubsub.subscribe(store.live_channel())
+                    await pubsub.subscribe(store.live_channel(), store.ops_channel(), store.control_channel())
                     # Subscribe first, then read: a change in between shows up
                     # in both and is dropped by its version.
                     await self._reload(redis)
                     if failures:
                         logger.info("live feed reconnected to redis")
+                        await self._each(self.ops_listeners, lambda listener: listener.resync())
                     failures = 0
                     while True:
                         message = await pubsub.get_message(timeout=HEALTH_CHECK_SECONDS)
                         if message is not None:
-                            await self._apply(redis, json.loads(message["data"]))
+                            await self._route(redis, message["channel"], message["data"])
             except (RedisError, OSError) as exc:
                 if failures == 0:
                     logger.warning("live feed lost redis, retrying: %s", exc)
@@ -97,6 +138,18 @@ class LiveHub:
         self._snapshot_text = None
         self.ready.set()
         await self._broadcast(self.snapshot_text())
+
+    async def _route(self, redis: store.Redis, channel: str, data: str) -> None:
+        if channel == store.live_channel():
+            await self._apply(redis, json.loads(data))
+        elif channel == store.ops_channel():
+            version = json.loads(data)["version"]
+            await self._each(self.ops_listeners, lambda listener: listener.push_ops(version, data))
+        else:
+            order = json.loads(data)
+            if order["type"] == "revoke":
+                sockets = self.encoder_sockets.get(order["encoder"], set())
+                await self._each(sockets, lambda socket: socket.revoked())
 
     async def _apply(self, redis: store.Redis, message: dict[str, Any]) -> None:
         version = message["version"]
@@ -116,12 +169,16 @@ class LiveHub:
         await self._broadcast(json.dumps({"type": "room", "version": version, "room": public}))
 
     async def _broadcast(self, text: str) -> None:
-        for listener in list(self.listeners):
+        await self._each(self.listeners, lambda listener: listener.push(text))
+
+    @staticmethod
+    async def _each(targets: set[Any], call: Callable[[Any], Awaitable[None]]) -> None:
+        for target in list(targets):
             try:
-                await listener.push(text)
+                await call(target)
             except Exception:  # one broken socket must not stop the others
-                logger.exception("dropping a live listener that failed to receive")
-                self.listeners.discard(listener)
+                logger.exception("dropping a socket that failed to receive")
+                targets.discard(target)
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LiveHub] = weakref.WeakKeyDictionary()

@@ -100,6 +100,15 @@ end
 return result
 """
 
+# KEYS: ops version, records, then one log stream per room. ARGV: entries per log.
+OPS_SNAPSHOT_LUA = """
+local result = {redis.call('GET', KEYS[1]) or '0', redis.call('HVALS', KEYS[2])}
+for i = 3, #KEYS do
+  result[i] = redis.call('XREVRANGE', KEYS[i], '+', '-', 'COUNT', ARGV[1])
+end
+return result
+"""
+
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Redis] = weakref.WeakKeyDictionary()
 
 
@@ -224,3 +233,29 @@ async def read_snapshot(redis: Redis, rooms: list[str]) -> Snapshot:
 def decode_encoders(flat: list[str]) -> dict[str, dict[str, Any]]:
     """Turn a room hash as Lua returns it (name, report, name, ...) into reports."""
     return {name: json.loads(report) for name, report in zip(flat[::2], flat[1::2], strict=True)}
+
+
+@dataclass(frozen=True)
+class OpsSnapshot:
+    version: int
+    records: list[Record]
+    logs: dict[str, list[dict[str, Any]]]  # room -> transitions, newest first
+
+
+async def read_ops_snapshot(redis: Redis, rooms: list[str], *, log_entries: int = 50) -> OpsSnapshot:
+    """Every encoder record and each room's latest transitions, read atomically."""
+    version, records, *logs = await redis.eval(
+        OPS_SNAPSHOT_LUA,
+        2 + len(rooms),
+        key("ops", "version"),
+        key("records"),
+        *(key("log", room) for room in rooms),
+        log_entries,
+    )
+    return OpsSnapshot(
+        version=int(version),
+        records=[Record.from_json(text) for text in records],
+        logs={
+            room: [json.loads(fields[1]) for _, fields in entries] for room, entries in zip(rooms, logs, strict=True)
+        },
+    )

@@ -1,8 +1,13 @@
+from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import views
 
 urlpatterns = [
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("login/", auth_views.LoginView.as_view(template_name="tracker/login.html"), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("api/history", views.history_series, name="history"),
     path("api/heartbeat", views.heartbeat, name="heartbeat"),
     path("endpoint/register", views.legacy_register, name="legacy-register"),
     path("api/rooms", views.room_list, name="room-list"),

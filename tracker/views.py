@@ -8,12 +8,14 @@ import time
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from . import rooms, store
+from . import history, rooms, store
 from .config import get_config
 from .health import Identity
 from .heartbeat import DEFAULT_INTERVAL, FORMATS, Heartbeat, InvalidField, parse_heartbeat, parse_legacy_streams
@@ -145,3 +147,26 @@ async def room_stream(request: HttpRequest, name: str) -> JsonResponse:
         what = f"live {fmt} stream" if fmt else "live stream"
         return json_error(404, "no_stream", f"room {name!r} has no {what}", field="format" if fmt else "room")
     return JsonResponse(stream)
+
+
+@require_GET
+async def history_series(request: HttpRequest) -> JsonResponse:
+    """Clients and bitrate per room over the last `range` minutes."""
+    config = get_config()
+    try:
+        minutes = int(request.GET.get("range", "60"))
+    except ValueError:
+        minutes = 0
+    if not 1 <= minutes <= config.settings["history-hours"] * 60:
+        return json_error(400, "invalid", f"minutes from 1 to {config.settings['history-hours'] * 60}", field="range")
+    room = request.GET.get("room")
+    if room is not None and room not in config.rooms:
+        return json_error(404, "unknown_room", f"no room named {room!r}", field="room")
+    names = [room] if room else list(config.rooms)
+    series = await history.room_series(store.get_redis(), names, since=time.time() - minutes * 60)
+    return JsonResponse({"step": history.STEP_SECONDS, "rooms": series})
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(request, "tracker/dashboard.html")

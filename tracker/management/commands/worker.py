@@ -1,4 +1,5 @@
-"""The background worker: moves encoders to late and down when their deadlines pass."""
+"""The background worker: moves encoders to late and down when their deadlines
+pass, and records clients and bitrate history."""
 
 import asyncio
 import contextlib
@@ -8,9 +9,9 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from redis.exceptions import RedisError
 
-from tracker import ingest, store
-from tracker.identities import copy_identities_to_redis
+from tracker import history, ingest, store
 from tracker.config import ConfigError, get_config
+from tracker.identities import copy_identities_to_redis
 
 logger = logging.getLogger("tracker.worker")
 
@@ -51,8 +52,20 @@ class Command(BaseCommand):
             asyncio.run(run())
 
 
+async def record_history_forever(redis: store.Redis) -> None:
+    while True:
+        config = get_config()
+        try:
+            await history.add_points(
+                redis, rooms=list(config.rooms), now=time.time(), keep_hours=config.settings["history-hours"]
+            )
+        except RedisError as exc:
+            logger.warning("history cannot reach redis: %s", exc)
+        await asyncio.sleep(history.STEP_SECONDS - time.time() % history.STEP_SECONDS)
+
+
 async def run() -> None:
     redis = store.connect()
     count = await copy_identities_to_redis(redis)
     logger.info("worker started; %d encoder tokens loaded", count)
-    await sweep_forever(redis)
+    await asyncio.gather(sweep_forever(redis), record_history_forever(redis))

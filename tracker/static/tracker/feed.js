@@ -1,0 +1,54 @@
+// Client of the tracker's versioned feeds (/ws/live/, /ws/ops/).
+// Every message carries the next version; a gap means a message was lost,
+// so the client asks for a fresh snapshot instead of guessing. Reconnects
+// back off exponentially with jitter so thousands of browsers don't return
+// in the same instant after a restart.
+"use strict";
+
+window.connectFeed = function connectFeed(url, { snapshot, change, status = () => {} }) {
+  let version = null;
+  let waiting = true;
+  let attempt = 0;
+
+  function open() {
+    const socket = new WebSocket(url);
+    socket.onopen = () => {
+      attempt = 0;
+      status("");
+    };
+    socket.onmessage = (event) => {
+      const message = JSON.parse(event.data);
+      if (message.type === "snapshot") {
+        version = message.version;
+        waiting = false;
+        snapshot(message);
+        return;
+      }
+      if (waiting || message.version <= version) return;
+      if (message.version !== version + 1) {
+        waiting = true;
+        socket.send(JSON.stringify({ type: "snapshot" }));
+        return;
+      }
+      version = message.version;
+      change(message);
+    };
+    socket.onclose = (event) => {
+      waiting = true;
+      if (event.code === 4401) {
+        status(event.reason || "Not allowed");
+        return;
+      }
+      status("Reconnecting…");
+      const delay = Math.min(30000, 500 * 2 ** attempt) * (0.5 + Math.random());
+      attempt += 1;
+      setTimeout(open, delay);
+    };
+  }
+
+  open();
+};
+
+window.feedUrl = function feedUrl(base, path) {
+  return (base || window.location.origin).replace(/^http/, "ws") + path;
+};

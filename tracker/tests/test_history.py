@@ -1,0 +1,55 @@
+"""Clients and bitrate history: one point per step, trimmed by time."""
+
+from conftest import report
+from tracker import history, store
+
+STREAM = {"format": "hls", "url": "https://a/x.m3u8", "clients": 3, "bitrate": 1000}
+ROOMS = ["example", "hall-2"]
+
+
+async def test_history_one_point_per_room_per_step():
+    redis = store.get_redis()
+    await report("example", "a", STREAM, now=1000.0)
+    await report("example", "b", {**STREAM, "url": "https://b/x.m3u8", "clients": 4}, now=1000.0)
+
+    first = await history.add_points(redis, rooms=ROOMS, now=1001.0, keep_hours=24)
+    again = await history.add_points(redis, rooms=ROOMS, now=1009.0, keep_hours=24)  # same 10 s step
+    series = await history.room_series(redis, ROOMS, since=0)
+
+    assert (first, again) == (True, False)
+    assert series == {"example": [(1000.0, 7, 2000)], "hall-2": [(1000.0, 0, 0)]}
+
+
+async def test_history_keeps_per_encoder_series():
+    redis = store.get_redis()
+    await report("example", "a", STREAM, now=1000.0)
+    await history.add_points(redis, rooms=ROOMS, now=1000.0, keep_hours=24)
+    await history.add_points(redis, rooms=ROOMS, now=1010.0, keep_hours=24)
+
+    series = await history.encoder_series(redis, ["example/a"], since=1005.0)
+
+    assert series == {"example/a": [(1010.0, 3, 1000)]}
+
+
+async def test_history_trims_points_older_than_the_retention(redis_client):
+    redis = store.get_redis()
+    hour = 3600
+    for step in range(0, 3 * hour, 60):
+        await history.add_points(redis, rooms=["example"], now=10_000.0 + step, keep_hours=1)
+
+    oldest = (await history.room_series(redis, ["example"], since=0))["example"][0][0]
+
+    # Trimming is approximate (whole radix-tree nodes), never more than asked.
+    assert 10_000.0 + 3 * hour - oldest <= 2 * hour
+    assert redis_client.xlen("streaming:hist:room:example") < 180
+
+
+async def test_history_api_returns_series_and_checks_range(async_client):
+    ok = await async_client.get("/tracker/api/history?range=10&room=example")
+    bad = await async_client.get("/tracker/api/history?range=abc")
+    unknown = await async_client.get("/tracker/api/history?room=nowhere")
+
+    assert ok.status_code == 200
+    assert set(ok.json()["rooms"]) == {"example"}
+    assert (bad.status_code, bad.json()["field"]) == (400, "range")
+    assert unknown.status_code == 404

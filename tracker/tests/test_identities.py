@@ -1,0 +1,96 @@
+"""Encoder tokens: add, list, use, revoke; hashed at rest; bound to a room."""
+
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from tracker.identities import hash_token
+from tracker.models import Encoder
+
+STREAM = {"format": "hls", "url": "https://a/x.m3u8", "clients": 2, "bitrate": 10}
+
+
+async def post(async_client, token, **body):
+    data = {"room": "example", "encoder": "enc-1", "streams": [STREAM], **body}
+    return await async_client.post(
+        "/tracker/api/heartbeat",
+        json.dumps(data),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+
+
+def test_encoder_add_prints_token_once_and_stores_only_its_hash(transactional_db, capsys, redis_client):
+    call_command("encoder", "add", "--room", "example", "--name", "cam-9", "--role", "mixer")
+
+    token = capsys.readouterr().out.strip()
+    encoder = Encoder.objects.get(name="cam-9")
+    assert len(token) >= 40
+    assert encoder.token_hash == hash_token(token)
+    assert token not in json.dumps(list(Encoder.objects.values()), default=str)
+    assert json.loads(redis_client.hget("streaming:tokens", encoder.token_hash))["role"] == "mixer"
+
+
+def test_encoder_list_never_shows_tokens(encoder_token, capsys):
+    call_command("encoder", "list")
+
+    out = capsys.readouterr().out
+    assert "example\tenc-1\tencoder" in out
+    assert encoder_token not in out
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--room", "nowhere", "--name", "x"], "no room named 'nowhere'"),
+        (["--room", "example", "--name", "bad name"], "encoder names are"),
+        (["--room", "example", "--name", "enc-1"], "exists already"),
+    ],
+)
+def test_encoder_add_refuses_bad_requests(encoder_token, args, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("encoder", "add", *args)
+
+
+async def test_token_works_until_revoked_then_403_at_once(encoder_token, async_client):
+    from asgiref.sync import sync_to_async
+
+    before = await post(async_client, encoder_token)
+    await sync_to_async(call_command)("encoder", "revoke", "enc-1")
+    after = await post(async_client, encoder_token)
+
+    assert before.status_code == 200
+    assert after.status_code == 403
+
+
+async def test_token_is_bound_to_its_room_and_name(encoder_token, async_client):
+    other_room = await post(async_client, encoder_token, room="hall-2")
+    other_name = await post(async_client, encoder_token, encoder="enc-2")
+
+    assert (other_room.status_code, other_room.json()["field"]) == (403, "room")
+    assert (other_name.status_code, other_name.json()["field"]) == (403, "encoder")
+
+
+async def test_global_secret_is_no_heartbeat_token(transactional_db, async_client):
+    from conftest import TEST_SECRET
+
+    response = await post(async_client, TEST_SECRET)
+
+    assert response.status_code == 403
+
+
+async def test_token_lost_from_redis_is_found_in_database(encoder_token, async_client, redis_client):
+    redis_client.delete("streaming:tokens")  # say, Redis restarted empty
+
+    response = await post(async_client, encoder_token)
+
+    assert response.status_code == 200
+    assert redis_client.hexists("streaming:tokens", hash_token(encoder_token))
+
+
+async def test_rate_limit_answers_429(encoder_token, async_client):
+    statuses = [(await post(async_client, encoder_token)).status_code for _ in range(12)]
+
+    assert 429 in statuses
+    assert statuses.count(200) >= 5
