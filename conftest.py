@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from playwright.sync_api import Browser, Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parent
 TEST_CONFIG_DIR = ROOT / "tracker" / "tests" / "config"
@@ -179,7 +181,8 @@ def site(redis_url: str, site_database: str, tmp_path: Path) -> Iterator[Site]:
         "ALLOWED_HOSTS": "127.0.0.1",
     }
     with sqlite3.connect(site_database.removeprefix("sqlite:///")) as db:
-        db.execute("DELETE FROM tracker_encoder")
+        for table in ("tracker_encoder", "django_session", "auth_user"):
+            db.execute(f"DELETE FROM {table}")  # each test starts with no encoders or users
     logs = (tmp_path / "daphne.log").open("w"), (tmp_path / "worker.log").open("w")
     processes = [
         subprocess.Popen(
@@ -208,3 +211,43 @@ def site(redis_url: str, site_database: str, tmp_path: Path) -> Iterator[Site]:
             process.wait(timeout=10)
         for log in logs:
             log.close()
+
+
+# Chromium's own background traffic is refused on machines without internet.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium_path() -> str:
+    path = shutil.which("chromium")
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("Debian's chromium is not installed; `make test` installs it when run as root")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    return path
+
+
+# Module scope: Playwright's sync API runs an event loop in this thread
+# while it is open, which async tests of other modules must not meet.
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    executable = chromium_path()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context()
+    page = context.new_page()
+    yield page
+    context.close()

@@ -9,6 +9,7 @@ key, because the person reading it is setting up an event in a hurry.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import json
 import re
 from dataclasses import dataclass, field
@@ -168,6 +169,14 @@ def parse_config(main: dict[str, Any], private: dict[str, Any]) -> SiteConfig:
             raise ConfigError(
                 origin("config", key), f"must be a whole number from {low} to {high}", room="config", key=key
             )
+    for i, network in enumerate(global_values["metrics-allow"]):
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except (TypeError, ValueError):
+            raise ConfigError(
+                origin("config", "metrics-allow"), f"entry {i} must be an address or network", room="config",
+                key="metrics-allow",
+            ) from None
     for i, url in enumerate(global_values["webhooks"]):
         if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https"):
             raise ConfigError(

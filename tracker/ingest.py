@@ -100,7 +100,8 @@ async def ingest(redis: Redis, *, token: str, beat: Heartbeat, now: float) -> No
         pipe.hget(store.key("records"), f"{beat.room}/{beat.encoder}")
         pipe.incr(rate_key)
         pipe.expire(rate_key, 2)
-        identity_text, record_text, count, _ = await pipe.execute()
+        pipe.incr(store.key("stats", "heartbeats"))
+        identity_text, record_text, count, _, _ = await pipe.execute()
     config = get_config()
     if count > config.settings["heartbeat-rate"]:
         raise Refused(429, "rate_limited", f"at most {config.settings['heartbeat-rate']} heartbeats per second")

@@ -32,6 +32,8 @@ from .config import get_config
 logger = logging.getLogger(__name__)
 
 RETRY_DELAYS = (0.1, 0.5, 1, 2, 5)
+# Messages written to sockets are counted here and added to Redis this often.
+COUNT_FLUSH_SECONDS = 5
 # How long a read may idle before the connection is checked with a PING.
 HEALTH_CHECK_SECONDS = 15
 
@@ -60,10 +62,13 @@ class LiveHub:
         self.ready = asyncio.Event()
         self._snapshot_text: str | None = None
         self._task: asyncio.Task[None] | None = None
+        self._counter: asyncio.Task[None] | None = None
+        self.unflushed_sends = 0
 
     async def started(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="live-hub")
+            self._counter = asyncio.create_task(self._flush_counts(), name="live-hub-counts")
         await self.ready.wait()
 
     async def join(self, listener: Listener) -> str:
@@ -169,7 +174,20 @@ class LiveHub:
         await self._broadcast(json.dumps({"type": "room", "version": version, "room": public}))
 
     async def _broadcast(self, text: str) -> None:
+        self.unflushed_sends += len(self.listeners)
         await self._each(self.listeners, lambda listener: listener.push(text))
+
+    async def _flush_counts(self) -> None:
+        """Add this process's pushed messages to the site-wide counter."""
+        redis = store.connect()
+        while True:
+            await asyncio.sleep(COUNT_FLUSH_SECONDS)
+            sends, self.unflushed_sends = self.unflushed_sends, 0
+            if sends:
+                try:
+                    await redis.incrby(store.key("stats", "pushed"), sends)
+                except RedisError:
+                    self.unflushed_sends += sends  # try again next time
 
     @staticmethod
     async def _each(targets: set[Any], call: Callable[[Any], Awaitable[None]]) -> None:

@@ -8,6 +8,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="tracker/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/history", views.history_series, name="history"),
+    path("metrics", views.prometheus_metrics, name="metrics"),
     path("api/heartbeat", views.heartbeat, name="heartbeat"),
     path("endpoint/register", views.legacy_register, name="legacy-register"),
     path("api/rooms", views.room_list, name="room-list"),

@@ -15,7 +15,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from . import history, rooms, store
+from . import history, metrics, rooms, store
 from .config import get_config
 from .health import Identity
 from .heartbeat import DEFAULT_INTERVAL, FORMATS, Heartbeat, InvalidField, parse_heartbeat, parse_legacy_streams
@@ -170,3 +170,17 @@ async def history_series(request: HttpRequest) -> JsonResponse:
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "tracker/dashboard.html")
+
+
+@require_GET
+async def prometheus_metrics(request: HttpRequest) -> HttpResponse:
+    """Site-wide figures for Prometheus: for a bearer token or an allowed address."""
+    config = get_config().settings
+    token = bearer_token(request)
+    by_token = bool(config["metrics-token"]) and token is not None and hmac.compare_digest(
+        token.encode(), config["metrics-token"].encode()
+    )
+    if not by_token and not metrics.allowed(request.META.get("REMOTE_ADDR", ""), config["metrics-allow"]):
+        return plain("forbidden: send the metrics token or scrape from an allowed address\n", 403)
+    text = await metrics.exposition(store.get_redis())
+    return HttpResponse(text, content_type="text/plain; version=0.0.4; charset=utf-8")

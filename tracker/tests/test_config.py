@@ -83,6 +83,7 @@ def test_config_private_file_is_deep_merged(tmp_path):
             "config.private.json: room 'config': key 'secrett': unknown global",
         ),
         (site(main={}), '{"config": {"webhooks": ["ftp://x"]}}', "key 'webhooks': entry 0 must be an http(s) URL"),
+        (site(main={}), '{"config": {"metrics-allow": ["not-an-ip"]}}', "key 'metrics-allow': entry 0 must be an"),
         ('{"config": {', None, "config.json: line 1: invalid JSON"),
         (site(main={}), "[]", "config.private.json: the top level must be an object"),
     ],

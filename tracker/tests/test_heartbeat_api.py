@@ -19,8 +19,9 @@ def beat(**overrides) -> dict:
 
 
 def state_keys(redis_client) -> list[str]:
-    """Keys holding encoder or room state (not the token copy or rate counters)."""
-    return [k for k in redis_client.keys("*") if k != "streaming:tokens" and not k.startswith("streaming:rate:")]
+    """Keys holding encoder or room state (not tokens, rate limits or counters)."""
+    bookkeeping = ("streaming:tokens", "streaming:rate:", "streaming:stats:")
+    return [k for k in redis_client.keys("*") if not k.startswith(bookkeeping)]
 
 
 def stream(**overrides) -> dict:

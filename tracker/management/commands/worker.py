@@ -1,15 +1,17 @@
 """The background worker: moves encoders to late and down when their deadlines
-pass, and records clients and bitrate history."""
+pass, records clients and bitrate history, and delivers alerts."""
 
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import time
 
 from django.core.management.base import BaseCommand, CommandError
 from redis.exceptions import RedisError
 
-from tracker import history, ingest, store
+from tracker import alerts, history, ingest, store
 from tracker.config import ConfigError, get_config
 from tracker.identities import copy_identities_to_redis
 
@@ -64,8 +66,24 @@ async def record_history_forever(redis: store.Redis) -> None:
         await asyncio.sleep(history.STEP_SECONDS - time.time() % history.STEP_SECONDS)
 
 
+async def alert_forever(redis: store.Redis) -> None:
+    consumer = f"{socket.gethostname()}-{os.getpid()}"
+    while True:
+        try:
+            await alerts.ensure_groups(redis)
+            while True:
+                # Blocks up to a second for new transitions, then sends what is due.
+                await alerts.take_transitions(redis, consumer=consumer, now=time.time(), block_ms=1000)
+                await alerts.deliver_due(redis, now=time.time())
+        except RedisError as exc:
+            logger.warning("alerts cannot reach redis: %s", exc)
+            await asyncio.sleep(1)
+
+
 async def run() -> None:
     redis = store.connect()
     count = await copy_identities_to_redis(redis)
     logger.info("worker started; %d encoder tokens loaded", count)
-    await asyncio.gather(sweep_forever(redis), record_history_forever(redis))
+    await asyncio.gather(
+        sweep_forever(redis), record_history_forever(redis), alert_forever(store.connect(socket_timeout=None))
+    )

@@ -1,0 +1,132 @@
+"""Alerts: a JSON POST to each configured webhook when an encoder goes down
+and when it recovers.
+
+The worker reads transitions from the rooms' logs through a Redis consumer
+group (so each is handled by one worker, and none is lost while no worker
+runs), decides what to send, and queues one delivery per webhook in a
+sorted set by due time. Failed deliveries go back into the set with a
+longer delay. Nothing here runs on the heartbeat path.
+
+Flap suppression: at most one down-alert per encoder per
+`alert-suppress-minutes`; a recovery is sent exactly when the down before it
+was sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import urllib.parse
+import urllib.request
+import uuid
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from . import store
+from .config import get_config
+
+logger = logging.getLogger(__name__)
+
+GROUP = "alerts"
+# Seconds before each retry; after the last one the alert is dropped (and logged).
+RETRY_DELAYS = (5, 15, 60, 300, 900)
+DELIVERY_TIMEOUT_SECONDS = 5
+RECOVERED = {"up", "degraded"}
+
+
+async def ensure_groups(redis: Redis) -> None:
+    """Create the consumer group on every room log; new ones start at the log's end."""
+    for room in get_config().rooms:
+        try:
+            await redis.xgroup_create(store.key("log", room), GROUP, id="$", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+
+def alert_text(transition: dict[str, Any], title: str) -> str:
+    if transition["new"] == "down":
+        return f"DOWN: {transition['name']} in {title} — {transition['reason']}"
+    return f"RECOVERED: {transition['name']} in {title} is {transition['new']} again"
+
+
+async def decide(redis: Redis, transition: dict[str, Any], *, now: float) -> bool:
+    """Whether this transition is alerted, updating the encoder's alert memory."""
+    member = f"{transition['room']}/{transition['name']}"
+    memory_key = store.key("alerts", "memory")
+    memory = json.loads(await redis.hget(memory_key, member) or "{}")
+    suppress = get_config().settings["alert-suppress-minutes"] * 60
+    if transition["new"] == "down":
+        if now - memory.get("last_down_sent", float("-inf")) < suppress:
+            return False
+        memory = {"last_down_sent": now, "down_open": True}
+    elif transition["old"] == "down" and transition["new"] in RECOVERED and memory.get("down_open"):
+        memory["down_open"] = False
+    else:
+        return False
+    await redis.hset(memory_key, member, json.dumps(memory))
+    return True
+
+
+async def take_transitions(redis: Redis, *, consumer: str, now: float, block_ms: int | None = None) -> int:
+    """Queue deliveries for new down/recovery transitions; returns how many were queued."""
+    config = get_config()
+    streams = {store.key("log", room): ">" for room in config.rooms}
+    answer = await redis.xreadgroup(GROUP, consumer, streams, count=100, block=block_ms)
+    queued = 0
+    for stream, entries in answer or []:
+        for entry_id, fields in entries:
+            transition = json.loads(fields["transition"])
+            if await decide(redis, transition, now=now):
+                title = config.rooms[transition["room"]].title if transition["room"] in config.rooms else ""
+                payload = {"text": alert_text(transition, title), **transition}
+                for url in config.settings["webhooks"]:
+                    # Due at the transition's time, so a down goes out before its recovery.
+                    job = {"id": uuid.uuid4().hex, "url": url, "payload": payload, "attempt": 0}
+                    await enqueue(redis, job, due=transition["at"])
+                    queued += 1
+            await redis.xack(stream, GROUP, entry_id)
+    return queued
+
+
+async def enqueue(redis: Redis, job: dict[str, Any], *, due: float) -> None:
+    await redis.zadd(store.key("alerts", "outbox"), {json.dumps(job, sort_keys=True): due})
+
+
+def post_json(url: str, payload: dict[str, Any]) -> None:
+    """POST one alert; raises OSError (incl. HTTPError) when it was not accepted."""
+    request = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=DELIVERY_TIMEOUT_SECONDS):
+        pass
+
+
+async def deliver_due(redis: Redis, *, now: float) -> int:
+    """Send every queued alert that is due; returns how many were delivered."""
+    outbox = store.key("alerts", "outbox")
+    delivered = 0
+    for text in await redis.zrangebyscore(outbox, "-inf", now, start=0, num=20):
+        if not await redis.zrem(outbox, text):
+            continue  # another worker claimed it
+        job = json.loads(text)
+        try:
+            await asyncio.to_thread(post_json, job["url"], job["payload"])
+        except (OSError, ValueError) as exc:
+            await retry_later(redis, job, exc, now=now)
+            continue
+        delivered += 1
+    return delivered
+
+
+async def retry_later(redis: Redis, job: dict[str, Any], error: Exception, *, now: float) -> None:
+    attempt = job["attempt"]
+    host = urllib.parse.urlsplit(job["url"]).hostname  # never the whole URL: it may hold a secret
+    if attempt >= len(RETRY_DELAYS):
+        logger.error("alert to %s dropped after %d attempts: %s", host, attempt + 1, error)
+        return
+    logger.warning("alert to %s failed (%s), retrying in %d s", host, error, RETRY_DELAYS[attempt])
+    await enqueue(redis, {**job, "attempt": attempt + 1}, due=now + RETRY_DELAYS[attempt])

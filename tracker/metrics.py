@@ -1,0 +1,65 @@
+"""/tracker/metrics in the Prometheus text format."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import Counter
+
+from redis.asyncio import Redis
+
+from . import store
+from .config import get_config
+from .health import Record, State
+
+
+def allowed(address: str, allow: list[str]) -> bool:
+    """Whether `address` is in one of the allow-list's addresses or networks."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(entry, strict=False) for entry in allow)
+
+
+def label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+async def exposition(redis: Redis) -> str:
+    """The current figures, site-wide."""
+    rooms = list(get_config().rooms)
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.hvals(store.key("records"))
+        pipe.get(store.key("stats", "heartbeats"))
+        pipe.get(store.key("stats", "pushed"))
+        records_text, heartbeats, pushed = await pipe.execute()
+    snapshot = await store.read_snapshot(redis, rooms)
+    states = Counter(Record.from_json(text).state for text in records_text)
+    lines = [
+        "# HELP streaming_encoders Encoders by health state.",
+        "# TYPE streaming_encoders gauge",
+        *(f'streaming_encoders{{state="{state}"}} {states.get(state, 0)}' for state in State),
+        "# HELP streaming_room_live Whether the room has a live stream.",
+        "# TYPE streaming_room_live gauge",
+        "# HELP streaming_room_clients Clients of the room's live streams, as encoders report them.",
+        "# TYPE streaming_room_clients gauge",
+        "# HELP streaming_room_bitrate_bits Outgoing bit/s of the room's live streams.",
+        "# TYPE streaming_room_bitrate_bits gauge",
+    ]
+    for room in rooms:
+        streams = [s for report in snapshot.rooms[room].values() for s in report["streams"]]
+        name = label(room)
+        lines += [
+            f'streaming_room_live{{room="{name}"}} {int(bool(streams))}',
+            f'streaming_room_clients{{room="{name}"}} {sum(s["clients"] for s in streams)}',
+            f'streaming_room_bitrate_bits{{room="{name}"}} {sum(s["bitrate"] for s in streams)}',
+        ]
+    lines += [
+        "# HELP streaming_heartbeats_total Heartbeats received.",
+        "# TYPE streaming_heartbeats_total counter",
+        f"streaming_heartbeats_total {int(heartbeats or 0)}",
+        "# HELP streaming_push_messages_total Messages written to viewers' live sockets.",
+        "# TYPE streaming_push_messages_total counter",
+        f"streaming_push_messages_total {int(pushed or 0)}",
+    ]
+    return "\n".join(lines) + "\n"

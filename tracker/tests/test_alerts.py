@@ -1,0 +1,139 @@
+"""Webhook alerts against a real HTTP receiver on loopback."""
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from conftest import report
+from tracker import alerts, ingest, store
+from tracker.config import reset_cache
+
+STREAM = {"format": "hls", "url": "https://a/x.m3u8", "clients": 1, "bitrate": 1}
+
+
+class Receiver:
+    """Records JSON POSTs; answers 500 to the first `fail` of them."""
+
+    def __init__(self) -> None:
+        self.received: list[dict] = []
+        self.fail = 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if receiver.fail > 0:
+                    receiver.fail -= 1
+                    self.send_response(500)
+                else:
+                    receiver.received.append(body)
+                    self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def receiver(settings, tmp_path) -> Iterator[Receiver]:
+    receiver = Receiver()
+    main = (settings.ROOMS_CONFIG_DIR / "config.json").read_text()
+    private = json.dumps(
+        {"config": {"secret": "alerts-test-secret-0123", "webhooks": [receiver.url], "alert-suppress-minutes": 10}}
+    )
+    (tmp_path / "config.json").write_text(main)
+    (tmp_path / "config.private.json").write_text(private)
+    settings.ROOMS_CONFIG_DIR = tmp_path
+    reset_cache()
+    yield receiver
+    receiver.server.shutdown()
+
+
+async def go_down_and_back(*, at: float) -> None:
+    """An encoder with interval 10 and grace 1 goes down, then heartbeats again."""
+    redis = store.get_redis()
+    await report("example", "cam", STREAM, now=at)
+    await ingest.sweep(redis, now=at + 10)
+    await ingest.sweep(redis, now=at + 11)
+    await report("example", "cam", STREAM, now=at + 20)
+
+
+async def run_worker_once(*, now: float) -> int:
+    redis = store.get_redis()
+    await alerts.take_transitions(redis, consumer="test", now=now)
+    return await alerts.deliver_due(redis, now=now)
+
+
+async def test_alerts_sent_on_down_and_on_recovery(receiver):
+    await alerts.ensure_groups(store.get_redis())
+    await go_down_and_back(at=1000.0)
+
+    delivered = await run_worker_once(now=1021.0)
+
+    assert delivered == 2
+    assert [(a["new"], a["name"]) for a in receiver.received] == [("down", "cam"), ("up", "cam")]
+    assert receiver.received[0]["text"] == "DOWN: cam in Example Room — no heartbeat for 11 s"
+
+
+async def test_alerts_flapping_encoder_gets_one_down_alert_per_window(receiver):
+    await alerts.ensure_groups(store.get_redis())
+    await go_down_and_back(at=1000.0)
+    await run_worker_once(now=1021.0)
+
+    await go_down_and_back(at=1100.0)  # down again within 10 minutes: suppressed
+    await run_worker_once(now=1121.0)
+    await go_down_and_back(at=1700.0)  # after the window: alerted again
+    await run_worker_once(now=1721.0)
+
+    assert [(a["new"], a["at"]) for a in receiver.received] == [
+        ("down", 1011.0),
+        ("up", 1020.0),
+        ("down", 1711.0),
+        ("up", 1720.0),
+    ]
+
+
+async def test_alerts_failed_delivery_is_retried_with_backoff(receiver):
+    await alerts.ensure_groups(store.get_redis())
+    receiver.fail = 2
+    redis = store.get_redis()
+    await report("example", "cam", STREAM, now=1000.0)
+    await ingest.sweep(redis, now=1010.0)
+    await ingest.sweep(redis, now=1011.0)
+
+    first = await run_worker_once(now=1012.0)  # fails; retry in 5 s
+    too_early = await alerts.deliver_due(redis, now=1016.0)
+    second = await alerts.deliver_due(redis, now=1017.0)  # fails; retry in 15 s
+    third = await alerts.deliver_due(redis, now=1032.0)
+
+    assert (first, too_early, second, third) == (0, 0, 0, 1)
+    assert [a["new"] for a in receiver.received] == ["down"]
+
+
+async def test_alerts_are_not_sent_for_history_before_the_worker_started(receiver):
+    await go_down_and_back(at=1000.0)
+    await alerts.ensure_groups(store.get_redis())
+
+    assert await run_worker_once(now=1021.0) == 0
+
+
+def test_test_alert_command_sends_a_sample(receiver, capsys):
+    call_command("test_alert")
+
+    assert capsys.readouterr().out.strip() == "webhook 1: sent"
+    assert receiver.received[0]["text"].startswith("DOWN: test-encoder in Example Room")
+
+
+def test_test_alert_command_fails_loudly(receiver, capsys):
+    receiver.fail = 1
+
+    with pytest.raises(CommandError, match="1 of 1 webhooks failed"):
+        call_command("test_alert")

@@ -1,0 +1,69 @@
+"""The operators' dashboard in a real Chromium against real daphne and worker."""
+
+import json
+import time
+
+from playwright.sync_api import Page, expect
+from websockets.sync.client import connect
+
+from conftest import Site, post_heartbeat
+
+PASSWORD = "operator-password-for-tests"
+
+
+def log_in(site: Site, page: Page) -> None:
+    site.manage(
+        "shell",
+        "-c",
+        f"from django.contrib.auth.models import User; User.objects.create_user('op', password='{PASSWORD}')",
+    )
+    page.goto(site.url + "/tracker/dashboard/")
+    page.fill("input[name=username]", "op")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(site.url + "/tracker/dashboard/")
+
+
+def heartbeat(name: str, interval: int = 1) -> dict:
+    stream = {"format": "hls", "url": f"https://cdn.example/{name}.m3u8", "clients": 1, "bitrate": 1}
+    return {"room": "example", "encoder": name, "interval": interval, "streams": [stream]}
+
+
+def test_dashboard_shows_an_encoder_going_down_in_row_and_title(site: Site, page: Page):
+    token = site.add_encoder("example", "cam-1")
+    log_in(site, page)
+    post_heartbeat(site.url, heartbeat("cam-1"), token=token)
+    row = page.locator('section[data-room=example] tr[data-encoder="cam-1"]')
+    expect(row.locator(".badge")).to_have_text("up", timeout=5000)
+    expect(page).to_have_title("Dashboard")
+
+    stopped = time.monotonic()
+    # interval 1 s + grace 1 s (test config) + 1 s for the sweeper
+    expect(row.locator(".badge")).to_have_text("down", timeout=6000)
+    elapsed = time.monotonic() - stopped
+
+    assert elapsed <= 1 + 1 + 1 + 1.5  # plus the browser's polling slack
+    expect(page).to_have_title("(1 down) Dashboard")
+    expect(page.locator("#summary")).to_have_text("1 down")
+
+
+def test_dashboard_shows_websocket_encoder_disconnected_within_a_second(site: Site, page: Page):
+    token = site.add_encoder("example", "cam-ws")
+    log_in(site, page)
+    socket_url = site.url.replace("http", "ws") + "/tracker/ws/encoder/"
+    row = page.locator('tr[data-encoder="cam-ws"]')
+
+    with connect(socket_url, additional_headers={"Authorization": f"Bearer {token}"}) as socket:
+        socket.send(json.dumps(heartbeat("cam-ws", interval=30)))
+        assert json.loads(socket.recv(timeout=5)) == {"ok": True, "next": 30}
+        expect(row.locator(".badge")).to_have_text("up", timeout=5000)
+    closed = time.monotonic()
+    expect(row.locator(".badge")).to_have_text("disconnected", timeout=3000)
+
+    assert time.monotonic() - closed <= 1.5
+
+
+def test_dashboard_asks_anonymous_visitors_to_log_in(site: Site, page: Page):
+    page.goto(site.url + "/tracker/dashboard/")
+
+    expect(page.locator("h1")).to_have_text("Operator login")

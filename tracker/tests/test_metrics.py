@@ -1,0 +1,60 @@
+import pytest
+
+from conftest import report
+
+STREAM = {"format": "hls", "url": "https://a/x.m3u8", "clients": 7, "bitrate": 3000}
+
+
+async def test_metrics_from_allowed_address_in_prometheus_format(async_client):
+    await report("example", "cam", STREAM)
+
+    response = await async_client.get("/tracker/metrics")
+
+    text = response.content.decode()
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain; version=0.0.4")
+    assert 'streaming_encoders{state="up"} 1' in text
+    assert 'streaming_encoders{state="down"} 0' in text
+    assert 'streaming_room_clients{room="example"} 7' in text
+    assert 'streaming_room_bitrate_bits{room="example"} 3000' in text
+    assert 'streaming_room_live{room="hall-2"} 0' in text
+    assert "# TYPE streaming_heartbeats_total counter" in text
+
+
+async def test_metrics_counts_heartbeats(encoder_token, async_client):
+    body = {"room": "example", "encoder": "enc-1", "streams": [STREAM]}
+    for _ in range(3):
+        await async_client.post(
+            "/tracker/api/heartbeat", body, content_type="application/json",
+            headers={"Authorization": f"Bearer {encoder_token}"},
+        )
+
+    text = (await async_client.get("/tracker/metrics")).content.decode()
+
+    assert "streaming_heartbeats_total 3" in text
+
+
+@pytest.mark.parametrize(
+    "allow, token, header, status",
+    [
+        (["10.0.0.0/8"], "", None, 403),
+        (["10.0.0.0/8"], "scrape-token-123", "Bearer scrape-token-123", 200),
+        (["10.0.0.0/8"], "scrape-token-123", "Bearer wrong", 403),
+        (["127.0.0.0/8"], "", None, 200),
+    ],
+)
+async def test_metrics_needs_token_or_allowed_address(async_client, settings, tmp_path, allow, token, header, status):
+    import json
+
+    from tracker.config import reset_cache
+
+    (tmp_path / "config.json").write_text((settings.ROOMS_CONFIG_DIR / "config.json").read_text())
+    private = {"config": {"secret": "x" * 20, "metrics-allow": allow, "metrics-token": token}}
+    (tmp_path / "config.private.json").write_text(json.dumps(private))
+    settings.ROOMS_CONFIG_DIR = tmp_path
+    reset_cache()
+    headers = {"Authorization": header} if header else {}
+
+    response = await async_client.get("/tracker/metrics", headers=headers)
+
+    assert response.status_code == status
