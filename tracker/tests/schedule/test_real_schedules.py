@@ -1,0 +1,199 @@
+"""Every real schedule in ../shared/fixtures/schedules parses, with counts and known events checked against the file."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import pytz
+
+from tracker.schedule import Event, events_for_room, parse_schedule, room_names
+
+from .support import by_title, utc
+
+# The folder named "shared" beside the repository folder, as on development machines and in CI.
+SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures" / "schedules"
+
+MARKUP = re.compile(r"</?(?:a|p|ul|ol|li|br|em|strong|script|div)\b", re.IGNORECASE)
+
+# file: (timezone for the room config, events, rooms)
+EXPECTED = {
+    "39c3-hub-schedule.xml": ("Europe/Berlin", 215, 14),
+    "lswt2019-jekyll-schedule.xml": ("Europe/Berlin", 31, 4),
+    "camp2019-frab-schedule.json": ("Europe/Berlin", 79, 2),
+    "rc3-channels-2020-pretalx-schedule.json": ("Europe/Berlin", 48, 5),
+    "38c3-hub-schedule2-example.json": ("Europe/Berlin", 2, 2),
+    "pyconau2023-pretalx-schedule.ics": ("Australia/Adelaide", 94, 4),
+    "lca2016-zookeepr-eventfeed.json": ("Australia/Melbourne", 137, 11),
+}
+
+
+@pytest.fixture(scope="module")
+def shared() -> Path:
+    """The real fixtures folder; absent means skip, except on CI where it must be there."""
+    if not SHARED.is_dir():
+        reason = f"real schedule fixtures not found at {SHARED.resolve()} (a folder named 'shared' beside the repo)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return SHARED
+
+
+def load(shared: Path, name: str) -> list[Event]:
+    timezone = EXPECTED[name][0]
+    return parse_schedule((shared / name).read_bytes(), timezone=timezone)
+
+
+def test_real_schedules_folder_has_no_unchecked_file(shared: Path) -> None:
+    names = {path.name for path in shared.iterdir() if path.is_file() and path.name != "SOURCES.md"}
+
+    assert names == set(EXPECTED), "add counts for new files to EXPECTED"
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_real_schedule_parses_with_expected_counts(shared: Path, name: str) -> None:
+    _, event_count, room_count = EXPECTED[name]
+
+    events = load(shared, name)
+
+    assert (len(events), len(room_names(events))) == (event_count, room_count)
+    assert all(event.end >= event.start and event.title and not event.generated for event in events)
+    assert not [event.guid for event in events if MARKUP.search(event.abstract)]
+
+
+def test_39c3_xml_known_event_and_rooms(shared: Path) -> None:
+    events = load(shared, "39c3-hub-schedule.xml")
+
+    talk = by_title(events, "All my Deutschlandtickets gone: Fraud at an industrial scale")
+
+    assert (talk.start, talk.end, talk.room) == (utc(2025, 12, 27, 15, 0), utc(2025, 12, 27, 16, 0), "One")
+    assert (talk.speakers, talk.track, talk.language, talk.guid) == (
+        ("Q Misell", "maya / 551724"),
+        "Security",
+        "en",
+        "a2dd3dc7-ecae-50b3-82d9-266ad02f7a40",
+    )
+    assert len(events_for_room(events, "One")) == 44
+    assert by_title(events, "test-andi2").room == "andi-test-raum"
+
+
+def test_39c3_xml_after_midnight_event_listed_in_previous_day(shared: Path) -> None:
+    events = load(shared, "39c3-hub-schedule.xml")
+
+    late = by_title(events, "GPTDash \u2013 Der Reverse-Turing-Test")
+
+    assert (late.start, late.end) == (utc(2025, 12, 29, 0, 0), utc(2025, 12, 29, 1, 30))  # 01:00 CET
+
+
+def test_39c3_xml_midnight_spans_and_indentation(shared: Path) -> None:
+    berlin = pytz.timezone("Europe/Berlin")
+    events = load(shared, "39c3-hub-schedule.xml")
+
+    ends = [event.end.astimezone(berlin) for event in events]
+    crossing = [e for e in events if e.start.astimezone(berlin).date() != e.end.astimezone(berlin).date()]
+
+    # SOURCES.md: 11 events span midnight and 4 end exactly at 00:00 (which is the next date too).
+    assert len(crossing) == 15
+    assert sum(1 for end in ends if end.strftime("%H:%M") == "00:00") == 4
+    assert not any(line.startswith(" ") for event in events for line in event.abstract.split("\n"))
+
+
+def test_lswt_xml_z_times_are_local_and_quirks_survive(shared: Path) -> None:
+    events = load(shared, "lswt2019-jekyll-schedule.xml")
+
+    welcome = by_title(events, "Welcome")
+    hackathon = events_for_room(events, "Hackathon")[0]
+
+    assert welcome.start == utc(2019, 5, 22, 7, 0)  # 09:00 CEST although the file says 09:00Z
+    assert welcome.speakers == ("Dr. Sebastian Tramp", "Andreas Heinecke")
+    assert Counter(event.room for event in events) == {
+        "Vorträge": 24,
+        "Tutorials": 5,
+        "Hackathon": 1,
+        "Social Event": 1,
+    }
+    assert (hackathon.start, hackathon.end) == (utc(2019, 5, 22, 7, 40), utc(2019, 5, 22, 22, 0))  # empty duration
+    assert "Mediencampus Villa Ida" in hackathon.abstract and "<p>" not in hackathon.abstract
+    assert len([event for event in events if event.title == "Mittagspause"]) == 2  # id 998 in two rooms
+
+
+def test_camp2019_json_across_midnight_and_html_abstract(shared: Path) -> None:
+    events = load(shared, "camp2019-frab-schedule.json")
+
+    late = by_title(events, "Achtung, Datenpannen!")
+    spispy = by_title(events, "spispy: SPI flash device emulation")
+
+    assert (late.start, late.end, late.room) == (utc(2019, 8, 22, 21, 0), utc(2019, 8, 22, 22, 30), "Meitner")
+    assert spispy.abstract.startswith("spispy is an open source hardware tool")
+    assert by_title(events, "Opening Ceremony").speakers == ("jinxx", "smtw")
+    assert (len(events_for_room(events, "Curie")), len(events_for_room(events, "Meitner"))) == (41, 38)
+
+
+def test_rc3_pretalx_json_offsets_and_long_room_names(shared: Path) -> None:
+    events = load(shared, "rc3-channels-2020-pretalx-schedule.json")
+
+    first = events[0]
+
+    assert first.title == "Der faule Admin automatisiert: Gluon auf echter Hardware testen"
+    assert (first.start, first.duration, first.room) == (
+        utc(2020, 12, 27, 10, 30),
+        timedelta(minutes=40),
+        "r3s - Monheim/Rhein",
+    )
+    assert (first.speakers, first.language) == (("Chris Fiege", "Kasa"), "de")
+    assert [e.title for e in events_for_room(events, "hacc München / about:future - München")] == [
+        "Climate Change and the Corona Pandemic"
+    ]
+
+
+def test_38c3_schedule2_events_and_roles(shared: Path) -> None:
+    events = load(shared, "38c3-hub-schedule2-example.json")
+
+    opening, late = events
+
+    assert (opening.title, opening.start, opening.end, opening.room) == (
+        "38C3: Opening Ceremony",
+        utc(2024, 12, 27, 9, 30),
+        utc(2024, 12, 27, 10, 0),
+        "Saal 1",
+    )
+    assert opening.speakers == ("Gabriela Bogk", "Aline Blankertz")  # the CONTRIBUTOR is not a speaker
+    assert (late.room, late.start, late.track) == ("Saal ZIGZAG", utc(2024, 12, 27, 23, 15), "Hardware & Making")
+
+
+def test_pyconau_ics_real_offset_despite_wrong_vtimezone(shared: Path) -> None:
+    events = parse_schedule((shared / "pyconau2023-pretalx-schedule.ics").read_bytes(), timezone="UTC")
+
+    opening = by_title(events, "Specialist Tracks Combined Opening Address")
+    roll = by_title(events, "Roll for Initiative: how to make the world of AI a more ethical place")
+
+    assert opening.start == utc(2023, 8, 17, 23, 30)  # 09:00 ACST (+09:30)
+    assert len(opening.speakers) == 5 and opening.speakers[1] == "Jack Skinner"
+    assert (roll.start, roll.end, roll.speakers) == (
+        utc(2023, 8, 17, 23, 50),
+        utc(2023, 8, 18, 0, 20),
+        ("J. Rosenbaum",),
+    )
+    assert by_title(events, "PyCon Fair").speakers == ()
+    assert min(e.duration for e in events) == timedelta(minutes=10)
+    assert max(e.duration for e in events) == timedelta(minutes=110)
+
+
+def test_lca2016_eventfeed_naive_melbourne_times(shared: Path) -> None:
+    events = load(shared, "lca2016-zookeepr-eventfeed.json")
+
+    rr = by_title(events, 'Record and replay debugging with "rr"')
+    dinner = by_title(events, "Speakers' Dinner")
+
+    assert (rr.start, rr.end, rr.room) == (utc(2016, 2, 4, 4, 40), utc(2016, 2, 4, 5, 25), "D4.303 Costa Theatre")
+    assert (rr.speakers, rr.guid, rr.url) == (
+        ("Robert O'Callahan",),
+        "2",
+        "https://linux.conf.au/schedule/30013/view_talk",
+    )
+    assert (dinner.duration, dinner.speakers, dinner.url) == (timedelta(hours=4), (), "")
+    assert len([event for event in events if event.title == "Morning Tea"]) == 5
