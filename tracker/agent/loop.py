@@ -1,0 +1,179 @@
+"""The run loop: read the sources, send a heartbeat, wait, again; log only what changes."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from .backoff import Backoff
+from .sources import Source, SourceError
+from .transports import Ack, AuthRejected, Rejected, Transport, Unreachable
+
+log = logging.getLogger("tracker.agent")
+
+# The tracker refuses heartbeats beyond these (tracker/heartbeat.py).
+MAX_STREAMS = 32
+MAX_ERRORS = 16
+MAX_REASON = 200
+
+
+class Agent:
+    """One encoder's reporter. `beat` does one round; `run` repeats it until stopped.
+
+    Logging is per state change: the first heartbeat that gets through, a
+    switch between websocket and HTTP, the tracker becoming unreachable or
+    refusing, a source failing or recovering. With `verbose` set, every
+    heartbeat also prints `Registered <room> at <timestamp> result OK`.
+    """
+
+    def __init__(
+        self,
+        *,
+        room: str,
+        encoder: str,
+        interval: int,
+        sources: list[Source],
+        transport: Transport,
+        backoff: Backoff | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        stop: threading.Event | None = None,
+        verbose: TextIO | None = None,
+    ):
+        self.room = room
+        self.encoder = encoder
+        self.interval = interval
+        self.sources = sources
+        self.transport = transport
+        self.backoff = backoff or Backoff()
+        self.clock = clock
+        self.stop = stop or threading.Event()
+        self.verbose = verbose
+        self.state: str | None = None
+        self.failing: dict[str, str] = {}
+        self.send_metrics = True
+        self.metrics_warned = False
+        self.ok = False
+        # Sources are read in parallel so one slow server does not delay the others' report.
+        self.executor = ThreadPoolExecutor(max_workers=max(1, len(sources)), thread_name_prefix="source")
+
+    # -- one heartbeat ----------------------------------------------------
+
+    def collect(self) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+        """Every source's streams, and an error entry for each source that failed."""
+        streams: list[dict[str, Any]] = []
+        errors: list[dict[str, str]] = []
+        futures = [(source, self.executor.submit(source.collect)) for source in self.sources]
+        for source, future in futures:
+            try:
+                streams.extend(stream.to_json() for stream in future.result())
+            except SourceError as exc:
+                errors.append({"source": source.name, "reason": exc.reason[:MAX_REASON]})
+            except Exception as exc:  # a bug in one source must not stop the others' reports
+                if source.name not in self.failing:
+                    log.exception("source %s crashed", source.name)
+                errors.append({"source": source.name, "reason": f"internal error: {type(exc).__name__}"})
+        if len(streams) > MAX_STREAMS:
+            errors.append({"source": "agent", "reason": f"more than {MAX_STREAMS} streams; the rest are left out"})
+            streams = streams[:MAX_STREAMS]
+        self.note_sources(errors)
+        return streams, errors[:MAX_ERRORS]
+
+    def body(self, streams: list[dict[str, Any]], errors: list[dict[str, str]]) -> dict[str, Any]:
+        body: dict[str, Any] = {"room": self.room, "encoder": self.encoder, "interval": self.interval}
+        body["streams"] = streams
+        if self.send_metrics:
+            body["metrics"] = {"errors": errors}
+        return body
+
+    def deliver(self, body: dict[str, Any]) -> Ack:
+        """Send, dropping metrics for a tracker that predates them."""
+        try:
+            return self.transport.send(body)
+        except Rejected as exc:
+            if not (exc.unknown_metrics and "metrics" in body):
+                raise
+        self.send_metrics = False
+        if not self.metrics_warned:
+            self.metrics_warned = True
+            log.warning("the tracker does not accept metrics (an older version): source errors stay in this log")
+        return self.transport.send({key: value for key, value in body.items() if key != "metrics"})
+
+    def beat(self) -> float:
+        """Read, send, log; returns the seconds to wait before the next heartbeat."""
+        body = self.body(*self.collect())
+        try:
+            ack = self.deliver(body)
+        except Unreachable as exc:
+            # A tracker that comes back may be a newer one: offer metrics again.
+            self.send_metrics = True
+            return self.failed(f"tracker unreachable: {exc.reason}", exc.reason, logging.WARNING)
+        except AuthRejected as exc:
+            return self.failed(f"token refused: {exc.reason}", exc.reason, logging.ERROR)
+        except Rejected as exc:
+            return self.failed(f"heartbeat refused: {exc.reason}", exc.reason, logging.ERROR)
+        self.ok = True
+        self.backoff.reset()
+        state = f"reporting {self.room} as {self.encoder} over {self.transport.name}"
+        websocket_error = getattr(self.transport, "websocket_error", None)
+        if self.transport.name == "http" and websocket_error:
+            state += f" (websocket unavailable: {websocket_error})"
+        self.set_state(state)
+        self.registered("OK")
+        return ack.next or float(self.interval)
+
+    def failed(self, state: str, reason: str, level: int) -> float:
+        self.ok = False
+        self.set_state(state, level)
+        self.registered(f"ERROR {reason}")
+        return self.backoff.next()
+
+    # -- logging ----------------------------------------------------------
+
+    def set_state(self, state: str, level: int = logging.INFO) -> None:
+        if state != self.state:
+            self.state = state
+            log.log(level, "%s", state)
+
+    def note_sources(self, errors: list[dict[str, str]]) -> None:
+        failing = {error["source"]: error["reason"] for error in errors}
+        for name, reason in failing.items():
+            if self.failing.get(name) != reason:
+                log.warning("source %s failing: %s", name, reason)
+        for name in self.failing.keys() - failing.keys():
+            log.info("source %s recovered", name)
+        self.failing = failing
+
+    def registered(self, result: str) -> None:
+        if self.verbose is not None:
+            stamp = datetime.now(UTC).isoformat(timespec="seconds")
+            print(f"Registered {self.room} at {stamp} result {result}", file=self.verbose, flush=True)
+
+    # -- the loop ---------------------------------------------------------
+
+    def run(self, count: int | None = None) -> bool:
+        """Heartbeat until `stop` is set (or `count` heartbeats); True if the last one got through.
+
+        The next heartbeat is due `delay` after the previous one started, so
+        slow sources do not make the interval drift.
+        """
+        sent = 0
+        try:
+            while not self.stop.is_set():
+                started = self.clock()
+                delay = self.beat()
+                sent += 1
+                if count is not None and sent >= count:
+                    break
+                self.stop.wait(max(0.0, started + delay - self.clock()))
+        finally:
+            self.close()
+        return self.ok
+
+    def close(self) -> None:
+        self.transport.close()
+        self.executor.shutdown(wait=False, cancel_futures=True)

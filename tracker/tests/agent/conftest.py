@@ -1,0 +1,58 @@
+"""Fixtures for the agent tests: real local servers, and the agent's log lines."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from .servers import StatusServer, WebsocketTracker
+
+TOKEN = "agent-test-token-0123456789"
+
+
+@pytest.fixture
+def status_server() -> Iterator[StatusServer]:
+    server = StatusServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def ws_tracker() -> Iterator[WebsocketTracker]:
+    tracker = WebsocketTracker(token=TOKEN)
+    tracker.start()
+    yield tracker
+    tracker.stop()
+
+
+@pytest.fixture
+def agent_log(caplog: pytest.LogCaptureFixture) -> Callable[[], list[str]]:
+    """Call it to get the agent's log messages so far."""
+    caplog.set_level(logging.INFO, logger="tracker.agent")
+    return lambda: [record.getMessage() for record in caplog.records if record.name == "tracker.agent"]
+
+
+@dataclass
+class RealTracker:
+    """The real site (daphne + worker) and a way to get a token for an encoder."""
+
+    url: str
+    token_for: Callable[[str, str], str]  # (room, encoder name) -> token
+    legacy_secret: str
+
+
+@pytest.fixture
+def real_tracker(request: pytest.FixtureRequest) -> RealTracker:
+    """The root conftest's running site: `site` with per-encoder tokens (issue 3), or the older
+    `site_url` where the global test secret was the heartbeat token."""
+    from conftest import TEST_SECRET
+
+    try:
+        site = request.getfixturevalue("site")
+    except pytest.FixtureLookupError:
+        url = request.getfixturevalue("site_url")
+        return RealTracker(url=url, token_for=lambda room, name: TEST_SECRET, legacy_secret=TEST_SECRET)
+    return RealTracker(url=site.url, token_for=site.add_encoder, legacy_secret=TEST_SECRET)

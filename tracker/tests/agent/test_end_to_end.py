@@ -1,0 +1,141 @@
+"""The agent against the real tracker: daphne and the worker (the root conftest's site)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from tracker.agent.backoff import Backoff
+from tracker.agent.loop import Agent
+from tracker.agent.sources import build_sources
+from tracker.agent.transports import build_transport
+
+from .conftest import RealTracker
+
+STATIC = {
+    "type": "static",
+    "streams": [
+        {"format": "hls", "url": "https://cdn.example.org/hd.m3u8", "quality": "hd", "clients": 3, "bitrate": 2_500_000}
+    ],
+}
+HAS_WS_ENDPOINT = "tracker/ws/encoder/" in (ROOT / "tracker" / "routing.py").read_text()
+
+
+def room(site_url: str, name: str = "example") -> dict:
+    with urllib.request.urlopen(f"{site_url}/tracker/api/rooms/{name}", timeout=5) as response:
+        return json.load(response)
+
+
+def agent_for(tracker: RealTracker, mode: str, *, room: str = "example", encoder: str = "agent-1") -> Agent:
+    token = tracker.legacy_secret if mode == "legacy" else tracker.token_for(room, encoder)
+    return Agent(
+        room=room,
+        encoder=encoder,
+        interval=5,
+        sources=build_sources([STATIC], timeout=2),
+        transport=build_transport(mode, tracker.url, token, timeout=5),
+        backoff=Backoff(base=0.1, cap=0.5),
+    )
+
+
+def test_agent_auto_transport_makes_room_live(real_tracker):
+    agent = agent_for(real_tracker, "auto")
+
+    agent.beat()
+    # Read the room before closing: a closed websocket shows the encoder disconnected at once.
+    detail = room(real_tracker.url)
+    agent.close()
+
+    assert agent.ok, agent.state
+    # Over the websocket once the tracker has /tracker/ws/encoder/, over HTTP until then.
+    assert agent.transport.name == ("websocket" if HAS_WS_ENDPOINT else "http")
+    assert detail["live"] is True
+    (endpoint,) = detail["endpoints"]
+    assert endpoint["encoder"] == "agent-1"
+    assert endpoint["streams"] == STATIC["streams"]
+
+
+@pytest.mark.skipif(not HAS_WS_ENDPOINT, reason="tracker/routing.py has no /tracker/ws/encoder/ yet (issue 3)")
+def test_agent_websocket_transport_to_real_tracker(real_tracker):
+    agent = agent_for(real_tracker, "websocket")
+
+    agent.beat()
+    agent.beat()
+    detail = room(real_tracker.url)
+    agent.close()
+
+    assert agent.ok and agent.state == "reporting example as agent-1 over websocket"
+    assert [endpoint["encoder"] for endpoint in detail["endpoints"]] == ["agent-1"]
+
+
+def test_agent_http_transport_wrong_token_is_refused(real_tracker):
+    agent = agent_for(real_tracker, "http")
+    agent.transport.token = "not-the-token"
+
+    agent.beat()
+    agent.close()
+
+    assert not agent.ok
+    assert agent.state is not None and agent.state.startswith("token refused: HTTP 40")
+
+
+def test_agent_legacy_mode_registers_with_real_tracker(real_tracker):
+    agent = agent_for(real_tracker, "legacy")
+
+    agent.beat()
+    agent.close()
+
+    assert agent.ok, agent.state
+    (endpoint,) = room(real_tracker.url)["endpoints"]
+    # The old protocol carries no URLs: the tracker builds them from the sender's address.
+    assert endpoint["encoder"] == "legacy-127.0.0.1"
+    assert endpoint["streams"] == [
+        {
+            "format": "hls",
+            "quality": "hd",
+            "url": "http://127.0.0.1/example/hls_hd.m3u8",
+            "clients": 3,
+            "bitrate": 2_500_000,
+        }
+    ]
+
+
+def test_agent_module_runs_with_verbose_lines(real_tracker, tmp_path: Path):
+    config = tmp_path / "agent.json"
+    config.write_text(
+        json.dumps({"tracker": real_tracker.url, "room": "hall-2", "encoder": "proc-1", "sources": [STATIC]})
+    )
+    token = real_tracker.token_for("hall-2", "proc-1")
+    env = {**os.environ, "ENCODER_AGENT_TOKEN": token}
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tracker.agent", "-c", str(config), "--interval", "1", "--count", "3", "-v"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()  # the agent is connected and reporting now
+        detail = room(real_tracker.url, "hall-2")
+        rest, errors = process.communicate(timeout=30)
+    finally:
+        process.kill()
+
+    assert process.returncode == 0, errors
+    lines = [first.strip(), *rest.splitlines()]
+    assert len(lines) == 3
+    assert all(re.fullmatch(r"Registered hall-2 at \S+ result OK", line) for line in lines), lines
+    assert [endpoint["encoder"] for endpoint in detail["endpoints"]] == ["proc-1"]
+    assert "reporting hall-2 as proc-1 over" in errors  # one state line on stderr
+    assert token not in errors  # the token is never logged

@@ -1,0 +1,134 @@
+"""A real Icecast on loopback with a real source (ffmpeg streaming a generated tone),
+one real listener, and the agent reporting that listener to the real tracker.
+
+Needs Debian's `icecast2` and `ffmpeg` (apt-get install icecast2 ffmpeg);
+skipped with the reason when either is missing.
+"""
+
+from __future__ import annotations
+
+import grp
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import free_port, wait_for
+from tracker.agent.loop import Agent
+from tracker.agent.sources import build_sources
+from tracker.agent.transports import build_transport
+
+from .conftest import RealTracker
+
+ICECAST, FFMPEG = shutil.which("icecast2"), shutil.which("ffmpeg")
+pytestmark = pytest.mark.skipif(
+    not (ICECAST and FFMPEG), reason="needs Debian's icecast2 and ffmpeg (apt-get install icecast2 ffmpeg)"
+)
+WEBROOT = Path("/usr/share/icecast2")
+
+
+def icecast_config(port: int) -> str:
+    # Icecast refuses to run as root; Debian's package makes the icecast2 user for changeowner.
+    owner = ""
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam("icecast2")
+            grp.getgrnam("icecast")
+        except KeyError:
+            pytest.skip("running as root and the icecast2 user from Debian's package is missing")
+        owner = "<changeowner><user>icecast2</user><group>icecast</group></changeowner>"
+    return f"""<icecast>
+  <limits><clients>10</clients><sources>2</sources><source-timeout>5</source-timeout></limits>
+  <authentication><source-password>tone-source</source-password>
+    <admin-user>admin</admin-user><admin-password>tone-admin</admin-password></authentication>
+  <hostname>127.0.0.1</hostname>
+  <listen-socket><port>{port}</port><bind-address>127.0.0.1</bind-address></listen-socket>
+  <paths><basedir>{WEBROOT}</basedir><logdir>/tmp</logdir>
+    <webroot>{WEBROOT}/web</webroot><adminroot>{WEBROOT}/admin</adminroot></paths>
+  <logging><accesslog>-</accesslog><errorlog>-</errorlog><loglevel>2</loglevel></logging>
+  <security><chroot>0</chroot>{owner}</security>
+</icecast>"""
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def icecast_with_tone(tmp_path: Path) -> Iterator[str]:
+    """Icecast with one mount, /tone.mp3, fed by ffmpeg; yields the status-json.xsl URL."""
+    port = free_port()
+    config = tmp_path / "icecast.xml"
+    config.write_text(icecast_config(port))
+    status = f"http://127.0.0.1:{port}/status-json.xsl"
+    log = (tmp_path / "icecast.log").open("w")
+    icecast = subprocess.Popen([ICECAST, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT)
+    source = None
+    try:
+        wait_for(lambda: urllib.request.urlopen(status, timeout=1).status == 200, timeout=10, what="icecast")
+        tone = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"]
+        mp3 = ["-c:a", "libmp3lame", "-b:a", "64k", "-content_type", "audio/mpeg", "-f", "mp3"]
+        target = f"icecast://source:tone-source@127.0.0.1:{port}/tone.mp3"
+        source = subprocess.Popen(
+            [FFMPEG, "-nostdin", "-loglevel", "error", "-re", *tone, *mp3, target],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_for(lambda: b"/tone.mp3" in urllib.request.urlopen(status, timeout=1).read(), timeout=10, what="tone")
+        yield status
+    finally:
+        if source is not None:
+            stop(source)
+        stop(icecast)
+        log.close()
+
+
+def listen(url: str, stop_listening: threading.Event) -> None:
+    """One real listener: reads the stream until told to stop."""
+    with urllib.request.urlopen(url, timeout=5) as response:
+        while not stop_listening.is_set() and response.read(4096):
+            pass
+
+
+def test_real_icecast_listener_count_reaches_the_tracker(icecast_with_tone, real_tracker: RealTracker):
+    stream_url = icecast_with_tone.replace("/status-json.xsl", "/tone.mp3")
+    stop_listening = threading.Event()
+    listener = threading.Thread(target=listen, args=(stream_url, stop_listening), daemon=True)
+    listener.start()
+    agent = Agent(
+        room="example",
+        encoder="icecast-1",
+        interval=5,
+        sources=build_sources([{"type": "icecast", "url": icecast_with_tone}], timeout=2),
+        transport=build_transport("auto", real_tracker.url, real_tracker.token_for("example", "icecast-1"), timeout=5),
+    )
+    try:
+        streams: list = []
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # bounded: the listener shows up in Icecast's stats within a second
+            agent.beat()
+            with urllib.request.urlopen(f"{real_tracker.url}/tracker/api/rooms/example", timeout=5) as response:
+                endpoints = json.load(response)["endpoints"]
+            streams = [s for e in endpoints if e["encoder"] == "icecast-1" for s in e["streams"]]
+            if streams and streams[0]["clients"] == 1:
+                break
+            time.sleep(0.2)
+    finally:
+        agent.close()
+        stop_listening.set()
+
+    assert agent.ok, agent.state
+    assert streams == [{"format": "audio", "quality": "tone", "url": stream_url, "clients": 1, "bitrate": 0}]
