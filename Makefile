@@ -5,12 +5,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ARGS ?= 127.0.0.1:8000
 REDIS_URL ?= redis://127.0.0.1:6390/0
-CHROMIUM ?= $(shell command -v chromium 2>/dev/null)
 
 export REDIS_URL
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: serve test lint browser
+.PHONY: serve test lint system-packages bench
 
 $(VENV)/installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -27,19 +26,28 @@ serve: $(VENV)/installed
 	 echo "serving on http://$(ARGS)/"; \
 	 DEBUG=$${DEBUG:-1} WEB_HOST="$$host" WEB_PORT="$$port" exec honcho start
 
-# Chromium comes from Debian, never from a browser download.
-browser:
-	@if [ -z "$(CHROMIUM)" ]; then \
+# Test-only system packages come from Debian, never from a browser download:
+# Chromium for what a person sees, Icecast and ffmpeg for the encoder agent's
+# test against a real streaming server. Installed when run as root.
+TEST_PACKAGES := chromium icecast2 ffmpeg
+system-packages:
+	@missing=""; \
+	 for command in chromium icecast2 ffmpeg; do command -v $$command >/dev/null || missing="$$missing $$command"; done; \
+	 if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	    echo "installing$$missing from Debian"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(TEST_PACKAGES) >/dev/null; \
 	  else \
-	    echo "chromium is missing: browser tests will be skipped (install Debian's chromium package)"; \
+	    echo "missing$$missing: tests that need them are skipped (or fail under CI=true for chromium)"; \
 	  fi; \
-	fi
+	 fi
 
 lint: $(VENV)/installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-test: $(VENV)/installed browser lint
+test: $(VENV)/installed system-packages lint
 	$(PY) -m pytest
+
+bench: $(VENV)/installed
+	$(PY) -m bench $(BENCH_ARGS)
