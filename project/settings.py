@@ -131,6 +131,9 @@ ROOMS_CONFIG_DIR = Path(os.environ.get("ROOMS_CONFIG_DIR", BASE_DIR))
 # The frontend reads the tracker in-process unless this points at another
 # machine, e.g. https://tracker.example.org (no trailing slash).
 TRACKER_URL = os.environ.get("TRACKER_URL", "")
+# Reverse proxies whose X-Forwarded-For is believed (addresses or CIDRs).
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
+
 # The tracker's address as browsers see it, for the live socket; empty means
 # the page's own origin.
 TRACKER_PUBLIC_URL = os.environ.get("TRACKER_PUBLIC_URL", "")

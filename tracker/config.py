@@ -169,12 +169,24 @@ def parse_config(main: dict[str, Any], private: dict[str, Any]) -> SiteConfig:
             raise ConfigError(
                 origin("config", key), f"must be a whole number from {low} to {high}", room="config", key=key
             )
+    for i, entry in enumerate(global_values["localips"]):
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except (TypeError, ValueError):
+            try:
+                re.compile(entry)
+            except (TypeError, re.error):
+                raise ConfigError(
+                    origin("config", "localips"), f"entry {i} must be a CIDR or a regex", room="config", key="localips"
+                ) from None
     for i, network in enumerate(global_values["metrics-allow"]):
         try:
             ipaddress.ip_network(network, strict=False)
         except (TypeError, ValueError):
             raise ConfigError(
-                origin("config", "metrics-allow"), f"entry {i} must be an address or network", room="config",
+                origin("config", "metrics-allow"),
+                f"entry {i} must be an address or network",
+                room="config",
                 key="metrics-allow",
             ) from None
     for i, url in enumerate(global_values["webhooks"]):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
 
@@ -11,6 +12,8 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from . import store
+from .audience import PLAYBACK_STATES
+from .config import get_config
 from .dashboard import ops_snapshot
 from .health import Identity
 from .heartbeat import InvalidField, parse_heartbeat
@@ -27,6 +30,7 @@ CLOSE_TOO_BIG = 1009
 MAX_FRAME_BYTES = 64 * 1024
 # Consecutive bad frames an encoder may send before it is disconnected.
 MAX_BAD_FRAMES = 5
+TAB = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
 class DatabaseFreeConsumer(AsyncWebsocketConsumer):
@@ -50,20 +54,28 @@ class DatabaseFreeConsumer(AsyncWebsocketConsumer):
     async def push(self, text: str) -> None:
         await self.base_send({"type": "websocket.send", "text": text})
 
-    def wants_snapshot(self, text_data: str | None) -> bool:
-        """Feeds accept one message from clients: {"type": "snapshot"}."""
+    @staticmethod
+    def client_request(text_data: str | None) -> dict[str, Any]:
+        """A client's JSON object, or {} for anything else."""
         try:
             request = json.loads(text_data or "")
         except ValueError:
-            return False
-        return isinstance(request, dict) and request.get("type") == "snapshot"
+            return {}
+        return request if isinstance(request, dict) else {}
 
 
 class LiveConsumer(DatabaseFreeConsumer):
     """/ws/live/: a snapshot of every room, then each change, all versioned.
 
-    The client may send {"type": "snapshot"} whenever it sees a version gap.
+    Clients may send:
+      {"type": "snapshot"} whenever they see a version gap;
+      {"type": "watch", "room": R, "tab": T} to count as a viewer of R (T
+        identifies the browser tab, so its reconnects count once);
+      {"type": "health", "state": S, ...} how playback goes (S is playing,
+        buffering, error or paused), aggregated per room for operators.
     """
+
+    last_health = 0.0
 
     async def connect(self) -> None:
         await self.accept()
@@ -73,10 +85,19 @@ class LiveConsumer(DatabaseFreeConsumer):
         get_hub().leave(self)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if not self.wants_snapshot(text_data):
-            await self.close(code=CLOSE_BAD_MESSAGE, reason='expected {"type": "snapshot"}')
-            return
-        await self.push(get_hub().snapshot_text())
+        request = self.client_request(text_data)
+        kind = request.get("type")
+        if kind == "snapshot":
+            await self.push(get_hub().snapshot_text())
+        elif kind == "watch" and request.get("room") in get_config().rooms and TAB.match(str(request.get("tab"))):
+            get_hub().watch(self, request["room"], request["tab"])
+        elif kind == "health" and request.get("state") in PLAYBACK_STATES:
+            # Clients report every 30 s at most; a flood changes nothing.
+            if time.monotonic() - self.last_health >= 1:
+                self.last_health = time.monotonic()
+                get_hub().playback(self, request["state"])
+        else:
+            await self.close(code=CLOSE_BAD_MESSAGE, reason="expected a snapshot, watch or health message")
 
 
 class OpsConsumer(DatabaseFreeConsumer):
@@ -113,7 +134,7 @@ class OpsConsumer(DatabaseFreeConsumer):
             await self.push(text)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if not self.wants_snapshot(text_data):
+        if self.client_request(text_data).get("type") != "snapshot":
             await self.close(code=CLOSE_BAD_MESSAGE, reason='expected {"type": "snapshot"}')
             return
         await self.resync()

@@ -27,6 +27,7 @@ async def ops_snapshot(redis: Redis, *, now: float) -> tuple[int, str]:
             "rooms": [{"name": room.name, "title": room.title} for room in config.rooms.values()],
             "encoders": [dataclasses.asdict(record) for record in snapshot.records],
             "logs": snapshot.logs,
+            "audience": snapshot.audience,
             "history": sparklines,
         }
     )

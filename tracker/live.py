@@ -20,20 +20,26 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import socket
+import time
+import uuid
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from redis.exceptions import RedisError
 
-from . import rooms, store
+from . import audience, rooms, store
 from .config import get_config
 
 logger = logging.getLogger(__name__)
 
 RETRY_DELAYS = (0.1, 0.5, 1, 2, 5)
-# Messages written to sockets are counted here and added to Redis this often.
-COUNT_FLUSH_SECONDS = 5
+# This process's audience and pushed-message count go to Redis this often.
+REPORT_SECONDS = 1
+# ...and at least this often when nothing changed, to show the process lives.
+KEEPALIVE_SECONDS = 5
 # How long a read may idle before the connection is checked with a PING.
 HEALTH_CHECK_SECONDS = 15
 
@@ -62,13 +68,16 @@ class LiveHub:
         self.ready = asyncio.Event()
         self._snapshot_text: str | None = None
         self._task: asyncio.Task[None] | None = None
-        self._counter: asyncio.Task[None] | None = None
+        self._reporter: asyncio.Task[None] | None = None
         self.unflushed_sends = 0
+        # Viewer sockets watching a room: (room, browser tab, playback state).
+        self.watching: dict[Listener, tuple[str, str, str]] = {}
+        self.process = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     async def started(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="live-hub")
-            self._counter = asyncio.create_task(self._flush_counts(), name="live-hub-counts")
+            self._reporter = asyncio.create_task(self._report_forever(), name="live-hub-reports")
         await self.ready.wait()
 
     async def join(self, listener: Listener) -> str:
@@ -83,6 +92,22 @@ class LiveHub:
 
     def leave(self, listener: Listener) -> None:
         self.listeners.discard(listener)
+        self.watching.pop(listener, None)
+
+    def watch(self, listener: Listener, room: str, tab: str) -> None:
+        """Count the listener's browser tab as a viewer of `room`."""
+        self.watching[listener] = (room, tab, "")
+
+    def playback(self, listener: Listener, state: str) -> None:
+        if listener in self.watching:
+            room, tab, _ = self.watching[listener]
+            self.watching[listener] = (room, tab, state)
+
+    def audience(self) -> dict[str, dict[str, Any]]:
+        tabs: dict[str, dict[str, str]] = {}
+        for room, tab, state in self.watching.values():
+            tabs.setdefault(room, {})[tab] = state
+        return audience.process_counts(tabs)
 
     async def join_ops(self, listener: OpsListener) -> None:
         await self.started()
@@ -139,7 +164,10 @@ class LiveHub:
         config = get_config()
         snapshot = await store.read_snapshot(redis, list(config.rooms))
         self.version = snapshot.version
-        self.rooms = {name: rooms.public_room(room, snapshot.rooms[name]) for name, room in config.rooms.items()}
+        self.rooms = {
+            name: rooms.public_room(room, snapshot.rooms[name].reports, snapshot.rooms[name].attrs)
+            for name, room in config.rooms.items()
+        }
         self._snapshot_text = None
         self.ready.set()
         await self._broadcast(self.snapshot_text())
@@ -169,7 +197,7 @@ class LiveHub:
         self._snapshot_text = None
         if room is None:  # state of a room removed from the config
             return
-        public = rooms.public_room(room, message["encoders"])
+        public = rooms.public_room(room, message["encoders"], message["attrs"])
         self.rooms[room.name] = public
         await self._broadcast(json.dumps({"type": "room", "version": version, "room": public}))
 
@@ -177,17 +205,22 @@ class LiveHub:
         self.unflushed_sends += len(self.listeners)
         await self._each(self.listeners, lambda listener: listener.push(text))
 
-    async def _flush_counts(self) -> None:
-        """Add this process's pushed messages to the site-wide counter."""
+    async def _report_forever(self) -> None:
+        """Tell Redis, every second, who watches here and how many messages went out."""
         redis = store.connect()
+        reported, reported_at = None, 0.0
         while True:
-            await asyncio.sleep(COUNT_FLUSH_SECONDS)
+            await asyncio.sleep(REPORT_SECONDS)
             sends, self.unflushed_sends = self.unflushed_sends, 0
-            if sends:
-                try:
+            counts, now = self.audience(), time.time()
+            try:
+                if sends:
                     await redis.incrby(store.key("stats", "pushed"), sends)
-                except RedisError:
-                    self.unflushed_sends += sends  # try again next time
+                if counts != reported or now - reported_at >= KEEPALIVE_SECONDS:
+                    await audience.report_process(redis, self.process, counts, now=now)
+                    reported, reported_at = counts, now
+            except RedisError:
+                self.unflushed_sends += sends  # try again next time
 
     @staticmethod
     async def _each(targets: set[Any], call: Callable[[Any], Awaitable[None]]) -> None:

@@ -47,7 +47,7 @@ async def exposition(redis: Redis) -> str:
         "# TYPE streaming_room_bitrate_bits gauge",
     ]
     for room in rooms:
-        streams = [s for report in snapshot.rooms[room].values() for s in report["streams"]]
+        streams = [s for report in snapshot.rooms[room].reports.values() for s in report["streams"]]
         name = label(room)
         lines += [
             f'streaming_room_live{{room="{name}"}} {int(bool(streams))}',

@@ -1,4 +1,4 @@
-"""What the public sees of a room, computed from the encoders' reports."""
+"""What the public sees of a room, computed from its encoders' reports and attributes."""
 
 from __future__ import annotations
 
@@ -6,13 +6,17 @@ from typing import Any
 
 from .config import Room
 
-Reports = dict[str, dict[str, Any]]  # encoder name -> its last report
+Reports = dict[str, dict[str, Any]]  # encoder name -> its public report
+
+# Room config keys that viewers' pages may show.
+PUBLIC_INFO = ("logo", "link", "irc", "matrix", "irclog", "hashtag", "preview", "preview-interval", "youtube")
 
 
-def public_room(room: Room, reports: Reports) -> dict[str, Any]:
-    """The room as viewers see it: live or not, totals, and what can be played."""
+def public_room(room: Room, reports: Reports, attrs: dict[str, Any]) -> dict[str, Any]:
+    """The room as viewers see it: live or not, what can be played, who watches, what is on."""
     streams = [stream for report in reports.values() for stream in report["streams"]]
     playable = sorted({(s["format"], s.get("quality", ""), s["url"]) for s in streams})
+    nownext = attrs.get("nownext") or {}
     return {
         "name": room.name,
         "title": room.title,
@@ -20,25 +24,37 @@ def public_room(room: Room, reports: Reports) -> dict[str, Any]:
         # public stream (say, a mixer) does not make its room live.
         "live": bool(playable),
         "clients": sum(s["clients"] for s in streams),
+        "viewers": attrs.get("viewers", 0),
         "streams": [{"format": f, "quality": q, "url": u} for f, q, u in playable],
+        "info": {key: room.settings[key] for key in PUBLIC_INFO if room.settings.get(key)},
+        "now": nownext.get("now"),
+        "next": nownext.get("next"),
     }
 
 
-def room_detail(room: Room, reports: Reports) -> dict[str, Any]:
+def room_detail(room: Room, reports: Reports, attrs: dict[str, Any]) -> dict[str, Any]:
     """The public room plus every live endpoint with its own stats."""
     endpoints = [{"encoder": name, **report} for name, report in sorted(reports.items())]
-    return {**public_room(room, reports), "endpoints": endpoints}
+    return {**public_room(room, reports, attrs), "endpoints": endpoints}
 
 
-def pick_stream(reports: Reports, *, format: str | None = None) -> dict[str, Any] | None:
-    """The least loaded live stream (fewest clients, then lowest bitrate)."""
+def pick_stream(
+    reports: Reports, *, format: str | None = None, quality: str | None = None, assigned: dict[str, int] | None = None
+) -> dict[str, Any] | None:
+    """The least loaded live stream matching format and quality.
+
+    Load is the clients the endpoint last reported plus the viewers sent to
+    it since, so a crowd arriving between two heartbeats is spread out
+    instead of all landing on the endpoint that looked emptiest.
+    """
+    assigned = assigned or {}
     candidates = [
         stream
         for report in reports.values()
         for stream in report["streams"]
-        if format is None or stream["format"] == format
+        if (format is None or stream["format"] == format) and (quality is None or stream.get("quality") == quality)
     ]
     if not candidates:
         return None
-    best = min(candidates, key=lambda s: (s["clients"], s["bitrate"], s["url"]))
+    best = min(candidates, key=lambda s: (s["clients"] + assigned.get(s["url"], 0), s["bitrate"], s["url"]))
     return {"format": best["format"], "quality": best.get("quality", ""), "url": best["url"]}

@@ -10,6 +10,7 @@ Layout, under settings.REDIS_PREFIX:
     <prefix>:records       hash   "<room>/<encoder>" -> health.Record JSON (operators' view)
     <prefix>:deadlines     zset   "<room>/<encoder>" -> when the sweeper must look again
     <prefix>:room:<room>   hash   encoder -> public report, for live encoders only
+    <prefix>:attrs:<room>  hash   room attribute (viewers, nownext) -> JSON value
     <prefix>:version       int    public feed version;  <prefix>:live  its channel
     <prefix>:ops:version   int    operator feed version; <prefix>:ops  its channel
     <prefix>:log:<room>    stream transitions of the room's encoders, trimmed by time
@@ -32,26 +33,48 @@ from .health import Record, Transition
 
 # Builds {"type": "room", "version": N, "room": name, "encoders": {...}} from
 # the room hash; values are already JSON, so they are pasted, not re-encoded.
+# Builds {"type": "room", "version": N, "room": name, "encoders": {...},
+# "attrs": {...}} from the room's hashes; values are already JSON, so they
+# are pasted, not re-encoded.
 ROOM_MESSAGE_LUA = """
-local function publish_room(room_key, room, version_key, channel)
-  local version = redis.call('INCR', version_key)
-  local flat = redis.call('HGETALL', room_key)
+local function json_object(flat)
   local parts = {}
   for i = 1, #flat, 2 do
     parts[#parts + 1] = cjson.encode(flat[i]) .. ':' .. flat[i + 1]
   end
+  return '{' .. table.concat(parts, ',') .. '}'
+end
+local function publish_room(room_key, attrs_key, room, version_key, channel)
+  local version = redis.call('INCR', version_key)
   redis.call('PUBLISH', channel, '{"type":"room","version":' .. version ..
-    ',"room":' .. cjson.encode(room) .. ',"encoders":{' .. table.concat(parts, ',') .. '}}')
+    ',"room":' .. cjson.encode(room) .. ',"encoders":' .. json_object(redis.call('HGETALL', room_key)) ..
+    ',"attrs":' .. json_object(redis.call('HGETALL', attrs_key)) .. '}')
   return version
 end
 """
+
+# KEYS: room hash, attrs hash, version. ARGV: attribute, JSON value, room,
+# channel, JSON value that an absent attribute stands for.
+# A room attribute is what else viewers see of a room: its viewer count, or
+# the talk on now and next. Publishes only when the value changed.
+SET_ATTR_LUA = (
+    ROOM_MESSAGE_LUA
+    + """
+if (redis.call('HGET', KEYS[2], ARGV[1]) or ARGV[5]) == ARGV[2] then
+  return 0
+end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return publish_room(KEYS[1], KEYS[2], ARGV[3], KEYS[3], ARGV[4])
+"""
+)
 
 # The one write path for encoder state, a compare-and-set on the record's
 # `seq`: the caller read the record, computed its successor in Python
 # (tracker.health) and commits it here only if nobody changed it meanwhile.
 # That is what keeps two sweepers, or a sweeper and a heartbeat, from
 # reporting one change twice.
-# KEYS: records, deadlines, room hash, live version, ops version, room log.
+# KEYS: records, deadlines, room hash, live version, ops version, room log,
+# room attrs, viewers assigned per stream URL since its last report.
 # ARGV: member, expected seq, record, deadline ('' = none), public report
 # ('=' unchanged, '' gone), encoder, room, live channel, ops channel,
 # transition ('' = none), oldest log id to keep.
@@ -65,6 +88,10 @@ if seq ~= tonumber(ARGV[2]) then
   return -1
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+-- Its new report counts the viewers sent to it so far: start counting afresh.
+for _, stream in ipairs(cjson.decode(ARGV[3])['streams']) do
+  redis.call('HDEL', KEYS[8], stream['url'])
+end
 if ARGV[4] == '' then
   redis.call('ZREM', KEYS[2], ARGV[1])
 else
@@ -76,7 +103,7 @@ if ARGV[5] ~= '=' then
   else
     redis.call('HSET', KEYS[3], ARGV[6], ARGV[5])
   end
-  publish_room(KEYS[3], ARGV[7], KEYS[4], ARGV[8])
+  publish_room(KEYS[3], KEYS[7], ARGV[7], KEYS[4], ARGV[8])
 end
 local transition = 'null'
 if ARGV[10] ~= '' then
@@ -90,8 +117,8 @@ return version
 """
 )
 
-# KEYS: version, then one hash per room. Reads them all in one atomic step so
-# the snapshot and its version agree.
+# KEYS: version, then each room's hash and attrs hash. Reads them all in one
+# atomic step so the snapshot and its version agree.
 SNAPSHOT_LUA = """
 local result = {redis.call('GET', KEYS[1]) or '0'}
 for i = 2, #KEYS do
@@ -100,10 +127,10 @@ end
 return result
 """
 
-# KEYS: ops version, records, then one log stream per room. ARGV: entries per log.
+# KEYS: ops version, records, audience, then one log stream per room. ARGV: entries per log.
 OPS_SNAPSHOT_LUA = """
-local result = {redis.call('GET', KEYS[1]) or '0', redis.call('HVALS', KEYS[2])}
-for i = 3, #KEYS do
+local result = {redis.call('GET', KEYS[1]) or '0', redis.call('HVALS', KEYS[2]), redis.call('GET', KEYS[3]) or '{}'}
+for i = 4, #KEYS do
   result[i] = redis.call('XREVRANGE', KEYS[i], '+', '-', 'COUNT', ARGV[1])
 end
 return result
@@ -158,9 +185,15 @@ def get_redis() -> Redis:
 
 
 @dataclass(frozen=True)
+class RoomState:
+    reports: dict[str, dict[str, Any]]  # encoder -> public report, live encoders only
+    attrs: dict[str, Any]  # viewers, nownext, ...
+
+
+@dataclass(frozen=True)
 class Snapshot:
     version: int
-    rooms: dict[str, dict[str, dict[str, Any]]]  # room -> encoder -> report
+    rooms: dict[str, RoomState]
 
 
 def encode_report(report: dict[str, Any]) -> str:
@@ -190,13 +223,15 @@ async def commit(
     public = record.public_report()
     version = await redis.eval(
         COMMIT_LUA,
-        6,
+        8,
         key("records"),
         key("deadlines"),
         key("room", record.room),
         key("version"),
         key("ops", "version"),
         key("log", record.room),
+        key("attrs", record.room),
+        key("assigned", record.room),
         record.member,
         expected_seq,
         record.to_json(),
@@ -223,15 +258,42 @@ async def next_deadline(redis: Redis) -> float | None:
 
 
 async def read_snapshot(redis: Redis, rooms: list[str]) -> Snapshot:
-    version, *hashes = await redis.eval(SNAPSHOT_LUA, 1 + len(rooms), key("version"), *(key("room", r) for r in rooms))
+    keys = [k for room in rooms for k in (key("room", room), key("attrs", room))]
+    version, *hashes = await redis.eval(SNAPSHOT_LUA, 1 + len(keys), key("version"), *keys)
     return Snapshot(
         version=int(version),
-        rooms={room: decode_encoders(flat) for room, flat in zip(rooms, hashes, strict=True)},
+        rooms={
+            room: RoomState(reports=decode_flat(reports), attrs=decode_flat(attrs))
+            for room, reports, attrs in zip(rooms, hashes[::2], hashes[1::2], strict=True)
+        },
     )
 
 
-def decode_encoders(flat: list[str]) -> dict[str, dict[str, Any]]:
-    """Turn a room hash as Lua returns it (name, report, name, ...) into reports."""
+def encode_attr(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+async def set_room_attr(redis: Redis, room: str, name: str, value: Any, *, default: Any = None) -> int:
+    """Set a room attribute and publish the room if it changed; returns the version or 0.
+
+    `default` is what viewers assume while the attribute was never set.
+    """
+    return await redis.eval(
+        SET_ATTR_LUA,
+        3,
+        key("room", room),
+        key("attrs", room),
+        key("version"),
+        name,
+        encode_attr(value),
+        room,
+        live_channel(),
+        encode_attr(default),
+    )
+
+
+def decode_flat(flat: list[str]) -> dict[str, Any]:
+    """Turn a hash of JSON values as Lua returns it (name, value, name, ...) into a dict."""
     return {name: json.loads(report) for name, report in zip(flat[::2], flat[1::2], strict=True)}
 
 
@@ -239,23 +301,35 @@ def decode_encoders(flat: list[str]) -> dict[str, dict[str, Any]]:
 class OpsSnapshot:
     version: int
     records: list[Record]
+    audience: dict[str, Any]  # room -> viewers and playback health
     logs: dict[str, list[dict[str, Any]]]  # room -> transitions, newest first
 
 
 async def read_ops_snapshot(redis: Redis, rooms: list[str], *, log_entries: int = 50) -> OpsSnapshot:
     """Every encoder record and each room's latest transitions, read atomically."""
-    version, records, *logs = await redis.eval(
+    version, records, audience, *logs = await redis.eval(
         OPS_SNAPSHOT_LUA,
-        2 + len(rooms),
+        3 + len(rooms),
         key("ops", "version"),
         key("records"),
+        key("ops", "audience"),
         *(key("log", room) for room in rooms),
         log_entries,
     )
     return OpsSnapshot(
         version=int(version),
         records=[Record.from_json(text) for text in records],
+        audience=json.loads(audience),
         logs={
             room: [json.loads(fields[1]) for _, fields in entries] for room, entries in zip(rooms, logs, strict=True)
         },
     )
+
+
+async def assign_stream(redis: Redis, room: str, url: str) -> None:
+    """Count a viewer sent to `url` until its encoder next reports."""
+    await redis.hincrby(key("assigned", room), url, 1)
+
+
+async def assigned_counts(redis: Redis, room: str) -> dict[str, int]:
+    return {url: int(count) for url, count in (await redis.hgetall(key("assigned", room))).items()}

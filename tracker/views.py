@@ -15,10 +15,20 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from project.addresses import client_address, is_venue
+
 from . import history, metrics, rooms, store
 from .config import get_config
 from .health import Identity
-from .heartbeat import DEFAULT_INTERVAL, FORMATS, Heartbeat, InvalidField, parse_heartbeat, parse_legacy_streams
+from .heartbeat import (
+    DEFAULT_INTERVAL,
+    FORMATS,
+    QUALITY,
+    Heartbeat,
+    InvalidField,
+    parse_heartbeat,
+    parse_legacy_streams,
+)
 from .ingest import Refused, accept, ingest
 
 
@@ -108,18 +118,21 @@ async def legacy_register(request: HttpRequest) -> HttpResponse:
     return plain("OK")
 
 
-async def current_reports(names: list[str]) -> store.Snapshot:
+async def current_state(names: list[str]) -> store.Snapshot:
     return await store.read_snapshot(store.get_redis(), names)
 
 
 @require_GET
 async def room_list(request: HttpRequest) -> JsonResponse:
     config = get_config()
-    snapshot = await current_reports(list(config.rooms))
+    snapshot = await current_state(list(config.rooms))
     return JsonResponse(
         {
             "version": snapshot.version,
-            "rooms": [rooms.public_room(room, snapshot.rooms[name]) for name, room in config.rooms.items()],
+            "rooms": [
+                rooms.public_room(room, snapshot.rooms[name].reports, snapshot.rooms[name].attrs)
+                for name, room in config.rooms.items()
+            ],
         }
     )
 
@@ -129,24 +142,44 @@ async def room_detail(request: HttpRequest, name: str) -> JsonResponse:
     room = get_config().rooms.get(name)
     if room is None:
         return json_error(404, "unknown_room", f"no room named {name!r}", field="room")
-    snapshot = await current_reports([name])
-    return JsonResponse(rooms.room_detail(room, snapshot.rooms[name]))
+    state = (await current_state([name])).rooms[name]
+    return JsonResponse(rooms.room_detail(room, state.reports, state.attrs))
+
+
+def requester_address(request: HttpRequest) -> str:
+    return client_address(request.META, settings.TRUSTED_PROXIES)
 
 
 @require_GET
 async def room_stream(request: HttpRequest, name: str) -> JsonResponse:
-    room = get_config().rooms.get(name)
+    """The endpoint a viewer should play; viewers in the venue get none."""
+    config = get_config()
+    room = config.rooms.get(name)
     if room is None:
         return json_error(404, "unknown_room", f"no room named {name!r}", field="room")
+    if is_venue(requester_address(request), config.settings["localips"]):
+        return json_error(403, "in_room", "you are in the venue: the talk is in the room, not on the stream")
     fmt = request.GET.get("format") or None
     if fmt is not None and fmt not in FORMATS:
         return json_error(400, "invalid", f"must be one of {', '.join(sorted(FORMATS))}", field="format")
-    snapshot = await current_reports([name])
-    stream = rooms.pick_stream(snapshot.rooms[name], format=fmt)
+    quality = request.GET.get("quality") or None
+    if quality is not None and not QUALITY.match(quality):
+        return json_error(400, "invalid", "must be 1-32 letters, digits, '_' or '-'", field="quality")
+    redis = store.get_redis()
+    reports = (await current_state([name])).rooms[name].reports
+    stream = rooms.pick_stream(reports, format=fmt, quality=quality, assigned=await store.assigned_counts(redis, name))
     if stream is None:
-        what = f"live {fmt} stream" if fmt else "live stream"
-        return json_error(404, "no_stream", f"room {name!r} has no {what}", field="format" if fmt else "room")
+        wanted = " ".join(filter(None, [fmt, quality]))
+        return json_error(404, "no_stream", f"room {name!r} has no live {wanted + ' ' if wanted else ''}stream")
+    await store.assign_stream(redis, name, stream["url"])
     return JsonResponse(stream)
+
+
+@require_GET
+async def venue(request: HttpRequest) -> JsonResponse:
+    """Whether an address (default: the caller's) is in the venue's networks."""
+    address = request.GET.get("address") or requester_address(request)
+    return JsonResponse({"address": address, "venue": is_venue(address, get_config().settings["localips"])})
 
 
 @require_GET
@@ -177,8 +210,10 @@ async def prometheus_metrics(request: HttpRequest) -> HttpResponse:
     """Site-wide figures for Prometheus: for a bearer token or an allowed address."""
     config = get_config().settings
     token = bearer_token(request)
-    by_token = bool(config["metrics-token"]) and token is not None and hmac.compare_digest(
-        token.encode(), config["metrics-token"].encode()
+    by_token = (
+        bool(config["metrics-token"])
+        and token is not None
+        and hmac.compare_digest(token.encode(), config["metrics-token"].encode())
     )
     if not by_token and not metrics.allowed(request.META.get("REMOTE_ADDR", ""), config["metrics-allow"]):
         return plain("forbidden: send the metrics token or scrape from an allowed address\n", 403)

@@ -25,7 +25,9 @@ async def test_metrics_counts_heartbeats(encoder_token, async_client):
     body = {"room": "example", "encoder": "enc-1", "streams": [STREAM]}
     for _ in range(3):
         await async_client.post(
-            "/tracker/api/heartbeat", body, content_type="application/json",
+            "/tracker/api/heartbeat",
+            body,
+            content_type="application/json",
             headers={"Authorization": f"Bearer {encoder_token}"},
         )
 

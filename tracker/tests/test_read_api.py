@@ -9,7 +9,17 @@ async def test_room_list_has_every_configured_room_in_order(async_client):
     body = (await async_client.get("/tracker/api/rooms")).json()
 
     assert [r["name"] for r in body["rooms"]] == ["example", "hall-2"]
-    assert body["rooms"][1] == {"name": "hall-2", "title": "hall-2", "live": False, "clients": 0, "streams": []}
+    assert body["rooms"][1] == {
+        "name": "hall-2",
+        "title": "hall-2",
+        "live": False,
+        "clients": 0,
+        "viewers": 0,
+        "streams": [],
+        "info": {},
+        "now": None,
+        "next": None,
+    }
     assert body["version"] == 0
 
 
@@ -67,3 +77,73 @@ async def test_encoder_without_public_streams_does_not_make_room_live(async_clie
 
     assert body["live"] is False
     assert [e["encoder"] for e in body["endpoints"]] == ["mixer"]
+
+
+async def test_stream_spreads_viewers_arriving_between_heartbeats(async_client):
+    await report("example", "a", hls("https://a/x.m3u8", 10))
+    await report("example", "b", hls("https://b/x.m3u8", 13))
+
+    picks = [(await async_client.get("/tracker/api/rooms/example/stream")).json()["url"] for _ in range(9)]
+
+    # a had 3 fewer clients: it takes the first 3, then they alternate.
+    assert picks[:3] == ["https://a/x.m3u8"] * 3
+    assert picks[3:].count("https://a/x.m3u8") == 3
+    assert picks[3:].count("https://b/x.m3u8") == 3
+
+
+async def test_stream_assignments_reset_when_the_endpoint_reports(async_client):
+    await report("example", "a", hls("https://a/x.m3u8", 0))
+    await report("example", "b", hls("https://b/x.m3u8", 1))
+    for _ in range(5):
+        await async_client.get("/tracker/api/rooms/example/stream")  # a: 0+3 assigned, b: 1+2
+
+    await report("example", "a", hls("https://a/x.m3u8", 0, bitrate=999))  # a's new report: 0 clients
+    pick = (await async_client.get("/tracker/api/rooms/example/stream")).json()
+
+    assert pick["url"] == "https://a/x.m3u8"
+
+
+async def test_stream_filters_by_quality(async_client):
+    await report("example", "a", hls("https://a/hd.m3u8", 0), {**hls("https://a/sd.m3u8", 5), "quality": "sd"})
+
+    sd = (await async_client.get("/tracker/api/rooms/example/stream?quality=sd")).json()
+    bad = await async_client.get("/tracker/api/rooms/example/stream?quality=a%20b")
+
+    assert sd["url"] == "https://a/sd.m3u8"
+    assert (bad.status_code, bad.json()["field"]) == (400, "quality")
+
+
+async def test_stream_refuses_viewers_in_the_venue(async_client, settings, tmp_path):
+    import json
+
+    from django.test import AsyncRequestFactory
+
+    from tracker import views
+    from tracker.config import reset_cache
+
+    (tmp_path / "config.json").write_text((settings.ROOMS_CONFIG_DIR / "config.json").read_text())
+    private = {"config": {"secret": "x" * 20, "localips": ["10.73.0.0/16", "^192\\.168\\.5\\."]}}
+    (tmp_path / "config.private.json").write_text(json.dumps(private))
+    settings.ROOMS_CONFIG_DIR = tmp_path
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]
+    reset_cache()
+    await report("example", "a", hls("https://a/x.m3u8", 0))
+    url = "/tracker/api/rooms/example/stream"
+
+    def get(address, forwarded=None):
+        # The test client can't set the connection's address: build the request.
+        request = AsyncRequestFactory().get(url, headers={"X-Forwarded-For": forwarded} if forwarded else {})
+        request.META["REMOTE_ADDR"] = address
+        return views.room_stream(request, name="example")
+
+    venue = await get("10.73.1.2")
+    venue_by_regex = await get("192.168.5.20")
+    venue_behind_proxy = await get("127.0.0.1", forwarded="10.73.9.9")
+    spoofed = await get("203.0.113.5", forwarded="10.73.9.9")
+    outside = await get("203.0.113.5")
+    check = (await async_client.get("/tracker/api/venue?address=10.73.4.4")).json()
+
+    assert [r.status_code for r in (venue, venue_by_regex, venue_behind_proxy)] == [403, 403, 403]
+    assert json.loads(venue.content)["error"] == "in_room"
+    assert [spoofed.status_code, outside.status_code] == [200, 200]
+    assert check == {"address": "10.73.4.4", "venue": True}

@@ -115,4 +115,5 @@ async def test_snapshot_and_version_agree():
     snapshot = await store.read_snapshot(redis, ["example", "hall-2"])
 
     assert snapshot.version == 1
-    assert snapshot.rooms == {"example": {}, "hall-2": {"a": {"interval": 10, "streams": [STREAM]}}}
+    assert snapshot.rooms["example"] == store.RoomState(reports={}, attrs={})
+    assert snapshot.rooms["hall-2"].reports == {"a": {"interval": 10, "streams": [STREAM]}}

@@ -11,7 +11,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from redis.exceptions import RedisError
 
-from tracker import alerts, history, ingest, store
+from tracker import alerts, audience, history, ingest, store
 from tracker.config import ConfigError, get_config
 from tracker.identities import copy_identities_to_redis
 
@@ -80,10 +80,22 @@ async def alert_forever(redis: store.Redis) -> None:
             await asyncio.sleep(1)
 
 
+async def count_viewers_forever(redis: store.Redis) -> None:
+    while True:
+        try:
+            await audience.publish_totals(redis, list(get_config().rooms))
+        except RedisError as exc:
+            logger.warning("viewer counts cannot reach redis: %s", exc)
+        await asyncio.sleep(1)
+
+
 async def run() -> None:
     redis = store.connect()
     count = await copy_identities_to_redis(redis)
     logger.info("worker started; %d encoder tokens loaded", count)
     await asyncio.gather(
-        sweep_forever(redis), record_history_forever(redis), alert_forever(store.connect(socket_timeout=None))
+        sweep_forever(redis),
+        record_history_forever(redis),
+        count_viewers_forever(redis),
+        alert_forever(store.connect(socket_timeout=None)),
     )

@@ -15,6 +15,7 @@
   const encoders = new Map(); // "room/name" -> record
   const logs = new Map(); // room -> transitions, newest first
   const sparks = new Map(); // "room/name" -> [[t, clients, bitrate], ...]
+  let audience = {}; // room -> {viewers, health: {playing, buffering, error, paused}}
   let clockOffset = 0; // server time minus browser time, in seconds
 
   sound.checked = localStorage.getItem("dashboard-sound") === "on";
@@ -114,10 +115,22 @@
         el("tbody", {}, ...members.map(row)),
       );
       const body = members.length ? table : el("p", { class: "empty" }, "No encoder has reported here yet.");
-      return el("section", { class: "room", "data-room": room.name }, el("h2", {}, room.title), body, logList(room.name));
+      const heading = el("h2", {}, room.title, " ", el("small", { class: "audience" }, audienceText(audience[room.name])));
+      return el("section", { class: "room", "data-room": room.name }, heading, body, logList(room.name));
     });
     container.replaceChildren(...sections);
     announce();
+  }
+
+  function audienceText(figures) {
+    if (!figures || !figures.viewers) return "no viewers";
+    const health = figures.health || {};
+    const reported = Object.values(health).reduce((sum, n) => sum + n, 0);
+    const parts = [`${figures.viewers} viewer${figures.viewers === 1 ? "" : "s"}`];
+    ["buffering", "error"].forEach((state) => {
+      if (reported && health[state]) parts.push(`${Math.round((health[state] / reported) * 100)}% ${state}`);
+    });
+    return parts.join(" · ");
   }
 
   function announce() {
@@ -179,9 +192,15 @@
       Object.entries(message.logs).forEach(([room, entries]) => logs.set(room, entries));
       sparks.clear();
       Object.entries(message.history).forEach(([key, points]) => sparks.set(key, points));
+      audience = message.audience;
       render();
     },
     change(message) {
+      if (message.type === "audience") {
+        audience = message.rooms;
+        render();
+        return;
+      }
       const record = message.encoder;
       encoders.set(member(record), record);
       addSparkPoint(record);

@@ -1,0 +1,83 @@
+"""Viewer counts and playback health, from every web process to one figure per room.
+
+Each web process counts the browser tabs watching each room on its own
+sockets (a tab that reconnects is the same tab) and writes its counts to one
+Redis hash every second. The worker adds the processes up, drops processes
+that stopped reporting, and publishes a room's viewer count only when it
+changed: at most one update per room per second.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter, defaultdict
+from typing import Any
+
+from redis.asyncio import Redis
+
+from . import store
+
+PLAYBACK_STATES = ("playing", "buffering", "error", "paused")
+# A process that has not reported for this long is gone; its viewers too.
+STALE_SECONDS = 15
+
+# KEYS: ops audience, ops version. ARGV: audience JSON, ops channel.
+PUBLISH_AUDIENCE_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1])
+local version = redis.call('INCR', KEYS[2])
+redis.call('PUBLISH', ARGV[2], '{"type":"audience","version":' .. version .. ',"rooms":' .. ARGV[1] .. '}')
+return version
+"""
+
+
+def process_counts(tabs: dict[str, dict[str, str]]) -> dict[str, dict[str, Any]]:
+    """One process's figures from room -> {tab: playback state}."""
+    return {
+        room: {"viewers": len(states), "health": dict(Counter(s for s in states.values() if s))}
+        for room, states in tabs.items()
+        if states
+    }
+
+
+async def report_process(redis: Redis, process: str, counts: dict[str, dict[str, Any]], *, now: float) -> None:
+    await redis.hset(store.key("audience"), process, json.dumps({"at": now, "rooms": counts}))
+
+
+def combine(reports: dict[str, str], rooms: list[str], *, now: float) -> tuple[dict[str, Any], list[str]]:
+    """Sum fresh process reports per room; also returns the stale processes."""
+    totals: dict[str, dict[str, Any]] = {room: {"viewers": 0, "health": defaultdict(int)} for room in rooms}
+    stale = []
+    for process, text in reports.items():
+        report = json.loads(text)
+        if now - report["at"] > STALE_SECONDS:
+            stale.append(process)
+            continue
+        for room, figures in report["rooms"].items():
+            if room in totals:
+                totals[room]["viewers"] += figures["viewers"]
+                for state, count in figures["health"].items():
+                    totals[room]["health"][state] += count
+    return {room: {"viewers": t["viewers"], "health": dict(t["health"])} for room, t in totals.items()}, stale
+
+
+async def publish_totals(redis: Redis, rooms: list[str], *, now: float | None = None) -> dict[str, Any]:
+    """Publish changed viewer counts to viewers and the audience to operators."""
+    now = time.time() if now is None else now
+    totals, stale = combine(await redis.hgetall(store.key("audience")), rooms, now=now)
+    if stale:
+        await redis.hdel(store.key("audience"), *stale)
+    for room, figures in totals.items():
+        await store.set_room_attr(redis, room, "viewers", figures["viewers"], default=0)
+    await redis.eval(
+        PUBLISH_AUDIENCE_LUA,
+        2,
+        store.key("ops", "audience"),
+        store.key("ops", "version"),
+        json.dumps(totals, sort_keys=True),
+        store.ops_channel(),
+    )
+    return totals
