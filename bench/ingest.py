@@ -1,0 +1,57 @@
+"""Scenario 1: HTTP heartbeats per second into one daphne process.
+
+`concurrency` encoders (one kept-alive connection each, spread over eight
+rooms) POST /tracker/api/heartbeat back to back. In the "change" variant
+every heartbeat carries a new client count, so each one is written,
+versioned and published; in the "no change" variant the report repeats, so
+only the deadline moves and nothing is published.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .common import percentile
+from .loadgen import run_in_process
+
+KINDS = {"heartbeat-change": "every heartbeat a change", "heartbeat-same": "no change"}
+
+
+def run(
+    ctx,
+    *,
+    port: int,
+    server_pid: int | None = None,
+    tokens: dict[str, str],
+    levels: list[int],
+    warmup: float,
+    duration: float,
+    log=print,
+) -> list[dict[str, Any]]:
+    rows = []
+    for kind, label in KINDS.items():
+        for concurrency in levels:
+            result = run_in_process(
+                ctx, port, kind, concurrency, warmup, duration, {"tokens": tokens, "server_pid": server_pid}
+            )
+            lat = result["latencies"]
+            ok = result["statuses"].get(200, 0)
+            row = {
+                "kind": kind,
+                "label": label,
+                "concurrency": concurrency,
+                "rate": ok / result["duration"],
+                "p50": percentile(lat, 50),
+                "p99": percentile(lat, 99),
+                "server_cpu": result["server_cpu"] / result["duration"],
+                "cpu_per_request": result["server_cpu"] / ok if ok else float("nan"),
+                "bad": sum(v for k, v in result["statuses"].items() if k != 200) + result["error_count"],
+                "errors": result["errors"],
+            }
+            log(
+                f"  heartbeats {label}, {concurrency} encoders: {row['rate']:,.0f}/s, p50 {row['p50'] * 1000:.1f} ms, "
+                f"p99 {row['p99'] * 1000:.1f} ms, non-200/errors {row['bad']} {row['errors'][:1]}, "
+                f"daphne CPU {row['server_cpu'] * 100:.0f} % = {row['cpu_per_request'] * 1000:.2f} ms per heartbeat"
+            )
+            rows.append(row)
+    return rows

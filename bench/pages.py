@@ -1,0 +1,47 @@
+"""Scenario 5: viewer pages, requests per second and p99.
+
+GET /example (the room page, rendered with the room list read through the
+tracker API in-process) and GET /tracker/api/rooms/example/stream (stream
+selection), each by `concurrency` kept-alive connections back to back, with
+the example room live.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .common import percentile
+from .loadgen import run_in_process
+
+PATHS = {"/example": "room page", "/tracker/api/rooms/example/stream?format=hls": "stream selection"}
+
+
+def run(
+    ctx, *, port: int, server_pid: int | None = None, levels: list[int], warmup: float, duration: float, log=print
+) -> list[dict[str, Any]]:
+    rows = []
+    for path, label in PATHS.items():
+        for concurrency in levels:
+            result = run_in_process(
+                ctx, port, "get", concurrency, warmup, duration, {"path": path, "server_pid": server_pid}
+            )
+            lat = result["latencies"]
+            ok = result["statuses"].get(200, 0)
+            row = {
+                "path": path,
+                "label": label,
+                "concurrency": concurrency,
+                "rate": ok / result["duration"],
+                "p50": percentile(lat, 50),
+                "p99": percentile(lat, 99),
+                "server_cpu": result["server_cpu"] / result["duration"],
+                "cpu_per_request": result["server_cpu"] / ok if ok else float("nan"),
+                "bad": sum(v for k, v in result["statuses"].items() if k != 200) + result["error_count"],
+            }
+            log(
+                f"  {label} GET {path}, {concurrency} clients: {row['rate']:,.0f}/s, p50 {row['p50'] * 1000:.1f} ms, "
+                f"p99 {row['p99'] * 1000:.1f} ms, non-200/errors {row['bad']}, "
+                f"daphne CPU {row['server_cpu'] * 100:.0f} % = {row['cpu_per_request'] * 1000:.2f} ms per request"
+            )
+            rows.append(row)
+    return rows

@@ -1,0 +1,159 @@
+"""One Markdown table for the whole run, printed and appended to docs/performance.md."""
+
+from __future__ import annotations
+
+import datetime
+import math
+import os
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from .common import ms
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "performance.md"
+
+
+def git_revision() -> str:
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "--no-optional-locks", *args], cwd=ROOT, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+
+    try:
+        rev = git("rev-parse", "--short", "HEAD") or "unknown"
+        dirty = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return rev + (" + uncommitted changes" if dirty else "")
+
+
+def machine() -> str:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (
+        f"{os.cpu_count()} CPU ({model or platform.machine()}), {mem:.0f} GB RAM, {platform.system()} "
+        f"{platform.release()}, Python {platform.python_version()}"
+    )
+
+
+def cpu(r: dict[str, Any]) -> str:
+    """The server's CPU during a load run, and per answered request."""
+    return f"daphne CPU {r['server_cpu'] * 100:.0f} %, {r['cpu_per_request'] * 1000:.2f} ms per request"
+
+
+def verdict(ok: bool | None) -> str:
+    return "-" if ok is None else ("met" if ok else "**missed**")
+
+
+def build(results: dict[str, Any], *, mode: str, elapsed: float) -> str:
+    rows: list[tuple[str, str, str, str]] = []
+    for r in results.get("ingest", []):
+        target = r["concurrency"] > 1
+        rows.append(
+            (
+                f"1. HTTP heartbeats, {r['label']}, {r['concurrency']} encoder{'s' if r['concurrency'] > 1 else ''}",
+                f"{r['rate']:,.0f}/s, p50 {ms(r['p50'])} ms, p99 {ms(r['p99'])} ms; {cpu(r)}"
+                + (f", {r['bad']} failed" if r["bad"] else ""),
+                "≥ 1,000/s per process" if target else "(latency bound)",
+                verdict(r["rate"] >= 1000 and not r["bad"]) if target else "-",
+            )
+        )
+    fanout = results.get("fanout", [])
+    raw_p99 = {r["n"]: r["p99"] for r in fanout if r["variant"] == "raw"}
+    for r in fanout:
+        base = raw_p99.get(r["n"])
+        ratio = r["p99"] / base if base and r["variant"] != "raw" and not math.isnan(r["p99"]) else None
+        target_applies = r["variant"] != "raw" and r["n"] >= 5000
+        ok = r["lost"] == 0 and ratio is not None and ratio <= 2 if target_applies else None
+        rows.append(
+            (
+                f"2. fan-out, {r['variant']}, N = {r['n']:,}",
+                f"p50 {ms(r['p50'])} / p99 {ms(r['p99'])} / max {ms(r['max'])} ms, lost {r['lost']} of "
+                f"{r['held'] * r['rounds']:,}"
+                + (f", p99 = {ratio:.1f}x raw" if ratio is not None else "")
+                + (
+                    f"; CPU per delivery: server {r['server_us']:.0f} µs, viewers {r['viewer_us']:.0f} µs"
+                    if "server_us" in r
+                    else ""
+                )
+                + (f", {r['connect_failed']} connects failed" if r["connect_failed"] else ""),
+                "lost 0, p99 ≤ 2x raw (≈ 250 ms at 5,000)" if r["variant"] != "raw" else "(the limit)",
+                verdict(ok)
+                if target_applies
+                else ("-" if r["variant"] == "raw" else verdict(r["lost"] == 0) + " (lost 0)"),
+            )
+        )
+    screen = results.get("screen")
+    if screen:
+        rows.append(
+            (
+                "3. heartbeat → /ws/live/ socket (no /ws/ops/ yet)",
+                f"p50 {ms(screen['p50'])} / p99 {ms(screen['p99'])} ms over {screen['samples']} samples, "
+                f"lost {screen['lost']}",
+                "p50 ≤ 20 ms",
+                verdict(screen["p50"] <= 0.020 and screen["lost"] == 0),
+            )
+        )
+    biggest: dict[str, dict] = {}
+    for r in fanout:
+        if r["n"] >= biggest.get(r["variant"], {"n": 0})["n"]:
+            biggest[r["variant"]] = r
+    for variant, r in biggest.items():
+        is_site = variant != "raw"
+        rows.append(
+            (
+                f"4. idle viewers, {variant}, N = {r['held']:,}",
+                f"{r['rss_per_socket'] / 1024:.1f} KB resident per socket, "
+                f"idle CPU {r['idle_cpu'] * 100:.1f} % of a core",
+                "≤ 30 KB per socket" if is_site else "(the limit)",
+                verdict(r["rss_per_socket"] <= 30 * 1024) if is_site else "-",
+            )
+        )
+    for variant, r in biggest.items():
+        if variant != "raw" and r["n"] >= 10000:
+            rows.append(
+                (
+                    f"4. 10,000 viewers held, {variant}",
+                    f"{r['held']:,} held, {r['connect_failed']} connects failed, {r['connects_per_s']:,.0f} connects/s",
+                    "10,000 held",
+                    verdict(r["held"] >= 10000 and not r["connect_failed"]),
+                )
+            )
+    for r in results.get("pages", []):
+        is_page = r["label"] == "room page"
+        rows.append(
+            (
+                f"5. {r['label']} GET {r['path']}, {r['concurrency']} clients",
+                f"{r['rate']:,.0f}/s, p50 {ms(r['p50'])} ms, p99 {ms(r['p99'])} ms; {cpu(r)}"
+                + (f", {r['bad']} failed" if r["bad"] else ""),
+                "≥ 500/s" if is_page else "-",
+                verdict(r["rate"] >= 500 and not r["bad"]) if is_page else "-",
+            )
+        )
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        f"### {now} — `python -m bench{' --full' if mode == 'full' else ''}` ({mode} mode, {elapsed:.0f} s)",
+        "",
+        f"Machine: {machine()}. Git revision: {git_revision()}.",
+        "",
+        "| scenario | measured | target | verdict |",
+        "|---|---|---|---|",
+        *(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def append(text: str) -> None:
+    with DOC.open("a") as f:
+        f.write("\n" + text)
