@@ -138,6 +138,10 @@ TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
 # the page's own origin.
 TRACKER_PUBLIC_URL = os.environ.get("TRACKER_PUBLIC_URL", "")
 
+# Schedules are read this many seconds away from now: a rehearsal before the
+# event can pretend it is day one, 10:00 (`manage.py schedule offset` helps).
+SCHEDULE_OFFSET_SECONDS = float(os.environ.get("SCHEDULE_OFFSET_SECONDS", "0"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -22,17 +22,6 @@ PLAYBACK_STATES = ("playing", "buffering", "error", "paused")
 # A process that has not reported for this long is gone; its viewers too.
 STALE_SECONDS = 15
 
-# KEYS: ops audience, ops version. ARGV: audience JSON, ops channel.
-PUBLISH_AUDIENCE_LUA = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return 0
-end
-redis.call('SET', KEYS[1], ARGV[1])
-local version = redis.call('INCR', KEYS[2])
-redis.call('PUBLISH', ARGV[2], '{"type":"audience","version":' .. version .. ',"rooms":' .. ARGV[1] .. '}')
-return version
-"""
-
 
 def process_counts(tabs: dict[str, dict[str, str]]) -> dict[str, dict[str, Any]]:
     """One process's figures from room -> {tab: playback state}."""
@@ -72,12 +61,5 @@ async def publish_totals(redis: Redis, rooms: list[str], *, now: float | None = 
         await redis.hdel(store.key("audience"), *stale)
     for room, figures in totals.items():
         await store.set_room_attr(redis, room, "viewers", figures["viewers"], default=0)
-    await redis.eval(
-        PUBLISH_AUDIENCE_LUA,
-        2,
-        store.key("ops", "audience"),
-        store.key("ops", "version"),
-        json.dumps(totals, sort_keys=True),
-        store.ops_channel(),
-    )
+    await store.set_ops_state(redis, "audience", totals)
     return totals

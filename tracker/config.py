@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytz
 from django.conf import settings
 
 MAIN_FILE = "config.json"
@@ -45,6 +46,9 @@ GLOBAL_DEFAULTS: dict[str, Any] = {
     # /tracker/metrics: a bearer token, or callers from these addresses.
     "metrics-token": "",
     "metrics-allow": ["127.0.0.1", "::1"],
+    # Schedules are fetched this often; gaps longer than break-minutes show as a break.
+    "schedule-minutes": 5,
+    "break-minutes": 15,
 }
 # Whole-number global settings and their allowed ranges.
 GLOBAL_RANGES = {
@@ -53,6 +57,8 @@ GLOBAL_RANGES = {
     "heartbeat-rate": (1, 1000),
     "history-hours": (1, 24 * 14),
     "alert-suppress-minutes": (0, 24 * 60),
+    "schedule-minutes": (1, 24 * 60),
+    "break-minutes": (1, 24 * 60),
 }
 
 
@@ -210,7 +216,12 @@ def parse_config(main: dict[str, Any], private: dict[str, Any]) -> SiteConfig:
             if key not in defaults:
                 raise ConfigError(origin(name, key), "is not in 'default'", room=name, key=key)
             check_type(origin(name, key), key, value, defaults[key], room=name)
-        rooms[name] = Room(name=name, settings=deep_merge(defaults, values))
+        room = rooms[name] = Room(name=name, settings=deep_merge(defaults, values))
+        zone = room.settings.get("schedule-timezone")
+        if zone is not None and zone not in pytz.all_timezones_set:
+            raise ConfigError(
+                origin(name, "schedule-timezone"), f"unknown time zone {zone!r}", room=name, key="schedule-timezone"
+            )
     if not rooms:
         raise ConfigError(MAIN_FILE, "no rooms configured")
     return SiteConfig(secret=secret, settings=global_values, rooms=rooms)

@@ -28,6 +28,7 @@ async def ops_snapshot(redis: Redis, *, now: float) -> tuple[int, str]:
             "encoders": [dataclasses.asdict(record) for record in snapshot.records],
             "logs": snapshot.logs,
             "audience": snapshot.audience,
+            "schedules": snapshot.schedules,
             "history": sparklines,
         }
     )

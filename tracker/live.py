@@ -192,14 +192,17 @@ class LiveHub:
             logger.info("live feed skipped from version %s to %s, reloading", self.version, version)
             await self._reload(redis)
             return
-        room = get_config().rooms.get(message["room"])
         self.version = version
         self._snapshot_text = None
+        room = get_config().rooms.get(message["room"])
         if room is None:  # state of a room removed from the config
             return
-        public = rooms.public_room(room, message["encoders"], message["attrs"])
-        self.rooms[room.name] = public
-        await self._broadcast(json.dumps({"type": "room", "version": version, "room": public}))
+        if message["type"] == "room":
+            public = rooms.public_room(room, message["encoders"], message["attrs"])
+            self.rooms[room.name] = public
+            await self._broadcast(json.dumps({"type": "room", "version": version, "room": public}))
+        else:  # "schedule": the room's programme changed; pages fetch it again
+            await self._broadcast(json.dumps(message))
 
     async def _broadcast(self, text: str) -> None:
         self.unflushed_sends += len(self.listeners)

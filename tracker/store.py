@@ -117,6 +117,32 @@ return version
 """
 )
 
+# KEYS: room schedule, version. ARGV: events JSON, room, channel.
+# Stores a room's schedule and tells viewers when it changed.
+SET_SCHEDULE_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1])
+local version = redis.call('INCR', KEYS[2])
+redis.call('PUBLISH', ARGV[3], '{"type":"schedule","version":' .. version .. ',"room":' .. cjson.encode(ARGV[2]) .. '}')
+return version
+"""
+
+# KEYS: operators' state key, ops version. ARGV: JSON, ops channel, message type.
+# Operators' view of something site-wide (the audience, schedule health):
+# stored for their snapshot and pushed when it changed.
+SET_OPS_STATE_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1])
+local version = redis.call('INCR', KEYS[2])
+redis.call('PUBLISH', ARGV[2],
+  '{"type":' .. cjson.encode(ARGV[3]) .. ',"version":' .. version .. ',"data":' .. ARGV[1] .. '}')
+return version
+"""
+
 # KEYS: version, then each room's hash and attrs hash. Reads them all in one
 # atomic step so the snapshot and its version agree.
 SNAPSHOT_LUA = """
@@ -127,10 +153,12 @@ end
 return result
 """
 
-# KEYS: ops version, records, audience, then one log stream per room. ARGV: entries per log.
+# KEYS: ops version, records, audience, schedule health, then one log stream
+# per room. ARGV: entries per log.
 OPS_SNAPSHOT_LUA = """
-local result = {redis.call('GET', KEYS[1]) or '0', redis.call('HVALS', KEYS[2]), redis.call('GET', KEYS[3]) or '{}'}
-for i = 4, #KEYS do
+local result = {redis.call('GET', KEYS[1]) or '0', redis.call('HVALS', KEYS[2]),
+                redis.call('GET', KEYS[3]) or '{}', redis.call('GET', KEYS[4]) or '{}'}
+for i = 5, #KEYS do
   result[i] = redis.call('XREVRANGE', KEYS[i], '+', '-', 'COUNT', ARGV[1])
 end
 return result
@@ -302,17 +330,19 @@ class OpsSnapshot:
     version: int
     records: list[Record]
     audience: dict[str, Any]  # room -> viewers and playback health
+    schedules: dict[str, Any]  # room -> schedule fetch health
     logs: dict[str, list[dict[str, Any]]]  # room -> transitions, newest first
 
 
 async def read_ops_snapshot(redis: Redis, rooms: list[str], *, log_entries: int = 50) -> OpsSnapshot:
     """Every encoder record and each room's latest transitions, read atomically."""
-    version, records, audience, *logs = await redis.eval(
+    version, records, audience, schedules, *logs = await redis.eval(
         OPS_SNAPSHOT_LUA,
-        3 + len(rooms),
+        4 + len(rooms),
         key("ops", "version"),
         key("records"),
         key("ops", "audience"),
+        key("ops", "schedules"),
         *(key("log", room) for room in rooms),
         log_entries,
     )
@@ -320,6 +350,7 @@ async def read_ops_snapshot(redis: Redis, rooms: list[str], *, log_entries: int 
         version=int(version),
         records=[Record.from_json(text) for text in records],
         audience=json.loads(audience),
+        schedules=json.loads(schedules),
         logs={
             room: [json.loads(fields[1]) for _, fields in entries] for room, entries in zip(rooms, logs, strict=True)
         },
@@ -333,3 +364,28 @@ async def assign_stream(redis: Redis, room: str, url: str) -> None:
 
 async def assigned_counts(redis: Redis, room: str) -> dict[str, int]:
     return {url: int(count) for url, count in (await redis.hgetall(key("assigned", room))).items()}
+
+
+async def get_ops_state(redis: Redis, name: str) -> dict[str, Any]:
+    text = await redis.get(key("ops", name))
+    return json.loads(text) if text else {}
+
+
+async def set_ops_state(redis: Redis, name: str, value: Any) -> int:
+    """Store an operators' state (audience, schedules) and push it if it changed."""
+    return await redis.eval(
+        SET_OPS_STATE_LUA, 2, key("ops", name), key("ops", "version"), encode_attr(value), ops_channel(), name
+    )
+
+
+async def set_schedule(redis: Redis, room: str, events: list[dict[str, Any]]) -> int:
+    """Store a room's events; returns the version of the change, or 0 if unchanged."""
+    return await redis.eval(
+        SET_SCHEDULE_LUA, 2, key("schedule", room), key("version"), encode_attr(events), room, live_channel()
+    )
+
+
+async def get_schedule(redis: Redis, room: str) -> list[dict[str, Any]] | None:
+    """A room's stored events, or None if it has never had a schedule."""
+    text = await redis.get(key("schedule", room))
+    return json.loads(text) if text else None

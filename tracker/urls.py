@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import schedule_views, views
 
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
@@ -15,4 +15,7 @@ urlpatterns = [
     path("api/venue", views.venue, name="venue"),
     path("api/rooms/<str:name>", views.room_detail, name="room-detail"),
     path("api/rooms/<str:name>/stream", views.room_stream, name="room-stream"),
+    path("api/rooms/<str:name>/schedule.json", schedule_views.schedule_json_view, name="room-schedule"),
+    path("api/rooms/<str:name>/schedule.rss", schedule_views.schedule_rss_view, name="room-schedule-rss"),
+    path("api/rooms/<str:name>/schedule.ics", schedule_views.schedule_ics_view, name="room-schedule-ics"),
 ]

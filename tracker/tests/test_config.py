@@ -105,7 +105,7 @@ def test_check_config_prints_merged_rooms(capsys):
     call_command("check_config")
 
     out = capsys.readouterr().out
-    assert 'example: {"legacy-stream-url": ' in out
+    assert 'example: {"hashtag": "", "irc": "", "irclog": "", "legacy-stream-url": ' in out
     assert '"title": "Example Room"' in out
     assert "test-secret" not in out
 

@@ -1,5 +1,6 @@
 """The background worker: moves encoders to late and down when their deadlines
-pass, records clients and bitrate history, and delivers alerts."""
+pass, records clients and bitrate history, delivers alerts, counts viewers,
+and keeps schedules and now/next current."""
 
 import asyncio
 import contextlib
@@ -11,7 +12,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from redis.exceptions import RedisError
 
-from tracker import alerts, audience, history, ingest, store
+from tracker import alerts, audience, history, ingest, schedule_sync, store
 from tracker.config import ConfigError, get_config
 from tracker.identities import copy_identities_to_redis
 
@@ -89,6 +90,19 @@ async def count_viewers_forever(redis: store.Redis) -> None:
         await asyncio.sleep(1)
 
 
+async def schedules_forever(redis: store.Redis) -> None:
+    """Sync schedules every few minutes; move now/next at talk boundaries."""
+    changed = asyncio.Event()
+    while True:
+        try:
+            await asyncio.gather(
+                schedule_sync.sync_forever(redis, changed), schedule_sync.now_next_forever(redis, changed)
+            )
+        except RedisError as exc:
+            logger.warning("schedules cannot reach redis: %s", exc)
+            await asyncio.sleep(1)
+
+
 async def run() -> None:
     redis = store.connect()
     count = await copy_identities_to_redis(redis)
@@ -97,5 +111,6 @@ async def run() -> None:
         sweep_forever(redis),
         record_history_forever(redis),
         count_viewers_forever(redis),
+        schedules_forever(store.connect()),
         alert_forever(store.connect(socket_timeout=None)),
     )

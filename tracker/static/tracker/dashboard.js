@@ -16,6 +16,7 @@
   const logs = new Map(); // room -> transitions, newest first
   const sparks = new Map(); // "room/name" -> [[t, clients, bitrate], ...]
   let audience = {}; // room -> {viewers, health: {playing, buffering, error, paused}}
+  let schedules = {}; // room -> {events, ok_at, error, error_at}
   let clockOffset = 0; // server time minus browser time, in seconds
 
   sound.checked = localStorage.getItem("dashboard-sound") === "on";
@@ -116,7 +117,9 @@
       );
       const body = members.length ? table : el("p", { class: "empty" }, "No encoder has reported here yet.");
       const heading = el("h2", {}, room.title, " ", el("small", { class: "audience" }, audienceText(audience[room.name])));
-      return el("section", { class: "room", "data-room": room.name }, heading, body, logList(room.name));
+      const schedule = scheduleText(schedules[room.name]);
+      const warning = schedule ? el("p", { class: "schedule-error", role: "alert" }, schedule) : "";
+      return el("section", { class: "room", "data-room": room.name }, heading, warning, body, logList(room.name));
     });
     container.replaceChildren(...sections);
     announce();
@@ -131,6 +134,13 @@
       if (reported && health[state]) parts.push(`${Math.round((health[state] / reported) * 100)}% ${state}`);
     });
     return parts.join(" · ");
+  }
+
+  function scheduleText(status) {
+    if (!status || !status.error) return "";
+    const age = ago(now() - status.error_at);
+    const kept = status.ok_at ? `; showing the schedule from ${ago(now() - status.ok_at)}` : "";
+    return `Schedule problem ${age}: ${status.error}${kept}`;
   }
 
   function announce() {
@@ -193,11 +203,17 @@
       sparks.clear();
       Object.entries(message.history).forEach(([key, points]) => sparks.set(key, points));
       audience = message.audience;
+      schedules = message.schedules;
       render();
     },
     change(message) {
       if (message.type === "audience") {
-        audience = message.rooms;
+        audience = message.data;
+        render();
+        return;
+      }
+      if (message.type === "schedules") {
+        schedules = message.data;
         render();
         return;
       }

@@ -1,0 +1,221 @@
+"""Each room's schedule kept current in Redis, and now/next pushed at talk boundaries.
+
+The worker fetches every schedule source with a conditional GET, parses it
+(tracker.schedule), stores each room's events and tells viewers when they
+changed. A failed fetch or parse keeps the last good schedule, logs one
+line, and shows the error and its age to operators. A timer moves each
+room's "now and next" exactly when a talk (or break) starts or ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import hashlib
+import logging
+import os
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from redis.asyncio import Redis
+
+from . import store
+from .config import Room, get_config
+from .schedule import (
+    MAX_SCHEDULE_BYTES,
+    Event,
+    event_from_dict,
+    event_to_dict,
+    events_for_room,
+    next_boundary,
+    now_and_next,
+    parse_schedule,
+    with_fillers,
+)
+
+logger = logging.getLogger(__name__)
+
+FETCH_TIMEOUT_SECONDS = 20
+# The now/next timer wakes at least this often, in case the clock jumped.
+MAX_TIMER_SECONDS = 60
+
+
+def schedule_now() -> datetime:
+    """The time schedules are read at: now, moved by SCHEDULE_OFFSET_SECONDS for rehearsals."""
+    return datetime.now(UTC) + timedelta(seconds=settings.SCHEDULE_OFFSET_SECONDS)
+
+
+def rooms_by_source(rooms: list[Room]) -> dict[str, list[Room]]:
+    """Rooms grouped by schedule source, so one conference file is fetched once."""
+    sources: dict[str, list[Room]] = {}
+    for room in rooms:
+        if room.settings.get("schedule"):
+            sources.setdefault(room.settings["schedule"], []).append(room)
+    return sources
+
+
+@dataclass(frozen=True)
+class Fetched:
+    body: bytes | None  # None: not modified since the validators were given
+    etag: str
+    last_modified: str
+
+
+def fetch(location: str, *, etag: str, last_modified: str) -> Fetched:
+    """Fetch a schedule by URL (conditional GET) or file path; raises OSError."""
+    if not location.startswith(("http://", "https://")):
+        path = Path(location)
+        stamp = email.utils.formatdate(path.stat().st_mtime, usegmt=True)
+        return Fetched(None if stamp == last_modified else path.read_bytes(), "", stamp)
+    headers = {"User-Agent": "streaming-tracker schedule sync"}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    try:
+        with urllib.request.urlopen(
+            urllib.request.Request(location, headers=headers), timeout=FETCH_TIMEOUT_SECONDS
+        ) as r:
+            body = r.read(MAX_SCHEDULE_BYTES + 1)
+            return Fetched(body, r.headers.get("ETag", ""), r.headers.get("Last-Modified", ""))
+    except urllib.error.HTTPError as exc:
+        if exc.code == 304:
+            return Fetched(None, etag, last_modified)
+        raise
+
+
+def source_key(location: str) -> str:
+    return store.key("source", hashlib.sha256(location.encode()).hexdigest()[:16])
+
+
+def public_event(event: Event | None) -> dict[str, Any] | None:
+    """An event as viewers' pages get it with the room (no abstract: messages stay small)."""
+    if event is None:
+        return None
+    data = event_to_dict(event)
+    del data["abstract"]
+    return data
+
+
+async def sync_source(redis: Redis, location: str, rooms: list[Room], *, now: float) -> list[str]:
+    """Fetch and store one source's rooms; returns the rooms whose schedule changed."""
+    validators = await redis.hgetall(source_key(location))
+    try:
+        fetched = await asyncio.to_thread(
+            fetch, location, etag=validators.get("etag", ""), last_modified=validators.get("last_modified", "")
+        )
+        if fetched.body is None:
+            await record_health(redis, rooms, now=now)
+            return []
+        events = parse_schedule(fetched.body, timezone=rooms[0].settings["schedule-timezone"])
+    except (OSError, ValueError) as exc:  # ScheduleError is a ValueError
+        reason = describe(exc)
+        logger.warning("schedule %s for %s: %s; keeping the last good one", where(location), room_list(rooms), reason)
+        await record_health(redis, rooms, now=now, error=reason)
+        return []
+    per_room = {room.name: events_for_room(events, room.settings.get("schedule-key") or room.name) for room in rooms}
+    changed = [
+        name
+        for name, mine in per_room.items()
+        if await store.set_schedule(redis, name, [event_to_dict(e) for e in mine])
+    ]
+    await redis.hset(source_key(location), mapping={"etag": fetched.etag, "last_modified": fetched.last_modified})
+    await record_health(redis, rooms, now=now, events={name: len(mine) for name, mine in per_room.items()})
+    return changed
+
+
+def describe(exc: Exception) -> str:
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"HTTP {exc.code}"
+    if isinstance(exc, urllib.error.URLError):
+        return f"cannot fetch: {exc.reason}"
+    return str(exc) or type(exc).__name__
+
+
+def where(location: str) -> str:
+    """A source as it may appear in logs: never a URL's query or credentials."""
+    if location.startswith(("http://", "https://")):
+        parts = urllib.parse.urlsplit(location)
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
+    return os.path.basename(location)
+
+
+def room_list(rooms: list[Room]) -> str:
+    return ", ".join(room.name for room in rooms)
+
+
+async def record_health(
+    redis: Redis, rooms: list[Room], *, now: float, error: str | None = None, events: dict[str, int] | None = None
+) -> None:
+    """Remember how each room's last fetch went, for operators."""
+    health = await store.get_ops_state(redis, "schedules")
+    for room in rooms:
+        entry = health.get(room.name, {})
+        if error is None:
+            entry = {"ok_at": now, "events": (events or {}).get(room.name, entry.get("events", 0))}
+        else:
+            entry = {**entry, "error": error, "error_at": entry.get("error_at") if entry.get("error") == error else now}
+        health[room.name] = entry
+    await store.set_ops_state(redis, "schedules", health)
+
+
+async def sync(redis: Redis, *, only: str | None = None) -> list[str]:
+    """Fetch every source (or only the one of room `only`); returns the rooms that changed."""
+    rooms = [room for room in get_config().rooms.values() if only is None or room.name == only]
+    changed = []
+    for location, members in rooms_by_source(rooms).items():
+        changed += await sync_source(redis, location, members, now=time.time())
+    return changed
+
+
+async def room_events(redis: Redis, room: Room, *, now: datetime) -> list[Event] | None:
+    """The room's talks with fillers around `now`, or None if it has no schedule."""
+    stored = await store.get_schedule(redis, room.name)
+    if stored is None:
+        return None
+    min_gap = timedelta(minutes=get_config().settings["break-minutes"])
+    talks = [event_from_dict(data) for data in stored]
+    return with_fillers(talks, now=now, timezone=room.settings["schedule-timezone"], min_gap=min_gap, room=room.name)
+
+
+async def push_now_next(redis: Redis, *, now: datetime) -> datetime | None:
+    """Set every room's now/next for `now`; returns when the next one changes."""
+    upcoming = []
+    for room in get_config().rooms.values():
+        events = await room_events(redis, room, now=now)
+        if events is None:
+            continue
+        state = now_and_next(events, now=now)
+        nownext = {"now": public_event(state.current), "next": public_event(state.next)}
+        await store.set_room_attr(redis, room.name, "nownext", nownext)
+        if (boundary := next_boundary(events, now=now)) is not None:
+            upcoming.append(boundary)
+    return min(upcoming, default=None)
+
+
+async def now_next_forever(redis: Redis, changed: asyncio.Event) -> None:
+    """Push now/next at each boundary, and at once when a schedule changed."""
+    while True:
+        changed.clear()  # before reading: a change from now on wakes the next wait
+        boundary = await push_now_next(redis, now=schedule_now())
+        delay = MAX_TIMER_SECONDS
+        if boundary is not None:
+            delay = min(delay, max(0.0, (boundary - schedule_now()).total_seconds()))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(changed.wait(), timeout=delay)
+
+
+async def sync_forever(redis: Redis, changed: asyncio.Event) -> None:
+    while True:
+        if await sync(redis):
+            changed.set()
+        await asyncio.sleep(get_config().settings["schedule-minutes"] * 60)

@@ -1,0 +1,248 @@
+"""Schedules fetched, stored, diffed and pushed; now/next moved at boundaries."""
+
+import asyncio
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from tracker import schedule_sync, store
+from tracker.config import reset_cache
+
+BERLIN_10 = datetime(2026, 12, 27, 9, 0, tzinfo=UTC)  # 10:00 in Europe/Berlin
+
+
+def feed(*talks: tuple[str, str, str]) -> bytes:
+    """An eventfeed schedule: (title, start, end) in room "Saal 1", Berlin time."""
+    return json.dumps(
+        [
+            {"Id": i, "Title": t, "Room Name": "Saal 1", "Start": s, "End": e, "URL": f"https://c.example/{i}"}
+            for i, (t, s, e) in enumerate(talks, 1)
+        ]
+    ).encode()
+
+
+DAY = feed(
+    ("Opening", "2026-12-27 10:00:00", "2026-12-27 10:30:00"),
+    ("Keynote", "2026-12-27 10:30:00", "2026-12-27 11:30:00"),
+    ("Late talk", "2026-12-27 14:00:00", "2026-12-27 15:00:00"),
+)
+
+
+class ScheduleServer:
+    """Serves `body` with an ETag and honours If-None-Match; can be told to fail."""
+
+    def __init__(self) -> None:
+        self.body, self.status, self.requests = DAY, 200, []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                etag = f'"{hash(server.body)}"'
+                server.requests.append(self.headers.get("If-None-Match"))
+                if server.status != 200:
+                    self.send_response(server.status)
+                    self.end_headers()
+                elif self.headers.get("If-None-Match") == etag:
+                    self.send_response(304)
+                    self.end_headers()
+                else:
+                    self.send_response(200)
+                    self.send_header("ETag", etag)
+                    self.send_header("Content-Length", str(len(server.body)))
+                    self.end_headers()
+                    self.wfile.write(server.body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.http.server_port}/schedule.json"
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def server(settings, tmp_path) -> Iterator[ScheduleServer]:
+    server = ScheduleServer()
+    main = (settings.ROOMS_CONFIG_DIR / "config.json").read_text()
+    rooms = {"example": {"schedule": server.url, "schedule-key": "Saal 1", "schedule-timezone": "Europe/Berlin"}}
+    (tmp_path / "config.json").write_text(main)
+    (tmp_path / "config.private.json").write_text(json.dumps({"config": {"secret": "s" * 20}, **rooms}))
+    settings.ROOMS_CONFIG_DIR = tmp_path
+    reset_cache()
+    yield server
+    server.http.shutdown()
+
+
+async def live_messages(pubsub) -> list[dict]:
+    """Everything published within half a second (subscribe acks read as None)."""
+    messages = []
+    deadline = asyncio.get_running_loop().time() + 0.5
+    while asyncio.get_running_loop().time() < deadline:
+        message = await pubsub.get_message(timeout=0.1)
+        if message is not None:
+            messages.append(json.loads(message["data"]))
+    return messages
+
+
+async def test_sync_stores_room_events_and_announces_the_change(server):
+    redis = store.get_redis()
+    pubsub = redis.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe(store.live_channel())
+
+    changed = await schedule_sync.sync(redis)
+    events = await store.get_schedule(redis, "example")
+    messages = await live_messages(pubsub)
+
+    assert changed == ["example"]
+    assert [e["title"] for e in events] == ["Opening", "Keynote", "Late talk"]
+    assert events[0]["start"] == "2026-12-27T09:00:00+00:00"
+    assert [(m["type"], m["room"]) for m in messages] == [("schedule", "example")]
+    await pubsub.aclose()
+
+
+async def test_sync_uses_conditional_get_and_reports_no_change(server):
+    redis = store.get_redis()
+    await schedule_sync.sync(redis)
+
+    again = await schedule_sync.sync(redis)
+    server.body = DAY.replace(b"Keynote", b"Keynote (moved)")
+    third = await schedule_sync.sync(redis)
+
+    assert server.requests[0] is None and server.requests[1] is not None  # second asked If-None-Match
+    assert again == []
+    assert third == ["example"]
+
+
+async def test_sync_failure_keeps_last_good_schedule_and_tells_operators(server, caplog):
+    redis = store.get_redis()
+    await schedule_sync.sync(redis)
+    server.status = 500
+
+    with caplog.at_level(logging.WARNING, logger="tracker.schedule_sync"):
+        changed = await schedule_sync.sync(redis, only="example")
+    health = await store.get_ops_state(redis, "schedules")
+
+    assert changed == []
+    assert len(await store.get_schedule(redis, "example")) == 3
+    assert health["example"]["error"] == "HTTP 500"
+    assert health["example"]["ok_at"] > 0
+    assert [r.message for r in caplog.records] == [
+        f"schedule http://127.0.0.1:{server.http.server_port}/schedule.json for example: HTTP 500; "
+        "keeping the last good one"
+    ]
+
+
+async def test_sync_parse_error_is_reported_not_stored(server):
+    redis = store.get_redis()
+    server.body = b"<schedule><day"
+
+    await schedule_sync.sync(redis)
+
+    assert await store.get_schedule(redis, "example") is None
+    assert "XML" in (await store.get_ops_state(redis, "schedules"))["example"]["error"]
+
+
+async def test_now_next_at_exact_boundaries(server):
+    redis = store.get_redis()
+    await schedule_sync.sync(redis)
+
+    before = await schedule_sync.push_now_next(redis, now=datetime(2026, 12, 27, 9, 29, 59, tzinfo=UTC))
+    state_before = (await store.read_snapshot(redis, ["example"])).rooms["example"].attrs["nownext"]
+    await schedule_sync.push_now_next(redis, now=datetime(2026, 12, 27, 9, 30, tzinfo=UTC))
+    state_at = (await store.read_snapshot(redis, ["example"])).rooms["example"].attrs["nownext"]
+
+    assert before == datetime(2026, 12, 27, 9, 30, tzinfo=UTC)  # the timer wakes exactly at the Keynote
+    assert (state_before["now"]["title"], state_before["next"]["title"]) == ("Opening", "Keynote")
+    # A talk starting exactly now is current, not next.
+    assert (state_at["now"]["title"], state_at["next"]["title"]) == ("Keynote", "Late talk")
+    assert "abstract" not in state_at["now"]
+
+
+async def test_now_next_in_a_gap_is_a_break_filler(server):
+    redis = store.get_redis()
+    await schedule_sync.sync(redis)
+
+    await schedule_sync.push_now_next(redis, now=datetime(2026, 12, 27, 11, 0, tzinfo=UTC))
+    state = (await store.read_snapshot(redis, ["example"])).rooms["example"].attrs["nownext"]
+
+    assert state["now"]["generated"] is True
+    assert state["now"]["filler"] == "break"
+    assert state["next"]["title"] == "Late talk"
+
+
+async def test_schedule_feeds_of_a_room(server, async_client):
+    await schedule_sync.sync(store.get_redis())
+    at = "2026-12-27T10:15:00%2B01:00"
+
+    day = (await async_client.get(f"/tracker/api/rooms/example/schedule.json?at={at}")).json()
+    rss = (await async_client.get(f"/tracker/api/rooms/example/schedule.rss?at={at}")).content.decode()
+    ics = await async_client.get("/tracker/api/rooms/example/schedule.ics")
+    bad = await async_client.get("/tracker/api/rooms/example/schedule.json?at=yesterday")
+
+    assert (day["now"]["title"], day["next"]["title"]) == ("Opening", "Keynote")
+    assert [e["title"] for e in day["day"] if not e["generated"]] == ["Opening", "Keynote", "Late talk"]
+    assert "<title>Now: Opening</title>" in rss and "<title>Next: Keynote</title>" in rss
+    assert ics["Content-Type"].startswith("text/calendar")
+    assert ics.content.decode().count("BEGIN:VEVENT") == 3
+    assert (bad.status_code, bad.json()["field"]) == (400, "at")
+
+
+async def test_schedule_of_a_room_without_one_is_empty(async_client):
+    day = (await async_client.get("/tracker/api/rooms/hall-2/schedule.json")).json()
+
+    assert day["now"] is None
+    assert day["day"] == []
+
+
+async def test_schedule_from_a_file_path(settings, tmp_path):
+    path = tmp_path / "programme.json"
+    path.write_bytes(DAY)
+    main = (settings.ROOMS_CONFIG_DIR / "config.json").read_text()
+    (tmp_path / "config.json").write_text(main)
+    rooms = {"hall-2": {"schedule": str(path), "schedule-key": "saal 1", "schedule-timezone": "Europe/Berlin"}}
+    (tmp_path / "config.private.json").write_text(json.dumps({"config": {"secret": "s" * 20}, **rooms}))
+    settings.ROOMS_CONFIG_DIR = tmp_path
+    reset_cache()
+    redis = store.get_redis()
+
+    first = await schedule_sync.sync(redis)
+    unchanged = await schedule_sync.sync(redis)
+
+    assert (first, unchanged) == (["hall-2"], [])
+
+
+def test_schedule_commands_sync_and_show(server, capsys):
+    from django.core.management import call_command
+
+    call_command("schedule", "sync")
+    synced = capsys.readouterr().out
+    call_command("schedule", "show", "example", "--at", "2026-12-27T10:15+01:00")
+    shown = capsys.readouterr().out.splitlines()
+
+    assert synced.strip() == "example: 3 events (changed)"
+    assert "now  Sun 10:00-10:30 Opening" in shown
+    assert "next Sun 10:30-11:30 Keynote" in shown
+    assert any("[break]" in line for line in shown)
+
+
+async def test_viewers_are_told_when_a_schedule_changes(server):
+    from channels.testing import WebsocketCommunicator
+
+    from tracker.routing import websocket_application
+
+    communicator = WebsocketCommunicator(
+        websocket_application, "/ws/live/", headers=[(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
+    )
+    await communicator.connect()
+    snapshot = json.loads(await communicator.receive_from(timeout=3))
+
+    await schedule_sync.sync(store.get_redis())
+    message = json.loads(await communicator.receive_from(timeout=3))
+
+    assert message == {"type": "schedule", "version": snapshot["version"] + 1, "room": "example"}
+    await communicator.disconnect()
