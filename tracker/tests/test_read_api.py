@@ -16,7 +16,7 @@ async def test_room_list_has_every_configured_room_in_order(async_client):
         "clients": 0,
         "viewers": 0,
         "streams": [],
-        "info": {},
+        "info": {"preview-interval": 10},
         "now": None,
         "next": None,
     }
