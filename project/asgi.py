@@ -17,6 +17,7 @@ from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
 
+from project.lean import LeanApplication  # noqa: E402
 from tracker.config import ConfigError, get_config  # noqa: E402
 from tracker.routing import websocket_application  # noqa: E402
 
@@ -27,7 +28,7 @@ try:
 except ConfigError as exc:
     sys.exit(f"config error: {exc}")
 
-http_application = get_asgi_application()
+http_application = LeanApplication(get_asgi_application())
 if settings.SERVE_STATIC:
     http_application = ASGIStaticFilesHandler(http_application)
 

@@ -11,12 +11,25 @@ from redis.exceptions import RedisError
 logger = logging.getLogger(__name__)
 
 
-class json_errors_for_api:  # noqa: N801 - named like the function middlewares it sits beside
-    """Answers unexpected errors with a short body: JSON under /tracker/, text elsewhere.
+def error_response(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A short answer for an unexpected error: JSON under /tracker/, text elsewhere.
 
     Redis being unreachable is the one expected failure: it becomes a 503 so
     encoders retry and load balancers look elsewhere.
     """
+    if isinstance(exception, RedisError):
+        logger.warning("redis unavailable during %s %s: %s", request.method, request.path, exception)
+        status, error, message = 503, "unavailable", "live state store unreachable, retry shortly"
+    else:
+        logger.exception("unhandled error during %s %s", request.method, request.path, exc_info=exception)
+        status, error, message = 500, "internal", "internal server error"
+    if request.path.startswith("/tracker/"):
+        return JsonResponse({"error": error, "message": message}, status=status)
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
+class json_errors_for_api:  # noqa: N801 - named like the function middlewares it sits beside
+    """Middleware answering unexpected errors with error_response, DEBUG or not."""
 
     sync_capable = True
     async_capable = True
@@ -30,12 +43,4 @@ class json_errors_for_api:  # noqa: N801 - named like the function middlewares i
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse:
-        if isinstance(exception, RedisError):
-            logger.warning("redis unavailable during %s %s: %s", request.method, request.path, exception)
-            status, error, message = 503, "unavailable", "live state store unreachable, retry shortly"
-        else:
-            logger.exception("unhandled error during %s %s", request.method, request.path)
-            status, error, message = 500, "internal", "internal server error"
-        if request.path.startswith("/tracker/"):
-            return JsonResponse({"error": error, "message": message}, status=status)
-        return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+        return error_response(request, exception)

@@ -52,7 +52,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "tracker.middleware.json_errors_for_api",
+    "project.errors.json_errors_for_api",
 ]
 
 ROOT_URLCONF = "project.urls"

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from redis.asyncio import Redis
 
 from . import store
@@ -69,7 +70,9 @@ async def find_identity(redis: Redis, token: str) -> Identity | None:
 
 
 async def identity_from_database(redis: Redis, token_hash: str) -> Identity | None:
-    encoder = await Encoder.objects.filter(token_hash=token_hash).afirst()
+    # Channels' wrapper closes stale connections around the query, as Django's
+    # request signals would (lean views and consumers get no such signals).
+    encoder = await database_sync_to_async(Encoder.objects.filter(token_hash=token_hash).first)()
     if encoder is None:
         return None
     await publish_identity(redis, encoder)

@@ -7,6 +7,8 @@ from datetime import datetime
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
+from project.lean import lean
+
 from . import store
 from .config import get_config
 from .schedule import Event, ics_calendar, rss_feed, schedule_json
@@ -45,6 +47,7 @@ async def programme(request: HttpRequest, name: str) -> tuple[str, list[Event], 
 def schedule_view(render):
     """Wrap a renderer of (room name, timezone, events, moment) into a GET view."""
 
+    @lean
     @require_GET
     async def view(request: HttpRequest, name: str) -> HttpResponse:
         try:

@@ -16,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from project.addresses import client_address, is_venue
+from project.lean import lean
 
 from . import history, metrics, rooms, store
 from .config import get_config
@@ -58,6 +59,7 @@ def secret_matches(given: str) -> bool:
     return hmac.compare_digest(given.encode(), get_config().secret.encode())
 
 
+@lean
 @csrf_exempt
 @require_POST
 async def heartbeat(request: HttpRequest) -> JsonResponse:
@@ -88,6 +90,7 @@ def plain(text: str, status: int = 200) -> HttpResponse:
     return HttpResponse(text, status=status, content_type="text/plain; charset=utf-8")
 
 
+@lean
 @csrf_exempt
 @require_POST
 async def legacy_register(request: HttpRequest) -> HttpResponse:
@@ -122,6 +125,7 @@ async def current_state(names: list[str]) -> store.Snapshot:
     return await store.read_snapshot(store.get_redis(), names)
 
 
+@lean
 @require_GET
 async def room_list(request: HttpRequest) -> JsonResponse:
     config = get_config()
@@ -137,6 +141,7 @@ async def room_list(request: HttpRequest) -> JsonResponse:
     )
 
 
+@lean
 @require_GET
 async def room_detail(request: HttpRequest, name: str) -> JsonResponse:
     room = get_config().rooms.get(name)
@@ -150,6 +155,7 @@ def requester_address(request: HttpRequest) -> str:
     return client_address(request.META, settings.TRUSTED_PROXIES)
 
 
+@lean
 @require_GET
 async def room_stream(request: HttpRequest, name: str) -> JsonResponse:
     """The endpoint a viewer should play; viewers in the venue get none."""
@@ -175,6 +181,7 @@ async def room_stream(request: HttpRequest, name: str) -> JsonResponse:
     return JsonResponse(stream)
 
 
+@lean
 @require_GET
 async def venue(request: HttpRequest) -> JsonResponse:
     """Whether an address (default: the caller's) is in the venue's networks."""
@@ -182,6 +189,7 @@ async def venue(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"address": address, "venue": is_venue(address, get_config().settings["localips"])})
 
 
+@lean
 @require_GET
 async def history_series(request: HttpRequest) -> JsonResponse:
     """Clients and bitrate per room over the last `range` minutes."""
@@ -205,6 +213,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "tracker/dashboard.html")
 
 
+@lean
 @require_GET
 async def prometheus_metrics(request: HttpRequest) -> HttpResponse:
     """Site-wide figures for Prometheus: for a bearer token or an allowed address."""

@@ -1,0 +1,53 @@
+"""The lean path: hot views served without Django's middleware, same answers."""
+
+import json
+
+from channels.testing import HttpCommunicator
+from django.core.asgi import get_asgi_application
+
+from project.lean import LeanApplication
+
+APP = LeanApplication(get_asgi_application())
+
+
+async def call(method: str, path: str, body: bytes = b"", headers=()) -> tuple[int, dict, bytes]:
+    communicator = HttpCommunicator(APP, method, path, body=body, headers=[(b"host", b"127.0.0.1"), *headers])
+    response = await communicator.get_response(timeout=5)
+    return response["status"], {k.decode().lower(): v.decode() for k, v in response["headers"]}, response["body"]
+
+
+async def test_lean_view_answers_with_security_headers():
+    status, headers, body = await call("GET", "/tracker/api/rooms")
+
+    assert status == 200
+    assert [room["name"] for room in json.loads(body)["rooms"]] == ["example", "hall-2"]
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["content-length"] == str(len(body))
+
+
+async def test_lean_heartbeat_over_64_kib_is_413_even_without_content_length(encoder_token):
+    body = json.dumps({"room": "example", "encoder": "enc-1", "streams": [], "pad": "x" * 100_000}).encode()
+
+    status, _, answer = await call(
+        "POST", "/tracker/api/heartbeat", body, headers=[(b"authorization", f"Bearer {encoder_token}".encode())]
+    )
+
+    assert status == 413
+    assert json.loads(answer)["field"] == "body"
+
+
+async def test_lean_view_error_is_json_500_without_traceback(redis_client):
+    redis_client.hset("streaming:room:example", "broken", "{not json")
+
+    status, _, body = await call("GET", "/tracker/api/rooms/example")
+
+    assert status == 500
+    assert json.loads(body) == {"error": "internal", "message": "internal server error"}
+
+
+async def test_other_paths_go_through_django_with_its_middleware(transactional_db):
+    status, headers, _ = await call("GET", "/tracker/login/")
+
+    assert status == 200
+    assert "csrftoken=" in headers.get("set-cookie", "")  # CSRF middleware ran
