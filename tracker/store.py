@@ -21,6 +21,7 @@ Layout, under settings.REDIS_PREFIX:
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import weakref
 from dataclasses import dataclass
@@ -28,8 +29,27 @@ from typing import Any
 
 from django.conf import settings
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.exceptions import NoScriptError
 
 from .health import Record, Transition
+
+
+class LuaScript:
+    """A Lua script run by its SHA (EVALSHA), sent whole only when Redis lacks it.
+
+    The scripts here are a few hundred bytes; a heartbeat should not carry them.
+    """
+
+    def __init__(self, source: str):
+        self.source = source
+        self.sha = hashlib.sha1(source.encode()).hexdigest()
+
+    async def __call__(self, redis: Redis, numkeys: int, *keys_and_args: Any) -> Any:
+        try:
+            return await redis.evalsha(self.sha, numkeys, *keys_and_args)
+        except NoScriptError:  # first use since Redis started
+            return await redis.eval(self.source, numkeys, *keys_and_args)
+
 
 # Builds {"type": "room", "version": N, "room": name, "encoders": {...}} from
 # the room hash; values are already JSON, so they are pasted, not re-encoded.
@@ -57,7 +77,7 @@ end
 # channel, JSON value that an absent attribute stands for.
 # A room attribute is what else viewers see of a room: its viewer count, or
 # the talk on now and next. Publishes only when the value changed.
-SET_ATTR_LUA = (
+SET_ATTR_LUA = LuaScript(
     ROOM_MESSAGE_LUA
     + """
 if (redis.call('HGET', KEYS[2], ARGV[1]) or ARGV[5]) == ARGV[2] then
@@ -78,7 +98,7 @@ return publish_room(KEYS[1], KEYS[2], ARGV[3], KEYS[3], ARGV[4])
 # ARGV: member, expected seq, record, deadline ('' = none), public report
 # ('=' unchanged, '' gone), encoder, room, live channel, ops channel,
 # transition ('' = none), oldest log id to keep.
-COMMIT_LUA = (
+COMMIT_LUA = LuaScript(
     ROOM_MESSAGE_LUA
     + """
 local current = redis.call('HGET', KEYS[1], ARGV[1])
@@ -119,7 +139,8 @@ return version
 
 # KEYS: room schedule, version. ARGV: events JSON, room, channel.
 # Stores a room's schedule and tells viewers when it changed.
-SET_SCHEDULE_LUA = """
+SET_SCHEDULE_LUA = LuaScript(
+    """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return 0
 end
@@ -128,11 +149,13 @@ local version = redis.call('INCR', KEYS[2])
 redis.call('PUBLISH', ARGV[3], '{"type":"schedule","version":' .. version .. ',"room":' .. cjson.encode(ARGV[2]) .. '}')
 return version
 """
+)
 
 # KEYS: operators' state key, ops version. ARGV: JSON, ops channel, message type.
 # Operators' view of something site-wide (the audience, schedule health):
 # stored for their snapshot and pushed when it changed.
-SET_OPS_STATE_LUA = """
+SET_OPS_STATE_LUA = LuaScript(
+    """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return 0
 end
@@ -142,20 +165,24 @@ redis.call('PUBLISH', ARGV[2],
   '{"type":' .. cjson.encode(ARGV[3]) .. ',"version":' .. version .. ',"data":' .. ARGV[1] .. '}')
 return version
 """
+)
 
 # KEYS: version, then each room's hash and attrs hash. Reads them all in one
 # atomic step so the snapshot and its version agree.
-SNAPSHOT_LUA = """
+SNAPSHOT_LUA = LuaScript(
+    """
 local result = {redis.call('GET', KEYS[1]) or '0'}
 for i = 2, #KEYS do
   result[i] = redis.call('HGETALL', KEYS[i])
 end
 return result
 """
+)
 
 # KEYS: ops version, records, audience, schedule health, then one log stream
 # per room. ARGV: entries per log.
-OPS_SNAPSHOT_LUA = """
+OPS_SNAPSHOT_LUA = LuaScript(
+    """
 local result = {redis.call('GET', KEYS[1]) or '0', redis.call('HVALS', KEYS[2]),
                 redis.call('GET', KEYS[3]) or '{}', redis.call('GET', KEYS[4]) or '{}'}
 for i = 5, #KEYS do
@@ -163,6 +190,7 @@ for i = 5, #KEYS do
 end
 return result
 """
+)
 
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Redis] = weakref.WeakKeyDictionary()
 
@@ -249,8 +277,8 @@ async def commit(
     """
     deadline = record.deadline()
     public = record.public_report()
-    version = await redis.eval(
-        COMMIT_LUA,
+    version = await COMMIT_LUA(
+        redis,
         8,
         key("records"),
         key("deadlines"),
@@ -287,7 +315,7 @@ async def next_deadline(redis: Redis) -> float | None:
 
 async def read_snapshot(redis: Redis, rooms: list[str]) -> Snapshot:
     keys = [k for room in rooms for k in (key("room", room), key("attrs", room))]
-    version, *hashes = await redis.eval(SNAPSHOT_LUA, 1 + len(keys), key("version"), *keys)
+    version, *hashes = await SNAPSHOT_LUA(redis, 1 + len(keys), key("version"), *keys)
     return Snapshot(
         version=int(version),
         rooms={
@@ -306,8 +334,8 @@ async def set_room_attr(redis: Redis, room: str, name: str, value: Any, *, defau
 
     `default` is what viewers assume while the attribute was never set.
     """
-    return await redis.eval(
-        SET_ATTR_LUA,
+    return await SET_ATTR_LUA(
+        redis,
         3,
         key("room", room),
         key("attrs", room),
@@ -336,8 +364,8 @@ class OpsSnapshot:
 
 async def read_ops_snapshot(redis: Redis, rooms: list[str], *, log_entries: int = 50) -> OpsSnapshot:
     """Every encoder record and each room's latest transitions, read atomically."""
-    version, records, audience, schedules, *logs = await redis.eval(
-        OPS_SNAPSHOT_LUA,
+    version, records, audience, schedules, *logs = await OPS_SNAPSHOT_LUA(
+        redis,
         4 + len(rooms),
         key("ops", "version"),
         key("records"),
@@ -373,15 +401,15 @@ async def get_ops_state(redis: Redis, name: str) -> dict[str, Any]:
 
 async def set_ops_state(redis: Redis, name: str, value: Any) -> int:
     """Store an operators' state (audience, schedules) and push it if it changed."""
-    return await redis.eval(
-        SET_OPS_STATE_LUA, 2, key("ops", name), key("ops", "version"), encode_attr(value), ops_channel(), name
+    return await SET_OPS_STATE_LUA(
+        redis, 2, key("ops", name), key("ops", "version"), encode_attr(value), ops_channel(), name
     )
 
 
 async def set_schedule(redis: Redis, room: str, events: list[dict[str, Any]]) -> int:
     """Store a room's events; returns the version of the change, or 0 if unchanged."""
-    return await redis.eval(
-        SET_SCHEDULE_LUA, 2, key("schedule", room), key("version"), encode_attr(events), room, live_channel()
+    return await SET_SCHEDULE_LUA(
+        redis, 2, key("schedule", room), key("version"), encode_attr(events), room, live_channel()
     )
 
 
