@@ -9,14 +9,34 @@ REDIS_URL ?= redis://127.0.0.1:6390/0
 export REDIS_URL
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: serve test lint system-packages bench
+.PHONY: serve test lint system-packages bench vendor
 
 $(VENV)/installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-serve: $(VENV)/installed
+# hls.js for browsers without native HLS, served from our own static files
+# (never a CDN): fetched once from the npm registry with the machine's npm,
+# pinned by version and checksum.
+HLS_VERSION := 1.7.4
+HLS_SHA512 := dc697119d3ef4f6607bd060eb7ec8ecd3fc3122a2bfea255348ca51c0efb9207a805375042a8bbd06c1e7cd11498741e346ca30bc53adbe6ebbaa5bf4e99beb6
+VENDOR := frontend/static/frontend/vendor
+
+# The stamp names the version, so changing HLS_VERSION installs it again.
+$(VENDOR)/.hls.js-$(HLS_VERSION):
+	@command -v npm >/dev/null || { echo "npm is missing: apt-get install npm (needed once, for hls.js)"; exit 1; }
+	mkdir -p var/npm $(VENDOR)
+	cd var/npm && npm pack --silent hls.js@$(HLS_VERSION) >/dev/null
+	echo "$(HLS_SHA512)  var/npm/hls.js-$(HLS_VERSION).tgz" | sha512sum --check --quiet
+	tar -xzf var/npm/hls.js-$(HLS_VERSION).tgz -C var/npm package/dist/hls.min.js package/LICENSE
+	cp var/npm/package/LICENSE $(VENDOR)/hls.LICENSE
+	cp var/npm/package/dist/hls.min.js $(VENDOR)/hls.min.js
+	touch $@
+
+vendor: $(VENDOR)/.hls.js-$(HLS_VERSION)
+
+serve: $(VENV)/installed vendor
 	$(PY) manage.py init_config
 	$(PY) manage.py check_config >/dev/null
 	DEBUG=1 $(PY) manage.py migrate --noinput
@@ -28,11 +48,12 @@ serve: $(VENV)/installed
 
 # Test-only system packages come from Debian, never from a browser download:
 # Chromium for what a person sees, Icecast and ffmpeg for the encoder agent's
-# test against a real streaming server. Installed when run as root.
-TEST_PACKAGES := chromium icecast2 ffmpeg
+# test against a real streaming server, nginx to check ops/'s site config.
+# Installed when run as root.
+TEST_PACKAGES := chromium icecast2 ffmpeg nginx-light
 system-packages:
 	@missing=""; \
-	 for command in chromium icecast2 ffmpeg; do command -v $$command >/dev/null || missing="$$missing $$command"; done; \
+	 for command in chromium icecast2 ffmpeg nginx; do command -v $$command >/dev/null || missing="$$missing $$command"; done; \
 	 if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing$$missing from Debian"; \
@@ -46,7 +67,7 @@ lint: $(VENV)/installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-test: $(VENV)/installed system-packages lint
+test: $(VENV)/installed vendor system-packages lint
 	$(PY) -m pytest
 
 bench: $(VENV)/installed

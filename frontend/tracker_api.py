@@ -14,7 +14,7 @@ import logging
 import urllib.error
 import urllib.request
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, QueryDict
@@ -74,3 +74,19 @@ async def room_list() -> list[dict[str, Any]]:
     if status != 200:
         raise TrackerUnavailable(f"room list answered {status}")
     return body["rooms"]
+
+
+async def is_venue(address: str) -> bool:
+    """Whether the address is on the venue's networks (it gets the in-room page).
+
+    When the tracker cannot say, the answer is no: the viewer sees the player,
+    and the tracker's stream API still refuses venue addresses itself.
+    """
+    if not address:
+        return False
+    try:
+        status, body = await get_json("/tracker/api/venue?" + urlencode({"address": address}))
+    except TrackerUnavailable as exc:
+        logger.warning("venue check for %s failed: %s", address, exc)
+        return False
+    return status == 200 and isinstance(body, dict) and body.get("venue") is True

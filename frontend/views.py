@@ -1,8 +1,9 @@
-"""Public pages. Server-rendered so they work without JavaScript; live.js
-keeps them current over the tracker's live socket."""
+"""Public pages. Server-rendered so they work without JavaScript; the page
+scripts keep them current over the tracker's live socket."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -10,8 +11,12 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.clickjacking import xframe_options_exempt
+
+from project.addresses import client_address
 
 from . import tracker_api
+from .extras import prepare, sources
 
 
 def page(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
@@ -32,19 +37,55 @@ def needs_tracker(view: Callable[..., Awaitable[HttpResponse]]) -> Callable[...,
     return wrapper
 
 
+def viewer_address(request: HttpRequest) -> str:
+    """The connection's address, or X-Forwarded-For's when it comes from a trusted proxy."""
+    return client_address(request.META, getattr(settings, "TRUSTED_PROXIES", []))
+
+
+async def rooms_and_venue(request: HttpRequest) -> tuple[list[dict[str, Any]], bool]:
+    rooms, venue = await asyncio.gather(tracker_api.room_list(), tracker_api.is_venue(viewer_address(request)))
+    return [prepare(room) for room in rooms], venue
+
+
+def find(rooms: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
+    return next((room for room in rooms if room["name"] == name), None)
+
+
 @needs_tracker
 async def index(request: HttpRequest) -> HttpResponse:
-    rooms = await tracker_api.room_list()
+    rooms = [prepare(room) for room in await tracker_api.room_list()]
     return page(request, "index.html", {"rooms": rooms, "live_rooms": [r for r in rooms if r["live"]]})
 
 
 @needs_tracker
 async def room(request: HttpRequest, name: str) -> HttpResponse:
-    rooms = await tracker_api.room_list()
-    current = next((r for r in rooms if r["name"] == name), None)
+    rooms, venue = await rooms_and_venue(request)
+    current = find(rooms, name)
     if current is None:
         return page(request, "404.html", {"name": name}, status=404)
-    return page(request, "room.html", {"room": current, "rooms": rooms})
+    if venue:
+        return page(request, "inroom.html", {"room": current})
+    return page(request, "room.html", {"room": current, "sources": sources(current)})
+
+
+@xframe_options_exempt
+@needs_tracker
+async def embed(request: HttpRequest, name: str) -> HttpResponse:
+    """The player alone, for iframes on other sites: the only page that may be framed."""
+    rooms, venue = await rooms_and_venue(request)
+    current = find(rooms, name)
+    if current is None:
+        response = page(request, "404.html", {"name": name}, status=404)
+    else:
+        response = page(request, "embed.html", {"room": current, "sources": sources(current), "venue": venue})
+    response["Content-Security-Policy"] = "frame-ancestors *"
+    return response
+
+
+@needs_tracker
+async def monitor(request: HttpRequest) -> HttpResponse:
+    rooms = [prepare(room) for room in await tracker_api.room_list()]
+    return page(request, "monitor.html", {"rooms": rooms})
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -1,6 +1,86 @@
+"""Server-rendered pages, through Django's async test client."""
+
+import pytest
+from django.test import AsyncClient
+from django.urls import Resolver404, resolve
+
 from conftest import free_port, post_heartbeat, report
+from frontend import tracker_api
 
 STREAM = {"format": "hls", "url": "https://cdn.example/a.m3u8", "clients": 1, "bitrate": 1}
+NOW = {
+    "guid": "1",
+    "title": "Opening",
+    "speakers": ["Ada", "Grace"],
+    "start": "2030-01-01T10:00:00Z",
+    "end": "2030-01-01T10:45:00Z",
+    "url": "https://events.example/1",
+    "generated": False,
+    "filler": "",
+}
+NEXT = {**NOW, "guid": "2", "title": "Keynote", "start": "2030-01-01T11:00:00Z", "end": "2030-01-01T12:00:00Z"}
+INFO = {
+    "logo": "https://cdn.example/logo.png",
+    "link": "https://events.example/hall",
+    "irc": "ircs://irc.hackint.org:6697/#hall",
+    "matrix": "#hall:matrix.org",
+    "irclog": "https://log.example/hall",
+    "hashtag": "hall",
+    "preview": "https://cdn.example/hall.jpg",
+    "preview-interval": 5,
+    "schedule-link": "https://events.example/schedule",
+}
+
+
+def room_object(**fields):
+    return {
+        "name": "example",
+        "title": "Example Room",
+        "live": True,
+        "clients": 0,
+        "streams": [
+            {"format": "audio", "quality": "", "url": "https://cdn.example/a.mp3"},
+            {"format": "hls", "quality": "hd", "url": "https://cdn.example/hd.m3u8"},
+            {"format": "webm", "quality": "hd", "url": "https://cdn.example/hd.webm"},
+        ],
+        "viewers": 7,
+        "info": INFO,
+        "now": NOW,
+        "next": NEXT,
+        **fields,
+    }
+
+
+@pytest.fixture
+def rooms(monkeypatch):
+    """The tracker's room list, as the test sets it."""
+    listed = [room_object()]
+
+    async def room_list():
+        return listed
+
+    monkeypatch.setattr(tracker_api, "room_list", room_list)
+    return listed
+
+
+@pytest.fixture
+def venue_lookups(monkeypatch):
+    """Addresses the frontend asks the tracker about; venue: anything in 10.9.x.x."""
+    asked = []
+
+    async def is_venue(address):
+        asked.append(address)
+        return address.startswith("10.9.")
+
+    monkeypatch.setattr(tracker_api, "is_venue", is_venue)
+    return asked
+
+
+async def get_from(address: str, path: str, **headers: str):
+    """GET as a connection from this address: REMOTE_ADDR comes from the ASGI scope's client."""
+    raw = [(b"host", b"testserver")] + [(k.replace("_", "-").encode(), v.encode()) for k, v in headers.items()]
+    scope = {"method": "GET", "path": path, "query_string": "", "headers": raw, "client": [address, 50000]}
+    return await AsyncClient().request(**scope)
 
 
 async def go_live(room: str = "example") -> None:
@@ -29,18 +109,188 @@ async def test_room_page_offline_shows_slate(async_client):
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert "<h1>Example Room</h1>" in html
+    assert "Example Room</h1>" in html
     assert 'id="player" class="player" hidden' in html
     assert 'id="offline" class="slate" >' in html
 
 
-async def test_room_page_live_shows_player(async_client):
-    await go_live()
+async def test_room_page_live_offers_every_format_without_javascript(async_client, rooms):
+    html = (await async_client.get("/example")).content.decode()
+
+    # <source> elements let the browser pick what it plays, HLS first, audio last.
+    hls = html.index('<source src="https://cdn.example/hd.m3u8" type="application/vnd.apple.mpegurl">')
+    webm = html.index('<source src="https://cdn.example/hd.webm" type="video/webm">')
+    audio = html.index('<source src="https://cdn.example/a.mp3" type="audio/mpeg">')
+    assert hls < webm < audio
+    assert 'id="offline" class="slate" hidden' in html
+    assert 'id="chooser" class="chooser" hidden' in html  # choosing needs JavaScript
+
+
+async def test_room_page_shows_extras_from_config(async_client, rooms):
+    html = (await async_client.get("/example")).content.decode()
+
+    assert '<img class="logo" src="https://cdn.example/logo.png"' in html
+    assert '<a href="https://events.example/hall">About this room</a>' in html
+    assert 'IRC: <a href="ircs://irc.hackint.org:6697/#hall">#hall</a>' in html
+    assert 'Matrix: <a href="https://matrix.to/#/%23hall:matrix.org">#hall:matrix.org</a>' in html
+    assert '<iframe class="irclog" src="https://log.example/hall"' in html
+    assert '<a href="https://mastodon.social/tags/hall">#hall</a>' in html
+    assert '<a href="https://events.example/schedule">Schedule</a>' in html
+    assert ">7 watching</span>" in html
+
+
+async def test_room_page_refuses_script_links_from_config(async_client, rooms):
+    rooms[0] = room_object(info={"link": "javascript:alert(1)", "irclog": "javascript:alert(2)"})
+    rooms[0]["now"] = {**NOW, "url": "javascript:alert(3)"}
 
     html = (await async_client.get("/example")).content.decode()
 
-    assert 'src="https://cdn.example/a.m3u8"' in html
-    assert 'id="offline" class="slate" hidden' in html
+    assert "javascript:" not in html
+    assert '<span class="title">Opening</span>' in html
+
+
+async def test_now_and_next_render_as_utc_times_for_the_script_to_localize(async_client, rooms):
+    html = (await async_client.get("/example")).content.decode()
+
+    assert '<a class="title" href="https://events.example/1">Opening</a>' in html
+    assert '<span class="speakers">Ada, Grace</span>' in html
+    assert '<time datetime="2030-01-01T10:45:00Z" data-kind="ends">ends 10:45 UTC</time>' in html
+    assert '<time datetime="2030-01-01T11:00:00Z" data-kind="starts">starts 11:00 UTC</time>' in html
+    index = (await async_client.get("/")).content.decode()
+    assert 'data-kind="ends">ends 10:45 UTC</time>' in index
+
+
+async def test_pages_without_the_new_room_fields_still_render(async_client, rooms):
+    rooms[0] = {key: value for key, value in room_object().items() if key not in {"info", "now", "next", "viewers"}}
+
+    for path in ("/", "/example", "/example/embed", "/monitor"):
+        response = await async_client.get(path)
+        assert response.status_code == 200, path
+        assert "Example Room" in response.content.decode()
+
+
+async def test_youtube_room_links_the_video_without_javascript(async_client, rooms):
+    rooms[0] = room_object(live=False, streams=[], info={"youtube": "abc_DEF-123"})
+
+    html = (await async_client.get("/example")).content.decode()
+
+    assert 'id="player" class="player" ' in html and 'id="player" class="player" hidden' not in html
+    assert '<a href="https://www.youtube.com/watch?v=abc_DEF-123">Watch on YouTube</a>' in html
+
+
+async def test_only_the_embed_page_may_be_framed(async_client, rooms):
+    room_page = await async_client.get("/example")
+    embed = await async_client.get("/example/embed")
+
+    assert room_page["X-Frame-Options"] == "DENY"
+    assert embed.status_code == 200
+    assert "X-Frame-Options" not in embed
+    assert embed["Content-Security-Policy"] == "frame-ancestors *"
+    html = embed.content.decode()
+    assert '<video id="video"' in html
+    assert 'class="site"' not in html  # the player alone, no site header
+    assert (await async_client.get("/nowhere/embed")).status_code == 404
+
+
+async def test_monitor_shows_every_room_with_preview(async_client, rooms):
+    rooms.append(room_object(name="hall-2", title="Hall 2", live=False, info={}, now=None, next=None, viewers=0))
+
+    html = (await async_client.get("/monitor")).content.decode()
+
+    assert html.count('class="tile"') == 2
+    assert 'data-preview="https://cdn.example/hall.jpg" data-interval="5"' in html
+    assert 'id="state"' not in html  # many rooms: no duplicate ids
+    assert 'data-state="hall-2">Offline</span>' in html
+    assert 'data-viewers="example" >7 watching' in html
+
+
+async def test_venue_address_gets_the_in_room_page(async_client, rooms, venue_lookups):
+    response = await get_from("10.9.0.5", "/example")
+
+    html = response.content.decode()
+    assert venue_lookups == ["10.9.0.5"]
+    assert "You are on the venue's network" in html
+    assert "<video" not in html
+    assert '<a href="https://events.example/schedule">Schedule</a>' in html
+    assert 'IRC: <a href="ircs://irc.hackint.org:6697/#hall">' in html
+    assert 'data-kind="ends">ends 10:45 UTC</time>' in html
+    assert "data-watch" not in html  # people in the room are not counted as stream viewers
+
+
+async def test_other_address_gets_the_player(async_client, rooms, venue_lookups):
+    html = (await get_from("198.51.100.4", "/example")).content.decode()
+
+    assert venue_lookups == ["198.51.100.4"]
+    assert '<video id="video"' in html
+
+
+async def test_forwarded_for_is_ignored_from_an_untrusted_connection(async_client, rooms, venue_lookups, settings):
+    settings.TRUSTED_PROXIES = ["192.0.2.1"]
+
+    html = (await get_from("198.51.100.4", "/example", x_forwarded_for="10.9.0.5")).content.decode()
+
+    assert venue_lookups == ["198.51.100.4"]
+    assert '<video id="video"' in html
+
+
+async def test_forwarded_for_from_a_trusted_proxy_gives_the_right_most_untrusted_address(
+    async_client, rooms, venue_lookups, settings
+):
+    settings.TRUSTED_PROXIES = ["192.0.2.1", "172.16.0.0/12"]
+    # The client wrote the first entry itself; the proxies appended the rest.
+    forwarded = "10.9.9.9, 10.9.0.5, 172.16.4.4"
+
+    html = (await get_from("192.0.2.1", "/example", x_forwarded_for=forwarded)).content.decode()
+
+    assert venue_lookups == ["10.9.0.5"]
+    assert "You are on the venue's network" in html
+
+
+async def test_spoofed_forwarded_for_behind_a_trusted_proxy_does_not_hide_the_client(
+    async_client, rooms, venue_lookups, settings
+):
+    settings.TRUSTED_PROXIES = ["192.0.2.1"]
+
+    await get_from("192.0.2.1", "/example", x_forwarded_for="10.9.0.5, 198.51.100.4")
+
+    assert venue_lookups == ["198.51.100.4"]
+
+
+def venue_api_missing() -> bool:
+    try:
+        resolve("/tracker/api/venue")
+    except Resolver404:
+        return True
+    return False
+
+
+@pytest.mark.skipif(venue_api_missing(), reason="needs the tracker's GET /tracker/api/venue (issue 5, tracker half)")
+async def test_venue_networks_from_config_get_the_in_room_page(async_client, settings, tmp_path):
+    # Depends on the tracker's venue API and `localips` in the rooms config.
+    from conftest import TEST_CONFIG_DIR
+    from tracker import config
+
+    localips = '"grace": 1, "localips": ["10.9.0.0/16"]'
+    main = (TEST_CONFIG_DIR / "config.json").read_text().replace('"grace": 1', localips)
+    (tmp_path / "config.json").write_text(main)
+    (tmp_path / "config.private.json").write_text((TEST_CONFIG_DIR / "config.private.json").read_text())
+    settings.ROOMS_CONFIG_DIR = tmp_path
+    config.reset_cache()
+
+    venue = (await get_from("10.9.0.5", "/example")).content.decode()
+    elsewhere = (await get_from("10.8.0.5", "/example")).content.decode()
+
+    assert "You are on the venue's network" in venue
+    assert "<video" not in venue
+    assert "<video" in elsewhere
+
+
+async def test_room_page_shows_the_player_when_the_venue_check_is_unavailable(async_client, rooms):
+    # The real tracker_api.is_venue: a tracker without the venue API (or one
+    # that fails) must not take the stream away from remote viewers.
+    html = (await get_from("10.9.0.5", "/example")).content.decode()
+
+    assert '<video id="video"' in html
 
 
 async def test_unknown_room_is_404_page(async_client):

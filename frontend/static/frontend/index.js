@@ -1,7 +1,9 @@
-// The index lists the rooms that are live, in the configured order.
+// The index lists the rooms that are live, in the configured order, with
+// what is on now and next.
 "use strict";
 
 (function () {
+  const { el, nowNext } = window.ui;
   const list = document.getElementById("rooms");
   const empty = document.getElementById("no-rooms");
 
@@ -9,15 +11,16 @@
     const items = [];
     rooms.forEach((room) => {
       if (!room.live) return;
-      const item = document.createElement("li");
-      item.dataset.room = room.name;
-      const link = document.createElement("a");
-      link.href = "/" + encodeURIComponent(room.name);
-      link.textContent = room.title;
-      item.append(link);
-      items.push(item);
+      const link = el("a", { href: "/" + encodeURIComponent(room.name) }, room.title);
+      const schedule = el("div", { className: "nownext", "data-nownext": room.name });
+      const old = list.querySelector(`[data-nownext="${CSS.escape(room.name)}"]`);
+      // Without schedule fields in the feed, keep what the server rendered.
+      if ("now" in room || "next" in room) schedule.replaceChildren(...nowNext(room));
+      else if (old) schedule.replaceChildren(...old.childNodes);
+      items.push(el("li", { "data-room": room.name }, link, schedule));
     });
     list.replaceChildren(...items);
     empty.hidden = items.length > 0;
+    rooms.forEach((room) => window.ui.showRoom(room));
   });
 })();

@@ -1,22 +1,46 @@
-// Keeps a map of every room in sync with the tracker's live feed.
+// Keeps a map of every room in sync with the tracker's live feed. A viewer
+// page (body data-watch) tells the tracker after each snapshot which room it
+// watches, with an id per browser tab so a reconnect counts once.
 "use strict";
 
-window.connectLive = function connectLive(onRooms) {
-  const base = document.body.dataset.tracker;
-  const status = document.getElementById("connection");
-  const rooms = new Map();
-  window.connectFeed(window.feedUrl(base, "/ws/live/"), {
-    snapshot(message) {
-      rooms.clear();
-      message.rooms.forEach((room) => rooms.set(room.name, room));
-      onRooms(rooms);
-    },
-    change(message) {
-      rooms.set(message.room.name, message.room);
-      onRooms(rooms);
-    },
-    status(text) {
-      if (status) status.textContent = text;
-    },
-  });
-};
+(function () {
+  function tabId() {
+    const fresh = () => (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2));
+    try {
+      let id = sessionStorage.getItem("live-tab");
+      if (!id) {
+        id = fresh();
+        sessionStorage.setItem("live-tab", id);
+      }
+      return id;
+    } catch {
+      return (tabId.fallback = tabId.fallback || fresh()); // storage refused: one id per page load
+    }
+  }
+
+  window.connectLive = function connectLive(onRooms) {
+    const base = document.body.dataset.tracker;
+    const watch = document.body.dataset.watch;
+    const status = document.getElementById("connection");
+    const rooms = new Map();
+    let feed = null;
+    // Sending needs a feed client that exposes send(); older ones only listen.
+    const send = (message) => feed && typeof feed.send === "function" && feed.send(message);
+    feed = window.connectFeed(window.feedUrl(base, "/ws/live/"), {
+      snapshot(message) {
+        rooms.clear();
+        message.rooms.forEach((room) => rooms.set(room.name, room));
+        if (watch) send({ type: "watch", room: watch, tab: tabId() });
+        onRooms(rooms);
+      },
+      change(message) {
+        rooms.set(message.room.name, message.room);
+        onRooms(rooms);
+      },
+      status(text) {
+        if (status) status.textContent = text;
+      },
+    });
+    return { send };
+  };
+})();

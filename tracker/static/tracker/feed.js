@@ -9,9 +9,10 @@ window.connectFeed = function connectFeed(url, { snapshot, change, status = () =
   let version = null;
   let waiting = true;
   let attempt = 0;
+  let socket = null;
 
   function open() {
-    const socket = new WebSocket(url);
+    socket = new WebSocket(url);
     socket.onopen = () => {
       attempt = 0;
       status("");
@@ -21,7 +22,13 @@ window.connectFeed = function connectFeed(url, { snapshot, change, status = () =
       if (message.type === "snapshot") {
         version = message.version;
         waiting = false;
+        status("");
         snapshot(message);
+        return;
+      }
+      if (message.type === "status") {
+        // The server lost its live state store; a snapshot follows its return.
+        status("Reconnecting…");
         return;
       }
       if (waiting || message.version <= version) return;
@@ -47,6 +54,11 @@ window.connectFeed = function connectFeed(url, { snapshot, change, status = () =
   }
 
   open();
+  return {
+    send(message) {
+      if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+    },
+  };
 };
 
 window.feedUrl = function feedUrl(base, path) {

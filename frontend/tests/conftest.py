@@ -1,0 +1,65 @@
+"""Frontend test helpers: a short real video file, served over HTTP."""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.contrib.staticfiles.handlers import StaticFilesHandler
+from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+from django.core.wsgi import get_wsgi_application
+
+# 60 s of ffmpeg's test picture, small and quick to encode.
+FFMPEG_TEST_PICTURE = [
+    *("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=160x90:rate=10", "-t", "60"),
+    *("-c:v", "libvpx", "-b:v", "50k", "-deadline", "realtime", "-cpu-used", "8"),
+]
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def media_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server with a 60 s WebM test picture at /a.webm and /b.webm (made with ffmpeg)."""
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed (apt-get install ffmpeg)")
+    folder = tmp_path_factory.mktemp("media")
+    source = folder / "a.webm"
+    subprocess.run(
+        [*FFMPEG_TEST_PICTURE, str(source)],
+        check=True,
+        timeout=60,
+    )
+    shutil.copy(source, folder / "b.webm")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(folder)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+class QuietWSGIHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def frontend_url() -> Iterator[str]:
+    """The frontend served from this process, so a test can set what the tracker
+    answers (monkeypatch tracker_api). No database: the public pages use none."""
+    server = ThreadedWSGIServer(("127.0.0.1", 0), QuietWSGIHandler)
+    server.set_app(StaticFilesHandler(get_wsgi_application()))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
