@@ -13,6 +13,7 @@ import json
 import logging
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -28,27 +29,47 @@ class TrackerUnavailable(Exception):
     """The tracker did not answer usefully; pages show a 503."""
 
 
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    content_type: str
+    body: bytes
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            raise TrackerUnavailable("tracker answered something that is not JSON") from None
+
+
+async def get(path: str) -> Answer:
+    """GET a tracker path; 5xx and unreachable trackers raise TrackerUnavailable."""
+    if settings.TRACKER_URL:
+        answer = await asyncio.to_thread(fetch_over_http, settings.TRACKER_URL.rstrip("/") + path)
+    else:
+        answer = await call_in_process(path)
+    if answer.status >= 500:
+        raise TrackerUnavailable(f"tracker answered {answer.status}")
+    return answer
+
+
 async def get_json(path: str) -> tuple[int, Any]:
     """GET a tracker API path; returns (status, decoded JSON body)."""
-    if settings.TRACKER_URL:
-        return await asyncio.to_thread(fetch_over_http, settings.TRACKER_URL.rstrip("/") + path)
-    return await call_in_process(path)
+    answer = await get(path)
+    return answer.status, answer.json()
 
 
-def fetch_over_http(url: str) -> tuple[int, Any]:
-    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+def fetch_over_http(url: str) -> Answer:
     try:
-        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_SECONDS) as response:
-            return response.status, json.load(response)
+        with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT_SECONDS) as response:
+            return Answer(response.status, response.headers.get("Content-Type", ""), response.read())
     except urllib.error.HTTPError as exc:
-        if exc.code >= 500:
-            raise TrackerUnavailable(f"tracker answered {exc.code}") from None
-        return exc.code, json.load(exc)
-    except (OSError, ValueError) as exc:
+        return Answer(exc.code, exc.headers.get("Content-Type", ""), exc.read())
+    except OSError as exc:
         raise TrackerUnavailable(str(exc)) from None
 
 
-async def call_in_process(path: str) -> tuple[int, Any]:
+async def call_in_process(path: str) -> Answer:
     parts = urlsplit(path)
     try:
         match = resolve(parts.path)
@@ -63,9 +84,7 @@ async def call_in_process(path: str) -> tuple[int, Any]:
     except Exception as exc:  # whatever broke in there, the page shows a 503
         logger.warning("in-process tracker call %s failed: %r", parts.path, exc)
         raise TrackerUnavailable(str(exc)) from None
-    if response.status_code >= 500:
-        raise TrackerUnavailable(f"tracker answered {response.status_code}")
-    return response.status_code, json.loads(response.content)
+    return Answer(response.status_code, response.get("Content-Type", ""), response.content)
 
 
 async def room_list() -> list[dict[str, Any]]:

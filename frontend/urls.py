@@ -7,5 +7,9 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("monitor", views.monitor, name="monitor"),
     path("<str:name>/embed", views.embed, name="embed"),
+    path("<str:name>/schedule", views.programme, name="programme"),
+    path("<str:name>/schedule.json", views.schedule_json, name="schedule-json"),
+    path("<str:name>/rss", views.schedule_rss, name="schedule-rss"),
+    path("<str:name>/schedule.ics", views.schedule_ics, name="schedule-ics"),
     path("<str:name>", views.room, name="room"),
 ]

@@ -7,6 +7,7 @@ import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -14,6 +15,7 @@ from django.shortcuts import render
 from django.views.decorators.clickjacking import xframe_options_exempt
 
 from project.addresses import client_address
+from project.lean import lean
 
 from . import tracker_api
 from .extras import prepare, sources
@@ -27,6 +29,7 @@ def page(request: HttpRequest, template: str, context: dict[str, Any], status: i
 def needs_tracker(view: Callable[..., Awaitable[HttpResponse]]) -> Callable[..., Awaitable[HttpResponse]]:
     """Answer 503 with a friendly page while the tracker cannot be reached."""
 
+    @lean  # public pages need no database, session or CSRF middleware
     @functools.wraps(view)
     async def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
@@ -86,6 +89,37 @@ async def embed(request: HttpRequest, name: str) -> HttpResponse:
 async def monitor(request: HttpRequest) -> HttpResponse:
     rooms = [prepare(room) for room in await tracker_api.room_list()]
     return page(request, "monitor.html", {"rooms": rooms})
+
+
+@needs_tracker
+async def programme(request: HttpRequest, name: str) -> HttpResponse:
+    """The room's programme for the day, with what is on now."""
+    rooms = [prepare(room) for room in await tracker_api.room_list()]
+    current = find(rooms, name)
+    if current is None:
+        return page(request, "404.html", {"name": name}, status=404)
+    schedule = (await tracker_api.get(f"/tracker/api/rooms/{quote(name)}/schedule.json")).json()
+    return page(request, "programme.html", {"room": current, "schedule": schedule})
+
+
+def feed_view(suffix: str, **params: str) -> Callable[..., Awaitable[HttpResponse]]:
+    """A view passing one of the tracker's schedule feeds through, as it is."""
+
+    @needs_tracker
+    async def view(request: HttpRequest, name: str) -> HttpResponse:
+        query = {key: request.build_absolute_uri(value.format(name=name)) for key, value in params.items()}
+        path = f"/tracker/api/rooms/{quote(name)}/schedule.{suffix}"
+        answer = await tracker_api.get(path + ("?" + urlencode(query) if query else ""))
+        if answer.status == 404:
+            return page(request, "404.html", {"name": name}, status=404)
+        return HttpResponse(answer.body, status=answer.status, content_type=answer.content_type)
+
+    return view
+
+
+schedule_json = feed_view("json")
+schedule_rss = feed_view("rss", link="/{name}")  # RSS wants an absolute link to the room page
+schedule_ics = feed_view("ics")
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

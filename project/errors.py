@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from redis.exceptions import RedisError
 
@@ -17,7 +18,10 @@ def error_response(request: HttpRequest, exception: Exception) -> HttpResponse:
     Redis being unreachable is the one expected failure: it becomes a 503 so
     encoders retry and load balancers look elsewhere.
     """
-    if isinstance(exception, RedisError):
+    if isinstance(exception, SuspiciousOperation):  # e.g. a Host header not in ALLOWED_HOSTS
+        logger.warning("refused %s %s: %s", request.method, request.path, exception)
+        status, error, message = 400, "bad_request", "bad request"
+    elif isinstance(exception, RedisError):
         logger.warning("redis unavailable during %s %s: %s", request.method, request.path, exception)
         status, error, message = 503, "unavailable", "live state store unreachable, retry shortly"
     else:

@@ -67,7 +67,10 @@ def schedule_json_view(request, name, timezone, events, at) -> JsonResponse:
 @schedule_view
 def schedule_rss_view(request, name, timezone, events, at) -> HttpResponse:
     room = get_config().rooms[name]
-    link = room.settings.get("link") or request.build_absolute_uri(f"/{name}")
+    # The room's page as the caller knows it (?link=, from the frontend), else ours.
+    given = request.GET.get("link", "")
+    link = room.settings.get("link") or (given if given.startswith(("http://", "https://")) else "")
+    link = link or request.build_absolute_uri(f"/{name}")
     feed = rss_feed(events, now=at, timezone=timezone, title=room.title, link=link)
     return HttpResponse(feed, content_type="application/rss+xml; charset=utf-8")
 

@@ -18,7 +18,8 @@
     }
   }
 
-  window.connectLive = function connectLive(onRooms) {
+  // onSchedule(roomName), if given, hears that a room's programme changed.
+  window.connectLive = function connectLive(onRooms, onSchedule) {
     const base = document.body.dataset.tracker;
     const watch = document.body.dataset.watch;
     const status = document.getElementById("connection");
@@ -34,6 +35,10 @@
         onRooms(rooms);
       },
       change(message) {
+        if (message.type === "schedule") {
+          if (onSchedule) onSchedule(message.room);
+          return;
+        }
         rooms.set(message.room.name, message.room);
         onRooms(rooms);
       },

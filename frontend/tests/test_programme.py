@@ -1,0 +1,92 @@
+"""A room's programme page and schedule feeds, from a real schedule file."""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tracker import schedule_sync, store
+from tracker.config import reset_cache
+
+
+@pytest.fixture
+def programme(settings, tmp_path):
+    """Room "example" with a talk running now and one in half an hour."""
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    fmt = "%Y-%m-%dT%H:%M:%S+00:00"
+    talks = [
+        {
+            "Id": 1,
+            "Title": "Running talk",
+            "Room Name": "Main",
+            "Start": (now - timedelta(minutes=10)).strftime(fmt),
+            "End": (now + timedelta(minutes=20)).strftime(fmt),
+            "URL": "https://c.example/1",
+            "Presenters": "Ada",
+        },
+        {
+            "Id": 2,
+            "Title": "Next <b>talk</b>",
+            "Room Name": "Main",
+            "Start": (now + timedelta(minutes=30)).strftime(fmt),
+            "End": (now + timedelta(minutes=60)).strftime(fmt),
+            "URL": "https://c.example/2",
+        },
+    ]
+    source = tmp_path / "schedule.json"
+    source.write_text(json.dumps(talks))
+    (tmp_path / "config.json").write_text((settings.ROOMS_CONFIG_DIR / "config.json").read_text())
+    private = {"config": {"secret": "s" * 20}, "example": {"schedule": str(source), "schedule-key": "Main"}}
+    (tmp_path / "config.private.json").write_text(json.dumps(private))
+    settings.ROOMS_CONFIG_DIR = tmp_path
+    reset_cache()
+
+
+async def synced() -> None:
+    redis = store.get_redis()
+    await schedule_sync.sync(redis)
+    await schedule_sync.push_now_next(redis, now=schedule_sync.schedule_now())
+
+
+async def test_programme_page_lists_the_day_with_the_current_talk(programme, async_client):
+    await synced()
+
+    html = (await async_client.get("/example/schedule")).content.decode()
+
+    assert '<a href="https://c.example/1">Running talk</a>' in html
+    assert "Next &lt;b&gt;talk&lt;/b&gt;" in html  # titles are text, never markup
+    assert html.index('class=" current"') < html.index("Running talk")
+
+
+async def test_room_page_shows_now_and_next_and_links_the_programme(programme, async_client):
+    await synced()
+
+    html = (await async_client.get("/example")).content.decode()
+
+    assert "Running talk" in html and "Next &lt;b&gt;talk&lt;/b&gt;" in html
+    assert 'href="/example/schedule"' in html
+
+
+async def test_schedule_feeds_pass_through_the_frontend(programme, async_client):
+    await synced()
+
+    day = (await async_client.get("/example/schedule.json")).json()
+    rss = await async_client.get("/example/rss")
+    ics = await async_client.get("/example/schedule.ics")
+
+    assert (day["now"]["title"], day["next"]["title"]) == ("Running talk", "Next <b>talk</b>")
+    assert rss["Content-Type"].startswith("application/rss+xml")
+    assert "<title>Now: Running talk</title>" in rss.content.decode()
+    assert "<link>http://testserver/example</link>" in rss.content.decode()
+    assert ics.content.decode().count("BEGIN:VEVENT") == 2
+
+
+async def test_feeds_of_unknown_room_are_404(async_client):
+    assert (await async_client.get("/nowhere/rss")).status_code == 404
+    assert (await async_client.get("/nowhere/schedule")).status_code == 404
+
+
+async def test_programme_without_a_schedule_says_so(async_client):
+    html = (await async_client.get("/hall-2/schedule")).content.decode()
+
+    assert "Nothing today in this room" in html or "No programme for this room." in html
