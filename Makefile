@@ -31,7 +31,8 @@ $(VENDOR)/.hls.js-$(HLS_VERSION):
 	echo "$(HLS_SHA512)  var/npm/hls.js-$(HLS_VERSION).tgz" | sha512sum --check --quiet
 	tar -xzf var/npm/hls.js-$(HLS_VERSION).tgz -C var/npm package/dist/hls.min.js package/LICENSE
 	cp var/npm/package/LICENSE $(VENDOR)/hls.LICENSE
-	cp var/npm/package/dist/hls.min.js $(VENDOR)/hls.min.js
+	# Without its source map, which we don't ship (collectstatic would look for it).
+	sed '/^\/\/# sourceMappingURL=/d' var/npm/package/dist/hls.min.js > $(VENDOR)/hls.min.js
 	touch $@
 
 vendor: $(VENDOR)/.hls.js-$(HLS_VERSION)

@@ -23,6 +23,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 ROOT = Path(__file__).resolve().parent
 TEST_CONFIG_DIR = ROOT / "tracker" / "tests" / "config"
 TEST_SECRET = "test-secret-0123456789abcdef"
+STATIC_FILES = "django.contrib.staticfiles.storage.StaticFilesStorage"
 
 
 def free_port() -> int:
@@ -90,6 +91,9 @@ def test_site(settings, redis_url: str) -> Iterator[None]:
 
     settings.REDIS_URL = redis_url
     settings.ROOMS_CONFIG_DIR = TEST_CONFIG_DIR
+    settings.SECURE_SSL_REDIRECT = False  # the test client speaks plain HTTP
+    # Production's hashed names need collectstatic; tests read the sources.
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": STATIC_FILES}}
     config.reset_cache()
     with redis.Redis.from_url(redis_url) as client:
         client.flushdb()
@@ -179,6 +183,8 @@ def site(redis_url: str, site_database: str, tmp_path: Path) -> Iterator[Site]:
         "DEBUG": "0",
         "SERVE_STATIC": "1",
         "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",  # plain HTTP on loopback, no TLS proxy in front
+        "SECURE_COOKIES": "0",
     }
     with sqlite3.connect(site_database.removeprefix("sqlite:///")) as db:
         for table in ("tracker_encoder", "django_session", "auth_user"):

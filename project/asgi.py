@@ -23,18 +23,17 @@ from tracker.routing import websocket_application  # noqa: E402
 
 if not settings.DEBUG and settings.SECRET_KEY == settings.DEVELOPMENT_SECRET_KEY:
     sys.exit("settings error: set SECRET_KEY in the environment (or DEBUG=1 for development)")
-try:
-    get_config()
-except ConfigError as exc:
-    sys.exit(f"config error: {exc}")
+if "tracker" in settings.SITE_PARTS:
+    try:
+        get_config()
+    except ConfigError as exc:
+        sys.exit(f"config error: {exc}")
 
 http_application = LeanApplication(get_asgi_application())
 if settings.SERVE_STATIC:
     http_application = ASGIStaticFilesHandler(http_application)
 
-application = ProtocolTypeRouter(
-    {
-        "http": http_application,
-        "websocket": websocket_application,
-    }
-)
+protocols = {"http": http_application}
+if "tracker" in settings.SITE_PARTS:  # the live sockets are the tracker's
+    protocols["websocket"] = websocket_application
+application = ProtocolTypeRouter(protocols)

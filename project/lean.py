@@ -25,6 +25,7 @@ from django.middleware.security import SecurityMiddleware
 from django.urls import Resolver404, resolve
 
 from .errors import error_response
+from .logs import start_request
 
 View = Callable[..., Any]
 
@@ -49,6 +50,15 @@ async def read_body(receive: Callable[[], Any], limit: int) -> bytes | None:
             return bytes(body[: limit + 1])
 
 
+def allow_cross_origin(request: ASGIRequest, response: HttpResponse) -> None:
+    """Let pages of TRACKER_ALLOWED_ORIGINS (the frontend on another machine)
+    read public GET answers; nothing else is opened."""
+    origin = request.headers.get("Origin", "")
+    if request.method == "GET" and origin in settings.TRACKER_ALLOWED_ORIGINS:
+        response["Access-Control-Allow-Origin"] = origin
+        response["Vary"] = "Origin"
+
+
 class LeanApplication:
     def __init__(self, django_application: Callable[..., Any]):
         self.django_application = django_application
@@ -66,11 +76,14 @@ class LeanApplication:
         if body is None:
             return
         request = ASGIRequest(scope, io.BytesIO(body))
+        current = start_request(request.headers)
         try:
             response = await func(request, *args, **kwargs)
         except Exception as exc:  # the same answers the middleware gives elsewhere
             response = error_response(request, exc)
         response = self.xframe.process_response(request, self.security.process_response(request, response))
+        response["X-Request-ID"] = current
+        allow_cross_origin(request, response)
         await self.respond(response, send)
 
     @staticmethod

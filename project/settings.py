@@ -1,6 +1,8 @@
 """Settings, read from environment variables with development defaults.
 
-Production sets at least DEBUG=0, SECRET_KEY, ALLOWED_HOSTS and REDIS_URL.
+Production sets at least DEBUG=0, SECRET_KEY, ALLOWED_HOSTS and REDIS_URL;
+see ops/README.md. With SITE_PARTS one machine can serve only the frontend
+or only the tracker.
 """
 
 import os
@@ -31,6 +33,17 @@ SECRET_KEY = os.environ.get("SECRET_KEY") or DEVELOPMENT_SECRET_KEY
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 
+# Which halves this process serves: "frontend,tracker" (default), or one of
+# them when the frontend and the tracker run on separate machines.
+SITE_PARTS = set(env_list("SITE_PARTS", "frontend,tracker"))
+if not SITE_PARTS or not {"frontend", "tracker"} >= SITE_PARTS:
+    raise ImproperlyConfigured("SITE_PARTS: a comma-separated choice of frontend and tracker")
+
+# Browser origins, besides this site's own, that may use the tracker's public
+# API and live socket: the frontend's origin when it runs elsewhere, e.g.
+# https://stream.example.org.
+TRACKER_ALLOWED_ORIGINS = env_list("TRACKER_ALLOWED_ORIGINS", "")
+
 INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",
@@ -52,6 +65,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "project.logs.request_id_middleware",
     "project.errors.json_errors_for_api",
 ]
 
@@ -117,11 +131,32 @@ STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 # Production serves static files with nginx; development lets daphne do it.
 SERVE_STATIC = env_bool("SERVE_STATIC", DEBUG)
+if not SERVE_STATIC:
+    # Hashed names (app.3f2a1b.js) that nginx may cache for a year.
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
+    }
+
+# Behind the TLS-terminating proxy of ops/nginx (which also redirects to HTTPS).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else str(365 * 24 * 3600)))
+# Subdomains and preload lists are the domain owner's decision, not ours.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
 
 # Heartbeat bodies are small; anything bigger is refused with 413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6390/0")
+# With Redis Sentinel: the sentinels ("host:port,host:port") and the name of
+# the master they watch; REDIS_URL then only gives the database, password and
+# options, its host is not used.
+REDIS_SENTINELS = env_list("REDIS_SENTINELS", "")
+REDIS_SENTINEL_MASTER = os.environ.get("REDIS_SENTINEL_MASTER", "mymaster")
 # Keys and the live channel are prefixed so several sites can share a Redis.
 REDIS_PREFIX = os.environ.get("REDIS_PREFIX", "streaming")
 
@@ -131,6 +166,8 @@ ROOMS_CONFIG_DIR = Path(os.environ.get("ROOMS_CONFIG_DIR", BASE_DIR))
 # The frontend reads the tracker in-process unless this points at another
 # machine, e.g. https://tracker.example.org (no trailing slash).
 TRACKER_URL = os.environ.get("TRACKER_URL", "")
+if {"frontend"} == SITE_PARTS and not TRACKER_URL:
+    raise ImproperlyConfigured("SITE_PARTS=frontend needs TRACKER_URL: the tracker it reads runs elsewhere")
 # Reverse proxies whose X-Forwarded-For is believed (addresses or CIDRs).
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
 
@@ -142,11 +179,23 @@ TRACKER_PUBLIC_URL = os.environ.get("TRACKER_PUBLIC_URL", "")
 # event can pretend it is day one, 10:00 (`manage.py schedule offset` helps).
 SCHEDULE_OFFSET_SECONDS = float(os.environ.get("SCHEDULE_OFFSET_SECONDS", "0"))
 
+# One line per event, with the request id where there is one; LOG_FORMAT=json
+# for log collectors.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
+    "filters": {"request_id": {"()": "project.logs.RequestIdFilter"}},
+    "formatters": {
+        "line": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "project.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if os.environ.get("LOG_FORMAT") == "json" else "line",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }

@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
-from .identities import add_encoder, revoke_encoder
+from .identities import add_encoder, publish_identity, revoke_encoder, run_with_redis
 from .models import Encoder
 
 
@@ -19,6 +19,7 @@ class EncoderAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Encoder, form, change: bool) -> None:
         if change:
             super().save_model(request, obj, form, change)
+            run_with_redis(lambda redis: publish_identity(redis, obj))  # a new grace applies at once
             return
         # The form has validated the fields (Encoder.clean checks the room).
         encoder, token = add_encoder(room=obj.room, name=obj.name, role=obj.role, grace=obj.grace)

@@ -23,7 +23,7 @@ from django.conf import settings
 MAIN_FILE = "config.json"
 PRIVATE_FILE = "config.private.json"
 
-ROOM_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+ROOM_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
 # Room pages live at /<room>, so a room may not shadow the site's own paths.
 RESERVED_NAMES = frozenset({"tracker", "static", "ws", "admin", "api", "monitor", "graphs", "healthz", "readyz"})
 PLACEHOLDER_SECRETS = frozenset({"change-me", "changeme", "secret", "xxx"})

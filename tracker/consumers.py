@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import re
 import time
@@ -16,7 +18,7 @@ from .audience import PLAYBACK_STATES
 from .config import get_config
 from .dashboard import ops_snapshot
 from .health import Identity
-from .heartbeat import InvalidField, parse_heartbeat
+from .heartbeat import InvalidField, bearer, decode_json, parse_heartbeat
 from .identities import find_identity
 from .ingest import Refused, disconnect, ingest
 from .live import get_hub
@@ -58,8 +60,8 @@ class DatabaseFreeConsumer(AsyncWebsocketConsumer):
     def client_request(text_data: str | None) -> dict[str, Any]:
         """A client's JSON object, or {} for anything else."""
         try:
-            request = json.loads(text_data or "")
-        except ValueError:
+            request = decode_json(text_data or "")
+        except InvalidField:
             return {}
         return request if isinstance(request, dict) else {}
 
@@ -75,7 +77,7 @@ class LiveConsumer(DatabaseFreeConsumer):
         buffering, error or paused), aggregated per room for operators.
     """
 
-    last_health = 0.0
+    last_health = last_snapshot = 0.0
 
     async def connect(self) -> None:
         await self.accept()
@@ -87,10 +89,14 @@ class LiveConsumer(DatabaseFreeConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         request = self.client_request(text_data)
         kind = request.get("type")
+        room, tab = request.get("room"), request.get("tab")
         if kind == "snapshot":
-            await self.push(get_hub().snapshot_text())
-        elif kind == "watch" and request.get("room") in get_config().rooms and TAB.match(str(request.get("tab"))):
-            get_hub().watch(self, request["room"], request["tab"])
+            # A snapshot is every room: one per second per socket is plenty.
+            if time.monotonic() - self.last_snapshot >= 1:
+                self.last_snapshot = time.monotonic()
+                await self.push(get_hub().snapshot_text())
+        elif kind == "watch" and isinstance(room, str) and room in get_config().rooms and TAB.match(str(tab)):
+            get_hub().watch(self, room, tab)
         elif kind == "health" and request.get("state") in PLAYBACK_STATES:
             # Clients report every 30 s at most; a flood changes nothing.
             if time.monotonic() - self.last_health >= 1:
@@ -104,9 +110,11 @@ class OpsConsumer(DatabaseFreeConsumer):
     """/ws/ops/: every encoder record and transition, for logged-in operators."""
 
     pending: list[tuple[int, str]] | None = None
+    resyncing: asyncio.Lock
 
     async def connect(self) -> None:
         await self.accept()
+        self.resyncing = asyncio.Lock()
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHORIZED, reason="log in at /tracker/login/ first")
@@ -118,14 +126,19 @@ class OpsConsumer(DatabaseFreeConsumer):
         get_hub().leave_ops(self)
 
     async def resync(self) -> None:
-        """Send a fresh snapshot; changes arriving meanwhile wait, then follow it."""
-        self.pending = []
-        snapshot_version, snapshot = await ops_snapshot(store.get_redis(), now=time.time())
-        await self.push(snapshot)
-        pending, self.pending = self.pending, None
-        for version, text in pending:
-            if version > snapshot_version:
-                await self.push(text)
+        """Send a fresh snapshot; changes arriving meanwhile wait, then follow it.
+
+        The hub (after a Redis reconnect) and the browser (after a gap) may
+        both ask at once: one snapshot at a time.
+        """
+        async with self.resyncing:
+            self.pending = []
+            snapshot_version, snapshot = await ops_snapshot(store.get_redis(), now=time.time())
+            await self.push(snapshot)
+            pending, self.pending = self.pending, None
+            for version, text in pending:
+                if version > snapshot_version:
+                    await self.push(text)
 
     async def push_ops(self, version: int, text: str) -> None:
         if self.pending is not None:
@@ -146,26 +159,32 @@ class EncoderConsumer(DatabaseFreeConsumer):
     token: str | None = None
     identity: Identity | None = None
     bad_frames = 0
+    # When this socket last had a heartbeat accepted (0: never).
+    last_accepted = 0.0
 
     async def connect(self) -> None:
         await self.accept()
         headers = dict(self.scope.get("headers", []))
-        scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = bearer(headers.get(b"authorization", b"").decode("latin-1"))
+        if token is None:
             await self.close(code=CLOSE_UNAUTHORIZED, reason="send 'Authorization: Bearer <token>'")
             return
-        identity = await find_identity(store.get_redis(), token.strip())
+        identity = await find_identity(store.get_redis(), token)
         if identity is None:
             await self.close(code=CLOSE_FORBIDDEN, reason="token not accepted")
             return
-        self.token, self.identity = token.strip(), identity
+        self.token, self.identity = token, identity
         await get_hub().join_encoder(identity.name, self)
 
     async def disconnect(self, code: int) -> None:
-        if self.identity is not None:
-            get_hub().leave_encoder(self.identity.name, self)
-            # Operators see the encoder gone at once, not after the grace.
-            await disconnect(store.get_redis(), identity=self.identity, now=time.time())
+        if self.identity is None:
+            return
+        get_hub().leave_encoder(self.identity.name, self)
+        if self.last_accepted:
+            # Operators see the encoder gone at once, not after the grace; unless
+            # it already reports over a newer connection.
+            with contextlib.suppress(Refused):
+                await disconnect(store.get_redis(), identity=self.identity, now=time.time(), since=self.last_accepted)
 
     async def revoked(self) -> None:
         await self.close(code=CLOSE_FORBIDDEN, reason="token revoked")
@@ -173,28 +192,27 @@ class EncoderConsumer(DatabaseFreeConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.identity is None:
             return  # closing already
-        frame = text_data if text_data is not None else bytes_data
-        if len(frame) > MAX_FRAME_BYTES if text_data is None else len(frame.encode()) > MAX_FRAME_BYTES:
+        frame = text_data.encode() if text_data is not None else bytes_data
+        if len(frame) > MAX_FRAME_BYTES:
             await self.close(code=CLOSE_TOO_BIG, reason=f"frames are at most {MAX_FRAME_BYTES} bytes")
             return
         try:
-            beat = parse_heartbeat(json.loads(frame))
-            await ingest(store.get_redis(), token=self.token, beat=beat, now=time.time())
-        except ValueError as exc:  # bad JSON (incl. bad UTF-8) or an InvalidField
-            field = exc.field if isinstance(exc, InvalidField) else "body"
-            message = exc.message if isinstance(exc, InvalidField) else "frame is not valid JSON"
-            await self.refuse(Refused(400, "invalid", message, field))
+            beat = parse_heartbeat(decode_json(frame))
+            now = time.time()
+            await ingest(store.get_redis(), token=self.token, beat=beat, now=now)
+        except InvalidField as exc:
+            await self.refuse(Refused(400, "invalid", exc.message, exc.field))
             return
         except Refused as refused:
             await self.refuse(refused)
             return
         self.bad_frames = 0
+        self.last_accepted = now
         await self.push(json.dumps({"ok": True, "next": beat.interval}))
 
     async def refuse(self, refused: Refused) -> None:
-        await self.push(
-            json.dumps({"ok": False, "error": refused.error, "message": refused.message, "field": refused.field})
-        )
+        answer = {"ok": False, "error": refused.error, "message": refused.message, "field": refused.field}
+        await self.push(json.dumps(answer))
         if refused.status == 429:
             await self.close(code=CLOSE_RATE_LIMITED, reason=refused.message)
         elif refused.status == 403:

@@ -83,10 +83,19 @@ class Record:
         return None
 
     def public_report(self) -> dict[str, Any] | None:
-        """What viewers get from this encoder, or None while it is not live."""
+        """What viewers get from this encoder, or None while it is not live.
+
+        Only what can be played: clients and bitrate change with nearly every
+        heartbeat, and pushing them to every viewer would turn each heartbeat
+        into a broadcast. Stream selection reads them from the record instead.
+        """
         if self.state not in LIVE_STATES:
             return None
-        return {"interval": self.interval, "streams": self.streams}
+        return {"streams": [{key: s[key] for key in ("format", "quality", "url") if key in s} for s in self.streams]}
+
+    @property
+    def live(self) -> bool:
+        return self.state in LIVE_STATES
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True, separators=(",", ":"))

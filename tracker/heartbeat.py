@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,8 +11,8 @@ from urllib.parse import urlsplit
 
 # Format name -> file extension, for URLs built from templates.
 FORMATS = {"hls": "m3u8", "dash": "mpd", "webm": "webm", "mp4": "mp4", "audio": "mp3"}
-ENCODER_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-QUALITY = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+ENCODER_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}\Z")
+QUALITY = re.compile(r"^[A-Za-z0-9_-]{1,32}\Z")
 DEFAULT_INTERVAL = 10
 MIN_INTERVAL, MAX_INTERVAL = 1, 300
 MAX_STREAMS = 32
@@ -30,7 +31,7 @@ METRICS = {
     "silence": (0, 10**10, True),
 }
 STREAM_FIELDS = {"format", "url", "quality", "clients", "bitrate"}
-LEGACY_STREAM_KEY = re.compile(r"^(?P<format>[a-z0-9]+)_(?P<quality>[A-Za-z0-9_-]+)_clients$")
+LEGACY_STREAM_KEY = re.compile(r"^(?P<format>[a-z0-9]+)_(?P<quality>[A-Za-z0-9_-]+)_clients\Z")
 
 
 class InvalidField(ValueError):
@@ -49,6 +50,20 @@ class Heartbeat:
     interval: int
     streams: list[dict[str, Any]]
     metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def decode_json(data: str | bytes) -> Any:
+    """JSON from a client; anything that is not (bad UTF-8, absurd nesting) is an InvalidField."""
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):
+        raise InvalidField("body", "is not valid JSON") from None
+
+
+def bearer(authorization: str) -> str | None:
+    """The token of an "Authorization: Bearer <token>" header value."""
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
 
 
 def require_int(field: str, value: Any, *, low: int, high: int) -> int:

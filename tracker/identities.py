@@ -31,6 +31,10 @@ class IdentityError(ValueError):
     """A request to add or revoke an encoder that can't be done, for a person."""
 
 
+# A field no token hashes to, present whenever the copy was loaded.
+LOADED_MARK = "-"
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -66,17 +70,20 @@ async def find_identity(redis: Redis, token: str) -> Identity | None:
     """The identity a token stands for, or None if it is not (or no longer) valid."""
     token_hash = hash_token(token)
     text = await redis.hget(store.key("tokens"), token_hash)
-    return Identity.from_json(text) if text else await identity_from_database(redis, token_hash)
+    return Identity.from_json(text) if text else await identity_after_miss(redis, token_hash)
 
 
-async def identity_from_database(redis: Redis, token_hash: str) -> Identity | None:
-    # Channels' wrapper closes stale connections around the query, as Django's
-    # request signals would (lean views and consumers get no such signals).
-    encoder = await database_sync_to_async(Encoder.objects.filter(token_hash=token_hash).first)()
-    if encoder is None:
+async def identity_after_miss(redis: Redis, token_hash: str) -> Identity | None:
+    """A token Redis does not know: unknown, unless Redis lost every token.
+
+    Only then is the database asked, and the whole copy restored at once, so
+    a flood of made-up tokens never reaches the database.
+    """
+    if await redis.exists(store.key("tokens")):
         return None
-    await publish_identity(redis, encoder)
-    return identity_of(encoder)
+    await copy_identities_to_redis(redis)
+    text = await redis.hget(store.key("tokens"), token_hash)
+    return Identity.from_json(text) if text else None
 
 
 def validate_new_encoder(*, room: str, name: str, role: str) -> None:
@@ -104,16 +111,22 @@ def revoke_encoder(name: str) -> None:
     encoder = Encoder.objects.filter(name=name).first()
     if encoder is None:
         raise IdentityError(f"no encoder named {name!r}")
+    # Forget in Redis on both sides of the delete, so a copy from the database
+    # running meanwhile cannot bring the token back.
+    run_with_redis(lambda redis: forget_identity(redis, encoder))
     encoder.delete()
     run_with_redis(lambda redis: forget_identity(redis, encoder))
 
 
 async def copy_identities_to_redis(redis: Redis) -> int:
-    """Make Redis's token copy match the database (worker start-up)."""
-    identities = {e.token_hash: identity_of(e).to_json() async for e in Encoder.objects.all()}
+    """Make Redis's token copy match the database (worker start-up, Redis lost)."""
+    # Channels' wrapper closes stale connections around the query, as Django's
+    # request signals would (lean views and consumers get no such signals).
+    encoders = await database_sync_to_async(lambda: list(Encoder.objects.all()))()
+    identities = {e.token_hash: identity_of(e).to_json() for e in encoders}
+    identities[LOADED_MARK] = "loaded"  # the copy exists, even with no encoders in it
     async with redis.pipeline(transaction=True) as pipe:
         pipe.delete(store.key("tokens"))
-        if identities:
-            pipe.hset(store.key("tokens"), mapping=identities)
+        pipe.hset(store.key("tokens"), mapping=identities)
         await pipe.execute()
-    return len(identities)
+    return len(encoders)

@@ -16,7 +16,7 @@ from . import store
 from .config import get_config
 from .health import Identity, Record, Thresholds, Transition, after_deadline, after_disconnect, after_heartbeat
 from .heartbeat import Heartbeat
-from .identities import hash_token, identity_from_database
+from .identities import hash_token, identity_after_miss
 
 MAX_ATTEMPTS = 5
 Step = Callable[[Record | None], tuple[Record, Transition | None] | None]
@@ -105,7 +105,7 @@ async def ingest(redis: Redis, *, token: str, beat: Heartbeat, now: float) -> No
     config = get_config()
     if count > config.settings["heartbeat-rate"]:
         raise Refused(429, "rate_limited", f"at most {config.settings['heartbeat-rate']} heartbeats per second")
-    identity = Identity.from_json(identity_text) if identity_text else await identity_from_database(redis, token_hash)
+    identity = Identity.from_json(identity_text) if identity_text else await identity_after_miss(redis, token_hash)
     check_identity(identity, beat)
     previous = Record.from_json(record_text) if record_text else None
     await accept(redis, identity=identity, beat=beat, now=now, previous=previous, known=True)
@@ -126,13 +126,25 @@ async def sweep(redis: Redis, *, now: float) -> list[Transition]:
     """Move every encoder whose deadline has passed; returns the transitions made here."""
     transitions = []
     for member in await store.due_members(redis, now=now):
-        transition = await update(redis, member, lambda prev: prev and after_deadline(prev, now=now), now=now)
+        try:
+            transition = await update(redis, member, lambda prev: prev and after_deadline(prev, now=now), now=now)
+        except Refused:  # heartbeats kept winning the race: it is alive, look again next round
+            continue
         if transition is not None:
             transitions.append(transition)
+        elif await store.read_record(redis, member) is None:
+            await store.forget_deadline(redis, member)  # a deadline without a record is never due again
     return transitions
 
 
-async def disconnect(redis: Redis, *, identity: Identity, now: float) -> Transition | None:
-    """Mark an encoder whose websocket closed."""
+async def disconnect(redis: Redis, *, identity: Identity, now: float, since: float) -> Transition | None:
+    """Mark an encoder whose websocket closed, unless it reported after `since`
+    (this socket's last heartbeat) over another connection."""
     member = f"{identity.room}/{identity.name}"
-    return await update(redis, member, lambda prev: prev and after_disconnect(prev, now=now), now=now)
+
+    def step(previous: Record | None) -> tuple[Record, Transition | None] | None:
+        if previous is None or previous.last_seen > since:
+            return None
+        return after_disconnect(previous, now=now)
+
+    return await update(redis, member, step, now=now)

@@ -40,6 +40,7 @@ RETRY_DELAYS = (0.1, 0.5, 1, 2, 5)
 REPORT_SECONDS = 1
 # ...and at least this often when nothing changed, to show the process lives.
 KEEPALIVE_SECONDS = 5
+LOST_TEXT = json.dumps({"type": "status", "state": "reconnecting"})
 # How long a read may idle before the connection is checked with a PING.
 HEALTH_CHECK_SECONDS = 15
 
@@ -151,9 +152,15 @@ class LiveHub:
                         message = await pubsub.get_message(timeout=HEALTH_CHECK_SECONDS)
                         if message is not None:
                             await self._route(redis, message["channel"], message["data"])
-            except (RedisError, OSError) as exc:
+            except Exception as exc:  # Redis gone, or a bug: either way, reload from Redis
                 if failures == 0:
-                    logger.warning("live feed lost redis, retrying: %s", exc)
+                    if isinstance(exc, (RedisError, OSError)):
+                        logger.warning("live feed lost redis, retrying: %s", exc)
+                    else:
+                        logger.exception("live feed failed, reloading")
+                    # Browsers show "reconnecting"; a fresh snapshot follows the return.
+                    await self._broadcast(LOST_TEXT)
+                    await self._each(self.ops_listeners, lambda listener: listener.push(LOST_TEXT))
                 self.ready.clear()
                 await asyncio.sleep(RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)])
                 failures += 1

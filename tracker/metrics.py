@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections import Counter
 
 from redis.asyncio import Redis
@@ -10,15 +9,6 @@ from redis.asyncio import Redis
 from . import store
 from .config import get_config
 from .health import Record, State
-
-
-def allowed(address: str, allow: list[str]) -> bool:
-    """Whether `address` is in one of the allow-list's addresses or networks."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in ipaddress.ip_network(entry, strict=False) for entry in allow)
 
 
 def label(value: str) -> str:
@@ -33,8 +23,8 @@ async def exposition(redis: Redis) -> str:
         pipe.get(store.key("stats", "heartbeats"))
         pipe.get(store.key("stats", "pushed"))
         records_text, heartbeats, pushed = await pipe.execute()
-    snapshot = await store.read_snapshot(redis, rooms)
-    states = Counter(Record.from_json(text).state for text in records_text)
+    records = [Record.from_json(text) for text in records_text]
+    states = Counter(record.state for record in records)
     lines = [
         "# HELP streaming_encoders Encoders by health state.",
         "# TYPE streaming_encoders gauge",
@@ -47,7 +37,7 @@ async def exposition(redis: Redis) -> str:
         "# TYPE streaming_room_bitrate_bits gauge",
     ]
     for room in rooms:
-        streams = [s for report in snapshot.rooms[room].reports.values() for s in report["streams"]]
+        streams = [s for record in records if record.room == room and record.live for s in record.streams]
         name = label(room)
         lines += [
             f'streaming_room_live{{room="{name}"}} {int(bool(streams))}',

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .config import Room
+from .health import Record
 
 Reports = dict[str, dict[str, Any]]  # encoder name -> its public report
 
@@ -23,7 +24,6 @@ def public_room(room: Room, reports: Reports, attrs: dict[str, Any]) -> dict[str
         # Live means there is something to watch: an encoder that reports no
         # public stream (say, a mixer) does not make its room live.
         "live": bool(playable),
-        "clients": sum(s["clients"] for s in streams),
         "viewers": attrs.get("viewers", 0),
         "streams": [{"format": f, "quality": q, "url": u} for f, q, u in playable],
         "info": {key: room.settings[key] for key in PUBLIC_INFO if room.settings.get(key)},
@@ -32,16 +32,25 @@ def public_room(room: Room, reports: Reports, attrs: dict[str, Any]) -> dict[str
     }
 
 
-def room_detail(room: Room, reports: Reports, attrs: dict[str, Any]) -> dict[str, Any]:
-    """The public room plus every live endpoint with its own stats."""
-    endpoints = [{"encoder": name, **report} for name, report in sorted(reports.items())]
+def room_detail(room: Room, reports: Reports, attrs: dict[str, Any], records: list[Record]) -> dict[str, Any]:
+    """The public room plus every live endpoint of it with its own stats."""
+    endpoints = [
+        {"encoder": r.name, "role": r.role, "state": r.state, "interval": r.interval, "streams": r.streams}
+        for r in sorted(records, key=lambda r: r.name)
+        if r.room == room.name and r.live
+    ]
     return {**public_room(room, reports, attrs), "endpoints": endpoints}
 
 
 def pick_stream(
-    reports: Reports, *, format: str | None = None, quality: str | None = None, assigned: dict[str, int] | None = None
+    records: list[Record],
+    *,
+    room: str,
+    format: str | None = None,
+    quality: str | None = None,
+    assigned: dict[str, int] | None = None,
 ) -> dict[str, Any] | None:
-    """The least loaded live stream matching format and quality.
+    """The least loaded live stream of the room matching format and quality.
 
     Load is the clients the endpoint last reported plus the viewers sent to
     it since, so a crowd arriving between two heartbeats is spread out
@@ -50,8 +59,9 @@ def pick_stream(
     assigned = assigned or {}
     candidates = [
         stream
-        for report in reports.values()
-        for stream in report["streams"]
+        for record in records
+        if record.room == room and record.live
+        for stream in record.streams
         if (format is None or stream["format"] == format) and (quality is None or stream.get("quality") == quality)
     ]
     if not candidates:

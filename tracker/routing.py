@@ -1,16 +1,25 @@
 from channels.auth import AuthMiddlewareStack
 from channels.routing import URLRouter
-from channels.security.websocket import AllowedHostsOriginValidator
+from channels.security.websocket import OriginValidator
+from django.conf import settings
 from django.urls import path
 
 from .consumers import EncoderConsumer, LiveConsumer, OpsConsumer
 
+
+def from_browsers(application, *, also: list[str] | tuple[str, ...] = ()):
+    """Accept sockets only from pages of this site's hosts (and `also`)."""
+    hosts = settings.ALLOWED_HOSTS or (["localhost", "127.0.0.1", "[::1]"] if settings.DEBUG else [])
+    return OriginValidator(application, [*hosts, *also])
+
+
 websocket_application = URLRouter(
     [
-        # Browsers' sockets are checked for their Origin; encoders are not
-        # browsers and send no Origin, their token is what counts.
-        path("ws/live/", AllowedHostsOriginValidator(LiveConsumer.as_asgi())),
-        path("ws/ops/", AllowedHostsOriginValidator(AuthMiddlewareStack(OpsConsumer.as_asgi()))),
+        # Viewers' pages may come from the frontend's own origin when it runs
+        # on another machine; the operators' dashboard is the tracker's page.
+        path("ws/live/", from_browsers(LiveConsumer.as_asgi(), also=settings.TRACKER_ALLOWED_ORIGINS)),
+        path("ws/ops/", from_browsers(AuthMiddlewareStack(OpsConsumer.as_asgi()))),
+        # Encoders are not browsers and send no Origin: their token is what counts.
         path("tracker/ws/encoder/", EncoderConsumer.as_asgi()),
     ]
 )

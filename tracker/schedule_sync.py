@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import email.utils
 import hashlib
+import http.client
 import logging
 import os
 import time
@@ -53,12 +54,29 @@ def schedule_now() -> datetime:
     return datetime.now(UTC) + timedelta(seconds=settings.SCHEDULE_OFFSET_SECONDS)
 
 
-def rooms_by_source(rooms: list[Room]) -> dict[str, list[Room]]:
-    """Rooms grouped by schedule source, so one conference file is fetched once."""
-    sources: dict[str, list[Room]] = {}
+def parse_moment(text: str) -> datetime:
+    """A moment to look at a schedule: ISO 8601 with an offset, in a sane range."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise ValueError(f"{text!r} is not ISO 8601 with an offset, e.g. 2026-12-27T10:00+01:00")
+    if not 1971 <= moment.year <= 9000:  # fillers reach days around it: keep clear of datetime's limits
+        raise ValueError("must be between the years 1971 and 9000")
+    return moment
+
+
+def timezone_of(room: Room) -> str:
+    return room.settings.get("schedule-timezone") or "UTC"
+
+
+def rooms_by_source(rooms: list[Room]) -> dict[tuple[str, str], list[Room]]:
+    """Rooms grouped by schedule source and time zone, so one conference file is fetched once."""
+    sources: dict[tuple[str, str], list[Room]] = {}
     for room in rooms:
         if room.settings.get("schedule"):
-            sources.setdefault(room.settings["schedule"], []).append(room)
+            sources.setdefault((room.settings["schedule"], timezone_of(room)), []).append(room)
     return sources
 
 
@@ -92,8 +110,13 @@ def fetch(location: str, *, etag: str, last_modified: str) -> Fetched:
         raise
 
 
-def source_key(location: str) -> str:
-    return store.key("source", hashlib.sha256(location.encode()).hexdigest()[:16])
+def source_key(location: str, rooms: list[Room]) -> str:
+    """Where a source's validators live. The rooms and how they read the source
+    are part of the key: after a config change, "not modified" must not keep
+    a room from its events."""
+    reading = [(r.name, r.settings.get("schedule-key", ""), timezone_of(r)) for r in rooms]
+    digest = hashlib.sha256(repr((location, sorted(reading))).encode()).hexdigest()[:16]
+    return store.key("source", digest)
 
 
 def public_event(event: Event | None) -> dict[str, Any] | None:
@@ -107,7 +130,7 @@ def public_event(event: Event | None) -> dict[str, Any] | None:
 
 async def sync_source(redis: Redis, location: str, rooms: list[Room], *, now: float) -> list[str]:
     """Fetch and store one source's rooms; returns the rooms whose schedule changed."""
-    validators = await redis.hgetall(source_key(location))
+    validators = await redis.hgetall(source_key(location, rooms))
     try:
         fetched = await asyncio.to_thread(
             fetch, location, etag=validators.get("etag", ""), last_modified=validators.get("last_modified", "")
@@ -115,8 +138,9 @@ async def sync_source(redis: Redis, location: str, rooms: list[Room], *, now: fl
         if fetched.body is None:
             await record_health(redis, rooms, now=now)
             return []
-        events = parse_schedule(fetched.body, timezone=rooms[0].settings["schedule-timezone"])
-    except (OSError, ValueError) as exc:  # ScheduleError is a ValueError
+        # Parsing a large file takes a while: not on the loop the sweeper shares.
+        events = await asyncio.to_thread(parse_schedule, fetched.body, timezone=timezone_of(rooms[0]))
+    except (OSError, ValueError, http.client.HTTPException) as exc:  # ScheduleError is a ValueError
         reason = describe(exc)
         logger.warning("schedule %s for %s: %s; keeping the last good one", where(location), room_list(rooms), reason)
         await record_health(redis, rooms, now=now, error=reason)
@@ -127,7 +151,8 @@ async def sync_source(redis: Redis, location: str, rooms: list[Room], *, now: fl
         for name, mine in per_room.items()
         if await store.set_schedule(redis, name, [event_to_dict(e) for e in mine])
     ]
-    await redis.hset(source_key(location), mapping={"etag": fetched.etag, "last_modified": fetched.last_modified})
+    validators = {"etag": fetched.etag, "last_modified": fetched.last_modified}
+    await redis.hset(source_key(location, rooms), mapping=validators)
     await record_health(redis, rooms, now=now, events={name: len(mine) for name, mine in per_room.items()})
     return changed
 
@@ -172,7 +197,7 @@ async def sync(redis: Redis, *, only: str | None = None) -> list[str]:
     """Fetch every source (or only the one of room `only`); returns the rooms that changed."""
     rooms = [room for room in get_config().rooms.values() if only is None or room.name == only]
     changed = []
-    for location, members in rooms_by_source(rooms).items():
+    for (location, _), members in rooms_by_source(rooms).items():
         changed += await sync_source(redis, location, members, now=time.time())
     return changed
 
@@ -184,7 +209,7 @@ async def room_events(redis: Redis, room: Room, *, now: datetime) -> list[Event]
         return None
     min_gap = timedelta(minutes=get_config().settings["break-minutes"])
     talks = [event_from_dict(data) for data in stored]
-    return with_fillers(talks, now=now, timezone=room.settings["schedule-timezone"], min_gap=min_gap, room=room.name)
+    return with_fillers(talks, now=now, timezone=timezone_of(room), min_gap=min_gap, room=room.name)
 
 
 async def push_now_next(redis: Redis, *, now: datetime) -> datetime | None:

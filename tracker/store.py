@@ -26,9 +26,11 @@ import json
 import weakref
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.sentinel import Sentinel
 from redis.exceptions import NoScriptError
 
 from .health import Record, Transition
@@ -137,32 +139,22 @@ return version
 """
 )
 
-# KEYS: room schedule, version. ARGV: events JSON, room, channel.
-# Stores a room's schedule and tells viewers when it changed.
-SET_SCHEDULE_LUA = LuaScript(
+# KEYS: a key, the feed's version. ARGV: JSON value, channel, message head,
+# "1" to send the value along.
+# Stores a value and, if it changed, publishes the head (a JSON object's
+# fields, without braces) with the next version, and the value as "data".
+# Rooms' schedules tell viewers this way, and operators' site-wide states
+# (the audience, schedule health) reach the dashboard.
+SET_AND_ANNOUNCE_LUA = LuaScript(
     """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return 0
 end
 redis.call('SET', KEYS[1], ARGV[1])
 local version = redis.call('INCR', KEYS[2])
-redis.call('PUBLISH', ARGV[3], '{"type":"schedule","version":' .. version .. ',"room":' .. cjson.encode(ARGV[2]) .. '}')
-return version
-"""
-)
-
-# KEYS: operators' state key, ops version. ARGV: JSON, ops channel, message type.
-# Operators' view of something site-wide (the audience, schedule health):
-# stored for their snapshot and pushed when it changed.
-SET_OPS_STATE_LUA = LuaScript(
-    """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return 0
-end
-redis.call('SET', KEYS[1], ARGV[1])
-local version = redis.call('INCR', KEYS[2])
-redis.call('PUBLISH', ARGV[2],
-  '{"type":' .. cjson.encode(ARGV[3]) .. ',"version":' .. version .. ',"data":' .. ARGV[1] .. '}')
+local data = ''
+if ARGV[4] == '1' then data = ',"data":' .. ARGV[1] end
+redis.call('PUBLISH', ARGV[2], '{' .. ARGV[3] .. ',"version":' .. version .. data .. '}')
 return version
 """
 )
@@ -212,23 +204,43 @@ def control_channel() -> str:
 
 
 def connect(**options: Any) -> Redis:
-    """A client for REDIS_URL.
+    """A client for REDIS_URL (or the master of REDIS_SENTINELS).
 
     redis-py 8 defaults to a 5 s read timeout and a pool that fails at 100
     connections instead of waiting; commands here get a short timeout (Redis
     answers in microseconds, so a slow answer means trouble) and a pool that
     waits. The pub/sub listener passes socket_timeout=None: it idles by design.
     """
-    pool = BlockingConnectionPool.from_url(
-        settings.REDIS_URL,
-        max_connections=options.pop("max_connections", 200),
-        timeout=options.pop("pool_timeout", 5),
-        socket_timeout=options.pop("socket_timeout", 5),
-        socket_connect_timeout=options.pop("socket_connect_timeout", 5),
-        decode_responses=True,
+    options = {
+        "max_connections": 200,
+        "timeout": 2,  # waiting for a pooled connection
+        "socket_timeout": 2,  # a Redis that takes longer is treated as down: 503, not a hang
+        "socket_connect_timeout": 2,
+        "decode_responses": True,
+        **options,
+    }
+    if settings.REDIS_SENTINELS:
+        return sentinel_master(options)
+    return Redis(connection_pool=BlockingConnectionPool.from_url(settings.REDIS_URL, **options))
+
+
+def sentinel_master(options: dict[str, Any]) -> Redis:
+    """A client of the master that REDIS_SENTINELS watch, following failovers."""
+    url = urlsplit(settings.REDIS_URL)
+    sentinels = [(host, int(port)) for host, _, port in (s.rpartition(":") for s in settings.REDIS_SENTINELS)]
+    options = {k: v for k, v in options.items() if k not in ("max_connections", "timeout")}
+    # The sentinels are asked with the same password and timeouts as the master.
+    sentinel = Sentinel(
+        sentinels,
+        socket_timeout=options["socket_timeout"],
+        sentinel_kwargs={"password": unquote(url.password)} if url.password else None,
+    )
+    return sentinel.master_for(
+        settings.REDIS_SENTINEL_MASTER,
+        db=int(url.path.lstrip("/") or 0),
+        password=unquote(url.password) if url.password else None,
         **options,
     )
-    return Redis(connection_pool=pool)
 
 
 def get_redis() -> Redis:
@@ -252,8 +264,8 @@ class Snapshot:
     rooms: dict[str, RoomState]
 
 
-def encode_report(report: dict[str, Any]) -> str:
-    """Canonical JSON, so an unchanged report compares equal in Lua."""
+def encode_json(report: Any) -> str:
+    """Canonical JSON, so an unchanged value compares equal in Lua."""
     return json.dumps(report, sort_keys=True, separators=(",", ":"))
 
 
@@ -292,7 +304,7 @@ async def commit(
         expected_seq,
         record.to_json(),
         "" if deadline is None else repr(deadline),
-        ("" if public is None else encode_report(public)) if public_changed else "=",
+        ("" if public is None else encode_json(public)) if public_changed else "=",
         record.name,
         record.room,
         live_channel(),
@@ -306,6 +318,10 @@ async def commit(
 async def due_members(redis: Redis, *, now: float, limit: int = 500) -> list[str]:
     """Encoders whose deadline is at or before `now`."""
     return await redis.zrangebyscore(key("deadlines"), "-inf", now, start=0, num=limit)
+
+
+async def forget_deadline(redis: Redis, member: str) -> None:
+    await redis.zrem(key("deadlines"), member)
 
 
 async def next_deadline(redis: Redis) -> float | None:
@@ -325,10 +341,6 @@ async def read_snapshot(redis: Redis, rooms: list[str]) -> Snapshot:
     )
 
 
-def encode_attr(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
-
-
 async def set_room_attr(redis: Redis, room: str, name: str, value: Any, *, default: Any = None) -> int:
     """Set a room attribute and publish the room if it changed; returns the version or 0.
 
@@ -341,10 +353,10 @@ async def set_room_attr(redis: Redis, room: str, name: str, value: Any, *, defau
         key("attrs", room),
         key("version"),
         name,
-        encode_attr(value),
+        encode_json(value),
         room,
         live_channel(),
-        encode_attr(default),
+        encode_json(default),
     )
 
 
@@ -390,8 +402,17 @@ async def assign_stream(redis: Redis, room: str, url: str) -> None:
     await redis.hincrby(key("assigned", room), url, 1)
 
 
-async def assigned_counts(redis: Redis, room: str) -> dict[str, int]:
-    return {url: int(count) for url, count in (await redis.hgetall(key("assigned", room))).items()}
+async def records_and_assigned(redis: Redis, room: str) -> tuple[list[Record], dict[str, int]]:
+    """Every encoder's record, and the viewers sent to each of the room's streams since its last report."""
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.hvals(key("records"))
+        pipe.hgetall(key("assigned", room))
+        records, assigned = await pipe.execute()
+    return [Record.from_json(text) for text in records], {url: int(count) for url, count in assigned.items()}
+
+
+async def read_records(redis: Redis) -> list[Record]:
+    return [Record.from_json(text) for text in await redis.hvals(key("records"))]
 
 
 async def get_ops_state(redis: Redis, name: str) -> dict[str, Any]:
@@ -401,15 +422,20 @@ async def get_ops_state(redis: Redis, name: str) -> dict[str, Any]:
 
 async def set_ops_state(redis: Redis, name: str, value: Any) -> int:
     """Store an operators' state (audience, schedules) and push it if it changed."""
-    return await SET_OPS_STATE_LUA(
-        redis, 2, key("ops", name), key("ops", "version"), encode_attr(value), ops_channel(), name
+    head = f'"type":{json.dumps(name)}'
+    return await SET_AND_ANNOUNCE_LUA(
+        redis, 2, key("ops", name), key("ops", "version"), encode_json(value), ops_channel(), head, "1"
     )
 
 
 async def set_schedule(redis: Redis, room: str, events: list[dict[str, Any]]) -> int:
-    """Store a room's events; returns the version of the change, or 0 if unchanged."""
-    return await SET_SCHEDULE_LUA(
-        redis, 2, key("schedule", room), key("version"), encode_attr(events), room, live_channel()
+    """Store a room's events and tell viewers if they changed; returns the version or 0.
+
+    The notice carries no events: pages that show the programme fetch it.
+    """
+    head = f'"type":"schedule","room":{json.dumps(room)}'
+    return await SET_AND_ANNOUNCE_LUA(
+        redis, 2, key("schedule", room), key("version"), encode_json(events), live_channel(), head, "0"
     )
 
 

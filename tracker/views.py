@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import json
 import time
 from typing import Any
 
@@ -15,7 +14,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from project.addresses import client_address, is_venue
+from project.addresses import client_address, in_networks, is_venue
 from project.lean import lean
 
 from . import history, metrics, rooms, store
@@ -27,6 +26,8 @@ from .heartbeat import (
     QUALITY,
     Heartbeat,
     InvalidField,
+    bearer,
+    decode_json,
     parse_heartbeat,
     parse_legacy_streams,
 )
@@ -51,8 +52,7 @@ def read_body(request: HttpRequest) -> bytes | None:
 
 
 def bearer_token(request: HttpRequest) -> str | None:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
+    return bearer(request.headers.get("Authorization", ""))
 
 
 def secret_matches(given: str) -> bool:
@@ -72,11 +72,7 @@ async def heartbeat(request: HttpRequest) -> JsonResponse:
         response["WWW-Authenticate"] = "Bearer"
         return response
     try:
-        data = json.loads(body)
-    except ValueError:  # also covers bytes that are not UTF-8
-        return json_error(400, "invalid", "body is not valid JSON", field="body")
-    try:
-        beat = parse_heartbeat(data)
+        beat = parse_heartbeat(decode_json(body))
     except InvalidField as exc:
         return json_error(400, "invalid", exc.message, field=exc.field)
     try:
@@ -103,21 +99,21 @@ async def legacy_register(request: HttpRequest) -> HttpResponse:
     room = config.rooms.get(request.POST.get("group", ""))
     if room is None:
         return plain("ERROR GROUP", 404)
-    address = request.META.get("REMOTE_ADDR", "")
+    address = requester_address(request)
     try:
-        stats = json.loads(request.POST.get("data", ""))
-    except ValueError:
-        return plain("ERROR DATA data is not valid JSON", 400)
-    try:
+        stats = decode_json(request.POST.get("data", ""))
         streams = parse_legacy_streams(
             stats, room=room.name, address=address, url_template=room.settings["legacy-stream-url"]
         )
     except InvalidField as exc:
-        return plain(f"ERROR DATA {exc}", 400)
+        return plain(f"ERROR DATA {'data is not valid JSON' if exc.field == 'body' else exc}", 400)
     # One endpoint per sender address, as in the original tracker.
     identity = Identity(name="legacy-" + address.replace(":", "-"), room=room.name, role="endpoint", grace=config.grace)
     beat = Heartbeat(room=room.name, encoder=identity.name, interval=DEFAULT_INTERVAL, streams=streams)
-    await accept(store.get_redis(), identity=identity, beat=beat, now=time.time())
+    try:
+        await accept(store.get_redis(), identity=identity, beat=beat, now=time.time())
+    except Refused as refused:
+        return plain(f"ERROR {refused.message}", refused.status)
     return plain("OK")
 
 
@@ -147,8 +143,9 @@ async def room_detail(request: HttpRequest, name: str) -> JsonResponse:
     room = get_config().rooms.get(name)
     if room is None:
         return json_error(404, "unknown_room", f"no room named {name!r}", field="room")
+    redis = store.get_redis()
     state = (await current_state([name])).rooms[name]
-    return JsonResponse(rooms.room_detail(room, state.reports, state.attrs))
+    return JsonResponse(rooms.room_detail(room, state.reports, state.attrs, await store.read_records(redis)))
 
 
 def requester_address(request: HttpRequest) -> str:
@@ -172,8 +169,8 @@ async def room_stream(request: HttpRequest, name: str) -> JsonResponse:
     if quality is not None and not QUALITY.match(quality):
         return json_error(400, "invalid", "must be 1-32 letters, digits, '_' or '-'", field="quality")
     redis = store.get_redis()
-    reports = (await current_state([name])).rooms[name].reports
-    stream = rooms.pick_stream(reports, format=fmt, quality=quality, assigned=await store.assigned_counts(redis, name))
+    records, assigned = await store.records_and_assigned(redis, name)
+    stream = rooms.pick_stream(records, room=name, format=fmt, quality=quality, assigned=assigned)
     if stream is None:
         wanted = " ".join(filter(None, [fmt, quality]))
         return json_error(404, "no_stream", f"room {name!r} has no live {wanted + ' ' if wanted else ''}stream")
@@ -224,7 +221,7 @@ async def prometheus_metrics(request: HttpRequest) -> HttpResponse:
         and token is not None
         and hmac.compare_digest(token.encode(), config["metrics-token"].encode())
     )
-    if not by_token and not metrics.allowed(request.META.get("REMOTE_ADDR", ""), config["metrics-allow"]):
+    if not by_token and not in_networks(requester_address(request), config["metrics-allow"]):
         return plain("forbidden: send the metrics token or scrape from an allowed address\n", 403)
     text = await metrics.exposition(store.get_redis())
     return HttpResponse(text, content_type="text/plain; version=0.0.4; charset=utf-8")

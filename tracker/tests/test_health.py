@@ -34,7 +34,7 @@ def test_health_first_heartbeat_is_up_with_transition():
 
     assert (record.state, record.since, record.seq) == (State.UP, 100.0, 1)
     assert (transition.old, transition.new, transition.reason) == (None, State.UP, "first heartbeat")
-    assert record.public_report() == {"interval": 10, "streams": [STREAM]}
+    assert record.public_report() == {"streams": [{"format": "hls", "url": "https://a/x.m3u8"}]}
 
 
 def test_health_up_turns_late_exactly_at_the_interval():

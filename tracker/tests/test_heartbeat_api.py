@@ -45,8 +45,10 @@ async def test_heartbeat_accepted_and_stored(send, async_client, redis_client):
 
     assert response.status_code == 200
     assert response.json() == {"ok": True, "next": 5}
-    stored = json.loads(redis_client.hget("streaming:room:example", "enc-1"))
-    assert stored == {"interval": 5, "streams": [stream()]}
+    public = json.loads(redis_client.hget("streaming:room:example", "enc-1"))
+    record = json.loads(redis_client.hget("streaming:records", "example/enc-1"))
+    assert public == {"streams": [{"format": "hls", "quality": "hd", "url": "https://cdn.example/hd.m3u8"}]}
+    assert (record["state"], record["interval"], record["streams"]) == ("up", 5, [stream()])
     assert redis_client.zscore("streaming:deadlines", "example/enc-1") is not None
 
 
@@ -66,7 +68,6 @@ async def test_heartbeat_room_shows_live_in_read_api(send, async_client):
 
     example = next(r for r in rooms["rooms"] if r["name"] == "example")
     assert example["live"] is True
-    assert example["clients"] == 3
     assert example["streams"] == [{"format": "hls", "quality": "hd", "url": "https://cdn.example/hd.m3u8"}]
 
 

@@ -7,11 +7,10 @@ from django.core.asgi import get_asgi_application
 
 from project.lean import LeanApplication
 
-APP = LeanApplication(get_asgi_application())
-
 
 async def call(method: str, path: str, body: bytes = b"", headers=()) -> tuple[int, dict, bytes]:
-    communicator = HttpCommunicator(APP, method, path, body=body, headers=[(b"host", b"127.0.0.1"), *headers])
+    app = LeanApplication(get_asgi_application())  # built now: middleware reads the test's settings
+    communicator = HttpCommunicator(app, method, path, body=body, headers=[(b"host", b"127.0.0.1"), *headers])
     response = await communicator.get_response(timeout=5)
     return response["status"], {k.decode().lower(): v.decode() for k, v in response["headers"]}, response["body"]
 

@@ -26,8 +26,8 @@ async def test_legacy_register_ok_builds_urls_from_sender_address(async_client, 
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/plain")
     assert response.content == b"OK"
-    report = json.loads(redis_client.hget("streaming:room:example", "legacy-127.0.0.1"))
-    assert report["streams"] == [
+    record = json.loads(redis_client.hget("streaming:records", "example/legacy-127.0.0.1"))
+    assert record["streams"] == [
         {"format": "hls", "quality": "hd", "url": "http://127.0.0.1/example/hls_hd.m3u8", "clients": 5, "bitrate": 600},
         {"format": "webm", "quality": "sd", "url": "http://127.0.0.1/example/webm_sd.webm", "clients": 2, "bitrate": 0},
     ]

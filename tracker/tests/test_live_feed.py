@@ -76,14 +76,12 @@ async def test_live_many_changes_arrive_with_consecutive_versions(encoder_token,
     communicator = await connect()
     await receive(communicator)
 
-    for clients in range(1, 21):
-        await report(
-            "example", "enc-1", {"format": "webm", "url": "https://a/b.webm", "clients": clients, "bitrate": 1}
-        )
+    for n in range(1, 21):
+        await report("example", "enc-1", {"format": "webm", "url": f"https://a/{n}.webm", "clients": 0, "bitrate": 1})
     messages = [await receive(communicator) for _ in range(20)]
 
     assert [m["version"] for m in messages] == list(range(1, 21))
-    assert [m["room"]["clients"] for m in messages] == list(range(1, 21))
+    assert [m["room"]["streams"][0]["url"] for m in messages] == [f"https://a/{n}.webm" for n in range(1, 21)]
     await communicator.disconnect()
 
 

@@ -116,4 +116,4 @@ async def test_snapshot_and_version_agree():
 
     assert snapshot.version == 1
     assert snapshot.rooms["example"] == store.RoomState(reports={}, attrs={})
-    assert snapshot.rooms["hall-2"].reports == {"a": {"interval": 10, "streams": [STREAM]}}
+    assert snapshot.rooms["hall-2"].reports == {"a": {"streams": [{"format": "hls", "url": "https://a/x.m3u8"}]}}

@@ -162,7 +162,7 @@ window.createPlayer = function createPlayer({ name, report }) {
     hlsLoading =
       hlsLoading ||
       new Promise((resolve) => {
-        const script = el("script", { src: document.body.dataset.static + "vendor/hls.min.js" });
+        const script = el("script", { src: document.body.dataset.hls });
         script.onload = () => resolve(window.Hls);
         script.onerror = () => resolve(null);
         document.head.append(script);

@@ -6,17 +6,14 @@ from django.core.management.base import BaseCommand, CommandError
 from tracker import store
 from tracker.config import ConfigError, get_config
 from tracker.schedule import now_and_next
-from tracker.schedule_sync import room_events, schedule_now, sync
+from tracker.schedule_sync import parse_moment, room_events, schedule_now, sync
 
 
-def parse_moment(text: str) -> datetime:
+def moment_option(text: str) -> datetime:
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise CommandError(f"--at: {text!r} is not ISO 8601 with an offset, e.g. 2026-12-27T10:00+01:00")
-    return moment
+        return parse_moment(text)
+    except ValueError as exc:
+        raise CommandError(f"--at: {exc}") from None
 
 
 class Command(BaseCommand):
@@ -57,7 +54,7 @@ class Command(BaseCommand):
         config_room = get_config().rooms.get(room)
         if config_room is None:
             raise CommandError(f"no room named {room!r}")
-        moment = parse_moment(at) if at else schedule_now()
+        moment = moment_option(at) if at else schedule_now()
         redis = store.connect()
         try:
             events = await room_events(redis, config_room, now=moment)
@@ -74,5 +71,6 @@ class Command(BaseCommand):
             self.stdout.write(f"{mark} {start:%a %H:%M}-{end:%H:%M} {kind}{event.title}")
 
     async def handle_offset(self, *, at, **options):
-        seconds = (parse_moment(at) - datetime.now(tz=parse_moment(at).tzinfo)).total_seconds()
+        moment = moment_option(at)
+        seconds = (moment - datetime.now(tz=moment.tzinfo)).total_seconds()
         self.stdout.write(f"SCHEDULE_OFFSET_SECONDS={round(seconds)}")

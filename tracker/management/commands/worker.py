@@ -8,6 +8,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Awaitable, Callable
 
 from django.core.management.base import BaseCommand, CommandError
 from redis.exceptions import RedisError
@@ -103,14 +104,25 @@ async def schedules_forever(redis: store.Redis) -> None:
             await asyncio.sleep(1)
 
 
+async def supervised(name: str, job: Callable[[], Awaitable[None]]) -> None:
+    """Run a job forever: a bug in one (a webhook answering garbage, a schedule
+    server breaking HTTP) must not stop the sweeper or the others."""
+    while True:
+        try:
+            await job()
+        except Exception:
+            logger.exception("%s failed; restarting it in 5 s", name)
+            await asyncio.sleep(5)
+
+
 async def run() -> None:
     redis = store.connect()
     count = await copy_identities_to_redis(redis)
     logger.info("worker started; %d encoder tokens loaded", count)
     await asyncio.gather(
-        sweep_forever(redis),
-        record_history_forever(redis),
-        count_viewers_forever(redis),
-        schedules_forever(store.connect()),
-        alert_forever(store.connect(socket_timeout=None)),
+        supervised("sweeper", lambda: sweep_forever(redis)),
+        supervised("history", lambda: record_history_forever(redis)),
+        supervised("viewer counts", lambda: count_viewers_forever(redis)),
+        supervised("schedules", lambda: schedules_forever(store.connect())),
+        supervised("alerts", lambda: alert_forever(store.connect(socket_timeout=None))),
     )

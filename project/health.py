@@ -1,0 +1,43 @@
+"""Health checks for load balancers: /healthz (the process answers) and
+/readyz (it can do its work: config loaded and Redis reachable for a
+tracker, the tracker reachable for a frontend alone)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_GET
+from redis.exceptions import RedisError
+
+from frontend import tracker_api
+from tracker import store
+from tracker.config import ConfigError, get_config
+
+from .lean import lean
+
+
+@lean
+@require_GET
+async def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"ok": True})
+
+
+@lean
+@require_GET
+async def readyz(request: HttpRequest) -> JsonResponse:
+    problems = {}
+    if "tracker" in settings.SITE_PARTS:
+        try:
+            get_config()
+        except ConfigError as exc:
+            problems["config"] = str(exc)
+        try:
+            await store.get_redis().ping()
+        except (RedisError, OSError) as exc:
+            problems["redis"] = type(exc).__name__
+    else:  # a frontend alone is ready when its tracker answers
+        try:
+            await tracker_api.room_list()
+        except tracker_api.TrackerUnavailable as exc:
+            problems["tracker"] = str(exc)
+    return JsonResponse({"ok": not problems, **problems}, status=503 if problems else 200)
