@@ -60,7 +60,6 @@ def room_extras(room: dict[str, Any]) -> dict[str, Any]:
         "youtube": youtube,
         "youtube_embed": YOUTUBE_EMBED.format(id=youtube) if youtube else "",
         "youtube_watch": YOUTUBE_WATCH.format(id=youtube) if youtube else "",
-        "schedule_link": web_url(info.get("schedule-link")),
     }
 
 

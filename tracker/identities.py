@@ -115,7 +115,12 @@ def revoke_encoder(name: str) -> None:
     # running meanwhile cannot bring the token back.
     run_with_redis(lambda redis: forget_identity(redis, encoder))
     encoder.delete()
-    run_with_redis(lambda redis: forget_identity(redis, encoder))
+
+    async def forget_all(redis: Redis) -> None:
+        await forget_identity(redis, encoder)
+        await store.remove_encoder(redis, encoder.room, encoder.name)  # off the dashboard too
+
+    run_with_redis(forget_all)
 
 
 async def copy_identities_to_redis(redis: Redis) -> int:

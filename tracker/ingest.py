@@ -14,7 +14,16 @@ from redis.asyncio import Redis
 
 from . import store
 from .config import get_config
-from .health import Identity, Record, Thresholds, Transition, after_deadline, after_disconnect, after_heartbeat
+from .health import (
+    Identity,
+    Record,
+    State,
+    Thresholds,
+    Transition,
+    after_deadline,
+    after_disconnect,
+    after_heartbeat,
+)
 from .heartbeat import Heartbeat
 from .identities import hash_token, identity_after_miss
 
@@ -148,3 +157,9 @@ async def disconnect(redis: Redis, *, identity: Identity, now: float, since: flo
         return after_disconnect(previous, now=now)
 
     return await update(redis, member, step, now=now)
+
+
+async def forget_long_down(redis: Redis, *, now: float, hours: int) -> list[str]:
+    """Forget encoders down for longer than history is kept (one-off legacy senders, retired machines)."""
+    stale = [r for r in await store.read_records(redis) if r.state == State.DOWN and now - r.since > hours * 3600]
+    return [r.member for r in stale if await store.remove_encoder(redis, r.room, r.name)]

@@ -139,6 +139,26 @@ return version
 """
 )
 
+# KEYS: records, deadlines, room hash, live version, ops version, room attrs.
+# ARGV: member, encoder, room, live channel, ops channel.
+# Forgets an encoder (revoked, or down for longer than history is kept).
+REMOVE_LUA = LuaScript(
+    ROOM_MESSAGE_LUA
+    + """
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then
+  return 0
+end
+redis.call('ZREM', KEYS[2], ARGV[1])
+if redis.call('HDEL', KEYS[3], ARGV[2]) == 1 then
+  publish_room(KEYS[3], KEYS[6], ARGV[3], KEYS[4], ARGV[4])
+end
+local version = redis.call('INCR', KEYS[5])
+redis.call('PUBLISH', ARGV[5], '{"type":"removed","version":' .. version .. ',"room":' .. cjson.encode(ARGV[3]) ..
+  ',"name":' .. cjson.encode(ARGV[2]) .. '}')
+return version
+"""
+)
+
 # KEYS: a key, the feed's version. ARGV: JSON value, channel, message head,
 # "1" to send the value along.
 # Stores a value and, if it changed, publishes the head (a JSON object's
@@ -313,6 +333,26 @@ async def commit(
         max(0, int(log_since * 1000)),  # stream ids are milliseconds, never negative
     )
     return version != -1
+
+
+async def remove_encoder(redis: Redis, room: str, name: str) -> bool:
+    """Forget an encoder's state everywhere; False if there was none."""
+    version = await REMOVE_LUA(
+        redis,
+        6,
+        key("records"),
+        key("deadlines"),
+        key("room", room),
+        key("version"),
+        key("ops", "version"),
+        key("attrs", room),
+        f"{room}/{name}",
+        name,
+        room,
+        live_channel(),
+        ops_channel(),
+    )
+    return version != 0
 
 
 async def due_members(redis: Redis, *, now: float, limit: int = 500) -> list[str]:

@@ -264,8 +264,10 @@ def test_pages_are_proxied_with_forwarded_headers_and_no_server_version(nginx: P
     assert seen["path"] == "/main-hall"
     assert seen["headers"]["host"] == HOST
     assert seen["headers"]["x-forwarded-proto"] == "https"
-    # nginx appends the address it saw; daphne takes the last hop it trusts.
-    assert seen["headers"]["x-forwarded-for"] == "203.0.113.9, 127.0.0.1"
+    # nginx replaces what the client claimed with the address it saw: daphne
+    # believes the left-most entry, so a client must not be able to write it.
+    assert seen["headers"]["x-forwarded-for"] == "127.0.0.1"
+    assert len(seen["headers"]["x-request-id"]) == 32
     assert "upgrade" not in seen["headers"]
     assert seen["headers"].get("connection", "") in ("", "keep-alive")
 

@@ -94,3 +94,32 @@ async def test_rate_limit_answers_429(encoder_token, async_client):
 
     assert 429 in statuses
     assert statuses.count(200) >= 5
+
+
+async def test_revoked_encoder_leaves_the_dashboard(encoder_token, async_client, redis_client):
+    from asgiref.sync import sync_to_async
+
+    await post(async_client, encoder_token)
+
+    await sync_to_async(call_command)("encoder", "revoke", "enc-1")
+
+    assert redis_client.hget("streaming:records", "example/enc-1") is None
+    assert redis_client.hgetall("streaming:room:example") == {}
+
+
+async def test_a_token_missing_from_redis_is_not_looked_up_while_the_copy_exists(
+    encoder_token, async_client, redis_client
+):
+    # A row written straight into the database, past Redis: the copy in Redis
+    # is what counts, so made-up tokens never cost a database query...
+    from asgiref.sync import sync_to_async
+
+    await sync_to_async(Encoder.objects.create)(room="example", name="enc-2", token_hash=hash_token("sideways"))
+    body = {"encoder": "enc-2"}
+
+    refused = await post(async_client, "sideways", **body)
+    redis_client.delete("streaming:tokens")  # ...until Redis lost its copy: then it is reloaded whole
+    accepted = await post(async_client, "sideways", **body)
+
+    assert (refused.status_code, accepted.status_code) == (403, 200)
+    assert redis_client.hexists("streaming:tokens", hash_token(encoder_token))

@@ -117,3 +117,24 @@ async def test_snapshot_and_version_agree():
     assert snapshot.version == 1
     assert snapshot.rooms["example"] == store.RoomState(reports={}, attrs={})
     assert snapshot.rooms["hall-2"].reports == {"a": {"streams": [{"format": "hls", "url": "https://a/x.m3u8"}]}}
+
+
+async def test_encoders_down_longer_than_history_are_forgotten(redis_client):
+    redis = store.get_redis()
+    await report("example", "gone", STREAM, now=1000.0)
+    await report("example", "recent", STREAM, now=90_000.0)
+    await ingest.sweep(redis, now=1010.0)
+    await ingest.sweep(redis, now=1011.0)  # "gone" is down since 1011
+
+    forgotten = await ingest.forget_long_down(redis, now=1011.0 + 24 * 3600 + 1, hours=24)
+
+    assert forgotten == ["example/gone"]
+    assert redis_client.hkeys("streaming:records") == ["example/recent"]
+
+
+async def test_a_deadline_without_a_record_is_dropped(redis_client):
+    redis_client.zadd("streaming:deadlines", {"example/ghost": 5.0})
+
+    await ingest.sweep(store.get_redis(), now=10.0)
+
+    assert redis_client.zcard("streaming:deadlines") == 0

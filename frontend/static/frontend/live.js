@@ -25,8 +25,7 @@
     const status = document.getElementById("connection");
     const rooms = new Map();
     let feed = null;
-    // Sending needs a feed client that exposes send(); older ones only listen.
-    const send = (message) => feed && typeof feed.send === "function" && feed.send(message);
+    const send = (message) => feed && feed.send(message);
     feed = window.connectFeed(window.feedUrl(base, "/ws/live/"), {
       snapshot(message) {
         rooms.clear();

@@ -77,12 +77,16 @@ window.ui = (function () {
     });
     if (!("now" in room) && !("next" in room)) return; // a tracker without schedules: keep the page's
     each("data-nownext", room.name, (node) => {
-      node.replaceChildren(...[room.now && event("Now", room.now), room.next && event("Next", room.next)].filter(Boolean));
+      node.replaceChildren(...nowNext(room));
       localizeTimes(node);
     });
   }
 
+  function nowNext(room) {
+    return [room.now && event("Now", room.now), room.next && event("Next", room.next)].filter(Boolean);
+  }
+
   localizeTimes();
   setInterval(localizeTimes, 30000);
-  return { el, announce, webUrl, showRoom, nowNext: (room) => [room.now && event("Now", room.now), room.next && event("Next", room.next)].filter(Boolean) };
+  return { el, announce, webUrl, showRoom, nowNext };
 })();

@@ -60,9 +60,10 @@ async def record_history_forever(redis: store.Redis) -> None:
     while True:
         config = get_config()
         try:
-            await history.add_points(
-                redis, rooms=list(config.rooms), now=time.time(), keep_hours=config.settings["history-hours"]
-            )
+            hours = config.settings["history-hours"]
+            await history.add_points(redis, rooms=list(config.rooms), now=time.time(), keep_hours=hours)
+            for member in await ingest.forget_long_down(redis, now=time.time(), hours=hours):
+                logger.info("forgot %s: down for more than %d hours", member, hours)
         except RedisError as exc:
             logger.warning("history cannot reach redis: %s", exc)
         await asyncio.sleep(history.STEP_SECONDS - time.time() % history.STEP_SECONDS)

@@ -212,6 +212,11 @@
         render();
         return;
       }
+      if (message.type === "removed") {
+        encoders.delete(`${message.room}/${message.name}`);
+        render();
+        return;
+      }
       if (message.type === "schedules") {
         schedules = message.data;
         render();
