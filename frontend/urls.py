@@ -2,10 +2,11 @@ from django.urls import path
 
 from . import views
 
-# "monitor" is a reserved room name, so it never shadows a room.
+# "monitor" and "graphs" are reserved room names, so they never shadow a room.
 urlpatterns = [
     path("", views.index, name="index"),
     path("monitor", views.monitor, name="monitor"),
+    path("graphs", views.graphs, name="graphs"),
     path("<str:name>/embed", views.embed, name="embed"),
     path("<str:name>/schedule", views.programme, name="programme"),
     path("<str:name>/schedule.json", views.schedule_json, name="schedule-json"),

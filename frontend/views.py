@@ -91,6 +91,12 @@ async def monitor(request: HttpRequest) -> HttpResponse:
     return page(request, "monitor.html", {"rooms": rooms})
 
 
+@lean
+async def graphs(request: HttpRequest) -> HttpResponse:
+    """Stacked clients and bandwidth per room; the script reads the tracker's history API."""
+    return page(request, "graphs.html", {"ranges": (10, 30, 60, 120)})
+
+
 @needs_tracker
 async def programme(request: HttpRequest, name: str) -> HttpResponse:
     """The room's programme for the day, with what is on now."""
