@@ -108,7 +108,10 @@ class Cluster:
             "DATABASE_URL": "sqlite:///" + os.path.relpath(self.tmp / "db.sqlite3", ROOT),
             "SECRET_KEY": "bench-" + secrets.token_hex(8),
             "DEBUG": "0",
-            "SERVE_STATIC": "0",
+            # Unhashed static names: production's hashed ones need a collectstatic
+            # run, and nginx, not daphne, serves the files anyway.
+            "SERVE_STATIC": "1",
+            "SECURE_SSL_REDIRECT": "0",  # plain HTTP on loopback
             "ALLOWED_HOSTS": "127.0.0.1",
             "LOG_LEVEL": "WARNING",
         }

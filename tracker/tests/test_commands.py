@@ -2,6 +2,7 @@ import os
 import re
 import subprocess
 import sys
+import urllib.request
 
 from conftest import ROOT, TEST_CONFIG_DIR
 
@@ -14,6 +15,17 @@ def test_fake_encoder_registers_and_prints_one_line_per_heartbeat(site):
     assert len(lines) == 2
     for line in lines:
         assert re.fullmatch(r"Registered example at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00 result OK", line)
+
+
+def test_fake_encoder_over_the_websocket(site):
+    args = ["fake_encoder", "--ws", "--room", "hall-2", "--interval", "1", "--count", "2", "--tracker", site.url]
+
+    lines = site.manage(*args).splitlines()
+    metrics = urllib.request.urlopen(site.url + "/tracker/metrics", timeout=5).read().decode()
+
+    assert [line.endswith("result OK") for line in lines] == [True, True]
+    # It closed its socket when it stopped: operators see it gone at once.
+    assert 'streaming_encoders{state="disconnected"} 1' in metrics
 
 
 def test_fake_encoder_reports_errors_on_its_line(site, tmp_path):

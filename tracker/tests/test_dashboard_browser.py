@@ -67,3 +67,26 @@ def test_dashboard_asks_anonymous_visitors_to_log_in(site: Site, page: Page):
     page.goto(site.url + "/tracker/dashboard/")
 
     expect(page.locator("h1")).to_have_text("Operator login")
+
+
+def test_dashboard_shows_what_is_on_stage(site: Site, page: Page):
+    import asyncio
+    import threading
+
+    from tracker import store
+
+    talk = {"title": "Keynote", "start": "2026-12-27T09:00:00+00:00", "end": "2026-12-27T10:00:00+00:00"}
+
+    async def put_on_stage() -> None:
+        redis = store.connect()
+        await store.set_room_attr(redis, "example", "nownext", {"now": talk, "next": None})
+        await redis.aclose()
+
+    log_in(site, page)
+    expect(page.locator('section[data-room="example"]')).to_be_visible()
+    # In a thread: Playwright owns this thread's event loop.
+    thread = threading.Thread(target=asyncio.run, args=(put_on_stage(),))
+    thread.start()
+    thread.join()
+
+    expect(page.locator('section[data-room="example"] .nownext')).to_contain_text("Now: Keynote", timeout=5000)

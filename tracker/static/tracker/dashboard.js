@@ -17,6 +17,7 @@
   const sparks = new Map(); // "room/name" -> [[t, clients, bitrate], ...]
   let audience = {}; // room -> {viewers, health: {playing, buffering, error, paused}}
   let schedules = {}; // room -> {events, ok_at, error, error_at}
+  const onStage = {}; // room -> {now, next}: the talks, from the viewers' feed
   let clockOffset = 0; // server time minus browser time, in seconds
 
   sound.checked = localStorage.getItem("dashboard-sound") === "on";
@@ -119,7 +120,8 @@
       const heading = el("h2", {}, room.title, " ", el("small", { class: "audience" }, audienceText(audience[room.name])));
       const schedule = scheduleText(schedules[room.name]);
       const warning = schedule ? el("p", { class: "schedule-error", role: "alert" }, schedule) : "";
-      return el("section", { class: "room", "data-room": room.name }, heading, warning, body, logList(room.name));
+      const talks = el("p", { class: "nownext" }, talksText(onStage[room.name]));
+      return el("section", { class: "room", "data-room": room.name }, heading, talks, warning, body, logList(room.name));
     });
     container.replaceChildren(...sections);
     announce();
@@ -133,6 +135,15 @@
     ["buffering", "error"].forEach((state) => {
       if (reported && health[state]) parts.push(`${Math.round((health[state] / reported) * 100)}% ${state}`);
     });
+    return parts.join(" · ");
+  }
+
+  function talksText(stage) {
+    if (!stage || (!stage.now && !stage.next)) return "";
+    const clock = (iso) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    const parts = [];
+    if (stage.now) parts.push(`Now: ${stage.now.title} (until ${clock(stage.now.end)})`);
+    if (stage.next) parts.push(`Next: ${stage.next.title} (${clock(stage.next.start)})`);
     return parts.join(" · ");
   }
 
@@ -234,6 +245,19 @@
     },
     status(text) {
       connection.textContent = text;
+    },
+  });
+
+  // What is on stage comes with the rooms on the viewers' feed.
+  window.connectFeed(window.feedUrl(null, "/ws/live/"), {
+    snapshot(message) {
+      message.rooms.forEach((room) => (onStage[room.name] = { now: room.now, next: room.next }));
+      render();
+    },
+    change(message) {
+      if (message.type !== "room") return;
+      onStage[message.room.name] = { now: message.room.now, next: message.room.next };
+      render();
     },
   });
 
