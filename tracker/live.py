@@ -183,8 +183,9 @@ class LiveHub:
         if channel == store.live_channel():
             await self._apply(redis, json.loads(data))
         elif channel == store.ops_channel():
-            version = json.loads(data)["version"]
-            await self._each(self.ops_listeners, lambda listener: listener.push_ops(version, data))
+            if self.ops_listeners:  # every heartbeat comes here: parse only for someone
+                version = json.loads(data)["version"]
+                await self._each(self.ops_listeners, lambda listener: listener.push_ops(version, data))
         else:
             order = json.loads(data)
             if order["type"] == "revoke":

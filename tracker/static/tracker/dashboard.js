@@ -184,8 +184,10 @@
     favicon.href = canvas.toDataURL();
   }
 
+  let audio = null; // one for the page: browsers limit how many may exist
+
   function beep() {
-    const audio = new AudioContext();
+    audio = audio || new AudioContext();
     const tone = audio.createOscillator();
     tone.frequency.value = 880;
     tone.connect(audio.destination);
