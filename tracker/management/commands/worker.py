@@ -116,8 +116,23 @@ async def supervised(name: str, job: Callable[[], Awaitable[None]]) -> None:
             await asyncio.sleep(5)
 
 
+async def wait_for_redis(redis: store.Redis) -> None:
+    """Start-up order is not guaranteed (honcho, systemd): wait for Redis, don't die."""
+    waited = False
+    while True:
+        try:
+            await redis.ping()
+            return
+        except RedisError as exc:
+            if not waited:
+                logger.warning("waiting for redis: %s", exc)
+                waited = True
+            await asyncio.sleep(1)
+
+
 async def run() -> None:
     redis = store.connect()
+    await wait_for_redis(redis)
     count = await copy_identities_to_redis(redis)
     logger.info("worker started; %d encoder tokens loaded", count)
     await asyncio.gather(
