@@ -1,6 +1,6 @@
 """The health model of one encoder, as pure functions of its record and time.
 
-    up ──(interval passes)──▶ late ──(grace passes)──▶ down
+    up ──(interval + tolerance)──▶ late ──(interval + grace)──▶ down
     any ──(socket closes)──▶ disconnected ──(grace passes)──▶ down
     any ──(heartbeat)──▶ up, or degraded when its metrics cross a threshold
 
@@ -75,7 +75,10 @@ class Record:
     def deadline(self) -> float | None:
         """When the sweeper must look at this encoder next (None: never)."""
         if self.state in (State.UP, State.DEGRADED):
-            return self.last_seen + self.interval
+            # Late means a heartbeat was missed, not that one came a few
+            # milliseconds after its interval: half the grace (at most half
+            # an interval) of tolerance, so punctual encoders never flap.
+            return self.last_seen + self.interval + min(self.grace, self.interval) / 2
         if self.state == State.LATE:
             return self.last_seen + self.interval + self.grace
         if self.state == State.DISCONNECTED:
@@ -181,7 +184,7 @@ def after_deadline(previous: Record, *, now: float) -> tuple[Record, Transition]
     elif previous.state == State.DISCONNECTED:
         new, why = State.DOWN, f"not back within {previous.grace} s of disconnecting"
     else:
-        new, why = State.LATE, f"no heartbeat for {previous.interval} s"
+        new, why = State.LATE, f"no heartbeat for {now - previous.last_seen:g} s"
     return moved(previous, state=new, since=now, reason=why), Transition(
         previous.room, previous.name, previous.state, new, why, now
     )

@@ -61,7 +61,7 @@ async def go_down_and_back(*, at: float) -> None:
     """An encoder with interval 10 and grace 1 goes down, then heartbeats again."""
     redis = store.get_redis()
     await report("example", "cam", STREAM, now=at)
-    await ingest.sweep(redis, now=at + 10)
+    await ingest.sweep(redis, now=at + 10.5)
     await ingest.sweep(redis, now=at + 11)
     await report("example", "cam", STREAM, now=at + 20)
 
@@ -106,7 +106,7 @@ async def test_alerts_failed_delivery_is_retried_with_backoff(receiver):
     receiver.fail = 2
     redis = store.get_redis()
     await report("example", "cam", STREAM, now=1000.0)
-    await ingest.sweep(redis, now=1010.0)
+    await ingest.sweep(redis, now=1010.5)
     await ingest.sweep(redis, now=1011.0)
 
     first = await run_worker_once(now=1012.0)  # fails; retry in 5 s

@@ -31,8 +31,8 @@ async def test_sweep_moves_up_late_down_at_exact_deadlines(redis_client):
     redis = store.get_redis()
     await report("example", "cam", STREAM, interval=10, now=1000.0)  # grace is 1 s in report()
 
-    assert await ingest.sweep(redis, now=1009.999) == []
-    late = await ingest.sweep(redis, now=1010.0)
+    assert await ingest.sweep(redis, now=1010.499) == []  # tolerance: half the grace
+    late = await ingest.sweep(redis, now=1010.5)
     assert await ingest.sweep(redis, now=1010.999) == []
     down = await ingest.sweep(redis, now=1011.0)
 
@@ -47,7 +47,7 @@ async def test_two_sweepers_racing_make_one_transition_and_one_log_entry(redis_c
     redis_client.delete("streaming:log:example")
 
     first, second = await asyncio.gather(
-        ingest.sweep(store.connect(), now=1010.0), ingest.sweep(store.connect(), now=1010.0)
+        ingest.sweep(store.connect(), now=1010.5), ingest.sweep(store.connect(), now=1010.5)
     )
 
     assert sorted(t.name for t in first + second) == sorted(f"cam{i}" for i in range(20))
@@ -59,7 +59,7 @@ async def test_changes_are_published_with_consecutive_versions():
     live = await subscribe(redis, store.live_channel())
     await report("example", "a", STREAM, now=1000.0)
     await report("example", "b", STREAM, now=1005.0)
-    await ingest.sweep(redis, now=1010.0)  # a late: public state unchanged
+    await ingest.sweep(redis, now=1010.5)  # a late: public state unchanged
     await ingest.sweep(redis, now=1011.0)  # a down
 
     messages = await published(live)
@@ -98,13 +98,13 @@ async def test_unchanged_public_report_publishes_nothing_to_viewers():
 async def test_log_keeps_transitions_with_reasons(redis_client):
     redis = store.get_redis()
     await report("example", "a", STREAM, now=1000.0)
-    await ingest.sweep(redis, now=1010.0)
+    await ingest.sweep(redis, now=1010.5)
 
     entries = [json.loads(fields["transition"]) for _, fields in redis_client.xrange("streaming:log:example")]
 
     assert [(e["old"], e["new"], e["reason"]) for e in entries] == [
         (None, "up", "first heartbeat"),
-        ("up", "late", "no heartbeat for 10 s"),
+        ("up", "late", "no heartbeat for 10.5 s"),
     ]
 
 
@@ -123,7 +123,7 @@ async def test_encoders_down_longer_than_history_are_forgotten(redis_client):
     redis = store.get_redis()
     await report("example", "gone", STREAM, now=1000.0)
     await report("example", "recent", STREAM, now=90_000.0)
-    await ingest.sweep(redis, now=1010.0)
+    await ingest.sweep(redis, now=1010.5)
     await ingest.sweep(redis, now=1011.0)  # "gone" is down since 1011
 
     forgotten = await ingest.forget_long_down(redis, now=1011.0 + 24 * 3600 + 1, hours=24)
