@@ -28,7 +28,6 @@ INFO = {
     "hashtag": "hall",
     "preview": "https://cdn.example/hall.jpg",
     "preview-interval": 5,
-    "schedule-link": "https://events.example/schedule",
 }
 
 
@@ -135,7 +134,7 @@ async def test_room_page_shows_extras_from_config(async_client, rooms):
     assert 'Matrix: <a href="https://matrix.to/#/%23hall:matrix.org">#hall:matrix.org</a>' in html
     assert '<iframe class="irclog" src="https://log.example/hall"' in html
     assert '<a href="https://mastodon.social/tags/hall">#hall</a>' in html
-    assert '<a href="https://events.example/schedule">Schedule</a>' in html
+    assert '<a href="/example/schedule">Programme</a>' in html
     assert ">7 watching</span>" in html
 
 
@@ -211,7 +210,7 @@ async def test_venue_address_gets_the_in_room_page(async_client, rooms, venue_lo
     assert venue_lookups == ["10.9.0.5"]
     assert "You are on the venue's network" in html
     assert "<video" not in html
-    assert '<a href="https://events.example/schedule">Schedule</a>' in html
+    assert '<a href="/example/schedule">Programme</a>' in html
     assert 'IRC: <a href="ircs://irc.hackint.org:6697/#hall">' in html
     assert 'data-kind="ends">ends 10:45 UTC</time>' in html
     assert "data-watch" not in html  # people in the room are not counted as stream viewers

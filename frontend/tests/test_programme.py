@@ -64,7 +64,7 @@ async def test_room_page_shows_now_and_next_and_links_the_programme(programme, a
     html = (await async_client.get("/example")).content.decode()
 
     assert "Running talk" in html and "Next &lt;b&gt;talk&lt;/b&gt;" in html
-    assert 'href="/example/schedule"' in html
+    assert '<a href="/example/schedule">Programme</a>' in html
 
 
 async def test_schedule_feeds_pass_through_the_frontend(programme, async_client):

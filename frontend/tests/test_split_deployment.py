@@ -25,10 +25,14 @@ def test_page_from_the_frontend_goes_live_from_the_tracker(site_env, tmp_path, p
             expect(page.locator("[data-state=example]").first).to_have_text("Offline")
 
             stream = {"format": "webm", "url": "http://127.0.0.1:9/none.webm", "clients": 0, "bitrate": 1}
-            post_heartbeat(
-                tracker.url, {"room": "example", "encoder": "cam-1", "interval": 30, "streams": [stream]}, token=token
-            )
+            body = {"room": "example", "encoder": "cam-1", "interval": 30, "streams": [stream]}
+            # The player asks the tracker's stream API, across origins, as the room goes live.
+            with page.expect_response(lambda response: "/stream" in response.url, timeout=10000) as asked:
+                post_heartbeat(tracker.url, body, token=token)
+                expect(page.locator("[data-state=example]").first).to_have_text("Live", timeout=5000)
 
-            expect(page.locator("[data-state=example]").first).to_have_text("Live", timeout=5000)
-            # The player asked the tracker's stream API across origins (CORS) for this URL.
-            expect(page.locator("video")).to_have_attribute("src", "http://127.0.0.1:9/none.webm", timeout=5000)
+            answer = asked.value
+            assert answer.url.startswith(tracker.url + "/tracker/api/rooms/example/stream")
+            assert answer.status == 200
+            assert answer.headers["access-control-allow-origin"] == frontend_origin
+            assert answer.json()["url"] == "http://127.0.0.1:9/none.webm"
