@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -125,6 +126,17 @@ async def report(
     identity = Identity(name=encoder, room=room, role="encoder", grace=1)
     beat = Heartbeat(room=room, encoder=encoder, interval=interval, streams=list(streams), metrics=metrics or {})
     await ingest.accept(store.get_redis(), identity=identity, beat=beat, now=time.time() if now is None else now)
+
+
+async def published(pubsub) -> list[dict]:
+    """Every message a subscription gets within half a second (subscribe acks read as None)."""
+    messages = []
+    deadline = asyncio.get_running_loop().time() + 0.5
+    while asyncio.get_running_loop().time() < deadline:
+        message = await pubsub.get_message(timeout=0.1)
+        if message is not None:
+            messages.append(json.loads(message["data"]))
+    return messages
 
 
 def post_heartbeat(base_url: str, body: dict, *, token: str) -> dict:

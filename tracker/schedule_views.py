@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -30,23 +31,25 @@ async def programme(request: HttpRequest, name: str) -> Programme | JsonResponse
     return room, await room_events(store.get_redis(), room, now=at) or [], at
 
 
-@lean
-@require_GET
-async def schedule_json_view(request: HttpRequest, name: str) -> HttpResponse:
-    found = await programme(request, name)
-    if isinstance(found, HttpResponse):
-        return found
-    room, events, at = found
+def programme_view(render: Callable[[HttpRequest, Room, list[Event], datetime], HttpResponse]):
+    """A GET view answering with `render(request, room, events, moment)`, or the programme's error."""
+
+    @lean
+    @require_GET
+    async def view(request: HttpRequest, name: str) -> HttpResponse:
+        found = await programme(request, name)
+        return found if isinstance(found, HttpResponse) else render(request, *found)
+
+    return view
+
+
+@programme_view
+def schedule_json_view(request: HttpRequest, room: Room, events: list[Event], at: datetime) -> HttpResponse:
     return JsonResponse(schedule_json(events, now=at, timezone=timezone_of(room)))
 
 
-@lean
-@require_GET
-async def schedule_rss_view(request: HttpRequest, name: str) -> HttpResponse:
-    found = await programme(request, name)
-    if isinstance(found, HttpResponse):
-        return found
-    room, events, at = found
+@programme_view
+def schedule_rss_view(request: HttpRequest, room: Room, events: list[Event], at: datetime) -> HttpResponse:
     # The room's page as the caller knows it (?link=, from the frontend), else ours.
     given = request.GET.get("link", "")
     link = room.settings.get("link") or (given if given.startswith(("http://", "https://")) else "")
@@ -55,16 +58,11 @@ async def schedule_rss_view(request: HttpRequest, name: str) -> HttpResponse:
         now=at,
         timezone=timezone_of(room),
         title=room.title,
-        link=link or request.build_absolute_uri(f"/{name}"),
+        link=link or request.build_absolute_uri(f"/{room.name}"),
     )
     return HttpResponse(feed, content_type="application/rss+xml; charset=utf-8")
 
 
-@lean
-@require_GET
-async def schedule_ics_view(request: HttpRequest, name: str) -> HttpResponse:
-    found = await programme(request, name)
-    if isinstance(found, HttpResponse):
-        return found
-    room, events, at = found
+@programme_view
+def schedule_ics_view(request: HttpRequest, room: Room, events: list[Event], at: datetime) -> HttpResponse:
     return HttpResponse(ics_calendar(events, now=at, name=room.title), content_type="text/calendar; charset=utf-8")

@@ -1,6 +1,5 @@
 """Schedules fetched, stored, diffed and pushed; now/next moved at boundaries."""
 
-import asyncio
 import json
 import logging
 import threading
@@ -10,10 +9,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from conftest import published
 from tracker import schedule_sync, store
 from tracker.config import reset_cache
-
-BERLIN_10 = datetime(2026, 12, 27, 9, 0, tzinfo=UTC)  # 10:00 in Europe/Berlin
 
 
 def feed(*talks: tuple[str, str, str]) -> bytes:
@@ -78,17 +76,6 @@ def server(settings, tmp_path) -> Iterator[ScheduleServer]:
     server.http.shutdown()
 
 
-async def live_messages(pubsub) -> list[dict]:
-    """Everything published within half a second (subscribe acks read as None)."""
-    messages = []
-    deadline = asyncio.get_running_loop().time() + 0.5
-    while asyncio.get_running_loop().time() < deadline:
-        message = await pubsub.get_message(timeout=0.1)
-        if message is not None:
-            messages.append(json.loads(message["data"]))
-    return messages
-
-
 async def test_sync_stores_room_events_and_announces_the_change(server):
     redis = store.get_redis()
     pubsub = redis.pubsub(ignore_subscribe_messages=True)
@@ -96,7 +83,7 @@ async def test_sync_stores_room_events_and_announces_the_change(server):
 
     changed = await schedule_sync.sync(redis)
     events = await store.get_schedule(redis, "example")
-    messages = await live_messages(pubsub)
+    messages = await published(pubsub)
 
     assert changed == ["example"]
     assert [e["title"] for e in events] == ["Opening", "Keynote", "Late talk"]

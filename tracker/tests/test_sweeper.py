@@ -3,7 +3,7 @@
 import asyncio
 import json
 
-from conftest import report
+from conftest import published, report
 from tracker import ingest, store
 from tracker.health import State
 
@@ -14,17 +14,6 @@ async def subscribe(redis, channel):
     pubsub = redis.pubsub(ignore_subscribe_messages=True)
     await pubsub.subscribe(channel)
     return pubsub
-
-
-async def published(pubsub) -> list[dict]:
-    """Everything published within half a second (subscribe acks read as None)."""
-    messages = []
-    deadline = asyncio.get_running_loop().time() + 0.5
-    while asyncio.get_running_loop().time() < deadline:
-        message = await pubsub.get_message(timeout=0.1)
-        if message is not None:
-            messages.append(json.loads(message["data"]))
-    return messages
 
 
 async def test_sweep_moves_up_late_down_at_exact_deadlines(redis_client):
