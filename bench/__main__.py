@@ -122,7 +122,12 @@ def main(argv: list[str] | None = None) -> int:
         if "screen" in scenarios:
             log("3. heartbeat to screen")
             results["screen"] = screen.run(
-                ctx, port=main_port, token=cluster.tokens["screen-1"], samples=settings["screen_samples"], log=log
+                ctx,
+                port=main_port,
+                token=cluster.tokens["screen-1"],
+                session=cluster.operator_session,
+                samples=settings["screen_samples"],
+                log=log,
             )
         if "pages" in scenarios:
             log("5. viewer pages")

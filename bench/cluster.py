@@ -48,6 +48,7 @@ class Cluster:
         self.tmp = Path(tempfile.mkdtemp(prefix="bench-"))
         self.keep_logs = keep_logs
         self.tokens: dict[str, str] = {}  # encoder name -> bearer token
+        self.operator_session = ""  # a logged-in operator's session key
         self.processes: list[tuple[str, subprocess.Popen]] = []
         self.redis_url = ""
         self.daphnes: list[tuple[int, subprocess.Popen]] = []  # (port, process)
@@ -127,7 +128,8 @@ class Cluster:
         )
         if result.returncode != 0:
             raise RuntimeError(f"provisioning the bench site failed:\n{result.stderr[-3000:]}")
-        self.tokens = json.loads(result.stdout.strip().splitlines()[-1])
+        provisioned = json.loads(result.stdout.strip().splitlines()[-1])
+        self.tokens, self.operator_session = provisioned["tokens"], provisioned["operator_session"]
         self._spawn("worker", [sys.executable, "manage.py", "worker"], cwd=ROOT, env=self.env)
 
     def add_daphnes(self, count: int) -> list[tuple[int, subprocess.Popen]]:

@@ -2,9 +2,8 @@
 the bench's own SQLite file, and give every bench encoder a token.
 
 Run by the harness as `python -m bench.provision CONFIG_DIR ENCODERS_JSON`
-with the cluster's environment; prints {"encoder name": token} as JSON.
-Works with both ways the tracker has authenticated encoders: one shared
-secret in the config, or per-encoder identities in the database.
+with the cluster's environment; prints {"tokens": {"encoder name": token},
+"operator_session": session key} as JSON.
 """
 
 from __future__ import annotations
@@ -46,14 +45,24 @@ def main(config_dir: Path, encoders: list[list[str]], rooms: list[str]) -> dict[
     from django.core.management import call_command
 
     call_command("migrate", "--noinput", verbosity=0, stdout=io.StringIO())
-    try:
-        from tracker.identities import add_encoder
-    except ImportError:  # one shared secret
-        return {name: secret for _, name in encoders}
-    tokens = {}
-    for room, name in encoders:
-        tokens[name] = add_encoder(room=room, name=name)[1]
-    return tokens
+    from tracker.identities import add_encoder
+
+    tokens = {name: add_encoder(room=room, name=name)[1] for room, name in encoders}
+    return {"tokens": tokens, "operator_session": operator_session()}
+
+
+def operator_session() -> str:
+    """A logged-in operator's session key, for the dashboard's socket."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+    from django.contrib.sessions.backends.db import SessionStore
+
+    user = get_user_model().objects.create_user("bench-operator", password=secrets.token_hex(16))
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return session.session_key
 
 
 if __name__ == "__main__":

@@ -97,7 +97,7 @@ def build(results: dict[str, Any], *, mode: str, elapsed: float) -> str:
     if screen:
         rows.append(
             (
-                "3. heartbeat → /ws/live/ socket (no /ws/ops/ yet)",
+                "3. heartbeat → operator socket /ws/ops/",
                 f"p50 {ms(screen['p50'])} / p99 {ms(screen['p99'])} ms over {screen['samples']} samples, "
                 f"lost {screen['lost']}",
                 "p50 ≤ 20 ms",

@@ -1,8 +1,8 @@
 """Scenario 3: heartbeat to screen.
 
-One watcher socket on /ws/live/ (the operator socket /ws/ops/ does not
-exist yet) and one encoder connection to the same daphne, in a process of
-their own. Each sample POSTs a heartbeat that changes the `screen` room (a
+One operator socket on /ws/ops/ (logged in with a session the harness
+made) and one encoder connection to the same daphne, in a process of their
+own. Each sample POSTs a heartbeat that changes the `screen` room (a
 fresh marker in its stream URL) and times from just before the POST until
 the watcher's socket has the message. Samples are sent one at a time,
 `spacing` apart; bounded by count and by time.
@@ -21,13 +21,19 @@ from .common import percentile
 from .httpclient import HttpConnection, heartbeat_body, heartbeat_headers
 
 
-async def measure(port: int, token: str, samples: int, spacing: float, time_limit: float) -> dict[str, Any]:
+async def measure(
+    port: int, token: str, session: str, samples: int, spacing: float, time_limit: float
+) -> dict[str, Any]:
     http = HttpConnection("127.0.0.1", port)
     headers = heartbeat_headers(token)
     to_screen, post_only, lost = [], [], 0
     stop_at = time.monotonic() + time_limit
     async with connect(
-        f"ws://127.0.0.1:{port}/ws/live/", origin=f"http://127.0.0.1:{port}", compression=None, open_timeout=10
+        f"ws://127.0.0.1:{port}/ws/ops/",
+        origin=f"http://127.0.0.1:{port}",
+        additional_headers={"Cookie": f"sessionid={session}"},
+        compression=None,
+        open_timeout=10,
     ) as ws:
         await asyncio.wait_for(ws.recv(), 10)  # snapshot
         for count in range(samples):
@@ -59,10 +65,18 @@ def screen_process(conn, *args) -> None:
 
 
 def run(
-    ctx, *, port: int, token: str, samples: int, spacing: float = 0.01, time_limit: float = 30, log=print
+    ctx,
+    *,
+    port: int,
+    token: str,
+    session: str,
+    samples: int,
+    spacing: float = 0.01,
+    time_limit: float = 30,
+    log=print,
 ) -> dict[str, Any]:
     parent, child = ctx.Pipe()
-    process = ctx.Process(target=screen_process, args=(child, port, token, samples, spacing, time_limit))
+    process = ctx.Process(target=screen_process, args=(child, port, token, session, samples, spacing, time_limit))
     process.start()
     try:
         if not parent.poll(time_limit + 30):
