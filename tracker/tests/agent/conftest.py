@@ -45,14 +45,8 @@ class RealTracker:
 
 
 @pytest.fixture
-def real_tracker(request: pytest.FixtureRequest) -> RealTracker:
-    """The root conftest's running site: `site` with per-encoder tokens (issue 3), or the older
-    `site_url` where the global test secret was the heartbeat token."""
+def real_tracker(site) -> RealTracker:
+    """The root conftest's running site, with per-encoder tokens (and the legacy secret)."""
     from conftest import TEST_SECRET
 
-    try:
-        site = request.getfixturevalue("site")
-    except pytest.FixtureLookupError:
-        url = request.getfixturevalue("site_url")
-        return RealTracker(url=url, token_for=lambda room, name: TEST_SECRET, legacy_secret=TEST_SECRET)
     return RealTracker(url=site.url, token_for=site.add_encoder, legacy_secret=TEST_SECRET)

@@ -10,9 +10,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
-import pytest
-
-from conftest import ROOT
+from conftest import ROOT, free_port, running
 from tracker.agent.backoff import Backoff
 from tracker.agent.loop import Agent
 from tracker.agent.sources import build_sources
@@ -26,7 +24,6 @@ STATIC = {
         {"format": "hls", "url": "https://cdn.example.org/hd.m3u8", "quality": "hd", "clients": 3, "bitrate": 2_500_000}
     ],
 }
-HAS_WS_ENDPOINT = "tracker/ws/encoder/" in (ROOT / "tracker" / "routing.py").read_text()
 
 
 def room(site_url: str, name: str = "example") -> dict:
@@ -55,15 +52,13 @@ def test_agent_auto_transport_makes_room_live(real_tracker):
     agent.close()
 
     assert agent.ok, agent.state
-    # Over the websocket once the tracker has /tracker/ws/encoder/, over HTTP until then.
-    assert agent.transport.name == ("websocket" if HAS_WS_ENDPOINT else "http")
+    assert agent.transport.name == "websocket"
     assert detail["live"] is True
     (endpoint,) = detail["endpoints"]
     assert endpoint["encoder"] == "agent-1"
     assert endpoint["streams"] == STATIC["streams"]
 
 
-@pytest.mark.skipif(not HAS_WS_ENDPOINT, reason="tracker/routing.py has no /tracker/ws/encoder/ yet (issue 3)")
 def test_agent_websocket_transport_to_real_tracker(real_tracker):
     agent = agent_for(real_tracker, "websocket")
 
@@ -139,3 +134,21 @@ def test_agent_module_runs_with_verbose_lines(real_tracker, tmp_path: Path):
     assert [endpoint["encoder"] for endpoint in detail["endpoints"]] == ["proc-1"]
     assert "reporting hall-2 as proc-1 over" in errors  # one state line on stderr
     assert token not in errors  # the token is never logged
+
+
+def test_agent_reconnects_after_the_real_tracker_restarts(site_env, tmp_path):
+    port = free_port()
+    with running(site_env, tmp_path, port=port) as site:
+        token = site.add_encoder("example", "agent-1")
+        agent = agent_for(RealTracker(url=site.url, token_for=lambda room, name: token, legacy_secret=""), "websocket")
+        agent.beat()
+        before = agent.ok
+    agent.beat()  # the tracker is gone
+    while_down = agent.ok
+    with running(site_env, tmp_path, port=port) as site:  # back on the same address
+        agent.beat()
+        detail = room(site.url)
+        agent.close()
+
+    assert (before, while_down, agent.ok) == (True, False, True)
+    assert [endpoint["encoder"] for endpoint in detail["endpoints"]] == ["agent-1"]
