@@ -25,7 +25,9 @@ VENDOR := frontend/static/frontend/vendor
 
 # The stamp names the version, so changing HLS_VERSION installs it again.
 $(VENDOR)/.hls.js-$(HLS_VERSION):
-	@command -v npm >/dev/null || { echo "npm is missing: apt-get install npm (needed once, for hls.js)"; exit 1; }
+	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; } || \
+	  { echo "npm is missing: apt-get install npm (needed once, for hls.js)"; exit 1; }
 	mkdir -p var/npm $(VENDOR)
 	cd var/npm && npm pack --silent hls.js@$(HLS_VERSION) >/dev/null
 	echo "$(HLS_SHA512)  var/npm/hls.js-$(HLS_VERSION).tgz" | sha512sum --check --quiet
