@@ -10,11 +10,11 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.clickjacking import xframe_options_exempt
 
-from project.addresses import client_address
+from project.addresses import request_address
 from project.lean import lean
 
 from . import tracker_api
@@ -40,13 +40,8 @@ def needs_tracker(view: Callable[..., Awaitable[HttpResponse]]) -> Callable[...,
     return wrapper
 
 
-def viewer_address(request: HttpRequest) -> str:
-    """The connection's address, or X-Forwarded-For's when it comes from a trusted proxy."""
-    return client_address(request.META, getattr(settings, "TRUSTED_PROXIES", []))
-
-
 async def rooms_and_venue(request: HttpRequest) -> tuple[list[dict[str, Any]], bool]:
-    rooms, venue = await asyncio.gather(tracker_api.room_list(), tracker_api.is_venue(viewer_address(request)))
+    rooms, venue = await asyncio.gather(tracker_api.room_list(), tracker_api.is_venue(request_address(request)))
     return [prepare(room) for room in rooms], venue
 
 
@@ -129,4 +124,6 @@ schedule_ics = feed_view("ics")
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if request.path.startswith("/tracker/"):  # API clients get JSON, as for every other error there
+        return JsonResponse({"error": "not_found", "message": "no such path"}, status=404)
     return page(request, "404.html", {}, status=404)

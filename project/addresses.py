@@ -57,3 +57,10 @@ def is_venue(address: str, localips: Iterable[str]) -> bool:
         if in_networks(address, [str(network)]):
             return True
     return False
+
+
+def request_address(request: Any) -> str:
+    """A Django request's client address, believing TRUSTED_PROXIES only."""
+    from django.conf import settings
+
+    return client_address(request.META, settings.TRUSTED_PROXIES)

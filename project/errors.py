@@ -5,22 +5,41 @@ from __future__ import annotations
 import logging
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-from django.core.exceptions import SuspiciousOperation
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
 
-def error_response(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """A short answer for an unexpected error: JSON under /tracker/, text elsewhere.
+# Exceptions that mean the request was wrong, not the server: (status, error).
+CLIENT_ERRORS: tuple[tuple[type[Exception], int, str], ...] = (
+    (Http404, 404, "not_found"),
+    (PermissionDenied, 403, "forbidden"),
+    (SuspiciousOperation, 400, "bad_request"),  # e.g. a Host header not in ALLOWED_HOSTS
+    (BadRequest, 400, "bad_request"),
+    (MultiPartParserError, 400, "bad_request"),  # a form body that does not parse
+)
 
-    Redis being unreachable is the one expected failure: it becomes a 503 so
-    encoders retry and load balancers look elsewhere.
+
+def client_error(exception: Exception) -> tuple[int, str] | None:
+    for kind, status, error in CLIENT_ERRORS:
+        if isinstance(exception, kind):
+            return status, error
+    return None
+
+
+def error_response(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A short answer for an error: JSON under /tracker/, text elsewhere; never a traceback.
+
+    Redis being unreachable is the one expected server failure: it becomes a
+    503 so encoders retry and load balancers look elsewhere.
     """
-    if isinstance(exception, SuspiciousOperation):  # e.g. a Host header not in ALLOWED_HOSTS
-        logger.warning("refused %s %s: %s", request.method, request.path, exception)
-        status, error, message = 400, "bad_request", "bad request"
+    if found := client_error(exception):
+        logger.info("refused %s %s: %s", request.method, request.path, type(exception).__name__)
+        status, error = found
+        message = error.replace("_", " ")
     elif isinstance(exception, RedisError):
         logger.warning("redis unavailable during %s %s: %s", request.method, request.path, exception)
         status, error, message = 503, "unavailable", "live state store unreachable, retry shortly"
@@ -46,5 +65,7 @@ class json_errors_for_api:  # noqa: N801 - named like the function middlewares i
     def __call__(self, request: HttpRequest):
         return self.get_response(request)
 
-    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse:
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if client_error(exception):
+            return None  # Django's own 404/403/400 handling applies
         return error_response(request, exception)

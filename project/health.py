@@ -4,6 +4,8 @@ tracker, the tracker reachable for a frontend alone)."""
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
@@ -13,15 +15,19 @@ from frontend import tracker_api
 from tracker import store
 from tracker.config import ConfigError, get_config
 
-from .lean import lean
+from .lean import any_host, lean
+
+logger = logging.getLogger(__name__)
 
 
+@any_host
 @lean
 @require_GET
 async def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"ok": True})
 
 
+@any_host
 @lean
 @require_GET
 async def readyz(request: HttpRequest) -> JsonResponse:
@@ -30,7 +36,8 @@ async def readyz(request: HttpRequest) -> JsonResponse:
         try:
             get_config()
         except ConfigError as exc:
-            problems["config"] = str(exc)
+            logger.warning("not ready: %s", exc)
+            problems["config"] = "invalid"
         try:
             await store.get_redis().ping()
         except (RedisError, OSError) as exc:
@@ -39,5 +46,6 @@ async def readyz(request: HttpRequest) -> JsonResponse:
         try:
             await tracker_api.room_list()
         except tracker_api.TrackerUnavailable as exc:
-            problems["tracker"] = str(exc)
+            logger.warning("not ready: tracker unreachable: %s", exc)
+            problems["tracker"] = "unreachable"
     return JsonResponse({"ok": not problems, **problems}, status=503 if problems else 200)

@@ -27,7 +27,7 @@ PROXY_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 def start_request(headers: Mapping[str, str]) -> str:
     """Take or make this request's id and make it current for its logs."""
     given = headers.get("X-Request-ID", "")
-    current = given if PROXY_ID.match(given) else uuid.uuid4().hex
+    current = given if PROXY_ID.fullmatch(given) else uuid.uuid4().hex
     request_id.set(current)
     return current
 

@@ -42,7 +42,7 @@ if not SITE_PARTS or not {"frontend", "tracker"} >= SITE_PARTS:
 # Browser origins, besides this site's own, that may use the tracker's public
 # API and live socket: the frontend's origin when it runs elsewhere, e.g.
 # https://stream.example.org.
-TRACKER_ALLOWED_ORIGINS = env_list("TRACKER_ALLOWED_ORIGINS", "")
+TRACKER_ALLOWED_ORIGINS = [origin.rstrip("/") for origin in env_list("TRACKER_ALLOWED_ORIGINS", "")]
 
 INSTALLED_APPS = [
     "daphne",

@@ -12,6 +12,7 @@ from typing import Any
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from redis.exceptions import RedisError
 
 from . import store
 from .audience import PLAYBACK_STATES
@@ -29,6 +30,7 @@ CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_RATE_LIMITED = 4429
 CLOSE_TOO_BIG = 1009
+CLOSE_TRY_AGAIN = 1013
 MAX_FRAME_BYTES = 64 * 1024
 # Consecutive bad frames an encoder may send before it is disconnected.
 MAX_BAD_FRAMES = 5
@@ -133,9 +135,12 @@ class OpsConsumer(DatabaseFreeConsumer):
         """
         async with self.resyncing:
             self.pending = []
-            snapshot_version, snapshot = await ops_snapshot(store.get_redis(), now=time.time())
-            await self.push(snapshot)
-            pending, self.pending = self.pending, None
+            try:
+                snapshot_version, snapshot = await ops_snapshot(store.get_redis(), now=time.time())
+                await self.push(snapshot)
+                pending = self.pending
+            finally:
+                self.pending = None  # never leave changes buffered for good
             for version, text in pending:
                 if version > snapshot_version:
                     await self.push(text)
@@ -169,7 +174,11 @@ class EncoderConsumer(DatabaseFreeConsumer):
         if token is None:
             await self.close(code=CLOSE_UNAUTHORIZED, reason="send 'Authorization: Bearer <token>'")
             return
-        identity = await find_identity(store.get_redis(), token)
+        try:
+            identity = await find_identity(store.get_redis(), token)
+        except RedisError:
+            await self.close(code=CLOSE_TRY_AGAIN, reason="live state store unreachable")
+            return
         if identity is None:
             await self.close(code=CLOSE_FORBIDDEN, reason="token not accepted")
             return
@@ -183,7 +192,7 @@ class EncoderConsumer(DatabaseFreeConsumer):
         if self.last_accepted:
             # Operators see the encoder gone at once, not after the grace; unless
             # it already reports over a newer connection.
-            with contextlib.suppress(Refused):
+            with contextlib.suppress(Refused, RedisError):
                 await disconnect(store.get_redis(), identity=self.identity, now=time.time(), since=self.last_accepted)
 
     async def revoked(self) -> None:
@@ -205,6 +214,13 @@ class EncoderConsumer(DatabaseFreeConsumer):
             return
         except Refused as refused:
             await self.refuse(refused)
+            return
+        except RedisError:
+            # Like HTTP's 503: the encoder retries, over a new connection, later.
+            await self.push(
+                json.dumps({"ok": False, "error": "unavailable", "message": "retry shortly", "field": None})
+            )
+            await self.close(code=CLOSE_TRY_AGAIN, reason="live state store unreachable")
             return
         self.bad_frames = 0
         self.last_accepted = now

@@ -18,6 +18,7 @@ encoder's socket in whichever process holds it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -203,9 +204,11 @@ class LiveHub:
         self.version = version
         self._snapshot_text = None
         room = get_config().rooms.get(message["room"])
-        if room is None:  # state of a room removed from the config
-            return
-        if message["type"] == "room":
+        if room is None:
+            # A room no longer configured (say, its encoders still timing out):
+            # nothing to show, but browsers must see the version go by.
+            await self._broadcast(json.dumps({"type": "noop", "version": version}))
+        elif message["type"] == "room":
             public = rooms.public_room(room, message["encoders"], message["attrs"])
             self.rooms[room.name] = public
             await self._broadcast(json.dumps({"type": "room", "version": version, "room": public}))
@@ -230,7 +233,9 @@ class LiveHub:
                 if counts != reported or now - reported_at >= KEEPALIVE_SECONDS:
                     await audience.report_process(redis, self.process, counts, now=now)
                     reported, reported_at = counts, now
-            except RedisError:
+            except Exception as exc:  # Redis away, or a bug: keep reporting, this process's viewers count
+                if not isinstance(exc, RedisError):
+                    logger.exception("reporting the audience failed")
                 self.unflushed_sends += sends  # try again next time
 
     @staticmethod
@@ -241,6 +246,9 @@ class LiveHub:
             except Exception:  # one broken socket must not stop the others
                 logger.exception("dropping a socket that failed to receive")
                 targets.discard(target)
+                # Closed, so its browser reconnects and resyncs instead of waiting forever.
+                with contextlib.suppress(Exception):
+                    await target.close(code=1011)
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LiveHub] = weakref.WeakKeyDictionary()

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import email.utils
 import hashlib
-import http.client
 import logging
 import os
 import time
@@ -140,7 +139,7 @@ async def sync_source(redis: Redis, location: str, rooms: list[Room], *, now: fl
             return []
         # Parsing a large file takes a while: not on the loop the sweeper shares.
         events = await asyncio.to_thread(parse_schedule, fetched.body, timezone=timezone_of(rooms[0]))
-    except (OSError, ValueError, http.client.HTTPException) as exc:  # ScheduleError is a ValueError
+    except Exception as exc:  # a broken source (HTTP, parser, absurd values) must not stop the others
         reason = describe(exc)
         logger.warning("schedule %s for %s: %s; keeping the last good one", where(location), room_list(rooms), reason)
         await record_health(redis, rooms, now=now, error=reason)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.request import validate_host
 from django.views.decorators.http import require_GET
 
 from project.lean import lean
@@ -48,11 +51,21 @@ def schedule_json_view(request: HttpRequest, room: Room, events: list[Event], at
     return JsonResponse(schedule_json(events, now=at, timezone=timezone_of(room)))
 
 
+def own_site(url: str) -> bool:
+    """Whether a URL points at this site or its frontend (TRACKER_ALLOWED_ORIGINS)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False
+    origin = f"{parts.scheme}://{parts.netloc}"
+    return origin in settings.TRACKER_ALLOWED_ORIGINS or validate_host(parts.hostname, settings.ALLOWED_HOSTS)
+
+
 @programme_view
 def schedule_rss_view(request: HttpRequest, room: Room, events: list[Event], at: datetime) -> HttpResponse:
-    # The room's page as the caller knows it (?link=, from the frontend), else ours.
+    # The room's page as the frontend knows it (?link=), else ours; never a
+    # link to a site that is not ours.
     given = request.GET.get("link", "")
-    link = room.settings.get("link") or (given if given.startswith(("http://", "https://")) else "")
+    link = room.settings.get("link") or (given if own_site(given) else "")
     feed = rss_feed(
         events,
         now=at,

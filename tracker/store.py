@@ -53,8 +53,6 @@ class LuaScript:
             return await redis.eval(self.source, numkeys, *keys_and_args)
 
 
-# Builds {"type": "room", "version": N, "room": name, "encoders": {...}} from
-# the room hash; values are already JSON, so they are pasted, not re-encoded.
 # Builds {"type": "room", "version": N, "room": name, "encoders": {...},
 # "attrs": {...}} from the room's hashes; values are already JSON, so they
 # are pasted, not re-encoded.

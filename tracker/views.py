@@ -14,7 +14,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from project.addresses import client_address, in_networks, is_venue
+from project.addresses import in_networks, is_venue, request_address
 from project.lean import lean
 
 from . import history, metrics, rooms, store
@@ -99,7 +99,7 @@ async def legacy_register(request: HttpRequest) -> HttpResponse:
     room = config.rooms.get(request.POST.get("group", ""))
     if room is None:
         return plain("ERROR GROUP", 404)
-    address = requester_address(request)
+    address = request_address(request)
     try:
         stats = decode_json(request.POST.get("data", ""))
         streams = parse_legacy_streams(
@@ -148,10 +148,6 @@ async def room_detail(request: HttpRequest, name: str) -> JsonResponse:
     return JsonResponse(rooms.room_detail(room, state.reports, state.attrs, await store.read_records(redis)))
 
 
-def requester_address(request: HttpRequest) -> str:
-    return client_address(request.META, settings.TRUSTED_PROXIES)
-
-
 @lean
 @require_GET
 async def room_stream(request: HttpRequest, name: str) -> JsonResponse:
@@ -160,7 +156,7 @@ async def room_stream(request: HttpRequest, name: str) -> JsonResponse:
     room = config.rooms.get(name)
     if room is None:
         return json_error(404, "unknown_room", f"no room named {name!r}", field="room")
-    if is_venue(requester_address(request), config.settings["localips"]):
+    if is_venue(request_address(request), config.settings["localips"]):
         return json_error(403, "in_room", "you are in the venue: the talk is in the room, not on the stream")
     fmt = request.GET.get("format") or None
     if fmt is not None and fmt not in FORMATS:
@@ -182,7 +178,7 @@ async def room_stream(request: HttpRequest, name: str) -> JsonResponse:
 @require_GET
 async def venue(request: HttpRequest) -> JsonResponse:
     """Whether an address (default: the caller's) is in the venue's networks."""
-    address = request.GET.get("address") or requester_address(request)
+    address = request.GET.get("address") or request_address(request)
     return JsonResponse({"address": address, "venue": is_venue(address, get_config().settings["localips"])})
 
 
@@ -221,7 +217,7 @@ async def prometheus_metrics(request: HttpRequest) -> HttpResponse:
         and token is not None
         and hmac.compare_digest(token.encode(), config["metrics-token"].encode())
     )
-    if not by_token and not in_networks(requester_address(request), config["metrics-allow"]):
+    if not by_token and not in_networks(request_address(request), config["metrics-allow"]):
         return plain("forbidden: send the metrics token or scrape from an allowed address\n", 403)
     text = await metrics.exposition(store.get_redis())
     return HttpResponse(text, content_type="text/plain; version=0.0.4; charset=utf-8")

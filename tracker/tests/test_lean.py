@@ -10,7 +10,9 @@ from project.lean import LeanApplication
 
 async def call(method: str, path: str, body: bytes = b"", headers=()) -> tuple[int, dict, bytes]:
     app = LeanApplication(get_asgi_application())  # built now: middleware reads the test's settings
-    communicator = HttpCommunicator(app, method, path, body=body, headers=[(b"host", b"127.0.0.1"), *headers])
+    if not any(name == b"host" for name, _ in headers):
+        headers = [(b"host", b"127.0.0.1"), *headers]
+    communicator = HttpCommunicator(app, method, path, body=body, headers=list(headers))
     response = await communicator.get_response(timeout=5)
     return response["status"], {k.decode().lower(): v.decode() for k, v in response["headers"]}, response["body"]
 
@@ -50,3 +52,34 @@ async def test_other_paths_go_through_django_with_its_middleware(transactional_d
 
     assert status == 200
     assert "csrftoken=" in headers.get("set-cookie", "")  # CSRF middleware ran
+
+
+async def test_lean_refuses_hosts_outside_allowed_hosts_but_health_checks_answer_any():
+    refused, _, body = await call("GET", "/tracker/api/rooms", headers=[(b"host", b"evil.example")])
+    health, _, _ = await call("GET", "/healthz", headers=[(b"host", b"10.0.0.7:8000")])
+
+    assert (refused, json.loads(body)["error"]) == (400, "bad_request")
+    assert health == 200
+
+
+async def test_lean_broken_form_body_is_400_not_500():
+    body = b"secret=x&group=example"
+    headers = [(b"content-type", b"multipart/form-data")]  # no boundary: the form cannot be read
+
+    status, _, answer = await call("POST", "/tracker/endpoint/register", body, headers=headers)
+
+    assert status == 400
+    assert b"Traceback" not in answer
+
+
+async def test_unknown_tracker_path_is_json_404(async_client):
+    response = await async_client.get("/tracker/api/nothing-here")
+
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+
+
+def test_django_path_keeps_its_own_404(admin_client):
+    response = admin_client.get("/tracker/admin/no-such-app/")
+
+    assert response.status_code == 404

@@ -169,3 +169,15 @@ async def test_live_hundreds_of_sockets_share_one_subscription(encoder_token, as
     assert len(pubsub_clients) == 1
     for communicator in communicators:
         await communicator.disconnect()
+
+
+async def test_live_changes_of_rooms_no_longer_configured_still_count_versions():
+    communicator = await connect()
+    snapshot = await receive(communicator)
+
+    # A room taken out of the config whose state still changes (its encoders timing out).
+    await store.set_room_attr(store.get_redis(), "retired", "viewers", 3)
+    message = await receive(communicator)
+
+    assert message == {"type": "noop", "version": snapshot["version"] + 1}
+    await communicator.disconnect()

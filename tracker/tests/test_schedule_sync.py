@@ -233,3 +233,37 @@ async def test_viewers_are_told_when_a_schedule_changes(server):
 
     assert message == {"type": "schedule", "version": snapshot["version"] + 1, "room": "example"}
     await communicator.disconnect()
+
+
+async def test_a_source_that_breaks_the_parser_does_not_stop_the_others(settings, tmp_path):
+    broken, good = tmp_path / "broken.json", tmp_path / "good.json"
+    broken.write_text(
+        json.dumps(
+            [
+                {
+                    "Id": 1,
+                    "Title": "Endless",
+                    "Room Name": "Saal 1",
+                    "Start": "2026-12-27 10:00:00",
+                    "Duration": "99999999:00",
+                }
+            ]
+        )
+    )
+    good.write_bytes(DAY)
+    (tmp_path / "config.json").write_text((settings.ROOMS_CONFIG_DIR / "config.json").read_text())
+    rooms = {
+        "example": {"schedule": str(broken), "schedule-key": "Saal 1"},
+        "hall-2": {"schedule": str(good), "schedule-key": "Saal 1"},
+    }
+    (tmp_path / "config.private.json").write_text(json.dumps({"config": {"secret": "s" * 20}, **rooms}))
+    settings.ROOMS_CONFIG_DIR = tmp_path
+    reset_cache()
+    redis = store.get_redis()
+
+    changed = await schedule_sync.sync(redis)
+    health = await store.get_ops_state(redis, "schedules")
+
+    assert changed == ["hall-2"]
+    assert health["example"]["error"]
+    assert health["hall-2"]["events"] == 3

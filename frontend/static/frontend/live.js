@@ -36,10 +36,10 @@
       change(message) {
         if (message.type === "schedule") {
           if (onSchedule) onSchedule(message.room);
-          return;
+        } else if (message.type === "room") {
+          rooms.set(message.room.name, message.room);
+          onRooms(rooms);
         }
-        rooms.set(message.room.name, message.room);
-        onRooms(rooms);
       },
       status(text) {
         if (status) status.textContent = text;

@@ -45,7 +45,7 @@ async def sweep_forever(redis: store.Redis) -> None:
 
 
 class Command(BaseCommand):
-    help = "Run the worker: the liveness sweeper."
+    help = "Run the worker: sweeper, history, viewer counts, schedules and alerts."
 
     def handle(self, *args, **options):
         try:
@@ -97,11 +97,12 @@ async def schedules_forever(redis: store.Redis) -> None:
     changed = asyncio.Event()
     while True:
         try:
-            await asyncio.gather(
-                schedule_sync.sync_forever(redis, changed), schedule_sync.now_next_forever(redis, changed)
-            )
-        except RedisError as exc:
-            logger.warning("schedules cannot reach redis: %s", exc)
+            # A task group: when one loop fails, the other is stopped too, not left behind.
+            async with asyncio.TaskGroup() as group:
+                group.create_task(schedule_sync.sync_forever(redis, changed))
+                group.create_task(schedule_sync.now_next_forever(redis, changed))
+        except* RedisError as errors:
+            logger.warning("schedules cannot reach redis: %s", errors.exceptions[0])
             await asyncio.sleep(1)
 
 
@@ -135,10 +136,11 @@ async def run() -> None:
     await wait_for_redis(redis)
     count = await copy_identities_to_redis(redis)
     logger.info("worker started; %d encoder tokens loaded", count)
+    schedules_redis, alerts_redis = store.connect(), store.connect(socket_timeout=None)  # alerts block on reads
     await asyncio.gather(
         supervised("sweeper", lambda: sweep_forever(redis)),
         supervised("history", lambda: record_history_forever(redis)),
         supervised("viewer counts", lambda: count_viewers_forever(redis)),
-        supervised("schedules", lambda: schedules_forever(store.connect())),
-        supervised("alerts", lambda: alert_forever(store.connect(socket_timeout=None))),
+        supervised("schedules", lambda: schedules_forever(schedules_redis)),
+        supervised("alerts", lambda: alert_forever(alerts_redis)),
     )

@@ -10,6 +10,16 @@ window.connectFeed = function connectFeed(url, { snapshot, change, status = () =
   let waiting = true;
   let attempt = 0;
   let socket = null;
+  let retry = null;
+
+  // After a gap: ask for a snapshot, and again if none came (the server
+  // answers at most one request a second per socket).
+  function askForSnapshot() {
+    waiting = true;
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "snapshot" }));
+    clearTimeout(retry);
+    retry = setTimeout(() => waiting && askForSnapshot(), 2000);
+  }
 
   function open() {
     socket = new WebSocket(url);
@@ -22,6 +32,7 @@ window.connectFeed = function connectFeed(url, { snapshot, change, status = () =
       if (message.type === "snapshot") {
         version = message.version;
         waiting = false;
+        clearTimeout(retry);
         status("");
         snapshot(message);
         return;
@@ -33,8 +44,7 @@ window.connectFeed = function connectFeed(url, { snapshot, change, status = () =
       }
       if (waiting || message.version <= version) return;
       if (message.version !== version + 1) {
-        waiting = true;
-        socket.send(JSON.stringify({ type: "snapshot" }));
+        askForSnapshot();
         return;
       }
       version = message.version;
