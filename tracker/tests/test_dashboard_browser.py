@@ -90,3 +90,18 @@ def test_dashboard_shows_what_is_on_stage(site: Site, page: Page):
     thread.join()
 
     expect(page.locator('section[data-room="example"] .nownext')).to_contain_text("Now: Keynote", timeout=5000)
+
+
+def test_dashboard_log_stays_open_while_updates_arrive(site: Site, page: Page):
+    token = site.add_encoder("example", "cam-1")
+    log_in(site, page)
+    post_heartbeat(site.url, heartbeat("cam-1", interval=30), token=token)
+    details = page.locator('section[data-room="example"] details')
+    details.locator("summary").click()
+    expect(details).to_have_attribute("open", "")
+
+    post_heartbeat(site.url, heartbeat("cam-1", interval=30), token=token)  # redraws the grid
+    expect(page.locator('tr[data-encoder="cam-1"] .badge')).to_have_text("up")
+    page.wait_for_timeout(500)
+
+    expect(page.locator('section[data-room="example"] details')).to_have_attribute("open", "")

@@ -18,6 +18,7 @@
   let audience = {}; // room -> {viewers, health: {playing, buffering, error, paused}}
   let schedules = {}; // room -> {events, ok_at, error, error_at}
   const onStage = {}; // room -> {now, next}: the talks, from the viewers' feed
+  const openLogs = new Set(); // rooms whose transition log the operator opened
   let clockOffset = 0; // server time minus browser time, in seconds
 
   sound.checked = localStorage.getItem("dashboard-sound") === "on";
@@ -102,7 +103,10 @@
       const when = new Date(t.at * 1000).toLocaleTimeString();
       list.append(el("li", {}, `${when} ${t.name}: ${t.old || "new"} → ${t.new} (${t.reason})`));
     });
-    return el("details", {}, el("summary", {}, `Log (${entries.length})`), list);
+    // The grid is redrawn on every change: remember which logs the operator opened.
+    const details = el("details", openLogs.has(room) ? { open: "" } : {}, el("summary", {}, `Log (${entries.length})`), list);
+    details.addEventListener("toggle", () => (details.open ? openLogs.add(room) : openLogs.delete(room)));
+    return details;
   }
 
   function render() {
