@@ -89,8 +89,10 @@ def redis_client(redis_url: str) -> Iterator[redis.Redis]:
 @pytest.fixture(autouse=True)
 def test_site(settings, redis_url: str) -> Iterator[None]:
     """Every test starts with the test rooms and an empty Redis."""
+    from frontend.tracker_api import forget_room_list
     from tracker import config
 
+    forget_room_list()
     settings.REDIS_URL = redis_url
     settings.ROOMS_CONFIG_DIR = TEST_CONFIG_DIR
     settings.SECURE_SSL_REDIRECT = False  # the test client speaks plain HTTP

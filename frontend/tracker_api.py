@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import urllib.error
 import urllib.request
+import weakref
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -87,12 +89,39 @@ async def call_in_process(path: str) -> Answer:
     return Answer(response.status_code, response.get("Content-Type", ""), response.content)
 
 
+# The room list is the same for every page view of a second: when a talk
+# starts and thousands of viewers arrive, the tracker is asked once per
+# process and second, not once per page (it may be another machine).
+ROOM_LIST_SECONDS = 1.0
+
+
+class RoomListCache:
+    """The last room list of one event loop, and a lock so concurrent misses wait for one answer."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.fetched_at = float("-inf")
+        self.rooms: list[dict[str, Any]] = []
+
+
+_caches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RoomListCache] = weakref.WeakKeyDictionary()
+
+
 async def room_list() -> list[dict[str, Any]]:
-    """Every configured room with its public live state."""
-    status, body = await get_json("/tracker/api/rooms")
-    if status != 200:
-        raise TrackerUnavailable(f"room list answered {status}")
-    return body["rooms"]
+    """Every configured room with its public live state (at most a second old)."""
+    cache = _caches.setdefault(asyncio.get_running_loop(), RoomListCache())
+    async with cache.lock:
+        if time.monotonic() - cache.fetched_at >= ROOM_LIST_SECONDS:
+            status, body = await get_json("/tracker/api/rooms")
+            if status != 200:
+                raise TrackerUnavailable(f"room list answered {status}")
+            cache.rooms, cache.fetched_at = body["rooms"], time.monotonic()
+        return cache.rooms
+
+
+def forget_room_list() -> None:
+    """Drop the cached room lists (tests change the state between two pages)."""
+    _caches.clear()
 
 
 async def is_venue(address: str) -> bool:
