@@ -10,7 +10,7 @@ from pathlib import Path
 import redis as redis_client
 from websockets.sync.client import connect
 
-from conftest import free_port, post_heartbeat, running, site_environment, wait_for
+from conftest import free_port, post_heartbeat, running, wait_for
 
 STREAM = {"format": "webm", "url": "https://cdn.example/a.webm", "clients": 0, "bitrate": 1}
 BEAT = {"room": "example", "encoder": "cam-1", "interval": 30, "streams": [STREAM]}
@@ -67,11 +67,11 @@ def next_message(socket, *, kind: str, timeout: float = 15) -> dict:
             return message
 
 
-def test_redis_outage_gives_503_then_recovers_from_reports(site_database, tmp_path):
+def test_redis_outage_gives_503_then_recovers_from_reports(site_env, tmp_path):
     server = RedisProcess(free_port(), tmp_path)
     server.start()
     try:
-        with running(site_environment(f"redis://127.0.0.1:{server.port}/0", site_database), tmp_path) as site:
+        with running({**site_env, "REDIS_URL": f"redis://127.0.0.1:{server.port}/0"}, tmp_path) as site:
             token = site.add_encoder("example", "cam-1")
             with connect(site.url.replace("http", "ws") + "/ws/live/", origin=site.url, open_timeout=5) as socket:
                 next_message(socket, kind="snapshot")
