@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import percentile
-from .loadgen import run_in_process
+from .loadgen import run_in_process, summary
 
 KINDS = {"heartbeat-change": "every heartbeat a change", "heartbeat-same": "no change"}
 
@@ -34,18 +33,11 @@ def run(
             result = run_in_process(
                 ctx, port, kind, concurrency, warmup, duration, {"tokens": tokens, "server_pid": server_pid}
             )
-            lat = result["latencies"]
-            ok = result["statuses"].get(200, 0)
             row = {
                 "kind": kind,
                 "label": label,
                 "concurrency": concurrency,
-                "rate": ok / result["duration"],
-                "p50": percentile(lat, 50),
-                "p99": percentile(lat, 99),
-                "server_cpu": result["server_cpu"] / result["duration"],
-                "cpu_per_request": result["server_cpu"] / ok if ok else float("nan"),
-                "bad": sum(v for k, v in result["statuses"].items() if k != 200) + result["error_count"],
+                **summary(result),
                 "errors": result["errors"],
             }
             log(

@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from .cluster import ingest_encoder
-from .common import cpu_seconds
+from .common import cpu_seconds, percentile
 from .httpclient import HttpConnection, heartbeat_body, heartbeat_headers
 
 MAX_REQUESTS_PER_CONNECTION = 200_000
@@ -105,3 +105,16 @@ def run_in_process(
         if process.is_alive():
             process.kill()
             process.join()
+
+
+def summary(result: dict[str, Any]) -> dict[str, Any]:
+    """Rate, latency percentiles and server CPU of one load run, for a table row."""
+    ok = result["statuses"].get(200, 0)
+    return {
+        "rate": ok / result["duration"],
+        "p50": percentile(result["latencies"], 50),
+        "p99": percentile(result["latencies"], 99),
+        "server_cpu": result["server_cpu"] / result["duration"],
+        "cpu_per_request": result["server_cpu"] / ok if ok else float("nan"),
+        "bad": sum(v for k, v in result["statuses"].items() if k != 200) + result["error_count"],
+    }

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import percentile
-from .loadgen import run_in_process
+from .loadgen import run_in_process, summary
 
 PATHS = {"/example": "room page", "/tracker/api/rooms/example/stream?format=hls": "stream selection"}
 
@@ -25,19 +24,7 @@ def run(
             result = run_in_process(
                 ctx, port, "get", concurrency, warmup, duration, {"path": path, "server_pid": server_pid}
             )
-            lat = result["latencies"]
-            ok = result["statuses"].get(200, 0)
-            row = {
-                "path": path,
-                "label": label,
-                "concurrency": concurrency,
-                "rate": ok / result["duration"],
-                "p50": percentile(lat, 50),
-                "p99": percentile(lat, 99),
-                "server_cpu": result["server_cpu"] / result["duration"],
-                "cpu_per_request": result["server_cpu"] / ok if ok else float("nan"),
-                "bad": sum(v for k, v in result["statuses"].items() if k != 200) + result["error_count"],
-            }
+            row = {"path": path, "label": label, "concurrency": concurrency, **summary(result)}
             log(
                 f"  {label} GET {path}, {concurrency} clients: {row['rate']:,.0f}/s, p50 {row['p50'] * 1000:.1f} ms, "
                 f"p99 {row['p99'] * 1000:.1f} ms, non-200/errors {row['bad']}, "
