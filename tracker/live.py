@@ -47,10 +47,14 @@ HEALTH_CHECK_SECONDS = 15
 
 
 class Listener(Protocol):
+    """A viewer's socket (also an operator's: the "reconnecting" notice reaches both)."""
+
     async def push(self, text: str) -> None: ...
 
+    async def close(self, code: int | None = None, reason: str | None = None) -> None: ...
 
-class OpsListener(Protocol):
+
+class OpsListener(Listener, Protocol):
     async def push_ops(self, version: int, text: str) -> None: ...
 
     async def resync(self) -> None: ...
@@ -118,14 +122,14 @@ class LiveHub:
     def leave_ops(self, listener: OpsListener) -> None:
         self.ops_listeners.discard(listener)
 
-    async def join_encoder(self, name: str, socket: EncoderSocket) -> None:
+    async def join_encoder(self, name: str, connection: EncoderSocket) -> None:
         await self.started()
-        self.encoder_sockets.setdefault(name, set()).add(socket)
+        self.encoder_sockets.setdefault(name, set()).add(connection)
 
-    def leave_encoder(self, name: str, socket: EncoderSocket) -> None:
-        sockets = self.encoder_sockets.get(name, set())
-        sockets.discard(socket)
-        if not sockets:
+    def leave_encoder(self, name: str, connection: EncoderSocket) -> None:
+        connections = self.encoder_sockets.get(name, set())
+        connections.discard(connection)
+        if not connections:
             self.encoder_sockets.pop(name, None)
 
     def snapshot_text(self) -> str:
@@ -190,8 +194,8 @@ class LiveHub:
         else:
             order = json.loads(data)
             if order["type"] == "revoke":
-                sockets = self.encoder_sockets.get(order["encoder"], set())
-                await self._each(sockets, lambda socket: socket.revoked())
+                connections = self.encoder_sockets.get(order["encoder"], set())
+                await self._each(connections, lambda connection: connection.revoked())
 
     async def _apply(self, redis: store.Redis, message: dict[str, Any]) -> None:
         version = message["version"]
