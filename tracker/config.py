@@ -236,13 +236,14 @@ def load_config(directory: Path) -> SiteConfig:
 
 
 @functools.cache
-def _cached(directory: Path) -> SiteConfig:
-    return load_config(directory)
+def _cached(directory: str) -> SiteConfig:
+    return load_config(Path(directory))
 
 
 def get_config() -> SiteConfig:
     """The site's configuration, read once per process."""
-    return _cached(Path(settings.ROOMS_CONFIG_DIR))
+    # Keyed by the string: this runs several times per heartbeat.
+    return _cached(str(settings.ROOMS_CONFIG_DIR))
 
 
 def reset_cache() -> None:
