@@ -33,6 +33,22 @@ class IdentityError(ValueError):
 
 # A field no token hashes to, present whenever the copy was loaded.
 LOADED_MARK = "-"
+# Longer than any copy from the database takes.
+REVOKED_MEMORY_SECONDS = 600
+
+# KEYS: the token copy. ARGV: the revoked markers' key prefix, then token hash,
+# identity, token hash, identity... Replaces the copy in one step, leaving out
+# tokens revoked meanwhile.
+COPY_TOKENS_LUA = store.LuaScript(
+    """
+redis.call('DEL', KEYS[1])
+for i = 2, #ARGV, 2 do
+  if redis.call('EXISTS', ARGV[1] .. ARGV[i]) == 0 then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  end
+end
+"""
+)
 
 
 def hash_token(token: str) -> str:
@@ -62,6 +78,9 @@ async def publish_identity(redis: Redis, encoder: Encoder) -> None:
 
 async def forget_identity(redis: Redis, encoder: Encoder) -> None:
     """Drop the token and tell every web process to close the encoder's socket."""
+    # Marked revoked first: a copy from the database that read the row
+    # before it was deleted must not write the token back (COPY_TOKENS_LUA).
+    await redis.set(store.key("revoked", encoder.token_hash), 1, ex=REVOKED_MEMORY_SECONDS)
     await redis.hdel(store.key("tokens"), encoder.token_hash)
     await redis.publish(store.control_channel(), json.dumps({"type": "revoke", "encoder": encoder.name}))
 
@@ -130,8 +149,6 @@ async def copy_identities_to_redis(redis: Redis) -> int:
     encoders = await database_sync_to_async(lambda: list(Encoder.objects.all()))()
     identities = {e.token_hash: identity_of(e).to_json() for e in encoders}
     identities[LOADED_MARK] = "loaded"  # the copy exists, even with no encoders in it
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.delete(store.key("tokens"))
-        pipe.hset(store.key("tokens"), mapping=identities)
-        await pipe.execute()
+    pairs = [item for pair in identities.items() for item in pair]
+    await COPY_TOKENS_LUA(redis, 1, store.key("tokens"), store.key("revoked", ""), *pairs)
     return len(encoders)

@@ -15,6 +15,7 @@ Layout, under settings.REDIS_PREFIX:
     <prefix>:ops:version   int    operator feed version; <prefix>:ops  its channel
     <prefix>:log:<room>    stream transitions of the room's encoders, trimmed by time
     <prefix>:tokens        hash   sha256(token) -> health.Identity JSON
+    <prefix>:revoked:<h>   string set for a while after token hash <h> was revoked
     <prefix>:control       pub/sub channel for orders to web processes (revocations)
 """
 

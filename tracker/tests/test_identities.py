@@ -123,3 +123,19 @@ async def test_a_token_missing_from_redis_is_not_looked_up_while_the_copy_exists
 
     assert (refused.status_code, accepted.status_code) == (403, 200)
     assert redis_client.hexists("streaming:tokens", hash_token(encoder_token))
+
+
+async def test_a_copy_from_the_database_cannot_bring_a_revoked_token_back(encoder_token, redis_client):
+    from asgiref.sync import sync_to_async
+
+    from tracker import store
+    from tracker.identities import copy_identities_to_redis, forget_identity
+
+    encoder = await sync_to_async(Encoder.objects.get)(name="enc-1")
+    # The revoke marked the token, and the copy read the row before it was deleted.
+    await forget_identity(store.get_redis(), encoder)
+
+    await copy_identities_to_redis(store.get_redis())
+
+    assert not redis_client.hexists("streaming:tokens", hash_token(encoder_token))
+    assert redis_client.hexists("streaming:tokens", "-")
