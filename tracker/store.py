@@ -441,16 +441,24 @@ async def assign_stream(redis: Redis, room: str, url: str) -> None:
     await redis.hincrby(key("assigned", room), url, 1)
 
 
+def room_records(flat: dict[str, str], room: str) -> list[Record]:
+    """The records of one room's encoders, parsing only those (members are "room/encoder")."""
+    return [Record.from_json(text) for member, text in flat.items() if member.startswith(f"{room}/")]
+
+
 async def records_and_assigned(redis: Redis, room: str) -> tuple[list[Record], dict[str, int]]:
-    """Every encoder's record, and the viewers sent to each of the room's streams since its last report."""
+    """The room's encoder records, and the viewers sent to each of its streams since its last report."""
     async with redis.pipeline(transaction=False) as pipe:
-        pipe.hvals(key("records"))
+        pipe.hgetall(key("records"))
         pipe.hgetall(key("assigned", room))
         records, assigned = await pipe.execute()
-    return [Record.from_json(text) for text in records], {url: int(count) for url, count in assigned.items()}
+    return room_records(records, room), {url: int(count) for url, count in assigned.items()}
 
 
-async def read_records(redis: Redis) -> list[Record]:
+async def read_records(redis: Redis, *, room: str | None = None) -> list[Record]:
+    """Every encoder's record, or one room's."""
+    if room is not None:
+        return room_records(await redis.hgetall(key("records")), room)
     return [Record.from_json(text) for text in await redis.hvals(key("records"))]
 
 

@@ -145,7 +145,7 @@ async def room_detail(request: HttpRequest, name: str) -> JsonResponse:
         return json_error(404, "unknown_room", f"no room named {name!r}", field="room")
     redis = store.get_redis()
     state = (await current_state([name])).rooms[name]
-    return JsonResponse(rooms.room_detail(room, state.reports, state.attrs, await store.read_records(redis)))
+    return JsonResponse(rooms.room_detail(room, state.reports, state.attrs, await store.read_records(redis, room=name)))
 
 
 @lean
