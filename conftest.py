@@ -123,6 +123,24 @@ def test_site(settings, redis_url: str) -> Iterator[None]:
 
 
 @pytest.fixture
+def use_config(settings, tmp_path: Path):
+    """Run the test with the test rooms plus settings of its own:
+    `use_config({"grace": 3}, example={"title": "Main"})` (global settings, then rooms)."""
+    from tracker.config import reset_cache
+
+    def use(global_settings: dict | None = None, **rooms: dict) -> None:
+        directory = tmp_path / "config"
+        directory.mkdir(exist_ok=True)
+        (directory / "config.json").write_text((TEST_CONFIG_DIR / "config.json").read_text())
+        private = {"config": {"secret": TEST_SECRET, **(global_settings or {})}, **rooms}
+        (directory / "config.private.json").write_text(json.dumps(private))
+        settings.ROOMS_CONFIG_DIR = directory
+        reset_cache()
+
+    return use
+
+
+@pytest.fixture
 def encoder_token(transactional_db) -> str:
     """A token for encoder "enc-1" in room "example".
 

@@ -6,11 +6,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tracker import schedule_sync, store
-from tracker.config import reset_cache
 
 
 @pytest.fixture
-def programme(settings, tmp_path):
+def programme(use_config, tmp_path):
     """Room "example" with a talk running now and one in half an hour."""
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     fmt = "%Y-%m-%dT%H:%M:%S+00:00"
@@ -35,11 +34,7 @@ def programme(settings, tmp_path):
     ]
     source = tmp_path / "schedule.json"
     source.write_text(json.dumps(talks))
-    (tmp_path / "config.json").write_text((settings.ROOMS_CONFIG_DIR / "config.json").read_text())
-    private = {"config": {"secret": "s" * 20}, "example": {"schedule": str(source), "schedule-key": "Main"}}
-    (tmp_path / "config.private.json").write_text(json.dumps(private))
-    settings.ROOMS_CONFIG_DIR = tmp_path
-    reset_cache()
+    use_config(example={"schedule": str(source), "schedule-key": "Main"})
 
 
 async def synced() -> None:

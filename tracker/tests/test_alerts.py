@@ -10,7 +10,6 @@ from django.core.management import CommandError, call_command
 
 from conftest import report
 from tracker import alerts, ingest, store
-from tracker.config import reset_cache
 
 STREAM = {"format": "hls", "url": "https://a/x.m3u8", "clients": 1, "bitrate": 1}
 
@@ -43,16 +42,9 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver(settings, tmp_path) -> Iterator[Receiver]:
+def receiver(use_config) -> Iterator[Receiver]:
     receiver = Receiver()
-    main = (settings.ROOMS_CONFIG_DIR / "config.json").read_text()
-    private = json.dumps(
-        {"config": {"secret": "alerts-test-secret-0123", "webhooks": [receiver.url], "alert-suppress-minutes": 10}}
-    )
-    (tmp_path / "config.json").write_text(main)
-    (tmp_path / "config.private.json").write_text(private)
-    settings.ROOMS_CONFIG_DIR = tmp_path
-    reset_cache()
+    use_config({"webhooks": [receiver.url], "alert-suppress-minutes": 10})
     yield receiver
     receiver.server.shutdown()
 

@@ -45,16 +45,9 @@ async def test_metrics_counts_heartbeats(encoder_token, async_client):
         (["127.0.0.0/8"], "", None, 200),
     ],
 )
-async def test_metrics_needs_token_or_allowed_address(async_client, settings, tmp_path, allow, token, header, status):
-    import json
+async def test_metrics_needs_token_or_allowed_address(async_client, use_config, allow, token, header, status):
 
-    from tracker.config import reset_cache
-
-    (tmp_path / "config.json").write_text((settings.ROOMS_CONFIG_DIR / "config.json").read_text())
-    private = {"config": {"secret": "x" * 20, "metrics-allow": allow, "metrics-token": token}}
-    (tmp_path / "config.private.json").write_text(json.dumps(private))
-    settings.ROOMS_CONFIG_DIR = tmp_path
-    reset_cache()
+    use_config({"metrics-allow": allow, "metrics-token": token})
     headers = {"Authorization": header} if header else {}
 
     response = await async_client.get("/tracker/metrics", headers=headers)

@@ -111,20 +111,15 @@ async def test_stream_filters_by_quality(async_client):
     assert (bad.status_code, bad.json()["field"]) == (400, "quality")
 
 
-async def test_stream_refuses_viewers_in_the_venue(async_client, settings, tmp_path):
+async def test_stream_refuses_viewers_in_the_venue(async_client, settings, use_config):
     import json
 
     from django.test import AsyncRequestFactory
 
     from tracker import views
-    from tracker.config import reset_cache
 
-    (tmp_path / "config.json").write_text((settings.ROOMS_CONFIG_DIR / "config.json").read_text())
-    private = {"config": {"secret": "x" * 20, "localips": ["10.73.0.0/16", "^192\\.168\\.5\\."]}}
-    (tmp_path / "config.private.json").write_text(json.dumps(private))
-    settings.ROOMS_CONFIG_DIR = tmp_path
+    use_config({"localips": ["10.73.0.0/16", "^192\\.168\\.5\\."]})
     settings.TRUSTED_PROXIES = ["127.0.0.1"]
-    reset_cache()
     await report("example", "a", hls("https://a/x.m3u8", 0))
     url = "/tracker/api/rooms/example/stream"
 

@@ -11,7 +11,6 @@ import pytest
 
 from conftest import published
 from tracker import schedule_sync, store
-from tracker.config import reset_cache
 
 
 def feed(*talks: tuple[str, str, str]) -> bytes:
@@ -64,14 +63,9 @@ class ScheduleServer:
 
 
 @pytest.fixture
-def server(settings, tmp_path) -> Iterator[ScheduleServer]:
+def server(use_config) -> Iterator[ScheduleServer]:
     server = ScheduleServer()
-    main = (settings.ROOMS_CONFIG_DIR / "config.json").read_text()
-    rooms = {"example": {"schedule": server.url, "schedule-key": "Saal 1", "schedule-timezone": "Europe/Berlin"}}
-    (tmp_path / "config.json").write_text(main)
-    (tmp_path / "config.private.json").write_text(json.dumps({"config": {"secret": "s" * 20}, **rooms}))
-    settings.ROOMS_CONFIG_DIR = tmp_path
-    reset_cache()
+    use_config(example={"schedule": server.url, "schedule-key": "Saal 1", "schedule-timezone": "Europe/Berlin"})
     yield server
     server.http.shutdown()
 
@@ -186,15 +180,10 @@ async def test_schedule_of_a_room_without_one_is_empty(async_client):
     assert day["day"] == []
 
 
-async def test_schedule_from_a_file_path(settings, tmp_path):
+async def test_schedule_from_a_file_path(use_config, tmp_path):
     path = tmp_path / "programme.json"
     path.write_bytes(DAY)
-    main = (settings.ROOMS_CONFIG_DIR / "config.json").read_text()
-    (tmp_path / "config.json").write_text(main)
-    rooms = {"hall-2": {"schedule": str(path), "schedule-key": "saal 1", "schedule-timezone": "Europe/Berlin"}}
-    (tmp_path / "config.private.json").write_text(json.dumps({"config": {"secret": "s" * 20}, **rooms}))
-    settings.ROOMS_CONFIG_DIR = tmp_path
-    reset_cache()
+    use_config(**{"hall-2": {"schedule": str(path), "schedule-key": "saal 1", "schedule-timezone": "Europe/Berlin"}})
     redis = store.get_redis()
 
     first = await schedule_sync.sync(redis)
@@ -235,7 +224,7 @@ async def test_viewers_are_told_when_a_schedule_changes(server):
     await communicator.disconnect()
 
 
-async def test_a_source_that_breaks_the_parser_does_not_stop_the_others(settings, tmp_path):
+async def test_a_source_that_breaks_the_parser_does_not_stop_the_others(use_config, tmp_path):
     broken, good = tmp_path / "broken.json", tmp_path / "good.json"
     broken.write_text(
         json.dumps(
@@ -251,14 +240,10 @@ async def test_a_source_that_breaks_the_parser_does_not_stop_the_others(settings
         )
     )
     good.write_bytes(DAY)
-    (tmp_path / "config.json").write_text((settings.ROOMS_CONFIG_DIR / "config.json").read_text())
-    rooms = {
-        "example": {"schedule": str(broken), "schedule-key": "Saal 1"},
-        "hall-2": {"schedule": str(good), "schedule-key": "Saal 1"},
-    }
-    (tmp_path / "config.private.json").write_text(json.dumps({"config": {"secret": "s" * 20}, **rooms}))
-    settings.ROOMS_CONFIG_DIR = tmp_path
-    reset_cache()
+    use_config(
+        example={"schedule": str(broken), "schedule-key": "Saal 1"},
+        **{"hall-2": {"schedule": str(good), "schedule-key": "Saal 1"}},
+    )
     redis = store.get_redis()
 
     changed = await schedule_sync.sync(redis)
