@@ -1,4 +1,5 @@
-"""Public pages. Server-rendered so they work without JavaScript; the page
+"""Public pages, all on the lean path (project/lean.py): they need no database,
+session or CSRF middleware. Server-rendered so they work without JavaScript; the page
 scripts keep them current over the tracker's live socket."""
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ def page(request: HttpRequest, template: str, context: dict[str, Any], status: i
 def needs_tracker(view: Callable[..., Awaitable[HttpResponse]]) -> Callable[..., Awaitable[HttpResponse]]:
     """Answer 503 with a friendly page while the tracker cannot be reached."""
 
-    @lean  # public pages need no database, session or CSRF middleware
     @functools.wraps(view)
     async def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
@@ -49,12 +49,14 @@ def find(rooms: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
     return next((room for room in rooms if room["name"] == name), None)
 
 
+@lean
 @needs_tracker
 async def index(request: HttpRequest) -> HttpResponse:
     rooms = [prepare(room) for room in await tracker_api.room_list()]
     return page(request, "index.html", {"rooms": rooms, "live_rooms": [r for r in rooms if r["live"]]})
 
 
+@lean
 @needs_tracker
 async def room(request: HttpRequest, name: str) -> HttpResponse:
     rooms, venue = await rooms_and_venue(request)
@@ -66,6 +68,7 @@ async def room(request: HttpRequest, name: str) -> HttpResponse:
     return page(request, "room.html", {"room": current, "sources": sources(current)})
 
 
+@lean
 @xframe_options_exempt
 @needs_tracker
 async def embed(request: HttpRequest, name: str) -> HttpResponse:
@@ -80,6 +83,7 @@ async def embed(request: HttpRequest, name: str) -> HttpResponse:
     return response
 
 
+@lean
 @needs_tracker
 async def monitor(request: HttpRequest) -> HttpResponse:
     rooms = [prepare(room) for room in await tracker_api.room_list()]
@@ -92,6 +96,7 @@ async def graphs(request: HttpRequest) -> HttpResponse:
     return page(request, "graphs.html", {"ranges": (10, 30, 60, 120)})
 
 
+@lean
 @needs_tracker
 async def programme(request: HttpRequest, name: str) -> HttpResponse:
     """The room's programme for the day, with what is on now."""
@@ -106,6 +111,7 @@ async def programme(request: HttpRequest, name: str) -> HttpResponse:
 def feed_view(suffix: str, **params: str) -> Callable[..., Awaitable[HttpResponse]]:
     """A view passing one of the tracker's schedule feeds through, as it is."""
 
+    @lean
     @needs_tracker
     async def view(request: HttpRequest, name: str) -> HttpResponse:
         query = {key: request.build_absolute_uri(value.format(name=name)) for key, value in params.items()}

@@ -83,3 +83,22 @@ def test_django_path_keeps_its_own_404(admin_client):
     response = admin_client.get("/tracker/admin/no-such-app/")
 
     assert response.status_code == 404
+
+
+def test_public_pages_and_api_take_the_lean_path_and_operator_pages_do_not():
+    lean = [
+        "/",
+        "/example",
+        "/example/embed",
+        "/example/schedule",
+        "/example/rss",
+        "/monitor",
+        "/graphs",
+        "/tracker/api/rooms",
+        "/tracker/api/heartbeat",
+        "/healthz",
+    ]
+    django = ["/tracker/dashboard/", "/tracker/login/", "/tracker/admin/"]
+
+    assert [path for path in lean if LeanApplication.lean_view({"type": "http", "path": path}) is None] == []
+    assert [path for path in django if LeanApplication.lean_view({"type": "http", "path": path})] == []
