@@ -40,9 +40,14 @@ def needs_tracker(view: Callable[..., Awaitable[HttpResponse]]) -> Callable[...,
     return wrapper
 
 
+async def prepared_rooms() -> list[dict[str, Any]]:
+    """Every room, ready for the templates."""
+    return [prepare(room) for room in await tracker_api.room_list()]
+
+
 async def rooms_and_venue(request: HttpRequest) -> tuple[list[dict[str, Any]], bool]:
-    rooms, venue = await asyncio.gather(tracker_api.room_list(), tracker_api.is_venue(request_address(request)))
-    return [prepare(room) for room in rooms], venue
+    rooms, venue = await asyncio.gather(prepared_rooms(), tracker_api.is_venue(request_address(request)))
+    return rooms, venue
 
 
 def find(rooms: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
@@ -52,7 +57,7 @@ def find(rooms: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
 @lean
 @needs_tracker
 async def index(request: HttpRequest) -> HttpResponse:
-    rooms = [prepare(room) for room in await tracker_api.room_list()]
+    rooms = await prepared_rooms()
     return page(request, "index.html", {"rooms": rooms, "live_rooms": [r for r in rooms if r["live"]]})
 
 
@@ -86,7 +91,7 @@ async def embed(request: HttpRequest, name: str) -> HttpResponse:
 @lean
 @needs_tracker
 async def monitor(request: HttpRequest) -> HttpResponse:
-    rooms = [prepare(room) for room in await tracker_api.room_list()]
+    rooms = await prepared_rooms()
     return page(request, "monitor.html", {"rooms": rooms})
 
 
@@ -100,7 +105,7 @@ async def graphs(request: HttpRequest) -> HttpResponse:
 @needs_tracker
 async def programme(request: HttpRequest, name: str) -> HttpResponse:
     """The room's programme for the day, with what is on now."""
-    rooms = [prepare(room) for room in await tracker_api.room_list()]
+    rooms = await prepared_rooms()
     current = find(rooms, name)
     if current is None:
         return page(request, "404.html", {"name": name}, status=404)
