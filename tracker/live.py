@@ -176,10 +176,7 @@ class LiveHub:
         config = get_config()
         snapshot = await store.read_snapshot(redis, list(config.rooms))
         self.version = snapshot.version
-        self.rooms = {
-            name: rooms.public_room(room, snapshot.rooms[name].reports, snapshot.rooms[name].attrs)
-            for name, room in config.rooms.items()
-        }
+        self.rooms = rooms.public_rooms(config.rooms, snapshot)
         self._snapshot_text = None
         self.ready.set()
         await self._broadcast(self.snapshot_text())

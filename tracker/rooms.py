@@ -6,6 +6,7 @@ from typing import Any
 
 from .config import Room
 from .health import Record
+from .store import Snapshot
 
 Reports = dict[str, dict[str, Any]]  # encoder name -> its public report
 
@@ -29,6 +30,14 @@ def public_room(room: Room, reports: Reports, attrs: dict[str, Any]) -> dict[str
         "info": {key: room.settings[key] for key in PUBLIC_INFO if room.settings.get(key)},
         "now": nownext.get("now"),
         "next": nownext.get("next"),
+    }
+
+
+def public_rooms(configured: dict[str, Room], snapshot: Snapshot) -> dict[str, dict[str, Any]]:
+    """Every configured room, in config order, as viewers see it in `snapshot`."""
+    return {
+        name: public_room(room, snapshot.rooms[name].reports, snapshot.rooms[name].attrs)
+        for name, room in configured.items()
     }
 
 

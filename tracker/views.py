@@ -127,13 +127,7 @@ async def room_list(request: HttpRequest) -> JsonResponse:
     config = get_config()
     snapshot = await current_state(list(config.rooms))
     return JsonResponse(
-        {
-            "version": snapshot.version,
-            "rooms": [
-                rooms.public_room(room, snapshot.rooms[name].reports, snapshot.rooms[name].attrs)
-                for name, room in config.rooms.items()
-            ],
-        }
+        {"version": snapshot.version, "rooms": list(rooms.public_rooms(config.rooms, snapshot).values())}
     )
 
 
