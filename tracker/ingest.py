@@ -41,18 +41,24 @@ class Refused(Exception):
     field: str | None = None
 
 
+class Unread:
+    """The record has not been read yet (None would mean: there is none)."""
+
+
+UNREAD = Unread()
+
+
 async def update(
-    redis: Redis, member: str, step: Step, *, now: float, previous: Record | None = None, known: bool = False
+    redis: Redis, member: str, step: Step, *, now: float, previous: Record | Unread | None = UNREAD
 ) -> Transition | None:
     """Apply `step` to an encoder's record with compare-and-set, retrying on conflict.
 
-    `known` says the caller already read `previous` (saving a round trip).
+    A caller that already read the record passes it as `previous`, saving a round trip.
     """
     log_since = now - get_config().settings["history-hours"] * 3600
     for _ in range(MAX_ATTEMPTS):
-        if not known:
+        if isinstance(previous, Unread):
             previous = await store.read_record(redis, member)
-        known = False
         result = step(previous)
         if result is None:
             return None
@@ -68,6 +74,7 @@ async def update(
         )
         if committed:
             return transition
+        previous = UNREAD  # someone else wrote it meanwhile: read again
     raise Refused(503, "busy", "too many concurrent updates of this encoder, retry")
 
 
@@ -77,8 +84,7 @@ async def accept(
     identity: Identity,
     beat: Heartbeat,
     now: float,
-    previous: Record | None = None,
-    known: bool = False,
+    previous: Record | Unread | None = UNREAD,
 ) -> None:
     """Store a validated heartbeat from an authenticated encoder."""
     thresholds = Thresholds(silence=get_config().settings["degraded-silence"])
@@ -96,7 +102,6 @@ async def accept(
         ),
         now=now,
         previous=previous,
-        known=known,
     )
 
 
@@ -117,7 +122,7 @@ async def ingest(redis: Redis, *, token: str, beat: Heartbeat, now: float) -> No
     identity = Identity.from_json(identity_text) if identity_text else await identity_after_miss(redis, token_hash)
     check_identity(identity, beat)
     previous = Record.from_json(record_text) if record_text else None
-    await accept(redis, identity=identity, beat=beat, now=now, previous=previous, known=True)
+    await accept(redis, identity=identity, beat=beat, now=now, previous=previous)
 
 
 def check_identity(identity: Identity | None, beat: Heartbeat) -> None:
