@@ -69,6 +69,7 @@ system-packages:
 lint: $(VENV)/installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
 
 test: $(VENV)/installed vendor system-packages lint
 	$(PY) -m pytest
