@@ -87,7 +87,8 @@ async def accept(
     previous: Record | Unread | None = UNREAD,
 ) -> None:
     """Store a validated heartbeat from an authenticated encoder."""
-    thresholds = Thresholds(silence=get_config().settings["degraded-silence"])
+    settings = get_config().settings
+    thresholds = Thresholds(silence=settings["degraded-silence"], no_streams=settings["degraded-no-streams"])
     await update(
         redis,
         f"{identity.room}/{identity.name}",
@@ -99,6 +100,9 @@ async def accept(
             metrics=beat.metrics,
             thresholds=thresholds,
             now=now,
+            counted=beat.counted,
+            totals=beat.totals,
+            stats=beat.stats,
         ),
         now=now,
         previous=previous,
