@@ -8,12 +8,13 @@ original_client.py reproduces them with the standard library, and runs as
 their loop did against a real daphne at the end of this file.
 """
 
+import http.client
 import json
 import re
 import subprocess
 import sys
 import urllib.request
-from urllib.parse import unquote_plus, urlencode
+from urllib.parse import unquote_plus, urlencode, urlsplit
 
 import pytest
 
@@ -169,6 +170,19 @@ async def test_legacy_errors_are_200_with_the_original_lines(async_client, redis
     assert redis_client.hkeys("streaming:records") == []
 
 
+async def test_legacy_body_over_the_limit_is_200_with_an_error_line(async_client, settings, redis_client):
+    body = (
+        original_form({"overall_clients": 1, "padding_x_clients": 0})
+        + "&pad="
+        + "x" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    )
+
+    response = await register(async_client, body)
+
+    assert_answer(response, f"ERROR RequestDataTooBig body over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes")
+    assert redis_client.hkeys("streaming:records") == []
+
+
 async def test_legacy_no_secret_configured_answers_config_error(async_client, use_config, redis_client):
     use_config({"secret": ""})
 
@@ -224,8 +238,12 @@ def test_original_client_loop_against_real_daphne_says_result_ok_and_room_goes_l
     finally:
         process.terminate()
         process.wait(timeout=10)
+    browser = http.client.HTTPConnection(urlsplit(site.url).netloc, timeout=5)
+    browser.request("GET", "/tracker/endpoint/register")
+    redirect = browser.getresponse()
 
     assert all(re.fullmatch(r"Registered (example|hall-2) at \S+ \S+ result OK", line) for line in lines), lines
+    assert (redirect.status, redirect.getheader("Location")) == (302, "/")  # through daphne's lean path too
     for name in ("example", "hall-2"):
         assert rooms[name]["live"] is True
         assert rooms[name]["streams"] == [
