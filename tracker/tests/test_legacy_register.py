@@ -224,7 +224,7 @@ def test_legacy_ipv6_sender_is_bracketed_in_urls():
 
 def test_original_client_loop_against_real_daphne_says_result_ok_and_room_goes_live(site):
     command = [sys.executable, "-m", "tracker.tests.legacy.original_client", "--secret", TEST_SECRET]
-    command += ["--server", f"{site.url}/tracker/endpoint/register", "--group", "example,hall-2"]
+    command += ["--server", f"{site.url}/tracker/endpoint/register", "--group", "example,hall-2", "--ip", "192.0.2.7"]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
     try:

@@ -1,9 +1,9 @@
 """A stand-in for the previous generation's register clients, in Python 3's standard library.
 
 It behaves as their loop did: every second, for each comma-separated group,
-POST the form (secret, group, data; urlencoded in that order, bitrates as
-floats), print `Registered <group> at <local time> result <body>`, and
-raise (exiting) on any HTTP error status. Run it as
+POST the form (secret, group, data, and the fake client's REMOTE_ADDR "IP to
+pretend to be"; urlencoded in that order, bitrates as floats), print
+`Registered <group> at <local time> result <body>`, and raise (exiting) on any HTTP error status. Run it as
 `python -m tracker.tests.legacy.original_client --server URL --secret S --group G`.
 """
 
@@ -44,12 +44,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--server", default="http://localhost:8000/tracker/endpoint/register")
     parser.add_argument("--secret", required=True)
-    parser.add_argument("--group", default="av")
+    parser.add_argument("--group", default="example")
+    parser.add_argument("--ip", default="", help="sent as REMOTE_ADDR, which the server must ignore")
     args = parser.parse_args()
     while True:
         data = original_data(FAKE_COMPONENTS)
         for group in args.group.split(","):
-            body = original_form(data, secret=args.secret, group=group).encode()
+            body = original_form(data, secret=args.secret, group=group, REMOTE_ADDR=args.ip).encode()
             try:
                 # urlopen with data: a POST with Content-Type application/x-www-form-urlencoded.
                 answer = urllib.request.urlopen(args.server, body)
