@@ -3,8 +3,8 @@
 It behaves as their loop did: every second, for each comma-separated group,
 POST the form (secret, group, data, and the fake client's REMOTE_ADDR "IP to
 pretend to be"; urlencoded in that order, bitrates as floats), print
-`Registered <group> at <local time> result <body>`, and raise (exiting) on any HTTP error status. Run it as
-`python -m tracker.tests.legacy.original_client --server URL --secret S --group G`.
+`Registered <group> at <local time> result <body>`, and raise (exiting) on
+any HTTP error status. Run it as `python -m tracker.tests.legacy.original_client --server URL --secret S --group G`.
 """
 
 from __future__ import annotations
