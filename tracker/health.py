@@ -28,6 +28,9 @@ class State(StrEnum):
 
 # States whose streams viewers may be sent to.
 LIVE_STATES = frozenset({State.UP, State.DEGRADED, State.LATE})
+# Roles whose heartbeats should carry playable streams; collectors and mixers
+# feed the next stage of the pipeline and report none.
+STREAMING_ROLES = frozenset({"encoder", "endpoint"})
 
 
 @dataclass(frozen=True)
@@ -200,7 +203,7 @@ def after_heartbeat(
     stats: dict[str, int] | None = None,
 ) -> tuple[Record, Transition | None]:
     """The record after a heartbeat, and the transition it caused if any."""
-    empty = empty_since(previous, streams, now=now)
+    empty = empty_since(previous, streams, now=now) if identity.role in STREAMING_ROLES else None
     reason = degraded_reason(previous, metrics, thresholds, empty=empty, now=now)
     state = State.DEGRADED if reason else State.UP
     old = previous.state if previous else None

@@ -22,7 +22,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 MAX_VALUE = 100_000_000_000  # as heartbeat.MAX_BITRATE: anything above is a unit mistake
-MAX_NAMES = 64
+MAX_KEYS = 256  # the original's full set is 27; a record must stay small
+MAX_KEY_LENGTH = 64
 MAX_URL_LENGTH = 2048
 KEY = re.compile(r"^(?P<name>[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*)_(?P<stat>[A-Za-z0-9]+)\Z")
 STATS = ("clients", "bitrate", "cbitrate")
@@ -110,23 +111,23 @@ def stream_url(template: str, *, address: str, public_host: str) -> str:
 
 def split_stats(data: dict[str, Any]) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
     """`<name>_<stat>` keys grouped by name (the three stream figures), and every other key."""
+    if len(data) > MAX_KEYS:
+        raise LegacyError("ValueError", f"data has more than {MAX_KEYS} keys")
     by_name: dict[str, dict[str, int]] = {}
     other: dict[str, int] = {}
     for key, value in data.items():
         if key in FORBIDDEN:
             raise LegacyError("AssertionError", f"data may not set {key!r}: the server sets it")
-        match = KEY.match(key) if isinstance(key, str) else None
+        match = KEY.match(key) if len(key) <= MAX_KEY_LENGTH else None
         if match is None:
             # The original passed every key to its model, which refused unknown columns.
-            raise LegacyError("TypeError", f"{key!r} is not a <name>_<figure> key")
+            raise LegacyError("TypeError", f"{key[:MAX_KEY_LENGTH]!r} is not a <name>_<figure> key")
         figure = number(key, value)
         name, stat = match["name"], match["stat"]
         if name != "overall" and stat in STATS:
             by_name.setdefault(name, {})[stat] = figure
         else:
             other[key] = figure
-    if len(by_name) > MAX_NAMES:
-        raise LegacyError("ValueError", f"more than {MAX_NAMES} stream names")
     return by_name, other
 
 

@@ -133,6 +133,19 @@ def test_health_no_playable_stream_degrades_exactly_after_the_configured_time():
     assert (change.old, change.new) == (State.UP, State.DEGRADED)
 
 
+def test_health_mixers_and_collectors_report_no_stream_by_design():
+    mixer = Identity(name="mix", room="example", role="mixer", grace=5)
+    first, _ = after_heartbeat(
+        None, identity=mixer, interval=10, streams=[], metrics={}, thresholds=THRESHOLDS, now=100.0
+    )
+
+    later, _ = after_heartbeat(
+        first, identity=mixer, interval=10, streams=[], metrics={}, thresholds=THRESHOLDS, now=1000.0
+    )
+
+    assert (later.state, later.empty_since) == (State.UP, None)
+
+
 def test_health_a_playable_stream_ends_the_empty_period():
     empty, _ = beat(beat(None, now=100.0, streams=[])[0], now=170.0, streams=[])
 

@@ -159,6 +159,16 @@ async def test_legacy_unknown_names_are_kept_as_operator_stats(async_client, red
         ({"data": '{"webm_high_clients": -3}'}, "ERROR ValueError webm_high_clients: must be from 0 to 100000000000"),
         ({"data": '{"webm_high_clients": "many"}'}, "ERROR ValueError webm_high_clients: must be a number"),
         ({"data": '{"webm_high_bitrate": NaN}'}, "ERROR ValueError webm_high_bitrate: must be a number"),
+        ({"data": '{"webm_high_clients": 1e400}'}, "ERROR ValueError webm_high_clients: must be a number"),
+        ({"data": '{"webm_high_clients": true}'}, "ERROR ValueError webm_high_clients: must be a number"),
+        (
+            {"data": json.dumps({f"s{i}_clients": 1 for i in range(257)})},
+            "ERROR ValueError data has more than 256 keys",
+        ),
+        (
+            {"data": json.dumps({"a" * 70 + "_clients": 1})},
+            f"ERROR TypeError '{'a' * 64}' is not a <name>_<figure> key",
+        ),
     ],
 )
 async def test_legacy_errors_are_200_with_the_original_lines(async_client, redis_client, fields, line):
