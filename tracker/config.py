@@ -224,6 +224,9 @@ def parse_config(main: dict[str, Any], private: dict[str, Any]) -> SiteConfig:
         templates = room.settings.get("legacy-streams", {})
         if not isinstance(templates, dict):
             raise ConfigError(origin(name, "legacy-streams"), "must be an object", room=name, key="legacy-streams")
+        problem = legacy.public_host_problem(room.settings.get("legacy-public-host", ""))
+        if problem is not None:
+            raise ConfigError(origin(name, "legacy-public-host"), problem, room=name, key="legacy-public-host")
         for stream_name, template in templates.items():
             problem = legacy.template_problem(stream_name, template)
             if problem is not None:

@@ -27,6 +27,7 @@ MAX_KEY_LENGTH = 64
 MAX_URL_LENGTH = 2048
 KEY = re.compile(r"^(?P<name>[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*)_(?P<stat>[A-Za-z0-9]+)\Z")
 STATS = ("clients", "bitrate", "cbitrate")
+HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?\Z|^\[[0-9A-Fa-f:.]+\]\Z")
 # Keys the original refused outright: the server sets them itself.
 FORBIDDEN = ("ip", "group")
 
@@ -173,12 +174,21 @@ def template_problem(name: Any, template: Any) -> str | None:
     if not template:
         return None  # counted only
     try:
-        url = template.format(address="192.0.2.1")
+        url = stream_url(template, address="2001:db8::1", public_host="")
     except (KeyError, IndexError, ValueError):
         return f"{name}: the only placeholder is {{address}}"
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > MAX_URL_LENGTH:
-        return f"{name}: must be an http or https URL"
+    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > MAX_URL_LENGTH:
+        return f"{name}: must make an http or https URL"
+    return None
+
+
+def public_host_problem(host: Any) -> str | None:
+    """What is wrong with a room's `legacy-public-host` (a host name or address, no scheme, port or path)."""
+    if host == "":
+        return None
+    if not isinstance(host, str) or not HOST.match(host):
+        return f"{host!r} must be a host name or address, without scheme, port or path"
     return None
 
 
@@ -186,7 +196,8 @@ def mixed_content(room: str, settings: dict[str, Any]) -> str | None:
     """Why a room's legacy URLs would be blocked on an HTTPS site, or None (none are http, or it allows them)."""
     if settings.get("legacy-allow-http"):
         return None
-    insecure = [name for name, url in settings.get("legacy-streams", {}).items() if url.startswith("http:")]
+    templates = settings.get("legacy-streams", {})
+    insecure = [name for name, url in templates.items() if urlsplit(url).scheme.lower() == "http"]
     if not insecure:
         return None
     return (

@@ -100,7 +100,18 @@ def test_config_private_file_is_deep_merged(tmp_path):
                 }
             ),
             None,
-            "key 'legacy-streams': mp3_high: must be an http or https URL",
+            "key 'legacy-streams': mp3_high: must make an http or https URL",
+        ),
+        (
+            json.dumps(
+                {
+                    "config": {"secret": SECRET},
+                    "default": {"legacy-streams": {"mp3_high": "http://{address}:8080/a"}, "legacy-public-host": ""},
+                    "main": {"legacy-public-host": "cdn.example.org/x"},
+                }
+            ),
+            None,
+            "room 'main': key 'legacy-public-host': 'cdn.example.org/x' must be a host name or address, without",
         ),
         (
             site(main={}),
