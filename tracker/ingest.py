@@ -129,6 +129,20 @@ async def ingest(redis: Redis, *, token: str, beat: Heartbeat, now: float) -> No
     await accept(redis, identity=identity, beat=beat, now=now, previous=previous)
 
 
+async def accept_legacy(redis: Redis, *, identity: Identity, beat: Heartbeat, now: float) -> None:
+    """Store a legacy register request, rate-limited per sender and room as tokens' heartbeats are."""
+    rate_key = store.key("rate", "legacy", identity.room, identity.name, str(int(now)))
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.incr(rate_key)
+        pipe.expire(rate_key, 2)
+        pipe.incr(store.key("stats", "heartbeats"))
+        count, _, _ = await pipe.execute()
+    limit = get_config().settings["heartbeat-rate"]
+    if count > limit:
+        raise Refused(429, "rate_limited", f"at most {limit} heartbeats per second")
+    await accept(redis, identity=identity, beat=beat, now=now)
+
+
 def check_identity(identity: Identity | None, beat: Heartbeat) -> None:
     if identity is None:
         raise Refused(403, "forbidden", "token not accepted", "Authorization")

@@ -32,7 +32,7 @@ from .heartbeat import (
     decode_json,
     parse_heartbeat,
 )
-from .ingest import Refused, accept, ingest
+from .ingest import Refused, accept_legacy, ingest
 
 
 def json_error(status: int, error: str, message: str, *, field: str | None = None) -> JsonResponse:
@@ -129,7 +129,7 @@ async def legacy_register(request: HttpRequest) -> HttpResponse:
         stats=report.stats,
     )
     try:
-        await accept(store.get_redis(), identity=identity, beat=beat, now=time.time())
+        await accept_legacy(store.get_redis(), identity=identity, beat=beat, now=time.time())
     except Refused as refused:
         return legacy_answer(f"ERROR {refused.error} {refused.message}")
     except RedisError:

@@ -222,6 +222,28 @@ async def test_legacy_public_host_override_replaces_the_sender_address(async_cli
     assert [(c["name"], c["why"]) for c in stored["counted"]] == [("webm_low", "no URL configured")]
 
 
+async def test_legacy_sender_is_rate_limited_per_room_like_a_token(redis_client):
+    from tracker import store
+    from tracker.health import Identity
+    from tracker.heartbeat import Heartbeat
+    from tracker.ingest import Refused, accept_legacy
+
+    async def send(room: str, now: float) -> None:
+        identity = Identity(name="legacy-192.0.2.1", room=room, role="endpoint", grace=1)
+        beat = Heartbeat(room=room, encoder=identity.name, interval=10, streams=[])
+        await accept_legacy(store.get_redis(), identity=identity, beat=beat, now=now)
+
+    for _ in range(5):  # heartbeat-rate: 5 a second
+        await send("example", 1000.5)
+    with pytest.raises(Refused) as refused:
+        await send("example", 1000.9)
+    await send("hall-2", 1000.9)  # another room: its own budget
+    await send("example", 1001.0)  # the next second
+
+    assert (refused.value.error, refused.value.message) == ("rate_limited", "at most 5 heartbeats per second")
+    assert redis_client.get("streaming:stats:heartbeats") == "8"  # counted in the metrics like any heartbeat
+
+
 def test_legacy_ipv6_sender_is_bracketed_in_urls():
     from tracker.legacy import parse_report
 
