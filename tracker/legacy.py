@@ -57,7 +57,6 @@ COUNTED_ONLY: dict[str, str] = {
     "flv_low": "FLV: no current browser plays it",
     "loop": "the encoder's test loop",
 }
-ORIGINAL_NAMES = (*OFFERS, *COUNTED_ONLY)
 
 
 class LegacyError(ValueError):

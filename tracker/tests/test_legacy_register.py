@@ -19,11 +19,13 @@ from urllib.parse import unquote_plus, urlencode, urlsplit
 import pytest
 
 from conftest import ROOT, TEST_SECRET
-from tracker.legacy import COUNTED_ONLY, OFFERS, ORIGINAL_NAMES
+from tracker.legacy import COUNTED_ONLY, OFFERS
 from tracker.tests.legacy import original_client as client
 from tracker.tests.legacy.original_client import original_data
 
 URL = "/tracker/endpoint/register"
+# Every name the original server had columns for.
+ORIGINAL_NAMES = ["loop", "webm_high", "webm_low", "flv_high", "flv_low", "ogg_high", "aac_high", "mp3_high"]
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -97,6 +99,7 @@ async def test_legacy_every_original_name_is_offered_or_counted(async_client, re
     assert all(c["clients"] == 2 and c["bandwidth"] > 0 for c in stored["counted"])
     assert stored["totals"]["clients"] == 2 * len(ORIGINAL_NAMES)
     assert len(stored["streams"]) == len(OFFERS)
+    assert set(OFFERS) | set(COUNTED_ONLY) == set(ORIGINAL_NAMES)
 
 
 async def test_legacy_counted_only_streams_are_never_offered_to_viewers(async_client):

@@ -167,6 +167,16 @@ def test_srs_expected_streams_without_publisher_or_missing_are_errors(status_ser
         source.collect()
 
 
+def test_srs_expected_stream_receiving_nothing_is_an_error(status_server):
+    document = json.loads((RECORDINGS / "srs-streams.json").read_bytes())
+    document["streams"][0]["kbps"]["recv_30s"] = 0
+    status_server.routes["/api/v1/streams"] = json_answer(200, document)
+    source = one_source({"type": "srs", "url": status_server.url, "expect": ["live/main_hd"]})
+
+    with pytest.raises(Incomplete, match=r"^expected stream live/main_hd receives 0 bit/s$"):
+        source.collect()
+
+
 def test_nginx_rtmp_application_filter_and_url_template(status_server):
     status_server.routes["/stat"] = recording("nginx-rtmp-stat.xml", "text/xml")
     source = one_source(
