@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+# The original counted an endpoint as active for a minute after it registered
+# (its real client registered every 30 s, plus the time to query flumotion).
+INTERVAL = 60
 MAX_VALUE = 100_000_000_000  # as heartbeat.MAX_BITRATE: anything above is a unit mistake
 MAX_KEYS = 256  # the original's full set is 27; a record must stay small
 MAX_KEY_LENGTH = 64
@@ -43,9 +46,13 @@ class Offer:
 # The original names and what today's browsers can play of them. WebM (VP8 and
 # Vorbis) plays in every current browser; the audio-only mounts are offered as
 # `audio` with the codec as quality so a player can pick one it can decode.
+# The original's last schema added H.264 MP4 columns; its player had no path
+# for them, so they are offered once a room gives them a URL.
 OFFERS: dict[str, Offer] = {
     "webm_high": Offer("webm", "high"),
     "webm_low": Offer("webm", "low"),
+    "mp4_high": Offer("mp4", "high"),
+    "mp4_low": Offer("mp4", "low"),
     "ogg_high": Offer("audio", "ogg"),
     "aac_high": Offer("audio", "aac"),
     "mp3_high": Offer("audio", "mp3"),

@@ -23,7 +23,6 @@ from . import history, legacy, metrics, rooms, store
 from .config import get_config
 from .health import Identity
 from .heartbeat import (
-    DEFAULT_INTERVAL,
     FORMATS,
     QUALITY,
     Heartbeat,
@@ -122,7 +121,7 @@ async def legacy_register(request: HttpRequest) -> HttpResponse:
     beat = Heartbeat(
         room=room.name,
         encoder=identity.name,
-        interval=DEFAULT_INTERVAL,
+        interval=legacy.INTERVAL,
         streams=report.streams,
         counted=report.counted,
         totals=report.totals,
