@@ -41,7 +41,7 @@ vendor: $(VENDOR)/.hls.js-$(HLS_VERSION)
 
 serve: $(VENV)/installed vendor
 	$(PY) manage.py init_config
-	$(PY) manage.py check_config >/dev/null
+	DEBUG=$${DEBUG:-1} $(PY) manage.py check_config >/dev/null
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py first_admin
 	@host="$$(echo '$(ARGS)' | sed 's/:[0-9]*$$//; s/^\[//; s/\]$$//')"; \

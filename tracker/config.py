@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 import pytz
 from django.conf import settings
 
+from . import legacy
+
 MAIN_FILE = "config.json"
 PRIVATE_FILE = "config.private.json"
 
@@ -36,6 +38,8 @@ GLOBAL_DEFAULTS: dict[str, Any] = {
     "grace": 5,
     # An encoder silent this many seconds is degraded.
     "degraded-silence": 30,
+    # An encoder whose heartbeats carry no playable stream this many seconds is degraded.
+    "degraded-no-streams": 60,
     # Heartbeats accepted per encoder token per second; more get 429.
     "heartbeat-rate": 5,
     # How long transition logs and stats history are kept.
@@ -54,6 +58,7 @@ GLOBAL_DEFAULTS: dict[str, Any] = {
 GLOBAL_RANGES = {
     "grace": (1, 600),
     "degraded-silence": (1, 3600),
+    "degraded-no-streams": (1, 3600),
     "heartbeat-rate": (1, 1000),
     "history-hours": (1, 24 * 14),
     "alert-suppress-minutes": (0, 24 * 60),
@@ -158,11 +163,10 @@ def parse_config(main: dict[str, Any], private: dict[str, Any]) -> SiteConfig:
 
     secret = global_values["secret"].strip()
     hint = f"put a random secret in {PRIVATE_FILE} (make serve creates one)"
-    if not secret:
-        raise ConfigError(origin("config", "secret"), f"is empty; {hint}", room="config", key="secret")
-    if secret.lower() in PLACEHOLDER_SECRETS:
+    # Empty turns the legacy register endpoint off (it answers `ERROR CONFIG (No secret)`).
+    if secret and secret.lower() in PLACEHOLDER_SECRETS:
         raise ConfigError(origin("config", "secret"), f"is a placeholder; {hint}", room="config", key="secret")
-    if len(secret) < MIN_SECRET_LENGTH:
+    if secret and len(secret) < MIN_SECRET_LENGTH:
         raise ConfigError(
             origin("config", "secret"),
             f"is shorter than {MIN_SECRET_LENGTH} characters; {hint}",
@@ -217,6 +221,16 @@ def parse_config(main: dict[str, Any], private: dict[str, Any]) -> SiteConfig:
                 raise ConfigError(origin(name, key), "is not in 'default'", room=name, key=key)
             check_type(origin(name, key), key, value, defaults[key], room=name)
         room = rooms[name] = Room(name=name, settings=deep_merge(defaults, values))
+        templates = room.settings.get("legacy-streams", {})
+        if not isinstance(templates, dict):
+            raise ConfigError(origin(name, "legacy-streams"), "must be an object", room=name, key="legacy-streams")
+        problem = legacy.public_host_problem(room.settings.get("legacy-public-host", ""))
+        if problem is not None:
+            raise ConfigError(origin(name, "legacy-public-host"), problem, room=name, key="legacy-public-host")
+        for stream_name, template in templates.items():
+            problem = legacy.template_problem(stream_name, template)
+            if problem is not None:
+                raise ConfigError(origin(name, "legacy-streams"), problem, room=name, key="legacy-streams")
         zone = room.settings.get("schedule-timezone")
         if zone is not None and zone not in pytz.all_timezones_set:
             raise ConfigError(

@@ -2,7 +2,8 @@
 
     up ──(interval + tolerance)──▶ late ──(interval + grace)──▶ down
     any ──(socket closes)──▶ disconnected ──(grace passes)──▶ down
-    any ──(heartbeat)──▶ up, or degraded when its metrics cross a threshold
+    any ──(heartbeat)──▶ up, or degraded when its metrics cross a threshold,
+                          a source failed, or it has had no playable stream too long
 
 Every function gets `now` from the caller, so tests move the clock and
 check each boundary exactly.
@@ -27,6 +28,9 @@ class State(StrEnum):
 
 # States whose streams viewers may be sent to.
 LIVE_STATES = frozenset({State.UP, State.DEGRADED, State.LATE})
+# Roles whose heartbeats should carry playable streams; collectors and mixers
+# feed the next stage of the pipeline and report none.
+STREAMING_ROLES = frozenset({"encoder", "endpoint"})
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class Identity:
 @dataclass(frozen=True)
 class Thresholds:
     silence: int  # seconds of continuous silence before an encoder is degraded
+    no_streams: int  # seconds without a playable stream before an encoder is degraded
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,14 @@ class Record:
     metrics: dict[str, Any] = field(default_factory=dict)
     reason: str = ""
     seq: int = 0
+    # Streams counted for operators but never offered to viewers (legacy FLV, loop…).
+    counted: list[dict[str, Any]] = field(default_factory=list)
+    # What the encoder's streams add up to: clients and outgoing bandwidth (bit/s).
+    totals: dict[str, int] = field(default_factory=dict)
+    # Other figures an encoder sent (legacy keys nobody defined), shown to operators.
+    stats: dict[str, int] = field(default_factory=dict)
+    # Since when its heartbeats have carried no playable stream (None: they carry some).
+    empty_since: float | None = None
 
     @property
     def member(self) -> str:
@@ -100,6 +113,15 @@ class Record:
     def live(self) -> bool:
         return self.state in LIVE_STATES
 
+    @property
+    def clients(self) -> int:
+        return self.totals.get("clients", 0)
+
+    @property
+    def bandwidth(self) -> int:
+        """Outgoing bit/s to viewers, as reported (or clients * bitrate); not the streams' encoding bitrate."""
+        return self.totals.get("bandwidth", 0)
+
     def to_json(self) -> str:
         # vars(), not dataclasses.asdict(): no deep copy on every heartbeat.
         return json.dumps(vars(self), sort_keys=True, separators=(",", ":"))
@@ -123,9 +145,37 @@ class Transition:
         return json.dumps(dataclasses.asdict(self), sort_keys=True, separators=(",", ":"))
 
 
-def degraded_reason(previous: Record | None, metrics: dict[str, Any], thresholds: Thresholds) -> str:
+def outgoing(stream: dict[str, Any]) -> int:
+    """A stream's outgoing bandwidth in bit/s: what its server measured, else clients * bitrate."""
+    return stream.get("bandwidth", stream["clients"] * stream["bitrate"])
+
+
+def stream_totals(streams: list[dict[str, Any]]) -> dict[str, int]:
+    """Clients and outgoing bandwidth summed over streams."""
+    return {"clients": sum(s["clients"] for s in streams), "bandwidth": sum(outgoing(s) for s in streams)}
+
+
+def empty_since(previous: Record | None, streams: list[dict[str, Any]], *, now: float) -> float | None:
+    """Since when the encoder has reported no playable stream; a period starts over after it was gone."""
+    if streams:
+        return None
+    if previous is not None and previous.live and previous.empty_since is not None:
+        return previous.empty_since
+    return now
+
+
+def degraded_reason(
+    previous: Record | None,
+    metrics: dict[str, Any],
+    thresholds: Thresholds,
+    *,
+    empty: float | None,
+    now: float,
+) -> str:
     """Why the metrics make an encoder degraded, or "" when they don't."""
     reasons = []
+    if empty is not None and now - empty >= thresholds.no_streams:
+        reasons.append(f"no playable stream for over {thresholds.no_streams} s")
     if metrics.get("silence", 0) >= thresholds.silence:
         reasons.append(f"silent for {metrics['silence']} s")
     dropped, before = metrics.get("dropped_frames"), (previous.metrics.get("dropped_frames") if previous else None)
@@ -148,9 +198,13 @@ def after_heartbeat(
     metrics: dict[str, Any],
     thresholds: Thresholds,
     now: float,
+    counted: list[dict[str, Any]] | None = None,
+    totals: dict[str, int] | None = None,
+    stats: dict[str, int] | None = None,
 ) -> tuple[Record, Transition | None]:
     """The record after a heartbeat, and the transition it caused if any."""
-    reason = degraded_reason(previous, metrics, thresholds)
+    empty = empty_since(previous, streams, now=now) if identity.role in STREAMING_ROLES else None
+    reason = degraded_reason(previous, metrics, thresholds, empty=empty, now=now)
     state = State.DEGRADED if reason else State.UP
     old = previous.state if previous else None
     changed = state != old
@@ -167,6 +221,10 @@ def after_heartbeat(
         metrics=metrics,
         reason=reason,
         seq=previous.seq + 1 if previous else 1,
+        counted=counted or [],
+        totals=totals or stream_totals(streams),
+        stats=stats or {},
+        empty_since=empty,
     )
     if not changed:
         return record, None

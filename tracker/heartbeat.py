@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-# Format name -> file extension, for URLs built from templates.
-FORMATS = {"hls": "m3u8", "dash": "mpd", "webm": "webm", "mp4": "mp4", "audio": "mp3"}
+from .health import outgoing
+
+FORMATS = frozenset({"hls", "dash", "webm", "mp4", "audio"})
 ENCODER_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}\Z")
 QUALITY = re.compile(r"^[A-Za-z0-9_-]{1,32}\Z")
 DEFAULT_INTERVAL = 10
@@ -19,6 +19,7 @@ MAX_STREAMS = 32
 MAX_URL_LENGTH = 2048
 MAX_CLIENTS = 10_000_000
 MAX_BITRATE = 100_000_000_000  # 100 Gbit/s: anything above is a unit mistake
+MAX_BANDWIDTH = MAX_BITRATE * MAX_CLIENTS
 HEARTBEAT_FIELDS = {"room", "encoder", "interval", "streams", "metrics"}
 MAX_ERRORS = 16
 # Metric -> (low, high, integers only); percentages, seconds, dBFS, counts.
@@ -30,8 +31,7 @@ METRICS = {
     "audio_level": (-200, 0, False),
     "silence": (0, 10**10, True),
 }
-STREAM_FIELDS = {"format", "url", "quality", "clients", "bitrate"}
-LEGACY_STREAM_KEY = re.compile(r"^(?P<format>[a-z0-9]+)_(?P<quality>[A-Za-z0-9_-]+)_clients\Z")
+STREAM_FIELDS = {"format", "url", "quality", "clients", "bitrate", "bandwidth"}
 
 
 class InvalidField(ValueError):
@@ -50,6 +50,11 @@ class Heartbeat:
     interval: int
     streams: list[dict[str, Any]]
     metrics: dict[str, Any] = field(default_factory=dict)
+    # From the legacy register endpoint only (tracker/legacy.py): streams counted
+    # but not offered, the encoder's own totals, and figures nobody defined.
+    counted: list[dict[str, Any]] = field(default_factory=list)
+    totals: dict[str, int] = field(default_factory=dict)
+    stats: dict[str, int] = field(default_factory=dict)
 
 
 def decode_json(data: str | bytes) -> Any:
@@ -114,6 +119,9 @@ def parse_stream(field: str, data: Any) -> dict[str, Any]:
         "clients": require_int(f"{field}.clients", data["clients"], low=0, high=MAX_CLIENTS),
         "bitrate": require_int(f"{field}.bitrate", data["bitrate"], low=0, high=MAX_BITRATE),
     }
+    if "bandwidth" in data:  # measured by the streaming server (bytes out)
+        stream["bandwidth"] = require_int(f"{field}.bandwidth", data["bandwidth"], low=0, high=MAX_BANDWIDTH)
+    stream["bandwidth"] = outgoing(stream)
     if "quality" in data:
         stream["quality"] = require_str(
             f"{field}.quality", data["quality"], QUALITY, "must be 1-32 letters, digits, '_' or '-'"
@@ -184,46 +192,3 @@ def parse_heartbeat(data: Any) -> Heartbeat:
     parsed = [parse_stream(f"streams[{i}]", stream) for i, stream in enumerate(streams)]
     metrics = parse_metrics(data["metrics"]) if "metrics" in data else {}
     return Heartbeat(room=data["room"], encoder=encoder, interval=interval, streams=parsed, metrics=metrics)
-
-
-def url_host(address: str) -> str:
-    """An address as it goes into a URL (IPv6 in brackets)."""
-    try:
-        return f"[{address}]" if ipaddress.ip_address(address).version == 6 else address
-    except ValueError:
-        return address
-
-
-def legacy_number(key: str, value: Any) -> int:
-    # Old register clients send counts as numbers or as digit strings.
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
-    return require_int(key, value, low=0, high=MAX_BITRATE)
-
-
-def parse_legacy_streams(stats: Any, *, room: str, address: str, url_template: str) -> list[dict[str, Any]]:
-    """Streams from a legacy `data` object with `<format>_<quality>_clients` keys."""
-    if not isinstance(stats, dict):
-        raise InvalidField("data", "must be a JSON object")
-    streams = []
-    for stat_key, clients in sorted(stats.items()):
-        match = LEGACY_STREAM_KEY.match(stat_key)
-        if not match or match["format"] == "overall":
-            continue
-        fmt, quality = match["format"], match["quality"]
-        check_format(stat_key, fmt)
-        url = url_template.format(address=url_host(address), room=room, format=fmt, quality=quality, ext=FORMATS[fmt])
-        streams.append(
-            {
-                "format": fmt,
-                "quality": quality,
-                "url": check_url("legacy-stream-url", url),
-                "clients": legacy_number(stat_key, clients),
-                "bitrate": legacy_number(f"{fmt}_{quality}_bitrate", stats.get(f"{fmt}_{quality}_bitrate", 0)),
-            }
-        )
-    if not streams:
-        raise InvalidField("data", "has no <format>_<quality>_clients entry")
-    if len(streams) > MAX_STREAMS:
-        raise InvalidField("data", f"has more than {MAX_STREAMS} streams")
-    return streams

@@ -1,4 +1,8 @@
-"""Clients and bitrate over time, per room and per encoder, in Redis streams.
+"""Clients, encoding bitrate and outgoing bandwidth over time, per room and per encoder, in Redis streams.
+
+Encoding bitrate is what the live streams are encoded at (summed); bandwidth
+is what goes out to viewers (measured by the streaming server, else clients
+times bitrate). The graphs' "Outgoing bandwidth" is the latter.
 
 The worker adds one point per step. Stream ids are the step's start in
 milliseconds, so a second worker writing the same step is refused by Redis
@@ -17,34 +21,37 @@ from . import store
 from .health import LIVE_STATES, Record
 
 STEP_SECONDS = 10
-Point = tuple[float, int, int]  # epoch seconds, clients, bitrate
+Point = tuple[float, int, int, int]  # epoch seconds, clients, encoding bitrate, outgoing bandwidth (bit/s)
+Figures = tuple[int, int, int]  # clients, encoding bitrate, outgoing bandwidth
 
 
-def totals(records: list[Record]) -> dict[str, tuple[int, int]]:
-    """Clients and bitrate summed per member over live encoders' streams."""
-    return {
-        record.member: (sum(s["clients"] for s in record.streams), sum(s["bitrate"] for s in record.streams))
-        for record in records
-        if record.state in LIVE_STATES
-    }
+def figures(record: Record) -> Figures:
+    """An encoder's clients and bandwidth (its totals, counted-only streams included) and encoding bitrate."""
+    return record.clients, sum(s["bitrate"] for s in record.streams), record.bandwidth
+
+
+def totals(records: list[Record]) -> dict[str, Figures]:
+    """Figures per member of live encoders."""
+    return {record.member: figures(record) for record in records if record.state in LIVE_STATES}
 
 
 async def add_points(redis: Redis, *, rooms: list[str], now: float, keep_hours: int) -> bool:
     """Write this step's point for every room and live encoder; False if already written."""
     records = [Record.from_json(text) for text in await redis.hvals(store.key("records"))]
     per_encoder = totals(records)
-    per_room: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for member, (clients, bitrate) in per_encoder.items():
+    per_room: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for member, values in per_encoder.items():
         room_total = per_room[member.split("/", 1)[0]]
-        room_total[0] += clients
-        room_total[1] += bitrate
+        for index, value in enumerate(values):
+            room_total[index] += value
     step_ms = int(now // STEP_SECONDS * STEP_SECONDS * 1000)
     oldest_ms = max(0, step_ms - keep_hours * 3600 * 1000)
-    series = {store.key("hist", "room", room): per_room.get(room, [0, 0]) for room in rooms}
+    series = {store.key("hist", "room", room): per_room.get(room, [0, 0, 0]) for room in rooms}
     series.update({store.key("hist", "enc", member): list(value) for member, value in per_encoder.items()})
     async with redis.pipeline(transaction=False) as pipe:
-        for stream, (clients, bitrate) in series.items():
-            pipe.xadd(stream, {"c": clients, "b": bitrate}, id=f"{step_ms}-0", minid=oldest_ms, approximate=True)
+        for stream, (clients, bitrate, bandwidth) in series.items():
+            point = {"c": clients, "b": bitrate, "o": bandwidth}
+            pipe.xadd(stream, point, id=f"{step_ms}-0", minid=oldest_ms, approximate=True)
         results = await pipe.execute(raise_on_error=False)
     return not any(isinstance(result, ResponseError) for result in results)
 
@@ -55,8 +62,13 @@ async def read_series(redis: Redis, streams: list[str], *, since: float) -> list
         for stream in streams:
             pipe.xrange(stream, min=f"{int(since * 1000)}-0")
         answers = await pipe.execute()
+    # Points written before bandwidth was kept apart have no "o": their "b" was summed from
+    # the streams' bitrates, which is what this field now means.
     return [
-        [(int(point_id.split("-")[0]) / 1000, int(fields["c"]), int(fields["b"])) for point_id, fields in entries]
+        [
+            (int(point_id.split("-")[0]) / 1000, int(fields["c"]), int(fields["b"]), int(fields.get("o", 0)))
+            for point_id, fields in entries
+        ]
         for entries in answers
     ]
 

@@ -87,7 +87,8 @@ async def accept(
     previous: Record | Unread | None = UNREAD,
 ) -> None:
     """Store a validated heartbeat from an authenticated encoder."""
-    thresholds = Thresholds(silence=get_config().settings["degraded-silence"])
+    settings = get_config().settings
+    thresholds = Thresholds(silence=settings["degraded-silence"], no_streams=settings["degraded-no-streams"])
     await update(
         redis,
         f"{identity.room}/{identity.name}",
@@ -99,6 +100,9 @@ async def accept(
             metrics=beat.metrics,
             thresholds=thresholds,
             now=now,
+            counted=beat.counted,
+            totals=beat.totals,
+            stats=beat.stats,
         ),
         now=now,
         previous=previous,
@@ -123,6 +127,20 @@ async def ingest(redis: Redis, *, token: str, beat: Heartbeat, now: float) -> No
     check_identity(identity, beat)
     previous = Record.from_json(record_text) if record_text else None
     await accept(redis, identity=identity, beat=beat, now=now, previous=previous)
+
+
+async def accept_legacy(redis: Redis, *, identity: Identity, beat: Heartbeat, now: float) -> None:
+    """Store a legacy register request, rate-limited per sender and room as tokens' heartbeats are."""
+    rate_key = store.key("rate", "legacy", identity.room, identity.name, str(int(now)))
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.incr(rate_key)
+        pipe.expire(rate_key, 2)
+        pipe.incr(store.key("stats", "heartbeats"))
+        count, _, _ = await pipe.execute()
+    limit = get_config().settings["heartbeat-rate"]
+    if count > limit:
+        raise Refused(429, "rate_limited", f"at most {limit} heartbeats per second")
+    await accept(redis, identity=identity, beat=beat, now=now)
 
 
 def check_identity(identity: Identity | None, beat: Heartbeat) -> None:

@@ -6,7 +6,7 @@ from collections import Counter
 
 from redis.asyncio import Redis
 
-from . import store
+from . import history, store
 from .config import get_config
 from .health import Record, State
 
@@ -31,18 +31,23 @@ async def exposition(redis: Redis) -> str:
         *(f'streaming_encoders{{state="{state}"}} {states.get(state, 0)}' for state in State),
         "# HELP streaming_room_live Whether the room has a live stream.",
         "# TYPE streaming_room_live gauge",
-        "# HELP streaming_room_clients Clients of the room's live streams, as encoders report them.",
+        "# HELP streaming_room_clients Clients of the room's live encoders, as they report them.",
         "# TYPE streaming_room_clients gauge",
-        "# HELP streaming_room_bitrate_bits Outgoing bit/s of the room's live streams.",
+        "# HELP streaming_room_bitrate_bits Encoding bit/s of the room's live streams, summed.",
         "# TYPE streaming_room_bitrate_bits gauge",
+        "# HELP streaming_room_bandwidth_bits Outgoing bit/s to viewers of the room's live encoders.",
+        "# TYPE streaming_room_bandwidth_bits gauge",
     ]
     for room in rooms:
-        streams = [s for record in records if record.room == room and record.live for s in record.streams]
+        live = [record for record in records if record.room == room and record.live]
+        figures = [history.figures(record) for record in live]
+        clients, bitrate, bandwidth = (sum(f[i] for f in figures) for i in range(3))
         name = label(room)
         lines += [
-            f'streaming_room_live{{room="{name}"}} {int(bool(streams))}',
-            f'streaming_room_clients{{room="{name}"}} {sum(s["clients"] for s in streams)}',
-            f'streaming_room_bitrate_bits{{room="{name}"}} {sum(s["bitrate"] for s in streams)}',
+            f'streaming_room_live{{room="{name}"}} {int(any(record.streams for record in live))}',
+            f'streaming_room_clients{{room="{name}"}} {clients}',
+            f'streaming_room_bitrate_bits{{room="{name}"}} {bitrate}',
+            f'streaming_room_bandwidth_bits{{room="{name}"}} {bandwidth}',
         ]
     lines += [
         "# HELP streaming_heartbeats_total Heartbeats received.",

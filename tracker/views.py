@@ -9,19 +9,20 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
+from redis.exceptions import RedisError
 
 from project.addresses import in_networks, is_venue, request_address
 from project.lean import lean
 
-from . import history, metrics, rooms, store
+from . import history, legacy, metrics, rooms, store
 from .config import get_config
 from .health import Identity
 from .heartbeat import (
-    DEFAULT_INTERVAL,
     FORMATS,
     QUALITY,
     Heartbeat,
@@ -29,9 +30,8 @@ from .heartbeat import (
     bearer,
     decode_json,
     parse_heartbeat,
-    parse_legacy_streams,
 )
-from .ingest import Refused, accept, ingest
+from .ingest import Refused, accept_legacy, ingest
 
 
 def json_error(status: int, error: str, message: str, *, field: str | None = None) -> JsonResponse:
@@ -88,33 +88,69 @@ def plain(text: str, status: int = 200) -> HttpResponse:
 
 @lean
 @csrf_exempt
-@require_POST
 async def legacy_register(request: HttpRequest) -> HttpResponse:
-    """The register endpoint older encoders speak: form fields secret, group, data."""
+    """The register endpoint of the previous generation, answering as the original did.
+
+    Always 200 with one line of text: its clients exit on any other status.
+    """
+    if request.method != "POST":
+        return never_cached(HttpResponseRedirect("/"))  # what the original did
     if read_body(request) is None:
-        return plain("ERROR DATA body too large", 413)
+        return legacy_answer(f"ERROR RequestDataTooBig body over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes")
     config = get_config()
+    if not config.secret:
+        return legacy_answer("ERROR CONFIG (No secret)")
     if not secret_matches(request.POST.get("secret", "")):
-        return plain("ERROR SECRET", 403)
+        return legacy_answer("ERROR SECRET")
     room = config.rooms.get(request.POST.get("group", ""))
     if room is None:
-        return plain("ERROR GROUP", 404)
+        return legacy_answer("ERROR GROUP")
+    # From the connection or a trusted proxy; never the client's REMOTE_ADDR field.
     address = request_address(request)
     try:
-        stats = decode_json(request.POST.get("data", ""))
-        streams = parse_legacy_streams(
-            stats, room=room.name, address=address, url_template=room.settings["legacy-stream-url"]
+        report = legacy.parse_report(
+            decode_legacy(request.POST.get("data", "{}")),
+            address=address,
+            templates=room.settings.get("legacy-streams", {}),
+            public_host=room.settings.get("legacy-public-host", ""),
         )
-    except InvalidField as exc:
-        return plain(f"ERROR DATA {'data is not valid JSON' if exc.field == 'body' else exc}", 400)
+    except legacy.LegacyError as exc:
+        return legacy_answer(exc.answer)
     # One endpoint per sender address, as in the original tracker.
     identity = Identity(name="legacy-" + address.replace(":", "-"), room=room.name, role="endpoint", grace=config.grace)
-    beat = Heartbeat(room=room.name, encoder=identity.name, interval=DEFAULT_INTERVAL, streams=streams)
+    beat = Heartbeat(
+        room=room.name,
+        encoder=identity.name,
+        interval=legacy.INTERVAL,
+        streams=report.streams,
+        counted=report.counted,
+        totals=report.totals,
+        stats=report.stats,
+    )
     try:
-        await accept(store.get_redis(), identity=identity, beat=beat, now=time.time())
+        await accept_legacy(store.get_redis(), identity=identity, beat=beat, now=time.time())
     except Refused as refused:
-        return plain(f"ERROR {refused.message}", refused.status)
-    return plain("OK")
+        return legacy_answer(f"ERROR {refused.error} {refused.message}")
+    except RedisError:
+        return legacy_answer("ERROR StoreUnavailable try again")
+    return legacy_answer("OK")
+
+
+def legacy_answer(line: str) -> HttpResponse:
+    # The original's exact content type and trailing newline; its clients strip() the body.
+    return never_cached(HttpResponse(line + "\n", content_type="text/plain"))
+
+
+def never_cached(response: HttpResponse) -> HttpResponse:
+    add_never_cache_headers(response)
+    return response
+
+
+def decode_legacy(data: str) -> object:
+    try:
+        return decode_json(data)
+    except InvalidField:
+        raise legacy.LegacyError("JSONDecodeError", "data is not valid JSON") from None
 
 
 async def current_state(names: list[str]) -> store.Snapshot:

@@ -31,21 +31,28 @@ def test_graphs_stack_rooms_and_follow_new_points(site_env, tmp_path, page: Page
 
 def graphs_follow_new_points(site: Site, page: Page) -> None:
     token = site.add_encoder("example", "cam-1")
-    stream = {"format": "hls", "url": "https://cdn.example/a.m3u8", "clients": 7, "bitrate": 3_000_000}
+    # Encoded at 3 Mbit/s; the server measured 4 Mbit/s going out: the graph shows bandwidth.
+    stream = {
+        "format": "hls",
+        "url": "https://cdn.example/a.m3u8",
+        "clients": 7,
+        "bitrate": 3_000_000,
+        "bandwidth": 4_000_000,
+    }
     post_heartbeat(site.url, {"room": "example", "encoder": "cam-1", "interval": 30, "streams": [stream]}, token=token)
     add_history_point(now=time.time() - 20)
 
     page.goto(site.url + "/graphs")
 
     expect(page.locator("#legend li")).to_have_text(["example", "hall-2"])
-    expect(page.locator("#bitrate text").first).to_have_text("3.0 Mbit/s")
+    expect(page.locator("#bitrate text").first).to_have_text("4.0 Mbit/s")
     expect(page.locator("#clients text").first).to_have_text("7")
     expect(page.locator("#clients polygon")).to_have_count(2)
 
-    stream["bitrate"] = 5_000_000
+    stream["bandwidth"] = 6_000_000
     post_heartbeat(site.url, {"room": "example", "encoder": "cam-1", "interval": 30, "streams": [stream]}, token=token)
     add_history_point(now=time.time() + 10)  # the next step
     page.click("[data-range='10']")
 
-    expect(page.locator("#bitrate text").first).to_have_text("5.0 Mbit/s")
+    expect(page.locator("#bitrate text").first).to_have_text("6.0 Mbit/s")
     expect(page.locator("[data-range='10']")).to_have_attribute("aria-pressed", "true")

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from .backoff import Backoff
-from .sources import Source, SourceError
+from .sources import Incomplete, Source, SourceError
 from .transports import Ack, AuthRejected, Rejected, Transport, Unreachable
 
 log = logging.getLogger("tracker.agent")
@@ -71,6 +71,9 @@ class Agent:
         for source, future in futures:
             try:
                 streams.extend(stream.to_json() for stream in future.result())
+            except Incomplete as exc:  # what is there still plays; the missing ones degrade the encoder
+                streams.extend(stream.to_json() for stream in exc.streams)
+                errors.append({"source": source.name, "reason": exc.reason[:MAX_REASON]})
             except SourceError as exc:
                 errors.append({"source": source.name, "reason": exc.reason[:MAX_REASON]})
             except Exception as exc:  # a bug in one source must not stop the others' reports

@@ -69,7 +69,50 @@ def test_config_private_file_is_deep_merged(tmp_path):
         (site(main={"title": 3}), None, "config.json: room 'main': key 'title': must be a string, not a number"),
         (site(main=[]), None, "config.json: room 'main': must be an object"),
         (site(), None, "config.json: no rooms configured"),
-        (json.dumps({"default": {}, "main": {}}), None, "config.json: room 'config': key 'secret': is empty"),
+        (
+            json.dumps(
+                {
+                    "config": {"secret": SECRET},
+                    "default": {"legacy-streams": {}},
+                    "main": {"legacy-streams": {"flv_high": "http://{address}/x.flv"}},
+                }
+            ),
+            None,
+            "room 'main': key 'legacy-streams': 'flv_high' is not a playable original name (FLV: no current browser",
+        ),
+        (
+            json.dumps(
+                {
+                    "config": {"secret": SECRET},
+                    "default": {"legacy-streams": {"webm_high": "http://{host}/h.webm"}},
+                    "main": {},
+                }
+            ),
+            None,
+            "key 'legacy-streams': webm_high: the only placeholder is {address}",
+        ),
+        (
+            json.dumps(
+                {
+                    "config": {"secret": SECRET},
+                    "default": {"legacy-streams": {"mp3_high": "rtmp://{address}/a"}},
+                    "main": {},
+                }
+            ),
+            None,
+            "key 'legacy-streams': mp3_high: must make an http or https URL",
+        ),
+        (
+            json.dumps(
+                {
+                    "config": {"secret": SECRET},
+                    "default": {"legacy-streams": {"mp3_high": "http://{address}:8080/a"}, "legacy-public-host": ""},
+                    "main": {"legacy-public-host": "cdn.example.org/x"},
+                }
+            ),
+            None,
+            "room 'main': key 'legacy-public-host': 'cdn.example.org/x' must be a host name or address, without",
+        ),
         (
             site(main={}),
             '{"config": {"secret": "CHANGE-ME"}}',
@@ -105,7 +148,7 @@ def test_check_config_prints_merged_rooms(capsys):
     call_command("check_config")
 
     out = capsys.readouterr().out
-    assert 'example: {"hashtag": "", "irc": "", "irclog": "", "legacy-stream-url": ' in out
+    assert 'example: {"hashtag": "", "irc": "", "irclog": "", "legacy-allow-http": false, ' in out
     assert '"title": "Example Room"' in out
     assert "test-secret" not in out
 
@@ -115,6 +158,42 @@ def test_check_config_fails_with_one_line(settings, tmp_path):
 
     with pytest.raises(CommandError, match="room 'main': key 'nope'"):
         call_command("check_config")
+
+
+def test_config_empty_secret_turns_the_legacy_endpoint_off(tmp_path):
+    config = load_config(write(tmp_path, json.dumps({"default": {}, "main": {}})))
+
+    assert config.secret == ""
+
+
+def legacy_site(tmp_path, secret: str = SECRET, **room) -> Path:
+    webm = {"webm_high": "http://{address}:8080/webcast-high.webm", "mp3_high": "https://{address}/a.mp3"}
+    default = {"legacy-streams": webm, "legacy-public-host": "", "legacy-allow-http": False}
+    return write(tmp_path, json.dumps({"config": {"secret": secret}, "default": default, "main": room}))
+
+
+def test_check_config_refuses_http_legacy_urls_on_an_https_site(settings, tmp_path):
+    settings.ROOMS_CONFIG_DIR = legacy_site(tmp_path)
+    settings.SECURE_SSL_REDIRECT = True
+
+    with pytest.raises(CommandError, match=r"room 'main': legacy-streams webm_high are http:// URLs.*mixed content"):
+        call_command("check_config")
+
+
+@pytest.mark.parametrize(
+    "https, secret, room",
+    [
+        (False, SECRET, {}),  # a plain-HTTP site: nothing is mixed
+        (True, SECRET, {"legacy-allow-http": True}),  # the operator said so
+        (True, SECRET, {"legacy-streams": {"webm_high": "https://{address}/h.webm"}}),
+        (True, "", {}),  # no secret: the legacy endpoint is off
+    ],
+)
+def test_check_config_accepts_legacy_urls_that_are_not_mixed_content(settings, tmp_path, https, secret, room):
+    settings.ROOMS_CONFIG_DIR = legacy_site(tmp_path, secret, **room)
+    settings.SECURE_SSL_REDIRECT = https
+
+    call_command("check_config")
 
 
 def test_init_config_creates_private_file_once(settings, tmp_path):

@@ -13,16 +13,18 @@ from tracker.health import (
 )
 
 IDENTITY = Identity(name="cam", room="example", role="encoder", grace=5)
-THRESHOLDS = Thresholds(silence=30)
+THRESHOLDS = Thresholds(silence=30, no_streams=60)
 STREAM = {"format": "hls", "url": "https://a/x.m3u8", "clients": 1, "bitrate": 1}
 
 
-def beat(previous: Record | None, *, now: float, interval: int = 10, metrics: dict | None = None):
+def beat(
+    previous: Record | None, *, now: float, interval: int = 10, metrics: dict | None = None, streams: list | None = None
+):
     return after_heartbeat(
         previous,
         identity=IDENTITY,
         interval=interval,
-        streams=[STREAM],
+        streams=[STREAM] if streams is None else streams,
         metrics=metrics or {},
         thresholds=THRESHOLDS,
         now=now,
@@ -118,3 +120,56 @@ def test_health_record_round_trips_through_json():
     record, _ = beat(None, now=100.0, metrics={"cpu": 12.5})
 
     assert Record.from_json(record.to_json()) == record
+
+
+def test_health_no_playable_stream_degrades_exactly_after_the_configured_time():
+    first, _ = beat(None, now=100.0, streams=[])  # no_streams: 60 s
+
+    still, transition = beat(first, now=159.999, streams=[])
+    degraded, change = beat(still, now=160.0, streams=[])
+
+    assert (first.state, first.empty_since, transition) == (State.UP, 100.0, None)
+    assert (degraded.state, degraded.reason) == (State.DEGRADED, "no playable stream for over 60 s")
+    assert (change.old, change.new) == (State.UP, State.DEGRADED)
+
+
+def test_health_mixers_and_collectors_report_no_stream_by_design():
+    mixer = Identity(name="mix", room="example", role="mixer", grace=5)
+    first, _ = after_heartbeat(
+        None, identity=mixer, interval=10, streams=[], metrics={}, thresholds=THRESHOLDS, now=100.0
+    )
+
+    later, _ = after_heartbeat(
+        first, identity=mixer, interval=10, streams=[], metrics={}, thresholds=THRESHOLDS, now=1000.0
+    )
+
+    assert (later.state, later.empty_since) == (State.UP, None)
+
+
+def test_health_a_playable_stream_ends_the_empty_period():
+    empty, _ = beat(beat(None, now=100.0, streams=[])[0], now=170.0, streams=[])
+
+    playing, transition = beat(empty, now=180.0)
+    empty_again, _ = beat(playing, now=190.0, streams=[])
+
+    assert (playing.state, playing.empty_since, transition.new) == (State.UP, None, State.UP)
+    assert (empty_again.state, empty_again.empty_since) == (State.UP, 190.0)
+
+
+def test_health_empty_period_starts_over_after_the_encoder_was_down():
+    empty, _ = beat(None, now=100.0, streams=[])
+    down = after_deadline(after_deadline(empty, now=112.5)[0], now=115.0)[0]
+
+    back, _ = beat(down, now=1000.0, streams=[])
+
+    assert (back.state, back.empty_since) == (State.UP, 1000.0)
+
+
+def test_health_totals_keep_bandwidth_apart_from_encoding_bitrate():
+    measured = {"format": "hls", "url": "https://a/x.m3u8", "clients": 3, "bitrate": 2_000_000, "bandwidth": 5_000_000}
+    computed = {"format": "webm", "url": "https://a/x.webm", "clients": 2, "bitrate": 1_000_000}
+
+    record, _ = beat(None, now=100.0, streams=[measured, computed])
+
+    assert record.totals == {"clients": 5, "bandwidth": 7_000_000}
+    assert (record.clients, record.bandwidth) == (5, 7_000_000)

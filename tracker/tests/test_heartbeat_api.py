@@ -48,8 +48,19 @@ async def test_heartbeat_accepted_and_stored(send, async_client, redis_client):
     public = json.loads(redis_client.hget("streaming:room:example", "enc-1"))
     record = json.loads(redis_client.hget("streaming:records", "example/enc-1"))
     assert public == {"streams": [{"format": "hls", "quality": "hd", "url": "https://cdn.example/hd.m3u8"}]}
-    assert (record["state"], record["interval"], record["streams"]) == ("up", 5, [stream()])
+    # No measured bandwidth sent: clients x bitrate goes out.
+    assert (record["state"], record["interval"], record["streams"]) == ("up", 5, [stream(bandwidth=6000)])
+    assert record["totals"] == {"clients": 3, "bandwidth": 6000}
     assert redis_client.zscore("streaming:deadlines", "example/enc-1") is not None
+
+
+async def test_heartbeat_measured_bandwidth_is_kept_apart_from_encoding_bitrate(send, redis_client):
+    response = await send(beat(streams=[stream(bandwidth=5000)]))
+
+    assert response.status_code == 200
+    record = json.loads(redis_client.hget("streaming:records", "example/enc-1"))
+    assert (record["streams"][0]["bitrate"], record["streams"][0]["bandwidth"]) == (2000, 5000)
+    assert record["totals"] == {"clients": 3, "bandwidth": 5000}
 
 
 async def test_heartbeat_interval_defaults_to_ten(send, async_client):
@@ -104,6 +115,8 @@ async def test_heartbeat_for_unknown_room_is_404(send, async_client, redis_clien
         (beat(encoder="a b"), "encoder"),
         (beat(encoder="e" * 65), "encoder"),
         (beat(interval=0), "interval"),
+        (beat(streams=[stream(bandwidth=-1)]), "streams[0].bandwidth"),
+        (beat(streams=[stream(bandwidth=1.5)]), "streams[0].bandwidth"),
         (beat(interval=301), "interval"),
         (beat(interval="10"), "interval"),
         (beat(interval=True), "interval"),

@@ -1,6 +1,6 @@
 """Clients and bitrate history: one point per step, trimmed by time."""
 
-from conftest import report
+from conftest import TEST_SECRET, report
 from tracker import history, store
 
 STREAM = {"format": "hls", "url": "https://a/x.m3u8", "clients": 3, "bitrate": 1000}
@@ -17,7 +17,8 @@ async def test_history_one_point_per_room_per_step():
     series = await history.room_series(redis, ROOMS, since=0)
 
     assert (first, again) == (True, False)
-    assert series == {"example": [(1000.0, 7, 2000)], "hall-2": [(1000.0, 0, 0)]}
+    # bitrate: the streams' encoding bitrates summed; bandwidth: clients x bitrate, nothing measured.
+    assert series == {"example": [(1000.0, 7, 2000, 7000)], "hall-2": [(1000.0, 0, 0, 0)]}
 
 
 async def test_history_keeps_per_encoder_series():
@@ -28,7 +29,35 @@ async def test_history_keeps_per_encoder_series():
 
     series = await history.encoder_series(redis, ["example/a"], since=1005.0)
 
-    assert series == {"example/a": [(1010.0, 3, 1000)]}
+    assert series == {"example/a": [(1010.0, 3, 1000, 3000)]}
+
+
+async def test_history_tells_measured_bandwidth_from_encoding_bitrate():
+    redis = store.get_redis()
+    # An nginx-rtmp style stream: encoded at 2 Mbit/s, 5 Mbit/s going out to its players.
+    await report("example", "a", {**STREAM, "bitrate": 2_000_000, "bandwidth": 5_000_000}, now=1000.0)
+    await history.add_points(redis, rooms=ROOMS, now=1000.0, keep_hours=24)
+
+    series = await history.room_series(redis, ["example"], since=0)
+
+    assert series == {"example": [(1000.0, 3, 2_000_000, 5_000_000)]}
+
+
+async def test_history_counts_legacy_counted_only_streams_and_overall_totals(async_client):
+    from tracker.tests.legacy.original_client import original_data, original_form
+
+    data = original_data([("http-webm-high", 2, 1e6, 5e5), ("http-flv-high", 3, 1.5e6, 5e5)])
+    await async_client.post(
+        "/tracker/endpoint/register",
+        original_form(data, secret=TEST_SECRET, group="example"),
+        content_type="application/x-www-form-urlencoded",
+    )
+    await history.add_points(store.get_redis(), rooms=ROOMS, now=1000.0, keep_hours=24)
+
+    (point,) = (await history.room_series(store.get_redis(), ["example"], since=0))["example"]
+
+    # Clients and bandwidth from overall_*, FLV's included; bitrate: the offered WebM's encoding rate.
+    assert point == (1000.0, 5, 500_000, 2_500_000)
 
 
 async def test_history_trims_points_older_than_the_retention(redis_client):

@@ -17,8 +17,20 @@ async def test_metrics_from_allowed_address_in_prometheus_format(async_client):
     assert 'streaming_encoders{state="down"} 0' in text
     assert 'streaming_room_clients{room="example"} 7' in text
     assert 'streaming_room_bitrate_bits{room="example"} 3000' in text
+    assert 'streaming_room_bandwidth_bits{room="example"} 21000' in text  # 7 clients x 3000
     assert 'streaming_room_live{room="hall-2"} 0' in text
     assert "# TYPE streaming_heartbeats_total counter" in text
+
+
+async def test_metrics_bandwidth_is_what_goes_out_not_the_encoding_bitrate(async_client):
+    await report("example", "rtmp", {**STREAM, "bitrate": 2_000_000, "bandwidth": 9_000_000})
+    await report("example", "mixer")  # no stream: neither figure
+
+    text = (await async_client.get("/tracker/metrics")).content.decode()
+
+    assert 'streaming_room_bitrate_bits{room="example"} 2000000' in text
+    assert 'streaming_room_bandwidth_bits{room="example"} 9000000' in text
+    assert 'streaming_room_bandwidth_bits{room="hall-2"} 0' in text
 
 
 async def test_metrics_counts_heartbeats(encoder_token, async_client):

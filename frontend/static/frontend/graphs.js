@@ -28,11 +28,11 @@
     return element;
   }
 
-  // series: room -> [[t, clients, bitrate], ...] on the same steps.
+  // series: room -> [[t, clients, encoding bitrate, outgoing bandwidth], ...] on the same steps.
   function draw(svg, series, field, kind) {
     const rooms = Object.keys(series);
     const times = [...new Set(rooms.flatMap((room) => series[room].map((point) => point[0])))].sort((a, b) => a - b);
-    const value = (room, t) => (series[room].find((point) => point[0] === t) || [t, 0, 0])[field];
+    const value = (room, t) => (series[room].find((point) => point[0] === t) || [t, 0, 0, 0])[field];
     const totals = times.map((t) => rooms.reduce((sum, room) => sum + value(room, t), 0));
     const top = Math.max(1, ...totals);
     const now = Date.now() / 1000;
@@ -73,7 +73,8 @@
     if (!response.ok) return;
     const history = await response.json();
     draw(document.getElementById("clients"), history.rooms, 1, "clients");
-    draw(document.getElementById("bitrate"), history.rooms, 2, "bitrate");
+    // "Outgoing bandwidth": what goes out to viewers, not what the streams are encoded at.
+    draw(document.getElementById("bitrate"), history.rooms, 3, "bitrate");
     legend(Object.keys(history.rooms));
   }
 

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import hls_probe, icecast, nginx_rtmp, srs, static
-from .base import Clock, ConfigError, Options, Source, SourceError, Stream
+from .base import Clock, ConfigError, Incomplete, Options, Source, SourceError, Stream
 
-__all__ = ["TYPES", "ConfigError", "Source", "SourceError", "Stream", "build_sources"]
+__all__ = ["TYPES", "ConfigError", "Incomplete", "Source", "SourceError", "Stream", "build_sources"]
 
 TYPES = {
     "icecast": icecast,

@@ -27,6 +27,28 @@ class SourceError(Exception):
         self.reason = reason
 
 
+class Incomplete(SourceError):
+    """Streams the config expects are absent, have no source or carry nothing; the others still report."""
+
+    def __init__(self, reason: str, streams: list[Stream]):
+        super().__init__(reason)
+        self.streams = streams
+
+
+def check_expected(
+    streams: list[Stream], *, expect: list[str], seen: Mapping[str, str], what: str, absent: str = "is absent"
+) -> list[Stream]:
+    """`streams`, or Incomplete naming each expected stream that is unwell.
+
+    `seen` maps each stream the server lists to "" when it is fine, or what is
+    wrong with it ("has no publisher", "receives 0 bit/s"); one not listed is `absent`.
+    """
+    problems = [f"{what} {name} {seen.get(name, absent)}" for name in expect if seen.get(name, absent)]
+    if problems:
+        raise Incomplete("expected " + "; ".join(problems), streams)
+    return streams
+
+
 class ConfigError(ValueError):
     """The agent's configuration is wrong; the message names the key."""
 
@@ -38,8 +60,9 @@ class Stream:
     format: str
     url: str
     clients: int
-    bitrate: int  # bit/s
+    bitrate: int  # bit/s the stream is encoded at
     quality: str | None = None
+    bandwidth: int | None = None  # bit/s going out to viewers, when the server measures it
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -50,6 +73,8 @@ class Stream:
         }
         if self.quality:
             body["quality"] = self.quality
+        if self.bandwidth is not None:
+            body["bandwidth"] = self.bandwidth
         return body
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from .base import Options, SourceError, Stream, clean_quality, fill, to_int
+from .base import Options, SourceError, Stream, check_expected, clean_quality, fill, to_int
 from .fetch import fetch
+
+log = logging.getLogger("tracker.agent")
 
 # Content types a source announces -> tracker format. Ogg and Opus are audio
 # here: Icecast carries video too, but conference setups send audio-only mounts.
@@ -32,7 +36,12 @@ class IcecastSource:
 
     `public_url` is a template with `{mount}` (the mount without its leading
     slash, e.g. `live.mp3`); by default the `listenurl` Icecast reports,
-    which is built from its `<hostname>` setting.
+    which is built from its `<hostname>` setting: the agent warns while that
+    is a loopback name (Debian's default is localhost), since no viewer can
+    open such a URL. Mounts named in `expect` are reported as an error while
+    Icecast does not list them, which it does when their source is gone.
+    Icecast only repeats the bitrate a source announces, so the bandwidth is
+    left to the tracker (clients x bitrate).
     """
 
     name: str
@@ -43,6 +52,8 @@ class IcecastSource:
     quality: str = "{stem}"  # the mount name without extension: /hd.webm -> hd
     mounts: list[str] | None = None  # only these mounts (e.g. ["/live.mp3"]); None: all
     bitrate: int = 0  # bit/s, when the source announces none
+    expect: list[str] = field(default_factory=list)  # mounts that must have a source, e.g. ["/live.mp3"]
+    _local_host: str | None = field(default=None, init=False)  # the loopback <hostname> warned about
 
     def collect(self) -> list[Stream]:
         body = fetch(self.url, timeout=self.timeout)
@@ -63,8 +74,31 @@ class IcecastSource:
             mounts = [mounts]
         elif not isinstance(mounts, list):
             raise SourceError("status-json.xsl: icestats.source is neither an object nor a list")
-        streams = [self.stream(mount) for mount in mounts if isinstance(mount, dict)]
-        return [stream for stream in streams if stream is not None]
+        mounts = [mount for mount in mounts if isinstance(mount, dict)]
+        self.check_hostname(stats, mounts)
+        streams = [stream for stream in map(self.stream, mounts) if stream is not None]
+        listed = {urlsplit(str(mount.get("listenurl", ""))).path: "" for mount in mounts}
+        # Icecast lists a mount only while a source feeds it.
+        return check_expected(streams, expect=self.expect, seen=listed, what="mount", absent="has no source")
+
+    def check_hostname(self, stats: dict[str, Any], mounts: list[dict[str, Any]]) -> None:
+        """Warn once per change while viewers would be given URLs on a loopback host."""
+        if self.public_url:
+            return
+        urls = [str(mount.get("listenurl", "")) for mount in mounts]
+        host = str(stats.get("host") or next((urlsplit(url).hostname for url in urls if url), "") or "")
+        local = host if is_loopback(host) else None
+        if local is not None and local != self._local_host:
+            log.warning(
+                "source %s: Icecast's <hostname> is %s, so viewers would be sent to URLs like %s that no "
+                "viewer can open; set <hostname> in icecast.xml to the public name, or public_url for this source",
+                self.name,
+                local,
+                next((url for url in urls if url), f"http://{local}:8000/<mount>"),
+            )
+        elif local is None and self._local_host is not None:
+            log.info("source %s: Icecast's <hostname> is now %s", self.name, host)
+        self._local_host = local
 
     def stream(self, mount: dict[str, Any]) -> Stream | None:
         listenurl = mount.get("listenurl")
@@ -110,7 +144,17 @@ def from_config(options: Options, *, name: str, timeout: float) -> IcecastSource
         quality=options.text("quality", "{stem}") or "",
         mounts=options.names("mounts"),
         bitrate=int(options.number("bitrate", 0, low=0, high=100e9)),
+        expect=["/" + mount.lstrip("/") for mount in options.names("expect") or []],
     )
 
 
-KEYS = {"url", "public_url", "format", "quality", "mounts", "bitrate", "timeout"}
+def is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.localdomain", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+KEYS = {"url", "public_url", "format", "quality", "mounts", "bitrate", "expect", "timeout"}

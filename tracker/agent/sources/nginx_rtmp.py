@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from .base import Options, SourceError, Stream, clean_quality, fill, origin, to_int
+from .base import Options, SourceError, Stream, check_expected, clean_quality, fill, origin, to_int
 from .fetch import fetch
 
 
@@ -17,7 +17,10 @@ class NginxRtmpSource:
     players, never viewers fetching the HLS or DASH nginx writes to disk (those
     are plain HTTP requests nginx-rtmp does not see). The agent reports the
     RTMP players; add an `hls_probe` source to watch the HLS output.
-    `bw_in` is the publisher's incoming rate in bit/s: the stream's bitrate.
+    `bw_in` is the publisher's incoming rate in bit/s: the stream's bitrate;
+    `bw_out` what goes out to the RTMP players: its bandwidth. Streams named in
+    `expect` ("app/name") are reported as errors when absent, without a
+    publisher, or receiving 0 bit/s.
     """
 
     name: str
@@ -27,6 +30,7 @@ class NginxRtmpSource:
     format: str = "hls"
     quality: str = "{name}"
     applications: list[str] | None = None  # None: all
+    expect: list[str] = field(default_factory=list)  # "app/name" of streams that must be live
 
     def collect(self) -> list[Stream]:
         body = fetch(self.url, timeout=self.timeout)
@@ -37,26 +41,31 @@ class NginxRtmpSource:
         if root.tag != "rtmp":
             raise SourceError(f"/stat has <{root.tag}> at its root, not <rtmp>")
         streams = []
+        seen: dict[str, str] = {}
         for application in root.iterfind("server/application"):
             app = application.findtext("name", "")
             if self.applications is not None and app not in self.applications:
                 continue
             for stream in application.iterfind("live/stream"):
+                name = stream.findtext("name", "")
+                bitrate = to_int(stream.findtext("bw_in"))
                 # A stream element stays while players wait for a publisher that left.
                 if stream.find("publishing") is None:
+                    seen[f"{app}/{name}"] = "has no publisher"
                     continue
-                name = stream.findtext("name", "")
+                seen[f"{app}/{name}"] = "" if bitrate else "receives 0 bit/s"
                 players = max(0, to_int(stream.findtext("nclients")) - 1)  # minus the publisher
                 streams.append(
                     Stream(
                         self.format,
                         fill(self.public_url, app=app, name=name),
                         players,
-                        to_int(stream.findtext("bw_in")),
+                        bitrate,
                         clean_quality(fill(self.quality, app=app, name=name)),
+                        to_int(stream.findtext("bw_out")),
                     )
                 )
-        return streams
+        return check_expected(streams, expect=self.expect, seen=seen, what="stream")
 
 
 def from_config(options: Options, *, name: str, timeout: float) -> NginxRtmpSource:
@@ -70,7 +79,8 @@ def from_config(options: Options, *, name: str, timeout: float) -> NginxRtmpSour
         format=options.format(default="hls") or "hls",
         quality=options.text("quality", "{name}") or "",
         applications=options.names("applications"),
+        expect=options.names("expect") or [],
     )
 
 
-KEYS = {"url", "public_url", "format", "quality", "applications", "timeout"}
+KEYS = {"url", "public_url", "format", "quality", "applications", "expect", "timeout"}

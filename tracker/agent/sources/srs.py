@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from .base import Options, SourceError, Stream, clean_quality, fill, origin, to_int
+from .base import Options, SourceError, Stream, check_expected, clean_quality, fill, origin, to_int
 from .fetch import fetch
 
 MAX_PAGES = 50  # bounds the loop if a server ignores `start`
@@ -20,7 +20,9 @@ class SrsSource:
     SRS returns 10 streams unless asked for more, so the agent passes
     `count` and pages with `start` until a page comes back short. Its
     `clients` includes the publisher; `kbps.recv_30s` is the incoming rate
-    over 30 s in kbit/s.
+    over 30 s in kbit/s (the bitrate), `kbps.send_30s` the outgoing one (the
+    bandwidth). Streams named in `expect` ("app/name") are reported as errors
+    when absent, without a publisher, or receiving 0 kbit/s.
     """
 
     name: str
@@ -30,19 +32,25 @@ class SrsSource:
     format: str = "hls"
     quality: str = "{name}"
     page_size: int = 100
+    expect: list[str] = field(default_factory=list)  # "app/name" of streams that must be live
 
     def collect(self) -> list[Stream]:
-        seen: dict[str, Stream] = {}
+        found: dict[str, Stream] = {}
+        health: dict[str, str] = {}
         for page in range(MAX_PAGES):
             items = self.page(page * self.page_size)
             for item in items:
                 stream = self.stream(item)
-                if stream is not None:
-                    # Keyed by id: a stream starting between two pages shifts the list.
-                    seen.setdefault(str(item.get("id", item.get("url"))), stream)
+                name = f"{item.get('app', '')}/{item.get('name', '')}"
+                if stream is None:
+                    health.setdefault(name, "has no publisher")
+                    continue
+                health[name] = "" if stream.bitrate else "receives 0 bit/s"
+                # Keyed by id: a stream starting between two pages shifts the list.
+                found.setdefault(str(item.get("id", item.get("url"))), stream)
             if len(items) < self.page_size:
                 break
-        return list(seen.values())
+        return check_expected(list(found.values()), expect=self.expect, seen=health, what="stream")
 
     def page(self, start: int) -> list[dict[str, Any]]:
         url = f"{self.url}/api/v1/streams?start={start}&count={self.page_size}"
@@ -72,6 +80,7 @@ class SrsSource:
             max(0, to_int(item.get("clients")) - 1),  # minus the publisher
             to_int(kbps.get("recv_30s")) * 1000,
             clean_quality(fill(self.quality, **values)),
+            to_int(kbps.get("send_30s")) * 1000,
         )
 
 
@@ -95,7 +104,8 @@ def from_config(options: Options, *, name: str, timeout: float) -> SrsSource:
         format=options.format(default="hls") or "hls",
         quality=options.text("quality", "{name}") or "",
         page_size=int(options.number("count", 100, low=10, high=10000)),
+        expect=options.names("expect") or [],
     )
 
 
-KEYS = {"url", "public_url", "format", "quality", "count", "timeout"}
+KEYS = {"url", "public_url", "format", "quality", "count", "expect", "timeout"}

@@ -1,8 +1,10 @@
 import json
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from tracker.config import ConfigError, get_config
+from tracker.legacy import mixed_content
 
 
 class Command(BaseCommand):
@@ -13,6 +15,11 @@ class Command(BaseCommand):
             config = get_config()
         except ConfigError as exc:
             raise CommandError(str(exc)) from None
+        https = settings.SECURE_SSL_REDIRECT or settings.TRACKER_PUBLIC_URL.startswith("https:")
+        if https and config.secret:  # only when the legacy endpoint is on
+            for room in config.rooms.values():
+                if problem := mixed_content(room.name, room.settings):
+                    raise CommandError(problem)
         hidden = {"secret", "metrics-token"}
         shown = {k: ("(hidden)" if k in hidden and v else v) for k, v in config.settings.items()}
         self.stdout.write(f"config: {json.dumps(shown, sort_keys=True)}")

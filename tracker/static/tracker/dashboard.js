@@ -76,9 +76,18 @@
     return svg;
   }
 
+  // Outgoing bandwidth, streams counted but not offered (legacy FLV, loop) and other reported figures.
+  function countedText(record) {
+    const parts = [];
+    if (record.totals && record.totals.bandwidth) parts.push(`out ${bitrate(record.totals.bandwidth)}`);
+    (record.counted || []).forEach((c) => parts.push(`${c.name}: ${c.clients} clients, not offered (${c.why})`));
+    Object.entries(record.stats || {}).forEach(([key, value]) => parts.push(`${key} ${value}`));
+    return parts.join(" · ");
+  }
+
   function row(record) {
     const streams = record.streams || [];
-    const clients = streams.reduce((sum, s) => sum + s.clients, 0);
+    const clients = record.totals ? record.totals.clients : streams.reduce((sum, s) => sum + s.clients, 0);
     const bits = streams.reduce((sum, s) => sum + s.bitrate, 0);
     const state = el("td", { class: "state" }, el("span", { class: "badge" }, record.state));
     if (record.reason) state.append(" ", el("small", {}, record.reason));
@@ -91,7 +100,7 @@
       el("td", { class: "seen", "data-seen": record.last_seen }, ago(now() - record.last_seen)),
       el("td", { class: "num" }, String(clients)),
       el("td", { class: "num" }, bitrate(bits)),
-      el("td", { class: "metrics" }, metricsText(record.metrics || {})),
+      el("td", { class: "metrics" }, [metricsText(record.metrics || {}), countedText(record)].filter(Boolean).join(" · ")),
       el("td", {}, sparkline(sparks.get(member(record)) || [])),
     );
   }

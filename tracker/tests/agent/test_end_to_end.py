@@ -31,13 +31,15 @@ def room(site_url: str, name: str = "example") -> dict:
         return json.load(response)
 
 
-def agent_for(tracker: RealTracker, mode: str, *, room: str = "example", encoder: str = "agent-1") -> Agent:
+def agent_for(
+    tracker: RealTracker, mode: str, *, room: str = "example", encoder: str = "agent-1", source: dict = STATIC
+) -> Agent:
     token = tracker.legacy_secret if mode == "legacy" else tracker.token_for(room, encoder)
     return Agent(
         room=room,
         encoder=encoder,
         interval=5,
-        sources=build_sources([STATIC], timeout=2),
+        sources=build_sources([source], timeout=2),
         transport=build_transport(mode, tracker.url, token, timeout=5),
         backoff=Backoff(base=0.1, cap=0.5),
     )
@@ -56,7 +58,8 @@ def test_agent_auto_transport_makes_room_live(real_tracker):
     assert detail["live"] is True
     (endpoint,) = detail["endpoints"]
     assert endpoint["encoder"] == "agent-1"
-    assert endpoint["streams"] == STATIC["streams"]
+    # The tracker adds the bandwidth the agent did not measure: clients x bitrate.
+    assert endpoint["streams"] == [{**STATIC["streams"][0], "bandwidth": 3 * 2_500_000}]
 
 
 def test_agent_websocket_transport_to_real_tracker(real_tracker):
@@ -83,22 +86,24 @@ def test_agent_http_transport_wrong_token_is_refused(real_tracker):
 
 
 def test_agent_legacy_mode_registers_with_real_tracker(real_tracker):
-    agent = agent_for(real_tracker, "legacy")
+    webm = {"format": "webm", "url": "https://cdn.example.org/hd.webm", "quality": "high", "clients": 3, "bitrate": 1e6}
+    agent = agent_for(real_tracker, "legacy", source={"type": "static", "streams": [webm]})
 
     agent.beat()
     agent.close()
 
     assert agent.ok, agent.state
     (endpoint,) = room(real_tracker.url)["endpoints"]
-    # The old protocol carries no URLs: the tracker builds them from the sender's address.
+    # The old protocol carries no URLs: the tracker builds them from the room's template and the sender's address.
     assert endpoint["encoder"] == "legacy-127.0.0.1"
     assert endpoint["streams"] == [
         {
-            "format": "hls",
-            "quality": "hd",
-            "url": "http://127.0.0.1/example/hls_hd.m3u8",
+            "format": "webm",
+            "quality": "high",
+            "url": "http://127.0.0.1:8080/webcast-high.webm",
             "clients": 3,
-            "bitrate": 2_500_000,
+            "bitrate": 1_000_000,
+            "bandwidth": 3_000_000,
         }
     ]
 

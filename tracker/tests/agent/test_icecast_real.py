@@ -17,7 +17,9 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -67,31 +69,53 @@ def stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
+@dataclass
+class Tone:
+    """A real Icecast fed by a real ffmpeg source on /tone.mp3, which the test may stop and restart."""
+
+    status: str  # the status-json.xsl URL
+    port: int
+    log: IO[str]
+    source: subprocess.Popen | None = None
+
+    def listed(self) -> bool:
+        return b"/tone.mp3" in urllib.request.urlopen(self.status, timeout=1).read()
+
+    def start_source(self) -> None:
+        tone = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"]
+        mp3 = ["-c:a", "libmp3lame", "-b:a", "64k", "-content_type", "audio/mpeg", "-f", "mp3"]
+        target = f"icecast://source:tone-source@127.0.0.1:{self.port}/tone.mp3"
+        self.source = subprocess.Popen(
+            [FFMPEG, "-nostdin", "-loglevel", "error", "-re", *tone, *mp3, target],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_for(self.listed, timeout=10, what="the tone's mount")
+
+    def stop_source(self) -> None:
+        assert self.source is not None
+        stop(self.source)
+        self.source = None
+        wait_for(lambda: not self.listed(), timeout=10, what="Icecast to drop the mount")
+
+
 @pytest.fixture
-def icecast_with_tone(tmp_path: Path) -> Iterator[str]:
-    """Icecast with one mount, /tone.mp3, fed by ffmpeg; yields the status-json.xsl URL."""
+def tone(tmp_path: Path) -> Iterator[Tone]:
+    """Icecast with one mount, /tone.mp3, fed by ffmpeg."""
     port = free_port()
     config = tmp_path / "icecast.xml"
     config.write_text(icecast_config(port))
     status = f"http://127.0.0.1:{port}/status-json.xsl"
     log = (tmp_path / "icecast.log").open("w")
     icecast = subprocess.Popen([ICECAST, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT)
-    source = None
+    fed = Tone(status=status, port=port, log=log)
     try:
         wait_for(lambda: urllib.request.urlopen(status, timeout=1).status == 200, timeout=10, what="icecast")
-        tone = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"]
-        mp3 = ["-c:a", "libmp3lame", "-b:a", "64k", "-content_type", "audio/mpeg", "-f", "mp3"]
-        target = f"icecast://source:tone-source@127.0.0.1:{port}/tone.mp3"
-        source = subprocess.Popen(
-            [FFMPEG, "-nostdin", "-loglevel", "error", "-re", *tone, *mp3, target],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        wait_for(lambda: b"/tone.mp3" in urllib.request.urlopen(status, timeout=1).read(), timeout=10, what="tone")
-        yield status
+        fed.start_source()
+        yield fed
     finally:
-        if source is not None:
-            stop(source)
+        if fed.source is not None:
+            stop(fed.source)
         stop(icecast)
         log.close()
 
@@ -103,8 +127,8 @@ def listen(url: str, stop_listening: threading.Event) -> None:
             pass
 
 
-def test_real_icecast_listener_count_reaches_the_tracker(icecast_with_tone, real_tracker: RealTracker):
-    stream_url = icecast_with_tone.replace("/status-json.xsl", "/tone.mp3")
+def test_real_icecast_listener_count_reaches_the_tracker(tone: Tone, real_tracker: RealTracker):
+    stream_url = tone.status.replace("/status-json.xsl", "/tone.mp3")
     stop_listening = threading.Event()
     listener = threading.Thread(target=listen, args=(stream_url, stop_listening), daemon=True)
     listener.start()
@@ -112,7 +136,7 @@ def test_real_icecast_listener_count_reaches_the_tracker(icecast_with_tone, real
         room="example",
         encoder="icecast-1",
         interval=5,
-        sources=build_sources([{"type": "icecast", "url": icecast_with_tone}], timeout=2),
+        sources=build_sources([{"type": "icecast", "url": tone.status}], timeout=2),
         transport=build_transport("auto", real_tracker.url, real_tracker.token_for("example", "icecast-1"), timeout=5),
     )
     try:
@@ -131,4 +155,39 @@ def test_real_icecast_listener_count_reaches_the_tracker(icecast_with_tone, real
         stop_listening.set()
 
     assert agent.ok, agent.state
-    assert streams == [{"format": "audio", "quality": "tone", "url": stream_url, "clients": 1, "bitrate": 0}]
+    # ffmpeg announces no bitrate; Icecast measures none: bandwidth is clients x bitrate.
+    assert streams == [
+        {"format": "audio", "quality": "tone", "url": stream_url, "clients": 1, "bitrate": 0, "bandwidth": 0}
+    ]
+
+
+def test_real_icecast_source_stopped_degrades_the_encoder_naming_the_mount_until_it_returns(
+    tone: Tone, real_tracker: RealTracker, redis_client
+):
+    agent = Agent(
+        room="example",
+        encoder="icecast-1",
+        interval=5,
+        sources=build_sources([{"type": "icecast", "url": tone.status, "expect": ["/tone.mp3"]}], timeout=2),
+        transport=build_transport("http", real_tracker.url, real_tracker.token_for("example", "icecast-1"), timeout=5),
+    )
+
+    def state() -> tuple[str, str, int]:
+        record = json.loads(redis_client.hget("streaming:records", "example/icecast-1"))
+        return record["state"], record["reason"], len(record["streams"])
+
+    try:
+        agent.beat()
+        playing = state()
+        tone.stop_source()
+        agent.beat()  # the next heartbeat after the source stopped
+        stopped = state()
+        tone.start_source()
+        agent.beat()
+        back = state()
+    finally:
+        agent.close()
+
+    assert playing == ("up", "", 1)
+    assert stopped == ("degraded", "icecast: expected mount /tone.mp3 has no source", 0)
+    assert back == ("up", "", 1)

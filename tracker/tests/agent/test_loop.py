@@ -45,6 +45,19 @@ def test_verbose_prints_registered_line_per_heartbeat(ws_tracker, agent_log):
     assert agent_log() == ["reporting example as cam-1 over websocket"]
 
 
+def test_expected_mount_missing_is_an_error_while_the_other_mounts_still_report(ws_tracker, status_server):
+    status_server.routes["/status-json.xsl"] = recording("icecast-one-source.json")
+    icecast = {"type": "icecast", "url": status_server.url + "/status-json.xsl", "expect": ["/main.mp3", "/hall.mp3"]}
+    agent = make_agent(WebsocketTransport(ws_tracker.url, TOKEN, timeout=2), sources=[icecast])
+
+    agent.beat()
+    agent.close()
+
+    (frame,) = ws_tracker.frames
+    assert [stream["url"] for stream in frame["streams"]] == ["http://localhost:8000/main.mp3"]
+    assert frame["metrics"]["errors"] == [{"source": "icecast", "reason": "expected mount /hall.mp3 has no source"}]
+
+
 def test_failing_source_goes_into_metrics_errors_and_logs_once(ws_tracker, status_server, agent_log):
     status_server.routes["/status-json.xsl"] = recording("icecast-invalid-startup.json")
     icecast = {"type": "icecast", "url": status_server.url + "/status-json.xsl"}

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from tracker.agent.sources import ConfigError, SourceError, Stream, build_sources
+from tracker.agent.sources import ConfigError, Incomplete, SourceError, Stream, build_sources
 from tracker.agent.sources.hls_probe import HlsProbe
 
-from .servers import Answer, StatusServer, json_answer, recording, srs_api
+from .servers import RECORDINGS, Answer, StatusServer, json_answer, recording, srs_api
 
 
 def one_source(entry: dict, **kwargs):
@@ -72,11 +74,107 @@ def test_nginx_rtmp_counts_players_without_the_publisher(status_server):
 
     # main_hd: nclients 4 = publisher + 3 players; bw_in is already bit/s.
     # slides has a waiting player but no publisher: not live, left out.
+    # bw_out, what goes to the RTMP players, is the bandwidth.
     assert streams == [
-        Stream("hls", "http://127.0.0.1/hls/main_hd.m3u8", 3, 2_496_000, "main_hd"),
-        Stream("hls", "http://127.0.0.1/hls/main_sd.m3u8", 0, 816_000, "main_sd"),
-        Stream("hls", "http://127.0.0.1/hls/talkback.m3u8", 1, 128_000, "talkback"),
+        Stream("hls", "http://127.0.0.1/hls/main_hd.m3u8", 3, 2_496_000, "main_hd", 7_488_000),
+        Stream("hls", "http://127.0.0.1/hls/main_sd.m3u8", 0, 816_000, "main_sd", 0),
+        Stream("hls", "http://127.0.0.1/hls/talkback.m3u8", 1, 128_000, "talkback", 128_000),
     ]
+
+
+def test_icecast_expected_mount_without_source_is_an_error_naming_it(status_server):
+    status_server.routes["/status-json.xsl"] = recording("icecast-several-sources.json")
+    source = icecast(status_server, expect=["/main.opus", "hall.mp3", "/gone.mp3"])
+
+    with pytest.raises(Incomplete) as incomplete:
+        source.collect()
+
+    assert incomplete.value.reason == "expected mount /hall.mp3 has no source; mount /gone.mp3 has no source"
+    assert [s.quality for s in incomplete.value.streams] == ["main", "hd", "backup"]  # the others still play
+
+
+def test_icecast_expected_mounts_all_there_is_no_error(status_server):
+    status_server.routes["/status-json.xsl"] = recording("icecast-one-source.json")
+
+    assert len(icecast(status_server, expect=["/main.mp3"]).collect()) == 1
+
+
+def test_icecast_no_source_at_all_with_an_expected_mount_is_an_error(status_server):
+    status_server.routes["/status-json.xsl"] = recording("icecast-no-source.json")
+
+    with pytest.raises(Incomplete, match=r"^expected mount /main\.mp3 has no source$"):
+        icecast(status_server, expect=["/main.mp3"]).collect()
+
+
+def local_icecast(host: str) -> Answer:
+    document = json.loads((RECORDINGS / "icecast-one-source.json").read_bytes())
+    document["icestats"]["host"] = host
+    return json_answer(200, document)
+
+
+def test_icecast_localhost_hostname_is_warned_at_start_and_on_change(status_server, agent_log):
+    status_server.routes["/status-json.xsl"] = local_icecast("localhost")
+    source = icecast(status_server)
+
+    source.collect()
+    source.collect()  # unchanged: said once
+    status_server.routes["/status-json.xsl"] = local_icecast("stream.example.org")
+    source.collect()
+    status_server.routes["/status-json.xsl"] = local_icecast("127.0.0.1")
+    source.collect()
+
+    warnings = [line for line in agent_log() if "<hostname>" in line]
+    assert len(warnings) == 3, warnings
+    assert warnings[0].startswith("source icecast: Icecast's <hostname> is localhost, so viewers would be sent to URLs")
+    assert "http://localhost:8000/main.mp3" in warnings[0]
+    assert warnings[1] == "source icecast: Icecast's <hostname> is now stream.example.org"
+    assert "<hostname> is 127.0.0.1" in warnings[2]
+
+
+def test_icecast_localhost_hostname_is_not_warned_with_a_public_url(status_server, agent_log):
+    status_server.routes["/status-json.xsl"] = local_icecast("localhost")
+
+    icecast(status_server, public_url="https://stream.example.org/{mount}").collect()
+
+    assert not [line for line in agent_log() if "<hostname>" in line]
+
+
+def rtmp_stat(main_sd_bw_in: int = 816000) -> Answer:
+    text = (RECORDINGS / "nginx-rtmp-stat.xml").read_text()
+    text = text.replace("<bw_in>816000</bw_in>", f"<bw_in>{main_sd_bw_in}</bw_in>")
+    return Answer(200, text.encode(), "text/xml")
+
+
+def test_nginx_rtmp_expected_streams_absent_unpublished_or_silent_are_errors(status_server):
+    status_server.routes["/stat"] = rtmp_stat(main_sd_bw_in=0)
+    expect = ["live/main_hd", "live/main_sd", "live/slides", "live/gone"]
+    source = one_source({"type": "nginx_rtmp", "url": status_server.url + "/stat", "expect": expect})
+
+    with pytest.raises(Incomplete) as incomplete:
+        source.collect()
+
+    assert incomplete.value.reason == (
+        "expected stream live/main_sd receives 0 bit/s; stream live/slides has no publisher; stream live/gone is absent"
+    )
+    assert [s.quality for s in incomplete.value.streams] == ["main_hd", "main_sd", "talkback"]
+
+
+def test_srs_expected_streams_without_publisher_or_missing_are_errors(status_server):
+    status_server.routes["/api/v1/streams"] = srs_api
+    source = one_source({"type": "srs", "url": status_server.url, "expect": ["live/main_hd", "live/backup", "x/y"]})
+
+    with pytest.raises(Incomplete, match=r"^expected stream live/backup has no publisher; stream x/y is absent$"):
+        source.collect()
+
+
+def test_srs_expected_stream_receiving_nothing_is_an_error(status_server):
+    document = json.loads((RECORDINGS / "srs-streams.json").read_bytes())
+    document["streams"][0]["kbps"]["recv_30s"] = 0
+    status_server.routes["/api/v1/streams"] = json_answer(200, document)
+    source = one_source({"type": "srs", "url": status_server.url, "expect": ["live/main_hd"]})
+
+    with pytest.raises(Incomplete, match=r"^expected stream live/main_hd receives 0 bit/s$"):
+        source.collect()
 
 
 def test_nginx_rtmp_application_filter_and_url_template(status_server):
@@ -121,8 +219,9 @@ def test_srs_clients_exclude_the_publisher_and_kbps_become_bits(status_server):
 
     streams = one_source({"type": "srs", "url": status_server.url + "/api/v1/streams"}).collect()
 
-    assert streams[0] == Stream("hls", "http://127.0.0.1:8080/live/main_hd.m3u8", 0, 2_500_000, "main_hd")
-    assert streams[3] == Stream("hls", "http://127.0.0.1:8080/live/hall2_sd.m3u8", 3, 2_200_000, "hall2_sd")
+    # recv_30s is the bitrate, send_30s the bandwidth.
+    assert streams[0] == Stream("hls", "http://127.0.0.1:8080/live/main_hd.m3u8", 0, 2_500_000, "main_hd", 5_000_000)
+    assert streams[3] == Stream("hls", "http://127.0.0.1:8080/live/hall2_sd.m3u8", 3, 2_200_000, "hall2_sd", 5_000_000)
     assert len(status_server.requests) == 1  # 12 < the default count of 100: one page
 
 

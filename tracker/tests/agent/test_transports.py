@@ -174,14 +174,18 @@ def legacy_register(request: Request) -> Answer:
     return Answer(200, b"OK", "text/plain")
 
 
-def test_legacy_posts_form_with_totals_and_per_stream_keys(status_server):
+def test_legacy_posts_the_original_names_with_bandwidth_and_computed_bitrate(status_server):
     status_server.routes["/tracker/endpoint/register"] = legacy_register
     body = {
         **BODY,
         "streams": [
-            {"format": "hls", "url": "https://a/hd.m3u8", "quality": "hd", "clients": 4, "bitrate": 2000},
-            {"format": "hls", "url": "https://b/hd.m3u8", "quality": "hd", "clients": 1, "bitrate": 2000},
-            {"format": "audio", "url": "https://a/main.mp3", "clients": 2, "bitrate": 128},
+            {"format": "webm", "url": "https://a/hd.webm", "quality": "hd", "clients": 4, "bitrate": 2000},
+            {"format": "webm", "url": "https://b/hd.webm", "quality": "hd", "clients": 1, "bitrate": 2000},
+            {"format": "webm", "url": "https://a/sd.webm", "quality": "low", "clients": 0, "bitrate": 900},
+            {"format": "audio", "url": "https://a/main.mp3", "clients": 2, "bitrate": 128, "bandwidth": 300},
+            {"format": "audio", "url": "https://a/main.opus", "clients": 1, "bitrate": 96},
+            # No original name: counted in the overall figures only (the old tracker refuses other keys).
+            {"format": "hls", "url": "https://a/hd.m3u8", "quality": "hd", "clients": 3, "bitrate": 1000},
         ],
     }
 
@@ -192,12 +196,21 @@ def test_legacy_posts_form_with_totals_and_per_stream_keys(status_server):
     assert request.path == "/tracker/endpoint/register"
     assert form["secret"] == TOKEN and form["group"] == "example"
     assert json.loads(form["data"]) == {
-        "overall_clients": 7,
-        "overall_bitrate": 4128,
-        "hls_hd_clients": 5,
-        "hls_hd_bitrate": 4000,
-        "audio_main_clients": 2,
-        "audio_main_bitrate": 128,
+        "overall_clients": 11,
+        "overall_bitrate": 10000 + 300 + 96 + 3000,
+        "overall_cbitrate": 10000 + 256 + 96 + 3000,
+        "webm_high_clients": 5,
+        "webm_high_bitrate": 10000,
+        "webm_high_cbitrate": 10000,
+        "webm_low_clients": 0,
+        "webm_low_bitrate": 0,
+        "webm_low_cbitrate": 0,
+        "mp3_high_clients": 2,
+        "mp3_high_bitrate": 300,  # measured bandwidth
+        "mp3_high_cbitrate": 256,  # clients x bitrate
+        "ogg_high_clients": 1,
+        "ogg_high_bitrate": 96,
+        "ogg_high_cbitrate": 96,
     }
 
 
