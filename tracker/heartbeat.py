@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from .safetext import InvalidField, check_text, check_tree, whole_number
+
 # Format name -> file extension, for URLs built from templates.
 FORMATS = {"hls": "m3u8", "dash": "mpd", "webm": "webm", "mp4": "mp4", "audio": "mp3"}
 ENCODER_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}\Z")
@@ -34,15 +36,6 @@ STREAM_FIELDS = {"format", "url", "quality", "clients", "bitrate"}
 LEGACY_STREAM_KEY = re.compile(r"^(?P<format>[a-z0-9]+)_(?P<quality>[A-Za-z0-9_-]+)_clients\Z")
 
 
-class InvalidField(ValueError):
-    """One field of the input is wrong; `field` names it as a path."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-
-
 @dataclass(frozen=True)
 class Heartbeat:
     room: str
@@ -55,9 +48,12 @@ class Heartbeat:
 def decode_json(data: str | bytes) -> Any:
     """JSON from a client; anything that is not (bad UTF-8, absurd nesting) is an InvalidField."""
     try:
-        return json.loads(data)
-    except (ValueError, RecursionError):
+        decoded = json.loads(data)
+    except (ValueError, RecursionError):  # ValueError also covers integers of thousands of digits
         raise InvalidField("body", "is not valid JSON") from None
+    # Strings Redis's Lua, XML or a log line cannot carry are refused here, before anything is stored.
+    check_tree(decoded)
+    return decoded
 
 
 def bearer(authorization: str) -> str | None:
@@ -88,8 +84,13 @@ def check_url(field: str, value: Any) -> str:
         raise InvalidField(field, "must be a string")
     if len(value) > MAX_URL_LENGTH:
         raise InvalidField(field, f"must be at most {MAX_URL_LENGTH} characters")
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    check_text(field, value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:  # "http://[::1": an unclosed IPv6 bracket, a bad port
+        raise InvalidField(field, "must be an http or https URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidField(field, "must be an http or https URL")
     return value
 
@@ -132,7 +133,7 @@ def require_number(name: str, value: Any, *, low: float, high: float) -> float:
 def short_text(name: str, value: Any, limit: int) -> str:
     if not isinstance(value, str) or not value or len(value) > limit:
         raise InvalidField(name, f"must be a string of 1-{limit} characters")
-    return value
+    return check_text(name, value)
 
 
 def parse_metrics(data: Any) -> dict[str, Any]:
@@ -174,6 +175,7 @@ def parse_heartbeat(data: Any) -> Heartbeat:
             raise InvalidField(name, "is required")
     if not isinstance(data["room"], str) or len(data["room"]) > 64:
         raise InvalidField("room", "must be a room name")
+    check_text("room", data["room"])
     encoder = require_str("encoder", data["encoder"], ENCODER_NAME, "must be 1-64 letters, digits, '.', '_' or '-'")
     interval = require_int("interval", data.get("interval", DEFAULT_INTERVAL), low=MIN_INTERVAL, high=MAX_INTERVAL)
     streams = data["streams"]
@@ -196,9 +198,7 @@ def url_host(address: str) -> str:
 
 def legacy_number(key: str, value: Any) -> int:
     # Old register clients send counts as numbers or as digit strings.
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
-    return require_int(key, value, low=0, high=MAX_BITRATE)
+    return whole_number(key, value, low=0, high=MAX_BITRATE)
 
 
 def parse_legacy_streams(stats: Any, *, room: str, address: str, url_template: str) -> list[dict[str, Any]]:

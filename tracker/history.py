@@ -31,7 +31,7 @@ def totals(records: list[Record]) -> dict[str, tuple[int, int]]:
 
 async def add_points(redis: Redis, *, rooms: list[str], now: float, keep_hours: int) -> bool:
     """Write this step's point for every room and live encoder; False if already written."""
-    records = [Record.from_json(text) for text in await redis.hvals(store.key("records"))]
+    records = await store.read_records(redis)
     per_encoder = totals(records)
     per_room: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for member, (clients, bitrate) in per_encoder.items():
@@ -56,9 +56,14 @@ async def read_series(redis: Redis, streams: list[str], *, since: float) -> list
             pipe.xrange(stream, min=f"{int(since * 1000)}-0")
         answers = await pipe.execute()
     return [
-        [(int(point_id.split("-")[0]) / 1000, int(fields["c"]), int(fields["b"])) for point_id, fields in entries]
-        for entries in answers
+        [p for entry in entries if (p := store.readable(f"{stream}/{entry[0]}", entry, point)) is not None]
+        for stream, entries in zip(streams, answers, strict=True)
     ]
+
+
+def point(entry: tuple[str, dict[str, str]]) -> Point:
+    point_id, fields = entry
+    return int(point_id.split("-")[0]) / 1000, int(fields["c"]), int(fields["b"])
 
 
 async def room_series(redis: Redis, rooms: list[str], *, since: float) -> dict[str, list[Point]]:

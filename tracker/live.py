@@ -156,7 +156,10 @@ class LiveHub:
                     while True:
                         message = await pubsub.get_message(timeout=HEALTH_CHECK_SECONDS)
                         if message is not None:
-                            await self._route(redis, message["channel"], message["data"])
+                            try:
+                                await self._route(redis, message["channel"], message["data"])
+                            except (ValueError, KeyError, TypeError) as exc:  # not ours: the next version reloads
+                                logger.warning("ignoring an unreadable message on %r: %s", message["channel"], exc)
             except Exception as exc:  # Redis gone, or a bug: either way, reload from Redis
                 if failures == 0:
                     if isinstance(exc, (RedisError, OSError)):
