@@ -12,6 +12,7 @@ import functools
 import ipaddress
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from urllib.parse import urlsplit
 
 import pytz
 from django.conf import settings
+
+from .safetext import bad_character
 
 MAIN_FILE = "config.json"
 PRIVATE_FILE = "config.private.json"
@@ -133,6 +136,18 @@ def check_type(file: str, key: str, value: Any, default: Any, *, room: str | Non
         raise ConfigError(file, f"must be a {json_type(default)}, not a {json_type(value)}", room=room, key=key)
 
 
+def check_characters(merged: dict[str, Any], origin: Callable[..., str]) -> None:
+    """Every string of the config is one that pages, feeds and Redis can carry (titles end up in all three)."""
+    for section, values in merged.items():
+        for key, value in values.items() if isinstance(values, dict) else [(None, values)]:
+            texts = value if isinstance(value, list) else [value]
+            for text in texts:
+                problem = bad_character(text) if isinstance(text, str) else None
+                if problem:
+                    where = (section, key) if key is not None else (section,)
+                    raise ConfigError(origin(*where), problem, room=section, key=key)
+
+
 def parse_config(main: dict[str, Any], private: dict[str, Any]) -> SiteConfig:
     """Merge and validate the two files' contents into a SiteConfig."""
 
@@ -146,6 +161,7 @@ def parse_config(main: dict[str, Any], private: dict[str, Any]) -> SiteConfig:
         return PRIVATE_FILE
 
     merged = deep_merge(main, private)
+    check_characters(merged, origin)
     for section in ("config", "default"):
         if not isinstance(merged.get(section, {}), dict):
             raise ConfigError(origin(section), f"{section!r} must be an object")
