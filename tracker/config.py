@@ -41,6 +41,10 @@ GLOBAL_DEFAULTS: dict[str, Any] = {
     "degraded-silence": 30,
     # Heartbeats accepted per encoder token per second; more get 429.
     "heartbeat-rate": 5,
+    # Viewer sockets, and the browser tabs counted as viewers, per client
+    # address and web process; addresses in `localips` (the venue) are exempt.
+    "viewer-sockets-per-address": 20,
+    "viewer-tabs-per-address": 10,
     # How long transition logs and stats history are kept.
     "history-hours": 24,
     # Alerts: JSON POSTed to each URL on down and on recovery.
@@ -58,6 +62,8 @@ GLOBAL_RANGES = {
     "grace": (1, 600),
     "degraded-silence": (1, 3600),
     "heartbeat-rate": (1, 1000),
+    "viewer-sockets-per-address": (1, 100_000),
+    "viewer-tabs-per-address": (1, 100_000),
     "history-hours": (1, 24 * 14),
     "alert-suppress-minutes": (0, 24 * 60),
     "schedule-minutes": (1, 24 * 60),

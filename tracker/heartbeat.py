@@ -96,7 +96,7 @@ def check_url(field: str, value: Any) -> str:
 
 
 def check_format(field: str, value: Any) -> str:
-    if value not in FORMATS:
+    if not isinstance(value, str) or value not in FORMATS:
         raise InvalidField(field, f"must be one of {', '.join(sorted(FORMATS))}")
     return value
 
