@@ -149,6 +149,7 @@ class OpsConsumer(DatabaseFreeConsumer):
 
     pending: list[tuple[int, str]] | None = None
     resyncing: asyncio.Lock
+    user_id = ""
 
     async def connect(self) -> None:
         await self.accept()
@@ -160,11 +161,15 @@ class OpsConsumer(DatabaseFreeConsumer):
         if not user.is_staff:
             await self.close(code=CLOSE_FORBIDDEN, reason="operators only: ask an admin to make you staff")
             return
+        self.user_id = str(user.pk)
         await get_hub().join_ops(self)
         await self.resync()
 
     async def disconnect(self, code: int) -> None:
         get_hub().leave_ops(self)
+
+    async def session_ended(self) -> None:
+        await self.close(code=CLOSE_UNAUTHORIZED, reason="your session ended: log in again")
 
     async def resync(self) -> None:
         """Send a fresh snapshot; changes arriving meanwhile wait, then follow it.

@@ -55,7 +55,11 @@ class Listener(Protocol):
 
 
 class OpsListener(Listener, Protocol):
+    user_id: str
+
     async def push_ops(self, version: int, text: str) -> None: ...
+
+    async def session_ended(self) -> None: ...
 
     async def resync(self) -> None: ...
 
@@ -196,6 +200,9 @@ class LiveHub:
             if order["type"] == "revoke":
                 connections = self.encoder_sockets.get(order["encoder"], set())
                 await self._each(connections, lambda connection: connection.revoked())
+            elif order["type"] == "end-operator":  # logged out, deactivated or a new password (tracker.operators)
+                ended = {listener for listener in self.ops_listeners if listener.user_id == order["user"]}
+                await self._each(ended, lambda listener: listener.session_ended())
 
     async def _apply(self, redis: store.Redis, message: dict[str, Any]) -> None:
         version = message["version"]
