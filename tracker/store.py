@@ -37,6 +37,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.sentinel import Sentinel
 from redis.exceptions import NoScriptError
 
+from .config import get_config
 from .health import Record, Transition, Unreadable
 
 logger = logging.getLogger(__name__)
@@ -105,7 +106,8 @@ return publish_room(KEYS[1], KEYS[2], ARGV[3], KEYS[3], ARGV[4])
 # That is what keeps two sweepers, or a sweeper and a heartbeat, from
 # reporting one change twice.
 # KEYS: records, deadlines, room hash, live version, ops version, room log,
-# room attrs, viewers assigned per stream URL since its last report.
+# room attrs, viewers assigned per stream URL since its last report, the
+# encoder's history series (kept again for good once it reports again).
 # ARGV: member, expected seq, record, deadline ('' = none), public report
 # ('=' unchanged, '' gone), encoder, room, live channel, ops channel,
 # transition ('' = none), oldest log id to keep.
@@ -126,6 +128,9 @@ if current then
 end
 if seq ~= tonumber(ARGV[2]) then
   return -1
+end
+if not current then
+  redis.call('PERSIST', KEYS[9])
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 -- Its new report counts the viewers sent to it so far: start counting afresh.
@@ -158,11 +163,13 @@ return version
 )
 
 # KEYS: records, deadlines, room hash, live version, ops version, room attrs,
-# quarantine key. ARGV: member, encoder, room, live channel, ops channel,
-# the record's text ('' = whatever it is), quarantine seconds.
+# quarantine key, the encoder's history series, alert memory. ARGV: member,
+# encoder, room, live channel, ops channel, the record's text ('' = whatever
+# it is), quarantine seconds, history seconds.
 # Forgets an encoder (revoked, or down for longer than history is kept); with
 # a record's text, only if it is still that text, keeping a copy for a while
-# (an unreadable record, moved aside so it stops nobody).
+# (an unreadable record, moved aside so it stops nobody). Its history stays
+# as long as history is kept, then expires; its alert memory goes now.
 REMOVE_LUA = LuaScript(
     ROOM_MESSAGE_LUA
     + """
@@ -176,6 +183,8 @@ if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then
   return 0
 end
 redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('EXPIRE', KEYS[8], ARGV[8])
+redis.call('HDEL', KEYS[9], ARGV[1])
 if redis.call('HDEL', KEYS[3], ARGV[2]) == 1 then
   publish_room(KEYS[3], KEYS[6], ARGV[3], KEYS[4], ARGV[4])
 end
@@ -316,6 +325,11 @@ def encode_json(report: Any) -> str:
     return json.dumps(report, sort_keys=True, separators=(",", ":"))
 
 
+def history_hours() -> int:
+    """How long transition logs and clients/bitrate history are kept (the config's history-hours)."""
+    return get_config().settings["history-hours"]
+
+
 def readable(where: str, text: Any, parse: Callable[[Any], T]) -> T | None:
     """`parse(text)`, or None for a stored value that is not what we store, logged once per key.
 
@@ -375,7 +389,7 @@ async def commit(
     public = record.public_report()
     version = await COMMIT_LUA(
         redis,
-        8,
+        9,
         key("records"),
         key("deadlines"),
         key("room", record.room),
@@ -384,6 +398,7 @@ async def commit(
         key("log", record.room),
         key("attrs", record.room),
         key("assigned", record.room),
+        key("hist", "enc", record.member),
         record.member,
         expected_seq,
         record.to_json(),
@@ -410,7 +425,7 @@ async def remove_encoder(redis: Redis, room: str, name: str, *, unreadable: str 
     member = f"{room}/{name}"
     version = await REMOVE_LUA(
         redis,
-        7,
+        9,
         key("records"),
         key("deadlines"),
         key("room", room),
@@ -418,6 +433,8 @@ async def remove_encoder(redis: Redis, room: str, name: str, *, unreadable: str 
         key("ops", "version"),
         key("attrs", room),
         key("quarantine", member),
+        key("hist", "enc", member),
+        key("alerts", "memory"),
         member,
         name,
         room,
@@ -425,6 +442,7 @@ async def remove_encoder(redis: Redis, room: str, name: str, *, unreadable: str 
         ops_channel(),
         unreadable,
         QUARANTINE_SECONDS,
+        history_hours() * 3600,
     )
     return version != 0
 
