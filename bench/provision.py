@@ -31,6 +31,9 @@ def main(config_dir: Path, encoders: list[list[str]], rooms: list[str]) -> dict[
         # rate limit (a cheap INCR in the same pipeline) stays on the path.
         high = getattr(config_module, "GLOBAL_RANGES", {}).get("heartbeat-rate", (1, 1000))[1]
         global_settings["heartbeat-rate"] = high
+    for name in ("viewer-sockets-per-address", "viewer-tabs-per-address"):
+        if name in defaults:  # every simulated viewer comes from loopback
+            global_settings[name] = getattr(config_module, "GLOBAL_RANGES", {})[name][1]
     main_config = {
         "config": {k: v for k, v in global_settings.items() if k != "secret"},
         "default": {"title": "", "legacy-stream-url": "http://{address}/{room}/{format}_{quality}.{ext}"},
@@ -56,7 +59,7 @@ def operator_session() -> str:
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
     from django.contrib.sessions.backends.db import SessionStore
 
-    user = get_user_model().objects.create_user("bench-operator", password=secrets.token_hex(16))
+    user = get_user_model().objects.create_user("bench-operator", password=secrets.token_hex(16), is_staff=True)
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
     session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"

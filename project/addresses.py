@@ -59,6 +59,17 @@ def is_venue(address: str, localips: Iterable[str]) -> bool:
     return False
 
 
+def scope_address(scope: Mapping[str, Any]) -> str:
+    """A websocket's client address (an ASGI scope), believing TRUSTED_PROXIES only."""
+    from django.conf import settings
+
+    client = scope.get("client") or ("", 0)
+    forwarded = [value.decode("latin-1") for name, value in scope.get("headers", []) if name == b"x-forwarded-for"]
+    return client_address(
+        {"REMOTE_ADDR": client[0], "HTTP_X_FORWARDED_FOR": ",".join(forwarded)}, settings.TRUSTED_PROXIES
+    )
+
+
 def request_address(request: Any) -> str:
     """A Django request's client address, believing TRUSTED_PROXIES only."""
     from django.conf import settings

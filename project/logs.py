@@ -38,6 +38,14 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class LineFormatter(logging.Formatter):
+    """One line per event: CR and LF in the message (a path, a header, a schedule's text) are escaped,
+    so nobody can forge a log line. A traceback that follows keeps its own lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        return super().formatMessage(record).replace("\r", "\\r").replace("\n", "\\n")
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line."""
 

@@ -1,5 +1,7 @@
-from django.contrib import admin, messages
-from django.http import HttpRequest
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.cache import add_never_cache_headers
 
 from .identities import add_encoder, publish_identity, revoke_encoder, run_with_redis
 from .models import Encoder
@@ -24,7 +26,22 @@ class EncoderAdmin(admin.ModelAdmin):
         # The form has validated the fields (Encoder.clean checks the room).
         encoder, token = add_encoder(room=obj.room, name=obj.name, role=obj.role, grace=obj.grace)
         obj.pk = encoder.pk
-        self.message_user(request, f"Token for {encoder.name} (shown only now): {token}", messages.WARNING)
+        request.new_encoder_token = token  # for response_add, this response only
+
+    def response_add(self, request: HttpRequest, obj: Encoder, post_url_continue: str | None = None) -> HttpResponse:
+        """The new token, in this page only: never in a message (a cookie or the session) or a URL."""
+        response = TemplateResponse(
+            request,
+            "tracker/encoder_token.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "encoder": obj,
+                "token": request.new_encoder_token,
+            },
+        )
+        add_never_cache_headers(response)
+        return response
 
     def delete_model(self, request: HttpRequest, obj: Encoder) -> None:
         revoke_encoder(obj.name)

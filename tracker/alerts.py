@@ -57,7 +57,8 @@ async def decide(redis: Redis, transition: dict[str, Any], *, now: float) -> boo
     """Whether this transition is alerted, updating the encoder's alert memory."""
     member = f"{transition['room']}/{transition['name']}"
     memory_key = store.key("alerts", "memory")
-    memory = json.loads(await redis.hget(memory_key, member) or "{}")
+    memory = store.readable(f"{memory_key}/{member}", await redis.hget(memory_key, member) or "{}", json.loads)
+    memory = memory if isinstance(memory, dict) else {}
     suppress = get_config().settings["alert-suppress-minutes"] * 60
     if transition["new"] == "down":
         if now - memory.get("last_down_sent", float("-inf")) < suppress:
@@ -79,8 +80,8 @@ async def take_transitions(redis: Redis, *, consumer: str, now: float, block_ms:
     queued = 0
     for stream, entries in answer or []:
         for entry_id, fields in entries:
-            transition = json.loads(fields["transition"])
-            if await decide(redis, transition, now=now):
+            transition = store.readable(f"{stream}/{entry_id}", fields.get("transition", ""), read_transition)
+            if transition is not None and await decide(redis, transition, now=now):
                 title = config.rooms[transition["room"]].title if transition["room"] in config.rooms else ""
                 payload = {"text": alert_text(transition, title), **transition}
                 for url in config.settings["webhooks"]:
@@ -90,6 +91,22 @@ async def take_transitions(redis: Redis, *, consumer: str, now: float, block_ms:
                     queued += 1
             await redis.xack(stream, GROUP, entry_id)
     return queued
+
+
+def read_transition(text: str) -> dict[str, Any]:
+    transition = json.loads(text)
+    if not all(isinstance(transition[name], str) for name in ("room", "name", "new", "reason")):
+        raise ValueError("not a transition")
+    if not isinstance(transition["at"], (int, float)):
+        raise ValueError("not a transition")
+    return transition
+
+
+def read_job(text: str) -> dict[str, Any]:
+    job = json.loads(text)
+    if not isinstance(job["url"], str) or not isinstance(job["attempt"], int) or not isinstance(job["payload"], dict):
+        raise ValueError("not a delivery")
+    return job
 
 
 async def enqueue(redis: Redis, job: dict[str, Any], *, due: float) -> None:
@@ -112,7 +129,9 @@ async def deliver_due(redis: Redis, *, now: float) -> int:
     for text in await redis.zrangebyscore(outbox, "-inf", now, start=0, num=20):
         if not await redis.zrem(outbox, text):
             continue  # another worker claimed it
-        job = json.loads(text)
+        job = store.readable(outbox, text, read_job)
+        if job is None:
+            continue
         try:
             await asyncio.to_thread(post_json, job["url"], job["payload"])
         except (OSError, ValueError) as exc:

@@ -41,9 +41,9 @@ def combine(reports: dict[str, str], rooms: list[str], *, now: float) -> tuple[d
     totals: dict[str, dict[str, Any]] = {room: {"viewers": 0, "health": defaultdict(int)} for room in rooms}
     stale = []
     for process, text in reports.items():
-        report = json.loads(text)
-        if now - report["at"] > STALE_SECONDS:
-            stale.append(process)
+        report = store.readable(f"{store.key('audience')}/{process}", text, read_report)
+        if report is None or now - report["at"] > STALE_SECONDS:
+            stale.append(process)  # an unreadable report is dropped like a stale one
             continue
         for room, figures in report["rooms"].items():
             if room in totals:
@@ -51,6 +51,17 @@ def combine(reports: dict[str, str], rooms: list[str], *, now: float) -> tuple[d
                 for state, count in figures["health"].items():
                     totals[room]["health"][state] += count
     return {room: {"viewers": t["viewers"], "health": dict(t["health"])} for room, t in totals.items()}, stale
+
+
+def read_report(text: str) -> dict[str, Any]:
+    """A process's report, checked to be what report_process writes."""
+    report = json.loads(text)
+    if not isinstance(report["at"], (int, float)):
+        raise ValueError("no time")
+    for figures in report["rooms"].values():
+        if not isinstance(figures["viewers"], int) or not all(isinstance(n, int) for n in figures["health"].values()):
+            raise ValueError("counts are not integers")
+    return report
 
 
 async def publish_totals(redis: Redis, rooms: list[str], *, now: float | None = None) -> dict[str, Any]:

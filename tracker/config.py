@@ -12,6 +12,7 @@ import functools
 import ipaddress
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import pytz
 from django.conf import settings
 
 from . import legacy
+from .safetext import bad_character
 
 MAIN_FILE = "config.json"
 PRIVATE_FILE = "config.private.json"
@@ -42,6 +44,10 @@ GLOBAL_DEFAULTS: dict[str, Any] = {
     "degraded-no-streams": 60,
     # Heartbeats accepted per encoder token per second; more get 429.
     "heartbeat-rate": 5,
+    # Viewer sockets, and the browser tabs counted as viewers, per client
+    # address and web process; addresses in `localips` (the venue) are exempt.
+    "viewer-sockets-per-address": 20,
+    "viewer-tabs-per-address": 10,
     # How long transition logs and stats history are kept.
     "history-hours": 24,
     # Alerts: JSON POSTed to each URL on down and on recovery.
@@ -60,6 +66,8 @@ GLOBAL_RANGES = {
     "degraded-silence": (1, 3600),
     "degraded-no-streams": (1, 3600),
     "heartbeat-rate": (1, 1000),
+    "viewer-sockets-per-address": (1, 100_000),
+    "viewer-tabs-per-address": (1, 100_000),
     "history-hours": (1, 24 * 14),
     "alert-suppress-minutes": (0, 24 * 60),
     "schedule-minutes": (1, 24 * 60),
@@ -138,6 +146,18 @@ def check_type(file: str, key: str, value: Any, default: Any, *, room: str | Non
         raise ConfigError(file, f"must be a {json_type(default)}, not a {json_type(value)}", room=room, key=key)
 
 
+def check_characters(merged: dict[str, Any], origin: Callable[..., str]) -> None:
+    """Every string of the config is one that pages, feeds and Redis can carry (titles end up in all three)."""
+    for section, values in merged.items():
+        for key, value in values.items() if isinstance(values, dict) else [(None, values)]:
+            texts = value if isinstance(value, list) else [value]
+            for text in texts:
+                problem = bad_character(text) if isinstance(text, str) else None
+                if problem:
+                    where = (section, key) if key is not None else (section,)
+                    raise ConfigError(origin(*where), problem, room=section, key=key)
+
+
 def parse_config(main: dict[str, Any], private: dict[str, Any]) -> SiteConfig:
     """Merge and validate the two files' contents into a SiteConfig."""
 
@@ -151,6 +171,7 @@ def parse_config(main: dict[str, Any], private: dict[str, Any]) -> SiteConfig:
         return PRIVATE_FILE
 
     merged = deep_merge(main, private)
+    check_characters(merged, origin)
     for section in ("config", "default"):
         if not isinstance(merged.get(section, {}), dict):
             raise ConfigError(origin(section), f"{section!r} must be an object")

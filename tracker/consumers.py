@@ -14,8 +14,12 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from redis.exceptions import RedisError
 
+from project.addresses import is_venue, scope_address
+
 from . import store
 from .audience import PLAYBACK_STATES
+from .budgets import FRAMES_PER_SECOND, FrameBudget, address_limits, too_big
+from .budgets import MAX_FRAME_BYTES as MAX_VIEWER_FRAME_BYTES
 from .config import get_config
 from .dashboard import ops_snapshot
 from .health import Identity
@@ -24,13 +28,15 @@ from .identities import find_identity
 from .ingest import Refused, disconnect, ingest
 from .live import get_hub
 
-# Close codes: 4000 + the HTTP status a request would have got.
+# Close codes: 4000 + the HTTP status a request would have got. Daphne
+# replaces the protocol's own codes (1009 too big, 1013 try again) with 1011
+# when an application sends them, so these are in the application's range too.
 CLOSE_BAD_MESSAGE = 4400
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
+CLOSE_TOO_BIG = 4413
 CLOSE_RATE_LIMITED = 4429
-CLOSE_TOO_BIG = 1009
-CLOSE_TRY_AGAIN = 1013
+CLOSE_TRY_AGAIN = 4503
 MAX_FRAME_BYTES = 64 * 1024
 # Consecutive bad frames an encoder may send before it is disconnected.
 MAX_BAD_FRAMES = 5
@@ -77,18 +83,45 @@ class LiveConsumer(DatabaseFreeConsumer):
         identifies the browser tab, so its reconnects count once);
       {"type": "health", "state": S, ...} how playback goes (S is playing,
         buffering, error or paused), aggregated per room for operators.
+    Within budgets (tracker.budgets): frames per second and bytes per frame,
+    sockets and counted tabs per client address.
     """
 
     last_health = last_snapshot = 0.0
+    address = ""
+    closing = False  # frames queued behind a close are not looked at
+    exempt = False  # a venue address: the hall may share one
 
     async def connect(self) -> None:
         await self.accept()
+        self.address = scope_address(self.scope)
+        self.budget = FrameBudget(time.monotonic())
+        settings = get_config().settings
+        self.exempt = is_venue(self.address, settings["localips"])
+        if not self.exempt and not address_limits().admit(
+            self.address, self, limit=settings["viewer-sockets-per-address"]
+        ):
+            await self.close_once(CLOSE_RATE_LIMITED, f"at most {settings['viewer-sockets-per-address']} per address")
+            return
         await self.push(await get_hub().join(self))
 
     async def disconnect(self, code: int) -> None:
+        address_limits().release(self.address, self)
         get_hub().leave(self)
 
+    async def close_once(self, code: int, reason: str) -> None:
+        self.closing = True
+        await self.close(code=code, reason=reason)
+
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.closing:
+            return
+        if too_big(text_data, bytes_data):
+            await self.close_once(CLOSE_RATE_LIMITED, f"frames are at most {MAX_VIEWER_FRAME_BYTES} bytes")
+            return
+        if not self.budget.spend(time.monotonic()):
+            await self.close_once(CLOSE_RATE_LIMITED, f"at most {FRAMES_PER_SECOND} frames per second")
+            return
         request = self.client_request(text_data)
         kind = request.get("type")
         room, tab = request.get("room"), request.get("tab")
@@ -98,14 +131,17 @@ class LiveConsumer(DatabaseFreeConsumer):
                 self.last_snapshot = time.monotonic()
                 await self.push(get_hub().snapshot_text())
         elif kind == "watch" and isinstance(room, str) and room in get_config().rooms and TAB.match(str(tab)):
-            get_hub().watch(self, room, tab)
+            # Beyond its address's share of tabs the socket still gets every change, but is not counted.
+            limit = get_config().settings["viewer-tabs-per-address"]
+            if self.exempt or address_limits().count_tab(self.address, self, room, tab, limit=limit):
+                get_hub().watch(self, room, tab)
         elif kind == "health" and request.get("state") in PLAYBACK_STATES:
             # Clients report every 30 s at most; a flood changes nothing.
             if time.monotonic() - self.last_health >= 1:
                 self.last_health = time.monotonic()
                 get_hub().playback(self, request["state"])
         else:
-            await self.close(code=CLOSE_BAD_MESSAGE, reason="expected a snapshot, watch or health message")
+            await self.close_once(CLOSE_BAD_MESSAGE, "expected a snapshot, watch or health message")
 
 
 class OpsConsumer(DatabaseFreeConsumer):
@@ -113,6 +149,7 @@ class OpsConsumer(DatabaseFreeConsumer):
 
     pending: list[tuple[int, str]] | None = None
     resyncing: asyncio.Lock
+    user_id = ""
 
     async def connect(self) -> None:
         await self.accept()
@@ -121,11 +158,18 @@ class OpsConsumer(DatabaseFreeConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHORIZED, reason="log in at /tracker/login/ first")
             return
+        if not user.is_staff:
+            await self.close(code=CLOSE_FORBIDDEN, reason="operators only: ask an admin to make you staff")
+            return
+        self.user_id = str(user.pk)
         await get_hub().join_ops(self)
         await self.resync()
 
     async def disconnect(self, code: int) -> None:
         get_hub().leave_ops(self)
+
+    async def session_ended(self) -> None:
+        await self.close(code=CLOSE_UNAUTHORIZED, reason="your session ended: log in again")
 
     async def resync(self) -> None:
         """Send a fresh snapshot; changes arriving meanwhile wait, then follow it.
@@ -139,6 +183,9 @@ class OpsConsumer(DatabaseFreeConsumer):
                 snapshot_version, snapshot = await ops_snapshot(store.get_redis(), now=time.time())
                 await self.push(snapshot)
                 pending = self.pending
+            except RedisError:
+                await self.close(code=CLOSE_TRY_AGAIN, reason="live state store unreachable")
+                return
             finally:
                 self.pending = None  # never leave changes buffered for good
             for version, text in pending:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from .safetext import check_tree
+
 
 class State(StrEnum):
     UP = "up"
@@ -47,7 +49,10 @@ class Identity:
 
     @classmethod
     def from_json(cls, text: str) -> Identity:
-        return cls(**json.loads(text))
+        try:
+            return cls(**json.loads(text))
+        except (ValueError, TypeError) as exc:
+            raise Unreadable(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -128,8 +133,35 @@ class Record:
 
     @classmethod
     def from_json(cls, text: str) -> Record:
-        data = json.loads(text)
-        return cls(**{**data, "state": State(data["state"])})
+        """The record stored as `text`; Unreadable if it is not one we could have written."""
+        try:
+            data = json.loads(text)
+            if not isinstance(data, dict) or set(data) != RECORD_FIELDS.keys():
+                raise ValueError("not a record's fields")
+            for name, kind in RECORD_FIELDS.items():
+                if not isinstance(data[name], kind) or isinstance(data[name], bool):
+                    raise ValueError(f"{name} is not a {kind}")
+            if not all(isinstance(s, dict) and isinstance(s.get("url"), str) for s in data["streams"]):
+                raise ValueError("streams are not objects with a URL")
+            # Python reads what Redis's Lua cjson refuses (unpaired surrogates): such a record must not
+            # be believed here and then break every script that touches it.
+            check_tree(data)
+            return cls(**{**data, "state": State(data["state"])})
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise Unreadable(str(exc)) from None
+
+
+class Unreadable(ValueError):
+    """Stored text that is not a record (written by hand, by a bug, or by an older version)."""
+
+
+RECORD_FIELDS: dict[str, type | tuple[type, ...]] = {
+    **{name: str for name in ("room", "name", "role", "state", "reason")},
+    **{name: (int, float) for name in ("since", "last_seen")},
+    **{name: int for name in ("interval", "grace", "seq")},
+    "streams": list,
+    "metrics": dict,
+}
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .health import outgoing
+from .safetext import InvalidField, check_text, check_tree
 
 FORMATS = frozenset({"hls", "dash", "webm", "mp4", "audio"})
 ENCODER_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}\Z")
@@ -34,15 +35,6 @@ METRICS = {
 STREAM_FIELDS = {"format", "url", "quality", "clients", "bitrate", "bandwidth"}
 
 
-class InvalidField(ValueError):
-    """One field of the input is wrong; `field` names it as a path."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-
-
 @dataclass(frozen=True)
 class Heartbeat:
     room: str
@@ -60,9 +52,12 @@ class Heartbeat:
 def decode_json(data: str | bytes) -> Any:
     """JSON from a client; anything that is not (bad UTF-8, absurd nesting) is an InvalidField."""
     try:
-        return json.loads(data)
-    except (ValueError, RecursionError):
+        decoded = json.loads(data)
+    except (ValueError, RecursionError):  # ValueError also covers integers of thousands of digits
         raise InvalidField("body", "is not valid JSON") from None
+    # Strings Redis's Lua, XML or a log line cannot carry are refused here, before anything is stored.
+    check_tree(decoded)
+    return decoded
 
 
 def bearer(authorization: str) -> str | None:
@@ -93,14 +88,19 @@ def check_url(field: str, value: Any) -> str:
         raise InvalidField(field, "must be a string")
     if len(value) > MAX_URL_LENGTH:
         raise InvalidField(field, f"must be at most {MAX_URL_LENGTH} characters")
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    check_text(field, value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:  # "http://[::1": an unclosed IPv6 bracket, a bad port
+        raise InvalidField(field, "must be an http or https URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidField(field, "must be an http or https URL")
     return value
 
 
 def check_format(field: str, value: Any) -> str:
-    if value not in FORMATS:
+    if not isinstance(value, str) or value not in FORMATS:
         raise InvalidField(field, f"must be one of {', '.join(sorted(FORMATS))}")
     return value
 
@@ -140,7 +140,7 @@ def require_number(name: str, value: Any, *, low: float, high: float) -> float:
 def short_text(name: str, value: Any, limit: int) -> str:
     if not isinstance(value, str) or not value or len(value) > limit:
         raise InvalidField(name, f"must be a string of 1-{limit} characters")
-    return value
+    return check_text(name, value)
 
 
 def parse_metrics(data: Any) -> dict[str, Any]:
@@ -182,6 +182,7 @@ def parse_heartbeat(data: Any) -> Heartbeat:
             raise InvalidField(name, "is required")
     if not isinstance(data["room"], str) or len(data["room"]) > 64:
         raise InvalidField("room", "must be a room name")
+    check_text("room", data["room"])
     encoder = require_str("encoder", data["encoder"], ENCODER_NAME, "must be 1-64 letters, digits, '.', '_' or '-'")
     interval = require_int("interval", data.get("interval", DEFAULT_INTERVAL), low=MIN_INTERVAL, high=MAX_INTERVAL)
     streams = data["streams"]

@@ -37,7 +37,7 @@ def totals(records: list[Record]) -> dict[str, Figures]:
 
 async def add_points(redis: Redis, *, rooms: list[str], now: float, keep_hours: int) -> bool:
     """Write this step's point for every room and live encoder; False if already written."""
-    records = [Record.from_json(text) for text in await redis.hvals(store.key("records"))]
+    records = await store.read_records(redis)
     per_encoder = totals(records)
     per_room: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for member, values in per_encoder.items():
@@ -62,15 +62,16 @@ async def read_series(redis: Redis, streams: list[str], *, since: float) -> list
         for stream in streams:
             pipe.xrange(stream, min=f"{int(since * 1000)}-0")
         answers = await pipe.execute()
-    # Points written before bandwidth was kept apart have no "o": their "b" was summed from
-    # the streams' bitrates, which is what this field now means.
     return [
-        [
-            (int(point_id.split("-")[0]) / 1000, int(fields["c"]), int(fields["b"]), int(fields.get("o", 0)))
-            for point_id, fields in entries
-        ]
-        for entries in answers
+        [p for entry in entries if (p := store.readable(f"{stream}/{entry[0]}", entry, point)) is not None]
+        for stream, entries in zip(streams, answers, strict=True)
     ]
+
+
+def point(entry: tuple[str, dict[str, str]]) -> Point:
+    point_id, fields = entry
+    # Points written before bandwidth was kept apart have no "o".
+    return int(point_id.split("-")[0]) / 1000, int(fields["c"]), int(fields["b"]), int(fields.get("o", 0))
 
 
 async def room_series(redis: Redis, rooms: list[str], *, since: float) -> dict[str, list[Point]]:

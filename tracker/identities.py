@@ -89,7 +89,12 @@ async def find_identity(redis: Redis, token: str) -> Identity | None:
     """The identity a token stands for, or None if it is not (or no longer) valid."""
     token_hash = hash_token(token)
     text = await redis.hget(store.key("tokens"), token_hash)
-    return Identity.from_json(text) if text else await identity_after_miss(redis, token_hash)
+    return read_identity(token_hash, text) if text else await identity_after_miss(redis, token_hash)
+
+
+def read_identity(token_hash: str, text: str) -> Identity | None:
+    """A token copy's identity; an unreadable one is a token not accepted (and logged), never a 500."""
+    return store.readable(store.key("tokens", token_hash[:12]), text, Identity.from_json)
 
 
 async def identity_after_miss(redis: Redis, token_hash: str) -> Identity | None:
@@ -102,7 +107,7 @@ async def identity_after_miss(redis: Redis, token_hash: str) -> Identity | None:
         return None
     await copy_identities_to_redis(redis)
     text = await redis.hget(store.key("tokens"), token_hash)
-    return Identity.from_json(text) if text else None
+    return read_identity(token_hash, text) if text else None
 
 
 def validate_new_encoder(*, room: str, name: str, role: str) -> None:

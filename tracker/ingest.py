@@ -20,12 +20,13 @@ from .health import (
     State,
     Thresholds,
     Transition,
+    Unreadable,
     after_deadline,
     after_disconnect,
     after_heartbeat,
 )
 from .heartbeat import Heartbeat
-from .identities import hash_token, identity_after_miss
+from .identities import hash_token, identity_after_miss, read_identity
 
 MAX_ATTEMPTS = 5
 Step = Callable[[Record | None], tuple[Record, Transition | None] | None]
@@ -64,14 +65,19 @@ async def update(
             return None
         record, transition = result
         public_changed = (previous.public_report() if previous else None) != record.public_report()
-        committed = await store.commit(
-            redis,
-            expected_seq=previous.seq if previous else 0,
-            record=record,
-            public_changed=public_changed,
-            transition=transition,
-            log_since=log_since,
-        )
+        try:
+            committed = await store.commit(
+                redis,
+                expected_seq=previous.seq if previous else 0,
+                record=record,
+                public_changed=public_changed,
+                transition=transition,
+                log_since=log_since,
+            )
+        except Unreadable as exc:  # Python read the stored record, Lua could not: move it aside
+            if text := await redis.hget(store.key("records"), member):
+                await store.quarantine(redis, member, text, exc)
+            committed = False
         if committed:
             return transition
         previous = UNREAD  # someone else wrote it meanwhile: read again
@@ -109,23 +115,47 @@ async def accept(
     )
 
 
+# KEYS: tokens, records, this second's rate counter, heartbeat counter.
+# ARGV: token hash, member. Counts the heartbeat only for a known token: a
+# made-up token gets its 403 without leaving a key behind.
+READ_FOR_HEARTBEAT_LUA = store.LuaScript(
+    """
+local identity = redis.call('HGET', KEYS[1], ARGV[1])
+if not identity then
+  return {false, false, 0}
+end
+local count = redis.call('INCR', KEYS[3])
+redis.call('EXPIRE', KEYS[3], 2)
+redis.call('INCR', KEYS[4])
+return {identity, redis.call('HGET', KEYS[2], ARGV[2]), count}
+"""
+)
+
+
 async def ingest(redis: Redis, *, token: str, beat: Heartbeat, now: float) -> None:
     """Authenticate, rate-limit and store a heartbeat; raises Refused."""
     token_hash = hash_token(token)
-    rate_key = store.key("rate", token_hash, str(int(now)))
-    async with redis.pipeline(transaction=False) as pipe:
-        pipe.hget(store.key("tokens"), token_hash)
-        pipe.hget(store.key("records"), f"{beat.room}/{beat.encoder}")
-        pipe.incr(rate_key)
-        pipe.expire(rate_key, 2)
-        pipe.incr(store.key("stats", "heartbeats"))
-        identity_text, record_text, count, _, _ = await pipe.execute()
+    identity_text, record_text, count = await READ_FOR_HEARTBEAT_LUA(
+        redis,
+        4,
+        store.key("tokens"),
+        store.key("records"),
+        store.key("rate", token_hash, str(int(now))),
+        store.key("stats", "heartbeats"),
+        token_hash,
+        f"{beat.room}/{beat.encoder}",
+    )
     config = get_config()
     if count > config.settings["heartbeat-rate"]:
         raise Refused(429, "rate_limited", f"at most {config.settings['heartbeat-rate']} heartbeats per second")
-    identity = Identity.from_json(identity_text) if identity_text else await identity_after_miss(redis, token_hash)
+    identity = (
+        read_identity(token_hash, identity_text) if identity_text else await identity_after_miss(redis, token_hash)
+    )
     check_identity(identity, beat)
-    previous = Record.from_json(record_text) if record_text else None
+    try:
+        previous: Record | Unread | None = Record.from_json(record_text) if record_text else None
+    except Unreadable:
+        previous = UNREAD  # update() reads it again, and moves it aside
     await accept(redis, identity=identity, beat=beat, now=now, previous=previous)
 
 
@@ -184,5 +214,11 @@ async def disconnect(redis: Redis, *, identity: Identity, now: float, since: flo
 
 async def forget_long_down(redis: Redis, *, now: float, hours: int) -> list[str]:
     """Forget encoders down for longer than history is kept (one-off legacy senders, retired machines)."""
-    stale = [r for r in await store.read_records(redis) if r.state == State.DOWN and now - r.since > hours * 3600]
+    flat = await redis.hgetall(store.key("records"))
+    for member, text in flat.items():  # a record nobody sends for again would otherwise stay unreadable forever
+        try:
+            Record.from_json(text)
+        except Unreadable as exc:
+            await store.quarantine(redis, member, text, exc)
+    stale = [r for r in store.parse_records(flat) if r.state == State.DOWN and now - r.since > hours * 3600]
     return [r.member for r in stale if await store.remove_encoder(redis, r.room, r.name)]

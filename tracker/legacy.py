@@ -92,6 +92,9 @@ class LegacyReport:
 def number(key: str, value: Any) -> int:
     """A count or rate as the original clients send them: ints, floats (1000000.0) or digit strings."""
     if isinstance(value, str):
+        # float() also reads other scripts' digits ("١٢"); the original clients send ASCII.
+        if not value.isascii() or len(value) > 32:
+            raise LegacyError("ValueError", f"{key}: must be a number")
         try:
             value = float(value.strip())
         except ValueError:

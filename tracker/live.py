@@ -55,7 +55,11 @@ class Listener(Protocol):
 
 
 class OpsListener(Listener, Protocol):
+    user_id: str
+
     async def push_ops(self, version: int, text: str) -> None: ...
+
+    async def session_ended(self) -> None: ...
 
     async def resync(self) -> None: ...
 
@@ -156,7 +160,10 @@ class LiveHub:
                     while True:
                         message = await pubsub.get_message(timeout=HEALTH_CHECK_SECONDS)
                         if message is not None:
-                            await self._route(redis, message["channel"], message["data"])
+                            try:
+                                await self._route(redis, message["channel"], message["data"])
+                            except (ValueError, KeyError, TypeError) as exc:  # not ours: the next version reloads
+                                logger.warning("ignoring an unreadable message on %r: %s", message["channel"], exc)
             except Exception as exc:  # Redis gone, or a bug: either way, reload from Redis
                 if failures == 0:
                     if isinstance(exc, (RedisError, OSError)):
@@ -193,6 +200,9 @@ class LiveHub:
             if order["type"] == "revoke":
                 connections = self.encoder_sockets.get(order["encoder"], set())
                 await self._each(connections, lambda connection: connection.revoked())
+            elif order["type"] == "end-operator":  # logged out, deactivated or a new password (tracker.operators)
+                ended = {listener for listener in self.ops_listeners if listener.user_id == order["user"]}
+                await self._each(ended, lambda listener: listener.session_ended())
 
     async def _apply(self, redis: store.Redis, message: dict[str, Any]) -> None:
         version = message["version"]

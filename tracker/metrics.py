@@ -8,7 +8,7 @@ from redis.asyncio import Redis
 
 from . import history, store
 from .config import get_config
-from .health import Record, State
+from .health import State
 
 
 def label(value: str) -> str:
@@ -19,11 +19,11 @@ async def exposition(redis: Redis) -> str:
     """The current figures, site-wide."""
     rooms = list(get_config().rooms)
     async with redis.pipeline(transaction=False) as pipe:
-        pipe.hvals(store.key("records"))
+        pipe.hgetall(store.key("records"))
         pipe.get(store.key("stats", "heartbeats"))
         pipe.get(store.key("stats", "pushed"))
         records_text, heartbeats, pushed = await pipe.execute()
-    records = [Record.from_json(text) for text in records_text]
+    records = store.parse_records(records_text)
     states = Counter(record.state for record in records)
     lines = [
         "# HELP streaming_encoders Encoders by health state.",

@@ -53,7 +53,11 @@ def schedule_json_view(request: HttpRequest, room: Room, events: list[Event], at
 
 def own_site(url: str) -> bool:
     """Whether a URL points at this site or its frontend (TRACKER_ALLOWED_ORIGINS)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:  # "http://[": not a URL, so not ours
+        return False
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return False
     origin = f"{parts.scheme}://{parts.netloc}"

@@ -17,6 +17,7 @@ Layout, under settings.REDIS_PREFIX:
     <prefix>:tokens        hash   sha256(token) -> health.Identity JSON
     <prefix>:revoked:<h>   string set for a while after token hash <h> was revoked
     <prefix>:control       pub/sub channel for orders to web processes (revocations)
+    <prefix>:quarantine:<member>  string  an unreadable record moved aside, kept QUARANTINE_SECONDS
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
@@ -34,7 +37,15 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.sentinel import Sentinel
 from redis.exceptions import NoScriptError
 
-from .health import Record, Transition
+from .config import get_config
+from .health import Record, Transition, Unreadable
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+# An unreadable record is moved aside, not deleted: kept this long for a person to look at.
+QUARANTINE_SECONDS = 7 * 24 * 3600
+# Keys already logged as unreadable by this process (each is logged once; bounded).
+_reported: set[str] = set()
 
 
 class LuaScript:
@@ -95,22 +106,35 @@ return publish_room(KEYS[1], KEYS[2], ARGV[3], KEYS[3], ARGV[4])
 # That is what keeps two sweepers, or a sweeper and a heartbeat, from
 # reporting one change twice.
 # KEYS: records, deadlines, room hash, live version, ops version, room log,
-# room attrs, viewers assigned per stream URL since its last report.
+# room attrs, viewers assigned per stream URL since its last report, the
+# encoder's history series (kept again for good once it reports again).
 # ARGV: member, expected seq, record, deadline ('' = none), public report
 # ('=' unchanged, '' gone), encoder, room, live channel, ops channel,
 # transition ('' = none), oldest log id to keep.
 COMMIT_LUA = LuaScript(
     ROOM_MESSAGE_LUA
     + """
+-- Everything is read and checked before the first write: Redis does not undo
+-- the writes of a script that fails half way.
+local new = cjson.decode(ARGV[3])
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 local seq = 0
-if current then seq = cjson.decode(current)['seq'] end
+if current then
+  local ok, stored = pcall(cjson.decode, current)
+  if not ok or type(stored) ~= 'table' or type(stored['seq']) ~= 'number' then
+    return -2
+  end
+  seq = stored['seq']
+end
 if seq ~= tonumber(ARGV[2]) then
   return -1
 end
+if not current then
+  redis.call('PERSIST', KEYS[9])
+end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 -- Its new report counts the viewers sent to it so far: start counting afresh.
-for _, stream in ipairs(cjson.decode(ARGV[3])['streams']) do
+for _, stream in ipairs(new['streams']) do
   redis.call('HDEL', KEYS[8], stream['url'])
 end
 if ARGV[4] == '' then
@@ -138,16 +162,29 @@ return version
 """
 )
 
-# KEYS: records, deadlines, room hash, live version, ops version, room attrs.
-# ARGV: member, encoder, room, live channel, ops channel.
-# Forgets an encoder (revoked, or down for longer than history is kept).
+# KEYS: records, deadlines, room hash, live version, ops version, room attrs,
+# quarantine key, the encoder's history series, alert memory. ARGV: member,
+# encoder, room, live channel, ops channel, the record's text ('' = whatever
+# it is), quarantine seconds, history seconds.
+# Forgets an encoder (revoked, or down for longer than history is kept); with
+# a record's text, only if it is still that text, keeping a copy for a while
+# (an unreadable record, moved aside so it stops nobody). Its history stays
+# as long as history is kept, then expires; its alert memory goes now.
 REMOVE_LUA = LuaScript(
     ROOM_MESSAGE_LUA
     + """
+if ARGV[6] ~= '' then
+  if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[6] then
+    return 0
+  end
+  redis.call('SET', KEYS[7], ARGV[6], 'EX', ARGV[7])
+end
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then
   return 0
 end
 redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('EXPIRE', KEYS[8], ARGV[8])
+redis.call('HDEL', KEYS[9], ARGV[1])
 if redis.call('HDEL', KEYS[3], ARGV[2]) == 1 then
   publish_room(KEYS[3], KEYS[6], ARGV[3], KEYS[4], ARGV[4])
 end
@@ -194,7 +231,7 @@ return result
 # per room. ARGV: entries per log.
 OPS_SNAPSHOT_LUA = LuaScript(
     """
-local result = {redis.call('GET', KEYS[1]) or '0', redis.call('HVALS', KEYS[2]),
+local result = {redis.call('GET', KEYS[1]) or '0', redis.call('HGETALL', KEYS[2]),
                 redis.call('GET', KEYS[3]) or '{}', redis.call('GET', KEYS[4]) or '{}'}
 for i = 5, #KEYS do
   result[i] = redis.call('XREVRANGE', KEYS[i], '+', '-', 'COUNT', ARGV[1])
@@ -288,9 +325,51 @@ def encode_json(report: Any) -> str:
     return json.dumps(report, sort_keys=True, separators=(",", ":"))
 
 
+def history_hours() -> int:
+    """How long transition logs and clients/bitrate history are kept (the config's history-hours)."""
+    return get_config().settings["history-hours"]
+
+
+def readable(where: str, text: Any, parse: Callable[[Any], T]) -> T | None:
+    """`parse(text)`, or None for a stored value that is not what we store, logged once per key.
+
+    Every loop over stored values reads them through this, so one value
+    written by hand or by a bug is skipped instead of stopping the loop.
+    """
+    try:
+        return parse(text)
+    except (ValueError, TypeError, KeyError, IndexError, RecursionError) as exc:
+        if where not in _reported:
+            if len(_reported) > 10_000:
+                _reported.clear()
+            _reported.add(where)
+            logger.warning("skipping unreadable %r: %s", where, exc)  # %r: a key may hold CR/LF
+        return None
+
+
+def parse_records(flat: dict[str, str]) -> list[Record]:
+    """The readable records of a records hash (member -> text)."""
+    parsed = (readable(key("records", member), text, Record.from_json) for member, text in flat.items())
+    return [record for record in parsed if record is not None]
+
+
 async def read_record(redis: Redis, member: str) -> Record | None:
+    """An encoder's record, or None; an unreadable one is quarantined (so None) and logged."""
     text = await redis.hget(key("records"), member)
-    return Record.from_json(text) if text else None
+    if not text:
+        return None
+    try:
+        return Record.from_json(text)
+    except Unreadable as exc:
+        await quarantine(redis, member, text, exc)
+        return None
+
+
+async def quarantine(redis: Redis, member: str, text: str, error: Exception) -> None:
+    """Move an unreadable record aside, as if the encoder were removed; its next heartbeat starts afresh."""
+    room, _, name = member.partition("/")
+    if await remove_encoder(redis, room, name, unreadable=text):
+        logger.error("quarantined the unreadable record %r (%s) for %d s", member, error, QUARANTINE_SECONDS)
 
 
 async def commit(
@@ -310,7 +389,7 @@ async def commit(
     public = record.public_report()
     version = await COMMIT_LUA(
         redis,
-        8,
+        9,
         key("records"),
         key("deadlines"),
         key("room", record.room),
@@ -319,6 +398,7 @@ async def commit(
         key("log", record.room),
         key("attrs", record.room),
         key("assigned", record.room),
+        key("hist", "enc", record.member),
         record.member,
         expected_seq,
         record.to_json(),
@@ -331,25 +411,38 @@ async def commit(
         transition.to_json() if transition else "",
         max(0, int(log_since * 1000)),  # stream ids are milliseconds, never negative
     )
+    if version == -2:
+        raise Unreadable(f"the stored record of {record.member} is not JSON that Redis can read")
     return version != -1
 
 
-async def remove_encoder(redis: Redis, room: str, name: str) -> bool:
-    """Forget an encoder's state everywhere; False if there was none."""
+async def remove_encoder(redis: Redis, room: str, name: str, *, unreadable: str = "") -> bool:
+    """Forget an encoder's state everywhere; False if there was none.
+
+    With `unreadable` (its record's text), only if the record is still that
+    text, and it is kept under <prefix>:quarantine:<member> for a while.
+    """
+    member = f"{room}/{name}"
     version = await REMOVE_LUA(
         redis,
-        6,
+        9,
         key("records"),
         key("deadlines"),
         key("room", room),
         key("version"),
         key("ops", "version"),
         key("attrs", room),
-        f"{room}/{name}",
+        key("quarantine", member),
+        key("hist", "enc", member),
+        key("alerts", "memory"),
+        member,
         name,
         room,
         live_channel(),
         ops_channel(),
+        unreadable,
+        QUARANTINE_SECONDS,
+        history_hours() * 3600,
     )
     return version != 0
 
@@ -374,7 +467,9 @@ async def read_snapshot(redis: Redis, rooms: list[str]) -> Snapshot:
     return Snapshot(
         version=int(version),
         rooms={
-            room: RoomState(reports=decode_flat(reports), attrs=decode_flat(attrs))
+            room: RoomState(
+                reports=decode_flat(reports, key("room", room)), attrs=decode_flat(attrs, key("attrs", room))
+            )
             for room, reports, attrs in zip(rooms, hashes[::2], hashes[1::2], strict=True)
         },
     )
@@ -399,9 +494,12 @@ async def set_room_attr(redis: Redis, room: str, name: str, value: Any, *, defau
     )
 
 
-def decode_flat(flat: list[str]) -> dict[str, Any]:
-    """Turn a hash of JSON values as Lua returns it (name, value, name, ...) into a dict."""
-    return {name: json.loads(report) for name, report in zip(flat[::2], flat[1::2], strict=True)}
+def decode_flat(flat: list[str], where: str = "hash") -> dict[str, Any]:
+    """Turn a hash of JSON values as Lua returns it (name, value, name, ...) into a dict, skipping unreadable ones."""
+    pairs = (
+        (name, readable(f"{where}/{name}", text, json.loads)) for name, text in zip(flat[::2], flat[1::2], strict=True)
+    )
+    return {name: value for name, value in pairs if value is not None}
 
 
 @dataclass(frozen=True)
@@ -415,7 +513,7 @@ class OpsSnapshot:
 
 async def read_ops_snapshot(redis: Redis, rooms: list[str], *, log_entries: int = 50) -> OpsSnapshot:
     """Every encoder record and each room's latest transitions, read atomically."""
-    version, records, audience, schedules, *logs = await OPS_SNAPSHOT_LUA(
+    version, flat_records, audience, schedules, *logs = await OPS_SNAPSHOT_LUA(
         redis,
         4 + len(rooms),
         key("ops", "version"),
@@ -427,13 +525,18 @@ async def read_ops_snapshot(redis: Redis, rooms: list[str], *, log_entries: int 
     )
     return OpsSnapshot(
         version=int(version),
-        records=[Record.from_json(text) for text in records],
-        audience=json.loads(audience),
-        schedules=json.loads(schedules),
-        logs={
-            room: [json.loads(fields[1]) for _, fields in entries] for room, entries in zip(rooms, logs, strict=True)
-        },
+        records=parse_records(dict(zip(flat_records[::2], flat_records[1::2], strict=True))),
+        audience=readable(key("ops", "audience"), audience, json.loads) or {},
+        schedules=readable(key("ops", "schedules"), schedules, json.loads) or {},
+        logs={room: read_log(room, entries) for room, entries in zip(rooms, logs, strict=True)},
     )
+
+
+def read_log(room: str, entries: list[Any]) -> list[dict[str, Any]]:
+    """A room log's transitions as XREVRANGE returns them, without entries that are not ours."""
+    where = key("log", room)
+    transitions = (readable(f"{where}/{entry[0]}", entry[1][1], json.loads) for entry in entries)
+    return [transition for transition in transitions if isinstance(transition, dict)]
 
 
 async def assign_stream(redis: Redis, room: str, url: str) -> None:
@@ -443,7 +546,7 @@ async def assign_stream(redis: Redis, room: str, url: str) -> None:
 
 def room_records(flat: dict[str, str], room: str) -> list[Record]:
     """The records of one room's encoders, parsing only those (members are "room/encoder")."""
-    return [Record.from_json(text) for member, text in flat.items() if member.startswith(f"{room}/")]
+    return parse_records({member: text for member, text in flat.items() if member.startswith(f"{room}/")})
 
 
 async def records_and_assigned(redis: Redis, room: str) -> tuple[list[Record], dict[str, int]]:
@@ -459,12 +562,12 @@ async def read_records(redis: Redis, *, room: str | None = None) -> list[Record]
     """Every encoder's record, or one room's."""
     if room is not None:
         return room_records(await redis.hgetall(key("records")), room)
-    return [Record.from_json(text) for text in await redis.hvals(key("records"))]
+    return parse_records(await redis.hgetall(key("records")))
 
 
 async def get_ops_state(redis: Redis, name: str) -> dict[str, Any]:
     text = await redis.get(key("ops", name))
-    return json.loads(text) if text else {}
+    return (readable(key("ops", name), text, json.loads) or {}) if text else {}
 
 
 async def set_ops_state(redis: Redis, name: str, value: Any) -> int:
@@ -489,4 +592,4 @@ async def set_schedule(redis: Redis, room: str, events: list[dict[str, Any]]) ->
 async def get_schedule(redis: Redis, room: str) -> list[dict[str, Any]] | None:
     """A room's stored events, or None if it has never had a schedule."""
     text = await redis.get(key("schedule", room))
-    return json.loads(text) if text else None
+    return readable(key("schedule", room), text, json.loads) if text else None

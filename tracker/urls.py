@@ -2,10 +2,17 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import schedule_views, views
+from .operators import ThrottledAuthenticationForm
 
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
-    path("login/", auth_views.LoginView.as_view(template_name="tracker/login.html"), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="tracker/login.html", authentication_form=ThrottledAuthenticationForm
+        ),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/history", views.history_series, name="history"),
     path("metrics", views.prometheus_metrics, name="metrics"),

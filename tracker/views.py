@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
@@ -231,7 +233,20 @@ async def history_series(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"step": history.STEP_SECONDS, "rooms": series})
 
 
-@login_required
+def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Operators' pages: log in first, and be staff (a plain account gets a 403, not a login loop)."""
+
+    @login_required
+    @functools.wraps(view)
+    def check(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_staff:
+            raise PermissionDenied("operators only: ask an admin to make you staff")
+        return view(request, *args, **kwargs)
+
+    return check
+
+
+@staff_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "tracker/dashboard.html")
 

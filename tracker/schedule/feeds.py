@@ -8,6 +8,9 @@ from datetime import UTC, datetime, time, tzinfo
 from email.utils import format_datetime
 from typing import Any
 
+import icalendar
+
+from ..safetext import clean
 from .fillers import DEFAULT_DAY_CHANGE
 from .model import Event, event_to_dict
 from .nownext import now_and_next
@@ -36,7 +39,10 @@ def rss_feed(
         # Distinct per label, so a reader shows the talk again when it moves from "Next" to "Now".
         ET.SubElement(item, "guid", isPermaLink="false").text = f"{label.lower()}:{event.guid}"
         ET.SubElement(item, "pubDate").text = format_datetime(event.start, usegmt=True)
-    # ElementTree escapes every text node, so titles and abstracts cannot inject markup.
+    # ElementTree escapes every text node, so titles and abstracts cannot inject markup; characters
+    # XML cannot carry at all (most controls, U+FFFE) would make the feed invalid, so they go.
+    for element in rss.iter():
+        element.text = clean(element.text) if element.text else element.text
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(rss, encoding="unicode")
 
 
@@ -51,56 +57,34 @@ def _summary(event: Event, tz: tzinfo) -> str:
 
 
 def ics_calendar(events: Iterable[Event], *, now: datetime, name: str) -> str:
-    """An iCalendar file of the real talks; times in UTC, so no VTIMEZONE block can be wrong."""
-    stamp = _ics_time(now)
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//conference-streaming//schedule//EN", "CALSCALE:GREGORIAN"]
-    lines.append(f"X-WR-CALNAME:{_ics_text(name)}")
+    """An iCalendar file of the real talks; times in UTC, so no VTIMEZONE block can be wrong.
+
+    The icalendar library escapes text (commas, semicolons, backslashes,
+    newlines) and folds long lines as RFC 5545 says, so no title or abstract
+    can start a property or an event of its own.
+    """
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//conference-streaming//schedule//EN")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("x-wr-calname", icalendar.vText(name))
     for event in sorted(events, key=lambda event: (event.start, event.guid)):
         if event.generated:
             continue
+        entry = icalendar.Event()
+        entry.add("uid", event.guid)
+        entry.add("dtstamp", now.astimezone(UTC))
+        entry.add("dtstart", event.start)
+        entry.add("dtend", event.end)
+        entry.add("summary", event.title)
+        entry.add("location", event.room)
         description = "\n\n".join(part for part in (", ".join(event.speakers), event.abstract) if part)
-        lines += [
-            "BEGIN:VEVENT",
-            f"UID:{_ics_text(event.guid)}",
-            f"DTSTAMP:{stamp}",
-            f"DTSTART:{_ics_time(event.start)}",
-            f"DTEND:{_ics_time(event.end)}",
-            f"SUMMARY:{_ics_text(event.title)}",
-            f"LOCATION:{_ics_text(event.room)}",
-        ]
         if description:
-            lines.append(f"DESCRIPTION:{_ics_text(description)}")
+            entry.add("description", description)
         if event.url:
-            lines.append(f"URL:{event.url}")
-        lines.append("END:VEVENT")
-    lines.append("END:VCALENDAR")
-    return "".join(_fold(line) + "\r\n" for line in lines)
-
-
-def _ics_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-def _ics_text(value: str) -> str:
-    return (
-        value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\r\n", "\n").replace("\n", "\\n")
-    )
-
-
-def _fold(line: str) -> str:
-    """The line folded at 75 octets (RFC 5545 3.1), never inside a UTF-8 character."""
-    parts: list[str] = []
-    current, size, limit = "", 0, 75
-    for char in line:
-        width = len(char.encode())
-        if size + width > limit:
-            parts.append(current)
-            # A continuation line starts with a space, which counts towards its 75 octets.
-            current, size, limit = "", 0, 74
-        current += char
-        size += width
-    parts.append(current)
-    return "\r\n ".join(parts)
+            entry.add("url", event.url)  # safe_url: http(s), no spaces or line breaks
+        calendar.add_component(entry)
+    return calendar.to_ical().decode()
 
 
 def schedule_json(

@@ -7,6 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, tzinfo
 
+from ..safetext import clean
 from .errors import ScheduleError
 from .model import Event
 from .text import plain_text
@@ -48,22 +49,23 @@ def finish(drafts: list[Draft], tz: tzinfo) -> list[Event]:
         end = _end_of(draft, starts_by_room[draft.room], tz)
         if end < draft.start:
             raise ScheduleError(f"{draft.where} ({draft.title!r}): ends at {end.isoformat()} before it starts")
-        guid = draft.guid.strip() or _made_up_guid(draft)
+        guid = clean(draft.guid, multiline=False).strip() or _made_up_guid(draft)
         if guid in seen:
             raise ScheduleError(f"{draft.where} ({draft.title!r}): duplicate guid {guid!r}, also used by {seen[guid]}")
         seen[guid] = draft.where
         events.append(
             Event(
                 guid=guid,
-                title=" ".join(draft.title.split()),
+                # Schedule text is relayed, not refused: what JSON, XML or iCalendar cannot carry is dropped.
+                title=" ".join(clean(draft.title).split()),
                 start=draft.start,
                 end=end,
-                room=draft.room.strip(),
-                speakers=tuple(name for name in (" ".join(s.split()) for s in draft.speakers) if name),
-                abstract=plain_text(draft.abstract),
+                room=clean(draft.room, multiline=False).strip(),
+                speakers=tuple(name for name in (" ".join(clean(s).split()) for s in draft.speakers) if name),
+                abstract=clean(plain_text(draft.abstract)),
                 url=draft.url,
-                language=draft.language.strip(),
-                track=draft.track.strip(),
+                language=clean(draft.language, multiline=False).strip(),
+                track=clean(draft.track, multiline=False).strip(),
             )
         )
     return sorted(events, key=lambda event: (event.start, event.room, event.guid))

@@ -6,6 +6,8 @@ import re
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
+from ..safetext import bad_character
+
 _BLOCKS = frozenset(
     {"address", "article", "blockquote", "br", "dd", "div", "dl", "dt", "footer", "h1", "h2", "h3", "h4", "h5", "h6"}
     | {"header", "hr", "ol", "p", "pre", "section", "table", "tr", "ul"}
@@ -57,9 +59,15 @@ def safe_url(value: str | None, base: str = "") -> str:
     """An absolute http(s) URL, resolved against base; "" for anything else (javascript:, mailto:, junk)."""
     if not value or not value.strip():
         return ""
-    url = urljoin(base, value.strip()) if base else value.strip()
-    parts = urlsplit(url)
-    return url if parts.scheme in ("http", "https") and parts.netloc else ""
+    try:
+        url = urljoin(base, value.strip()) if base else value.strip()
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:  # "http://[::1": one bad URL drops that URL, not the whole schedule
+        return ""
+    if bad_character(url):  # a CR/LF or control character could end a line of a feed or a log
+        return ""
+    return url if parts.scheme in ("http", "https") and parts.hostname else ""
 
 
 def as_text(value: object) -> str:

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from tracker.config import ConfigError, load_config
+from tracker.config import ConfigError, load_config, parse_config
 
 SECRET = "a-long-enough-random-secret"
 
@@ -217,3 +217,9 @@ def test_shipped_config_and_example_are_valid_together(tmp_path):
         load_config(write(tmp_path, (root / "config.json").read_text(), example))
     config = load_config(write(tmp_path, (root / "config.json").read_text(), example.replace("CHANGE-ME", SECRET)))
     assert "example" in config.rooms
+
+
+@pytest.mark.parametrize("title", ["Main\nHall", "Main\x00", "Main\ud800"])
+def test_config_strings_no_page_or_feed_can_carry_are_refused(title):
+    with pytest.raises(ConfigError, match=r"config.json: room 'main': key 'title': must not contain the character U\+"):
+        parse_config({"default": {"title": ""}, "main": {"title": title}}, {"config": {"secret": SECRET}})

@@ -15,7 +15,8 @@ def log_in(site: Site, page: Page) -> None:
     site.manage(
         "shell",
         "-c",
-        f"from django.contrib.auth.models import User; User.objects.create_user('op', password='{PASSWORD}')",
+        "from django.contrib.auth.models import User; "
+        f"User.objects.create_user('op', password='{PASSWORD}', is_staff=True)",
     )
     page.goto(site.url + "/tracker/dashboard/")
     page.fill("input[name=username]", "op")

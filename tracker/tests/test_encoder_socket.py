@@ -105,7 +105,7 @@ async def test_encoder_socket_frame_over_64_kib_is_refused(encoder_token):
     await communicator.send_to(text_data=json.dumps(beat(padding="x" * 70_000)))
     output = await closed(communicator)
 
-    assert output["code"] == 1009
+    assert output["code"] == 4413
 
 
 async def test_encoder_socket_token_of_other_room_closes_4403(encoder_token):

@@ -1,8 +1,10 @@
 """Encoder tokens: add, list, use, revoke; hashed at rest; bound to a room."""
 
 import json
+import time
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.core.management import CommandError, call_command
 
 from tracker.identities import hash_token
@@ -139,3 +141,23 @@ async def test_a_copy_from_the_database_cannot_bring_a_revoked_token_back(encode
 
     assert not redis_client.hexists("streaming:tokens", hash_token(encoder_token))
     assert redis_client.hexists("streaming:tokens", "-")
+
+
+async def test_revoked_encoders_history_expires_and_its_alert_memory_goes(encoder_token, redis_client):
+    from conftest import report
+    from tracker import history, store
+    from tracker.identities import revoke_encoder
+
+    stream = {"format": "hls", "url": "https://a/x.m3u8", "clients": 1, "bitrate": 1}
+    await report("example", "enc-1", stream, now=time.time())
+    await history.add_points(store.get_redis(), rooms=["example"], now=time.time(), keep_hours=24)
+    redis_client.hset("streaming:alerts:memory", "example/enc-1", '{"down_open": true}')
+    assert redis_client.ttl("streaming:hist:enc:example/enc-1") == -1  # kept while the encoder exists
+
+    await sync_to_async(revoke_encoder)("enc-1")
+
+    assert redis_client.hget("streaming:records", "example/enc-1") is None
+    assert 23 * 3600 < redis_client.ttl("streaming:hist:enc:example/enc-1") <= 24 * 3600  # history-hours
+    assert redis_client.hget("streaming:alerts:memory", "example/enc-1") is None
+    await report("example", "enc-1", stream, now=time.time())  # the name comes back: its history is kept again
+    assert redis_client.ttl("streaming:hist:enc:example/enc-1") == -1

@@ -156,7 +156,8 @@ async def test_live_lost_subscription_resyncs_with_a_snapshot(encoder_token, asy
     await communicator.disconnect()
 
 
-async def test_live_hundreds_of_sockets_share_one_subscription(encoder_token, async_client, redis_client):
+async def test_live_hundreds_of_sockets_share_one_subscription(encoder_token, async_client, redis_client, use_config):
+    use_config({"viewer-sockets-per-address": 1000})  # the test's sockets all come from one address
     communicators = [await connect() for _ in range(300)]
     for communicator in communicators:
         await receive(communicator)

@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from conftest import ROOT, TEST_CONFIG_DIR, RedisProcess, free_port, wait_for
-from project.logs import JsonFormatter, RequestIdFilter, request_id
+from project.logs import JsonFormatter, LineFormatter, RequestIdFilter, request_id
 from tracker import store
 
 
@@ -117,3 +117,14 @@ async def test_state_store_finds_its_master_through_sentinel(sentinel):
 
     with redis.Redis(port=sentinel, decode_responses=True) as direct:
         assert direct.get("streaming:probe") == "through sentinel"
+
+
+def test_log_lines_escape_cr_and_lf_so_no_line_can_be_forged():
+    record = logging.LogRecord(
+        "django.request", logging.WARNING, __file__, 1, "Not Found: %s", ("/x\r\nINFO fake",), None
+    )
+    RequestIdFilter().filter(record)
+
+    line = LineFormatter("%(levelname)s [%(request_id)s] %(message)s").format(record)
+
+    assert line == "WARNING [-] Not Found: /x\\r\\nINFO fake"

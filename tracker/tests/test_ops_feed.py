@@ -15,7 +15,7 @@ STREAM = {"format": "hls", "url": "https://a/x.m3u8", "clients": 2, "bitrate": 1
 
 
 async def logged_in_cookie(client) -> bytes:
-    user = await sync_to_async(get_user_model().objects.create_user)("op", password="pw-for-tests")
+    user = await sync_to_async(get_user_model().objects.create_user)("op", password="pw-for-tests", is_staff=True)
     await sync_to_async(client.force_login)(user)
     return f"sessionid={client.cookies['sessionid'].value}".encode()
 
@@ -68,10 +68,28 @@ async def test_ops_socket_refuses_foreign_origin(transactional_db):
 
 def test_dashboard_page_requires_login(client, db):
     anonymous = client.get("/tracker/dashboard/")
-    client.force_login(get_user_model().objects.create_user("op", password="pw"))
+    client.force_login(get_user_model().objects.create_user("op", password="pw", is_staff=True))
     logged_in = client.get("/tracker/dashboard/")
 
     assert anonymous.status_code == 302
     assert anonymous["Location"].startswith("/tracker/login/")
     assert logged_in.status_code == 200
     assert b"dashboard.js" in logged_in.content
+
+
+def test_dashboard_page_is_for_staff_only(client, db):
+    client.force_login(get_user_model().objects.create_user("viewer", password="pw"))
+
+    response = client.get("/tracker/dashboard/")
+
+    assert response.status_code == 403
+
+
+async def test_ops_socket_refuses_a_logged_in_user_who_is_not_staff(transactional_db, client):
+    user = await sync_to_async(get_user_model().objects.create_user)("viewer", password="pw-for-tests")
+    await sync_to_async(client.force_login)(user)
+    communicator = await connect(f"sessionid={client.cookies['sessionid'].value}".encode())
+
+    output = await communicator.receive_output(timeout=3)
+
+    assert (output["type"], output["code"]) == ("websocket.close", 4403)

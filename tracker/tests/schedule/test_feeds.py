@@ -2,6 +2,8 @@ import json
 import xml.etree.ElementTree as ET
 from datetime import timedelta
 
+import icalendar
+
 from tracker.schedule import Event, ics_calendar, rss_feed, schedule_json, with_fillers
 from tracker.schedule.ical import parse_ical
 from tracker.schedule.timezones import get_timezone
@@ -101,3 +103,38 @@ def test_schedule_json_empty_room_has_no_now_or_next() -> None:
     data = schedule_json([], now=A.start, timezone=BERLIN)
 
     assert (data["now"], data["next"], data["day"], data["timezone"]) == (None, None, [], BERLIN)
+
+
+HOSTILE = Event(
+    guid="evil\r\nUID:other",
+    title="Talk\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nSUMMARY:injected",
+    start=utc(2024, 5, 1, 8),
+    end=utc(2024, 5, 1, 9),
+    room="Saal 1;X-EVIL=1",
+    abstract="<script>alert(1)</script>\x01\x0b\ufffe ]]> &amp;",
+    url="https://example.org/a?x=1;y=2,z",
+)
+
+
+def test_ics_text_with_line_breaks_and_separators_adds_no_property_or_event() -> None:
+    text = ics_calendar([HOSTILE], now=A.start, name="Saal\r\nX-INJECTED:1")
+
+    calendar = icalendar.Calendar.from_ical(text)
+    (event,) = calendar.walk("VEVENT")
+
+    assert str(event["SUMMARY"]) == HOSTILE.title.replace("\r\n", "\n")
+    assert str(event["UID"]) == HOSTILE.guid.replace("\r\n", "\n")
+    assert str(event["LOCATION"]) == HOSTILE.room
+    assert "X-INJECTED" not in calendar
+    assert max(len(line.encode()) for line in text.split("\r\n")) <= 75
+
+
+def test_rss_strips_what_xml_cannot_carry_and_escapes_markup() -> None:
+    feed = rss_feed([HOSTILE], now=HOSTILE.start, timezone="UTC", title="Saal\x00 1", link="https://example.org/\x1b")
+
+    channel = ET.fromstring(feed.split("\n", 1)[1]).find("channel")
+
+    assert channel.findtext("title") == "Saal 1"
+    assert channel.findtext("link") == "https://example.org/"
+    assert "<script>" in channel.find("item").findtext("description")  # text, not markup
+    assert "\x01" not in feed and "\ufffe" not in feed

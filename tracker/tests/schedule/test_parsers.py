@@ -1,8 +1,9 @@
 """Each hand-written fixture covers one quirk of one format."""
 
+import json
 from datetime import timedelta
 
-from tracker.schedule import events_for_room, room_names
+from tracker.schedule import events_for_room, parse_schedule, room_names
 
 from .support import by_title, parse_fixture, utc
 
@@ -231,3 +232,39 @@ def test_parse_schedule_sorts_by_start() -> None:
     events = parse_fixture("no-guid-z-suffix.xml")
 
     assert [event.start for event in events] == sorted(event.start for event in events)
+
+
+def test_one_bad_url_or_control_character_drops_that_text_not_the_schedule() -> None:
+    def talk(number: int, **fields: str) -> dict:
+        return {
+            "title": f"Talk {number}",
+            "room": "A",
+            "start": f"2024-05-01T1{number}:00+02:00",
+            "duration": "0:30",
+            **fields,
+        }
+
+    content = json.dumps(
+        {
+            "schedule": {
+                "events": [
+                    talk(1, url="http://[::1"),
+                    talk(2, url="http://["),
+                    talk(3, url="https://example.org/ok\r\nX-Evil: 1"),
+                    talk(4, title="Talk 4\x00\x1b[31m\ufffe", abstract="fine\x0bline"),
+                    talk(5, url="https://example.org/talks/5"),
+                ]
+            }
+        }
+    ).encode()
+
+    events = parse_schedule(content, timezone="Europe/Berlin")
+
+    assert [(e.title, e.url) for e in events] == [
+        ("Talk 1", ""),
+        ("Talk 2", ""),
+        ("Talk 3", ""),
+        ("Talk 4[31m", ""),
+        ("Talk 5", "https://example.org/talks/5"),
+    ]
+    assert events[3].abstract == "fineline"

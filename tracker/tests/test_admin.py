@@ -1,0 +1,24 @@
+"""The admin shows a new encoder's token once, in the page that created it, and nowhere else."""
+
+from django.contrib.auth import get_user_model
+
+from tracker.identities import hash_token
+from tracker.models import Encoder
+
+
+def test_new_encoder_token_is_in_the_creating_response_only(client, transactional_db, redis_client):
+    client.force_login(get_user_model().objects.create_superuser("admin", password="pw"))
+
+    response = client.post(
+        "/tracker/admin/tracker/encoder/add/", {"name": "cam-9", "room": "example", "role": "encoder"}
+    )
+
+    token = response.context["token"]
+    assert response.status_code == 200
+    assert token in response.content.decode()
+    assert "no-store" in response["Cache-Control"]
+    assert Encoder.objects.get(name="cam-9").token_hash == hash_token(token)
+    assert all(token not in morsel.value for morsel in response.cookies.values())
+    assert all(token not in str(value) for value in client.session.values())
+    later = client.get("/tracker/admin/tracker/encoder/")
+    assert token not in later.content.decode()
