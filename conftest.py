@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -21,6 +22,8 @@ from pathlib import Path
 import pytest
 import redis
 from playwright.sync_api import Browser, Page, sync_playwright
+
+from tracker.management.commands.dev_redis import PERSISTENCE
 
 ROOT = Path(__file__).resolve().parent
 TEST_CONFIG_DIR = ROOT / "tracker" / "tests" / "config"
@@ -68,10 +71,9 @@ class RedisProcess:
                 str(self.port),
                 "--dir",
                 str(self.directory),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
+                # Persisted as in development and production (see dev_redis):
+                # a restart brings the state back from the append-only file.
+                *PERSISTENCE,
             ],
             stdout=subprocess.DEVNULL,
         )
@@ -83,6 +85,20 @@ class RedisProcess:
             self.process.terminate()
             self.process.wait(timeout=10)
             self.process = None
+
+    def kill(self) -> None:
+        """Crash it (SIGKILL): what the append-only file holds is all that survives."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def pause(self) -> None:
+        """Freeze it (SIGSTOP): connections stay open and nothing answers."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
 
 
 @pytest.fixture(scope="session")

@@ -359,6 +359,11 @@ async def due_members(redis: Redis, *, now: float, limit: int = 500) -> list[str
     return await redis.zrangebyscore(key("deadlines"), "-inf", now, start=0, num=limit)
 
 
+async def judged_members(redis: Redis) -> list[str]:
+    """Every encoder with a deadline, i.e. being judged by the sweeper."""
+    return await redis.zrange(key("deadlines"), 0, -1)
+
+
 async def forget_deadline(redis: Redis, member: str) -> None:
     await redis.zrem(key("deadlines"), member)
 
