@@ -16,7 +16,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -208,6 +208,7 @@ class Site:
 
     url: str
     env: dict[str, str]
+    processes: list[subprocess.Popen] = field(default_factory=list)  # daphne, then the worker if any
 
     def manage(self, *args: str) -> str:
         result = subprocess.run(
@@ -268,7 +269,7 @@ def running(env: dict[str, str], logs: Path, *, worker: bool = True, port: int |
             log.close()
         url = f"http://127.0.0.1:{port}"
         wait_for(lambda: urllib.request.urlopen(url + "/readyz", timeout=1).status == 200, timeout=20, what="daphne")
-        yield Site(url=url, env=env)
+        yield Site(url=url, env=env, processes=processes)
     finally:
         for process in processes:
             process.terminate()
