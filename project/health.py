@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 from frontend import tracker_api
 from tracker import site_health, store
 from tracker.config import ConfigError, get_config
+from tracker.draining import draining
 
 from .lean import any_host, lean
 
@@ -35,6 +36,8 @@ async def healthz(request: HttpRequest) -> JsonResponse:
 @require_GET
 async def readyz(request: HttpRequest) -> JsonResponse:
     problems, warnings = {}, {}
+    if draining():
+        problems["draining"] = "stopping"  # load balancers: send nobody new here
     if "tracker" in settings.SITE_PARTS:
         try:
             get_config()

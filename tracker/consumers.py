@@ -18,6 +18,8 @@ from . import store
 from .audience import PLAYBACK_STATES
 from .config import get_config
 from .dashboard import ops_snapshot
+from .draining import CLOSE_RESTARTING, draining
+from .draining import REASON as DRAINING_REASON
 from .health import Identity
 from .heartbeat import InvalidField, bearer, decode_json, parse_heartbeat
 from .identities import find_identity
@@ -83,6 +85,9 @@ class LiveConsumer(DatabaseFreeConsumer):
 
     async def connect(self) -> None:
         await self.accept()
+        if draining():  # this process is stopping: the browser reconnects to another
+            await self.close(code=CLOSE_RESTARTING, reason=DRAINING_REASON)
+            return
         await self.push(await get_hub().join(self))
 
     async def disconnect(self, code: int) -> None:

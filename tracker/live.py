@@ -31,7 +31,7 @@ from typing import Any, Protocol
 
 from redis.exceptions import RedisError
 
-from . import audience, rooms, store
+from . import audience, draining, rooms, store
 from .config import get_config
 
 logger = logging.getLogger(__name__)
@@ -84,7 +84,16 @@ class LiveHub:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="live-hub")
             self._reporter = asyncio.create_task(self._report_forever(), name="live-hub-reports")
+            draining.install(self)  # from now on there are sockets to tell on SIGTERM
         await self.ready.wait()
+
+    async def close_all(self, *, code: int, reason: str) -> int:
+        """Close every viewer's and operator's socket; returns how many."""
+        sockets = [*self.listeners, *self.ops_listeners]
+        for listener in sockets:
+            with contextlib.suppress(Exception):  # one gone already must not keep the others open
+                await listener.close(code=code, reason=reason)
+        return len(sockets)
 
     async def join(self, listener: Listener) -> str:
         """Register a viewer; returns the snapshot it must be sent first.
