@@ -48,11 +48,14 @@ async def readyz(request: HttpRequest) -> JsonResponse:
             warnings = await site_health.warnings(store.get_redis(), now=time.time())
         except (RedisError, OSError) as exc:
             problems["redis"] = type(exc).__name__
-    else:  # a frontend alone is ready when its tracker answers
+    else:  # a frontend alone is ready while it can show rooms: its tracker answers, or did lately
         try:
             await tracker_api.room_list()
         except tracker_api.TrackerUnavailable as exc:
             logger.warning("not ready: tracker unreachable: %s", exc)
             problems["tracker"] = "unreachable"
+        else:
+            if (age := tracker_api.room_list_age()) > 2 * tracker_api.ROOM_LIST_SECONDS:
+                warnings["tracker"] = f"unreachable: pages show what it said {age:.0f} s ago"
     body = {"ok": not problems, **problems, **({"warnings": warnings} if warnings else {})}
     return JsonResponse(body, status=503 if problems else 200)
