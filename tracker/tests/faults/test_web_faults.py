@@ -8,7 +8,9 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,9 +19,9 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from conftest import free_port, running, wait_for
+from conftest import ROOT, free_port, running, wait_for
 
-from .conftest import Encoder
+from .conftest import Encoder, transitions
 
 
 def test_sigterm_tells_viewers_to_reconnect_elsewhere_then_stops(site_env, tmp_path):
@@ -150,3 +152,65 @@ def live_in(snapshots: list[tuple[float, dict]]) -> bool:
 
 def resynced(snapshots: list[tuple[float, dict]], since: float) -> float | None:
     return next((at for at, _ in snapshots if at > since), None)
+
+
+def test_frontend_alone_keeps_its_rooms_while_its_tracker_is_gone(fault_env, own_redis, receiver, tmp_path):
+    tracker_port = free_port()
+    with running(fault_env, tmp_path, port=tracker_port) as tracker:
+        token = tracker.add_encoder("example", "cam-1")
+        frontend_env = {
+            **fault_env,
+            "SITE_PARTS": "frontend",
+            "TRACKER_URL": tracker.url,
+            "TRACKER_PUBLIC_URL": tracker.url,
+            "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",  # the frontend has none
+        }
+        with (
+            Encoder(tracker.url, token, name="cam-1", interval=5, every=1),
+            running(frontend_env, tmp_path, worker=False) as frontend,
+        ):
+            wait_for(lambda: 'data-room="example"' in page_of(frontend.url), timeout=10, what="the room live")
+            tracker.processes[0].kill()  # systemd starts it again two seconds later
+            gone = time.monotonic()
+            during = []
+            while time.monotonic() - gone < 3:
+                started = time.monotonic()
+                during.append((page_of(frontend.url), time.monotonic() - started, readiness(frontend.url)))
+                time.sleep(0.5)
+            again = restart_daphne(tracker, tracker_port, tmp_path)
+            back = time.monotonic()
+            wait_for(lambda: "warnings" not in readiness(frontend.url)[1], timeout=10, what="fresh rooms")
+            fresh_in = time.monotonic() - back
+            time.sleep(3)  # room for a wrong alert
+            again.terminate()
+    slowest = max(answered for _, answered, _ in during)
+    print(f"\ntracker gone 3 s: frontend answered in at most {slowest:.2f} s; fresh again {fresh_in:.2f} s after")
+
+    assert all('data-room="example"' in html for html, _, _ in during)  # the room stayed on the pages
+    assert all(status == 200 for _, _, (status, _) in during)
+    assert any("tracker" in body.get("warnings", {}) for _, _, (_, body) in during)
+    assert slowest < 1
+    assert fresh_in < 3
+    assert receiver.received == []
+    assert [t for t in transitions(own_redis.url)] == [("cam-1", None, "up")]
+
+
+def page_of(url: str) -> str:
+    with urllib.request.urlopen(url + "/", timeout=5) as response:
+        return response.read().decode()
+
+
+def readiness(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url + "/readyz", timeout=5) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.load(exc)
+
+
+def restart_daphne(site, port: int, logs: Path) -> subprocess.Popen:
+    log = (logs / "daphne-again.log").open("w")
+    command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "project.asgi:application"]
+    process = subprocess.Popen(command, cwd=ROOT, env=site.env, stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    return process
