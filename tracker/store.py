@@ -31,7 +31,10 @@ from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 
 from .health import Record, Transition
@@ -236,6 +239,11 @@ def connect(**options: Any) -> Redis:
         "socket_timeout": 2,  # a Redis that takes longer is treated as down: 503, not a hang
         "socket_connect_timeout": 2,
         "decode_responses": True,
+        # A pooled connection found dead (Redis restarted) is reconnected and
+        # the command sent once more, instead of a 503 per stale connection.
+        # Timeouts are not retried: a stuck Redis must stay a quick 503.
+        "retry": Retry(NoBackoff(), 1),
+        "retry_on_error": [RedisConnectionError],
         **options,
     }
     if settings.REDIS_SENTINELS:

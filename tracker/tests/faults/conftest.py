@@ -63,15 +63,18 @@ class Encoder:
 
     def run(self) -> None:
         while not self.stopped.is_set():
-            try:
-                post_heartbeat(self.url, self.body, token=self.token)
-                status = 200
-            except urllib.error.HTTPError as exc:
-                status = exc.code
-            except OSError:
-                status = 0
-            self.answers.append((time.monotonic(), status))
+            self.beat()
             self.stopped.wait(self.every)
+
+    def beat(self) -> None:
+        try:
+            post_heartbeat(self.url, self.body, token=self.token)
+            status = 200
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        except OSError:
+            status = 0
+        self.answers.append((time.monotonic(), status))
 
     def first_accepted_after(self, moment: float) -> float | None:
         return next((at for at, status in self.answers if at > moment and status == 200), None)

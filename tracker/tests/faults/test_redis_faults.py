@@ -118,3 +118,21 @@ def state_of(client: redis.Redis) -> dict:
         "outbox": client.zcard("streaming:alerts:outbox"),
         "tokens": client.hlen("streaming:tokens"),
     }
+
+
+async def test_pooled_connections_outlive_a_redis_restart(own_redis, settings):
+    import asyncio
+
+    from tracker import store
+
+    settings.REDIS_URL = own_redis.url
+    client = store.connect()
+    await asyncio.gather(*(client.incr("pings") for _ in range(20)))  # twenty connections in the pool
+    own_redis.kill()
+    own_redis.start()
+
+    after = await asyncio.gather(*(client.incr("pings") for _ in range(20)), return_exceptions=True)
+    await client.aclose()
+
+    assert not [answer for answer in after if isinstance(answer, Exception)]  # no 503 per stale connection
+    assert max(after) <= 40  # each sent once (AOF kept the first twenty, give or take the last second)
