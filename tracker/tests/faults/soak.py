@@ -249,7 +249,8 @@ def record(result: dict) -> tuple[str, bool]:
 ### {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())} — `make soak` ({result["minutes"]:g} minutes)
 
 {STEADY} steady encoders, {FLAPPING} flapping (20 s on, 15 s off), about {VIEWERS} viewers churning over
-two daphne processes ({result["viewers opened"]:,} sockets opened; closed early: {result["viewer connect failures"] or 0}),
+two daphne processes ({result["viewers opened"]:,} sockets opened; closed early:
+{result["viewer connect failures"] or 0}),
 {sum(result["reads"].values()):,} page and API reads, {result["heartbeats"]:,} heartbeats; Redis killed once and
 stopped once (back in {", ".join(f"{s} s" for s in result["restarts"])}).
 
