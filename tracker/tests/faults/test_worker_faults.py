@@ -52,7 +52,7 @@ def test_worker_killed_is_visible_and_states_resume_when_it_returns(fault_env, o
             time.sleep(3)  # room for a wrong alert about cam-1
     print(f"\nworker killed: reported missing after {noticed_in:.1f} s; cam-2 judged {judged_in:.1f} s after restart")
 
-    assert unjudged == [("cam-1", None, "up"), ("cam-2", None, "up")]  # no worker, no judging
+    assert sorted(unjudged) == [("cam-1", None, "up"), ("cam-2", None, "up")]  # no worker, no judging
     assert [t for t in transitions(own_redis.url) if t[0] == "cam-1"] == [("cam-1", None, "up")]
     assert [t for t in transitions(own_redis.url) if t[0] == "cam-2"][1:] == [
         ("cam-2", "up", "late"),
