@@ -9,7 +9,7 @@ REDIS_URL ?= redis://127.0.0.1:6390/0
 export REDIS_URL
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: serve test lint system-packages bench vendor
+.PHONY: serve test lint system-packages bench vendor soak
 
 $(VENV)/installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -76,3 +76,9 @@ test: $(VENV)/installed vendor system-packages lint
 
 bench: $(VENV)/installed
 	$(PY) -m bench $(BENCH_ARGS)
+
+# An hour of churn, flapping encoders and two Redis restarts against real
+# processes (not part of `make test`); figures go to docs/performance.md.
+# SOAK_ARGS="--minutes 10" for a shorter run.
+soak: $(VENV)/installed
+	$(PY) -m tracker.tests.faults.soak $(SOAK_ARGS)

@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -15,12 +16,14 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import redis
 from playwright.sync_api import Browser, Page, sync_playwright
+
+from tracker.management.commands.dev_redis import PERSISTENCE
 
 ROOT = Path(__file__).resolve().parent
 TEST_CONFIG_DIR = ROOT / "tracker" / "tests" / "config"
@@ -68,10 +71,9 @@ class RedisProcess:
                 str(self.port),
                 "--dir",
                 str(self.directory),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
+                # Persisted as in development and production (see dev_redis):
+                # a restart brings the state back from the append-only file.
+                *PERSISTENCE,
             ],
             stdout=subprocess.DEVNULL,
         )
@@ -83,6 +85,20 @@ class RedisProcess:
             self.process.terminate()
             self.process.wait(timeout=10)
             self.process = None
+
+    def kill(self) -> None:
+        """Crash it (SIGKILL): what the append-only file holds is all that survives."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def pause(self) -> None:
+        """Freeze it (SIGSTOP): connections stay open and nothing answers."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
 
 
 @pytest.fixture(scope="session")
@@ -192,6 +208,7 @@ class Site:
 
     url: str
     env: dict[str, str]
+    processes: list[subprocess.Popen] = field(default_factory=list)  # daphne, then the worker if any
 
     def manage(self, *args: str) -> str:
         result = subprocess.run(
@@ -252,7 +269,7 @@ def running(env: dict[str, str], logs: Path, *, worker: bool = True, port: int |
             log.close()
         url = f"http://127.0.0.1:{port}"
         wait_for(lambda: urllib.request.urlopen(url + "/readyz", timeout=1).status == 200, timeout=20, what="daphne")
-        yield Site(url=url, env=env)
+        yield Site(url=url, env=env, processes=processes)
     finally:
         for process in processes:
             process.terminate()

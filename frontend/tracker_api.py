@@ -93,6 +93,9 @@ async def call_in_process(path: str) -> Answer:
 # starts and thousands of viewers arrive, the tracker is asked once per
 # process and second, not once per page (it may be another machine).
 ROOM_LIST_SECONDS = 1.0
+# While the tracker does not answer, pages show what it said last, for this
+# long: an outage of ours must not blank every room.
+STALE_ROOM_LIST_SECONDS = 300.0
 
 
 class RoomListCache:
@@ -100,7 +103,7 @@ class RoomListCache:
 
     def __init__(self) -> None:
         self.lock = asyncio.Lock()
-        self.fetched_at = float("-inf")
+        self.fetched_at = self.asked_at = float("-inf")
         self.rooms: list[dict[str, Any]] = []
 
 
@@ -108,15 +111,30 @@ _caches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RoomListCache] = w
 
 
 async def room_list() -> list[dict[str, Any]]:
-    """Every configured room with its public live state (at most a second old)."""
+    """Every configured room with its public live state: at most a second old,
+    or the last one the tracker gave while it does not answer (see room_list_age)."""
     cache = _caches.setdefault(asyncio.get_running_loop(), RoomListCache())
     async with cache.lock:
-        if time.monotonic() - cache.fetched_at >= ROOM_LIST_SECONDS:
-            status, body = await get_json("/tracker/api/rooms")
-            if status != 200:
-                raise TrackerUnavailable(f"room list answered {status}")
-            cache.rooms, cache.fetched_at = body["rooms"], time.monotonic()
+        if time.monotonic() - cache.asked_at >= ROOM_LIST_SECONDS:
+            cache.asked_at = time.monotonic()  # a tracker that fails is asked again a second later, not per page
+            try:
+                status, body = await get_json("/tracker/api/rooms")
+                if status != 200:
+                    raise TrackerUnavailable(f"room list answered {status}")
+                cache.rooms, cache.fetched_at = body["rooms"], time.monotonic()
+            except TrackerUnavailable as exc:
+                if time.monotonic() - cache.fetched_at > STALE_ROOM_LIST_SECONDS:
+                    raise
+                logger.warning("tracker unreachable, pages show its last room list: %s", exc)
+        if time.monotonic() - cache.fetched_at > STALE_ROOM_LIST_SECONDS:
+            raise TrackerUnavailable("no room list from the tracker for too long")
         return cache.rooms
+
+
+def room_list_age() -> float:
+    """Seconds since this loop's room list came from the tracker (inf: never)."""
+    cache = _caches.get(asyncio.get_running_loop())
+    return time.monotonic() - cache.fetched_at if cache else float("inf")
 
 
 def forget_room_list() -> None:

@@ -1,7 +1,8 @@
 """ASGI entry point: HTTP through Django, websockets through Channels.
 
 The rooms config is checked here, before daphne accepts a connection, so a
-broken config stops start-up with one line instead of failing requests.
+broken config stops start-up with one line instead of failing requests; the
+open-file limit (sockets per process) is raised and logged here too.
 """
 
 import os
@@ -17,6 +18,7 @@ from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
 
+from project.capacity import log_capacity  # noqa: E402
 from project.lean import LeanApplication  # noqa: E402
 from tracker.config import ConfigError, get_config  # noqa: E402
 from tracker.routing import websocket_application  # noqa: E402
@@ -28,6 +30,8 @@ if "tracker" in settings.SITE_PARTS:
         get_config()
     except ConfigError as exc:
         sys.exit(f"config error: {exc}")
+
+log_capacity()
 
 http_application = LeanApplication(get_asgi_application())
 if settings.SERVE_STATIC:

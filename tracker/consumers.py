@@ -22,6 +22,8 @@ from .budgets import FRAMES_PER_SECOND, FrameBudget, address_limits, too_big
 from .budgets import MAX_FRAME_BYTES as MAX_VIEWER_FRAME_BYTES
 from .config import get_config
 from .dashboard import ops_snapshot
+from .draining import CLOSE_RESTARTING, draining
+from .draining import REASON as DRAINING_REASON
 from .health import Identity
 from .heartbeat import InvalidField, bearer, decode_json, parse_heartbeat
 from .identities import find_identity
@@ -94,6 +96,9 @@ class LiveConsumer(DatabaseFreeConsumer):
 
     async def connect(self) -> None:
         await self.accept()
+        if draining():  # this process is stopping: the browser reconnects to another
+            await self.close(code=CLOSE_RESTARTING, reason=DRAINING_REASON)
+            return
         self.address = scope_address(self.scope)
         self.budget = FrameBudget(time.monotonic())
         settings = get_config().settings

@@ -5,6 +5,10 @@
     any ──(heartbeat)──▶ up, or degraded when its metrics cross a threshold,
                           a source failed, or it has had no playable stream too long
 
+After an outage of our own store, no deadline falls before an interval
+plus grace from its return (see after_outage): an outage of ours is never
+reported as the encoders'.
+
 Every function gets `now` from the caller, so tests move the clock and
 check each boundary exactly.
 """
@@ -85,6 +89,10 @@ class Record:
     stats: dict[str, int] = field(default_factory=dict)
     # Since when its heartbeats have carried no playable stream (None: they carry some).
     empty_since: float | None = None
+    # When our own store came back from an outage while this encoder was
+    # being judged (0: never). Heartbeats sent during the outage were lost,
+    # so its deadlines count again from a grace after that moment.
+    resumed: float = 0.0
 
     @property
     def member(self) -> str:
@@ -92,15 +100,16 @@ class Record:
 
     def deadline(self) -> float | None:
         """When the sweeper must look at this encoder next (None: never)."""
+        heard = max(self.last_seen, self.resumed + self.grace)
         if self.state in (State.UP, State.DEGRADED):
             # Late means a heartbeat was missed, not that one came a few
             # milliseconds after its interval: half the grace (at most half
             # an interval) of tolerance, so punctual encoders never flap.
-            return self.last_seen + self.interval + min(self.grace, self.interval) / 2
+            return heard + self.interval + min(self.grace, self.interval) / 2
         if self.state == State.LATE:
-            return self.last_seen + self.interval + self.grace
+            return heard + self.interval + self.grace
         if self.state == State.DISCONNECTED:
-            return self.since + self.grace
+            return max(self.since, self.resumed + self.interval) + self.grace
         return None
 
     def public_report(self) -> dict[str, Any] | None:
@@ -288,3 +297,14 @@ def after_disconnect(previous: Record, *, now: float) -> tuple[Record, Transitio
     return moved(previous, state=State.DISCONNECTED, since=now, reason=why), Transition(
         previous.room, previous.name, previous.state, State.DISCONNECTED, why, now
     )
+
+
+def after_outage(previous: Record, *, now: float) -> tuple[Record, None] | None:
+    """The record once our store is back from an outage at `now` (None: not being judged).
+
+    Heartbeats sent during the outage were lost, not missed: the encoder
+    gets an interval plus its grace from now before it can turn late or down.
+    """
+    if previous.deadline() is None:
+        return None
+    return moved(previous, resumed=now), None

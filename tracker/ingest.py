@@ -24,6 +24,7 @@ from .health import (
     after_deadline,
     after_disconnect,
     after_heartbeat,
+    after_outage,
 )
 from .heartbeat import Heartbeat
 from .identities import hash_token, identity_after_miss, read_identity
@@ -197,6 +198,19 @@ async def sweep(redis: Redis, *, now: float) -> list[Transition]:
         elif await store.read_record(redis, member) is None:
             await store.forget_deadline(redis, member)  # a deadline without a record is never due again
     return transitions
+
+
+async def grant_recovery_grace(redis: Redis, *, now: float) -> int:
+    """After an outage of our store: every encoder being judged gets an interval
+    plus grace from `now` (tracker.health.after_outage); returns how many were looked at."""
+    granted = 0
+    for member in await store.judged_members(redis):
+        try:
+            await update(redis, member, lambda prev: prev and after_outage(prev, now=now), now=now)
+        except Refused:  # heartbeats kept winning the race: it reported, nothing to grant
+            continue
+        granted += 1
+    return granted
 
 
 async def disconnect(redis: Redis, *, identity: Identity, now: float, since: float) -> Transition | None:

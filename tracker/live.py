@@ -29,9 +29,11 @@ import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from . import audience, rooms, store
+from . import audience, draining, rooms, store
 from .config import get_config
 
 logger = logging.getLogger(__name__)
@@ -88,7 +90,16 @@ class LiveHub:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="live-hub")
             self._reporter = asyncio.create_task(self._report_forever(), name="live-hub-reports")
+            draining.install(self)  # from now on there are sockets to tell on SIGTERM
         await self.ready.wait()
+
+    async def close_all(self, *, code: int, reason: str) -> int:
+        """Close every viewer's and operator's socket; returns how many."""
+        sockets = [*self.listeners, *self.ops_listeners]
+        for listener in sockets:
+            with contextlib.suppress(Exception):  # one gone already must not keep the others open
+                await listener.close(code=code, reason=reason)
+        return len(sockets)
 
     async def join(self, listener: Listener) -> str:
         """Register a viewer; returns the snapshot it must be sent first.
@@ -146,7 +157,14 @@ class LiveHub:
     async def _run(self) -> None:
         failures = 0
         while True:
-            redis = store.connect(socket_timeout=None, health_check_interval=HEALTH_CHECK_SECONDS)
+            # No quiet reconnect here: a dropped subscription must be seen, so
+            # the mirror reloads and every socket gets a fresh snapshot.
+            redis = store.connect(
+                socket_timeout=None,
+                health_check_interval=HEALTH_CHECK_SECONDS,
+                retry=Retry(NoBackoff(), 0),
+                retry_on_error=[],
+            )
             try:
                 async with redis.pubsub(ignore_subscribe_messages=True) as pubsub:
                     await pubsub.subscribe(store.live_channel(), store.ops_channel(), store.control_channel())

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 from redis.asyncio import Redis
 
-from . import history, store
+from . import history, site_health, store
 from .config import get_config
 from .health import State
 
@@ -56,5 +57,15 @@ async def exposition(redis: Redis) -> str:
         "# HELP streaming_push_messages_total Messages written to viewers' live sockets.",
         "# TYPE streaming_push_messages_total counter",
         f"streaming_push_messages_total {int(pushed or 0)}",
+        *worker_lines(await site_health.worker_age(redis, now=time.time())),
     ]
     return "\n".join(lines) + "\n"
+
+
+def worker_lines(age: float | None) -> list[str]:
+    """The worker's liveness: absent until a worker ever ran, then the age of its last stamp."""
+    lines = [
+        "# HELP streaming_worker_seen_seconds_ago Seconds since a worker last showed it is alive.",
+        "# TYPE streaming_worker_seen_seconds_ago gauge",
+    ]
+    return lines if age is None else [*lines, f"streaming_worker_seen_seconds_ago {age:.1f}"]

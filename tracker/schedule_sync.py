@@ -13,12 +13,16 @@ import asyncio
 import contextlib
 import email.utils
 import hashlib
+import http.client
 import logging
 import os
+import socket
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,6 +47,8 @@ from .schedule import (
 
 logger = logging.getLogger(__name__)
 
+# A whole fetch (connecting, and every byte of headers and body) ends within
+# this; a server dripping a byte at a time cannot hold a sync longer.
 FETCH_TIMEOUT_SECONDS = 20
 # The now/next timer wakes at least this often, in case the clock jumped.
 MAX_TIMER_SECONDS = 60
@@ -86,8 +92,72 @@ class Fetched:
     last_modified: str
 
 
-def fetch(location: str, *, etag: str, last_modified: str) -> Fetched:
-    """Fetch a schedule by URL (conditional GET) or file path; raises OSError."""
+class Deadline:
+    """The end of one fetch: a timer shuts the fetch's sockets when it passes.
+
+    urllib's timeout bounds each read, not the fetch; shutting the socket
+    down is what interrupts a read blocked on a server that drips bytes.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.sockets: list[socket.socket] = []
+        self.passed = False
+        self.lock = threading.Lock()
+        self.timer = threading.Timer(seconds, self.expire)
+        self.timer.daemon = True
+
+    def watch(self, sock: socket.socket) -> None:
+        with self.lock:
+            self.sockets.append(sock)
+            if self.passed:
+                self.shut(sock)
+
+    def expire(self) -> None:
+        with self.lock:
+            self.passed = True
+            for sock in self.sockets:
+                self.shut(sock)
+
+    @staticmethod
+    def shut(sock: socket.socket) -> None:
+        with contextlib.suppress(OSError):  # already closed
+            sock.shutdown(socket.SHUT_RDWR)
+
+    def __enter__(self) -> Deadline:
+        self.timer.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        self.timer.cancel()
+        if kind is not None and self.passed:  # whatever the interrupted read raised, this is why
+            raise TimeoutError(f"no complete answer within {self.seconds:g} s")
+
+
+def bounded_opener(deadline: Deadline) -> urllib.request.OpenerDirector:
+    """urllib as usual (redirects, proxies, TLS), with every socket watched by `deadline`."""
+
+    def watched(connection_class: type[http.client.HTTPConnection]) -> type[http.client.HTTPConnection]:
+        class Watched(connection_class):
+            def connect(self) -> None:
+                super().connect()
+                deadline.watch(self.sock)
+
+        return Watched
+
+    class HTTPHandler(urllib.request.HTTPHandler):
+        def do_open(self, http_class, req, **options):  # type: ignore[no-untyped-def]
+            return super().do_open(watched(http_class), req, **options)
+
+    class HTTPSHandler(urllib.request.HTTPSHandler):
+        def do_open(self, http_class, req, **options):  # type: ignore[no-untyped-def]
+            return super().do_open(watched(http_class), req, **options)
+
+    return urllib.request.build_opener(HTTPHandler, HTTPSHandler)
+
+
+def fetch(location: str, *, etag: str, last_modified: str, timeout: float) -> Fetched:
+    """Fetch a schedule by URL (conditional GET) or file path, all within `timeout`; raises OSError."""
     if not location.startswith(("http://", "https://")):
         path = Path(location)
         stamp = email.utils.formatdate(path.stat().st_mtime, usegmt=True)
@@ -98,9 +168,10 @@ def fetch(location: str, *, etag: str, last_modified: str) -> Fetched:
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     try:
-        with urllib.request.urlopen(
-            urllib.request.Request(location, headers=headers), timeout=FETCH_TIMEOUT_SECONDS
-        ) as r:
+        with (
+            Deadline(timeout) as deadline,
+            bounded_opener(deadline).open(urllib.request.Request(location, headers=headers), timeout=timeout) as r,
+        ):
             body = r.read(MAX_SCHEDULE_BYTES + 1)
             return Fetched(body, r.headers.get("ETag", ""), r.headers.get("Last-Modified", ""))
     except urllib.error.HTTPError as exc:
@@ -132,7 +203,11 @@ async def sync_source(redis: Redis, location: str, rooms: list[Room], *, now: fl
     validators = await redis.hgetall(source_key(location, rooms))
     try:
         fetched = await asyncio.to_thread(
-            fetch, location, etag=validators.get("etag", ""), last_modified=validators.get("last_modified", "")
+            fetch,
+            location,
+            etag=validators.get("etag", ""),
+            last_modified=validators.get("last_modified", ""),
+            timeout=FETCH_TIMEOUT_SECONDS,
         )
         if fetched.body is None:
             await record_health(redis, rooms, now=now)
@@ -181,24 +256,48 @@ async def record_health(
     redis: Redis, rooms: list[Room], *, now: float, error: str | None = None, events: dict[str, int] | None = None
 ) -> None:
     """Remember how each room's last fetch went, for operators."""
-    health = await store.get_ops_state(redis, "schedules")
-    for room in rooms:
-        entry = health.get(room.name, {})
-        if error is None:
-            entry = {"ok_at": now, "events": (events or {}).get(room.name, entry.get("events", 0))}
-        else:
-            entry = {**entry, "error": error, "error_at": entry.get("error_at") if entry.get("error") == error else now}
-        health[room.name] = entry
-    await store.set_ops_state(redis, "schedules", health)
+    async with health_lock():  # sources finish side by side: no read-modify-write may interleave
+        health = await store.get_ops_state(redis, "schedules")
+        for room in rooms:
+            entry = health.get(room.name, {})
+            if error is None:
+                entry = {"ok_at": now, "events": (events or {}).get(room.name, entry.get("events", 0))}
+            else:
+                entry = {
+                    **entry,
+                    "error": error,
+                    "error_at": entry.get("error_at") if entry.get("error") == error else now,
+                }
+            health[room.name] = entry
+        await store.set_ops_state(redis, "schedules", health)
 
 
-async def sync(redis: Redis, *, only: str | None = None) -> list[str]:
-    """Fetch every source (or only the one of room `only`); returns the rooms that changed."""
+_health_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def health_lock() -> asyncio.Lock:
+    """The running loop's lock over the operators' schedule health (a lock belongs to one loop)."""
+    return _health_locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+
+
+async def sync(redis: Redis, *, only: str | None = None, changed: asyncio.Event | None = None) -> list[str]:
+    """Fetch every source (or only the one of room `only`) side by side; returns the rooms that changed.
+
+    Each source is stored the moment it arrives, and sets `changed`: a slow
+    source holds back no other room's schedule.
+    """
     rooms = [room for room in get_config().rooms.values() if only is None or room.name == only]
-    changed = []
-    for (location, _), members in rooms_by_source(rooms).items():
-        changed += await sync_source(redis, location, members, now=time.time())
-    return changed
+
+    async def one(location: str, members: list[Room]) -> list[str]:
+        names = await sync_source(redis, location, members, now=time.time())
+        if names and changed is not None:
+            changed.set()
+        return names
+
+    results = await asyncio.gather(
+        *(one(location, members) for (location, _), members in rooms_by_source(rooms).items())
+    )
+    return [name for names in results for name in names]
 
 
 async def room_events(redis: Redis, room: Room, *, now: datetime) -> list[Event] | None:
@@ -240,6 +339,5 @@ async def now_next_forever(redis: Redis, changed: asyncio.Event) -> None:
 
 async def sync_forever(redis: Redis, changed: asyncio.Event) -> None:
     while True:
-        if await sync(redis):
-            changed.set()
+        await sync(redis, changed=changed)
         await asyncio.sleep(get_config().settings["schedule-minutes"] * 60)

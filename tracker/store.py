@@ -34,7 +34,10 @@ from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 
 from .config import get_config
@@ -273,6 +276,11 @@ def connect(**options: Any) -> Redis:
         "socket_timeout": 2,  # a Redis that takes longer is treated as down: 503, not a hang
         "socket_connect_timeout": 2,
         "decode_responses": True,
+        # A pooled connection found dead (Redis restarted) is reconnected and
+        # the command sent once more, instead of a 503 per stale connection.
+        # Timeouts are not retried: a stuck Redis must stay a quick 503.
+        "retry": Retry(NoBackoff(), 1),
+        "retry_on_error": [RedisConnectionError],
         **options,
     }
     if settings.REDIS_SENTINELS:
@@ -450,6 +458,11 @@ async def remove_encoder(redis: Redis, room: str, name: str, *, unreadable: str 
 async def due_members(redis: Redis, *, now: float, limit: int = 500) -> list[str]:
     """Encoders whose deadline is at or before `now`."""
     return await redis.zrangebyscore(key("deadlines"), "-inf", now, start=0, num=limit)
+
+
+async def judged_members(redis: Redis) -> list[str]:
+    """Every encoder with a deadline, i.e. being judged by the sweeper."""
+    return await redis.zrange(key("deadlines"), 0, -1)
 
 
 async def forget_deadline(redis: Redis, member: str) -> None:

@@ -38,7 +38,7 @@ def test_units_run_the_current_release_as_the_run_user_hardened(name: str):
     assert service["User"] == "streaming"
     assert service["WorkingDirectory"] == "/srv/streaming/current"
     assert service["EnvironmentFile"] == "/etc/streaming/env"
-    assert service["Restart"] == "on-failure"
+    assert service["Restart"] == "always"  # a dead worker or web process is started again, however it ended
     assert service["ExecStart"].startswith("/srv/streaming/current/venv/bin/")
     for key, value in {
         "NoNewPrivileges": "yes",
@@ -63,6 +63,12 @@ def test_web_instances_listen_where_nginx_looks():
     assert len(upstream) >= 2
     # The directory the sockets live in is made, with nginx's group, by tmpfiles.
     assert re.search(r"^d /run/streaming 0750 streaming www-data -$", (UNITS / "streaming.tmpfiles").read_text(), re.M)
+
+
+def test_web_instances_may_hold_10000_sockets_with_headroom():
+    limit = int(read_unit(WEB)["Service"]["LimitNOFILE"])
+
+    assert limit >= 2 * 10_000
 
 
 def test_the_worker_runs_manage_py_worker():

@@ -6,7 +6,7 @@ import time
 from playwright.sync_api import Page, expect
 from websockets.sync.client import connect
 
-from conftest import Site, post_heartbeat
+from conftest import Site, post_heartbeat, running
 
 PASSWORD = "operator-password-for-tests"
 
@@ -46,6 +46,7 @@ def test_dashboard_shows_an_encoder_going_down_in_row_and_title(site: Site, page
     assert elapsed <= 1 + 1 + 1 + 1.5  # plus the browser's polling slack
     expect(page).to_have_title("(1 down) Dashboard")
     expect(page.locator("#summary")).to_have_text("1 down")
+    expect(page.locator("#site-warnings")).to_be_hidden()  # a worker runs, Redis persists
 
 
 def test_dashboard_shows_websocket_encoder_disconnected_within_a_second(site: Site, page: Page):
@@ -106,3 +107,11 @@ def test_dashboard_log_stays_open_while_updates_arrive(site: Site, page: Page):
     page.wait_for_timeout(500)
 
     expect(page.locator('section[data-room="example"] details')).to_have_attribute("open", "")
+
+
+def test_dashboard_banner_says_when_no_worker_runs(site_env, tmp_path, page: Page):
+    with running(site_env, tmp_path, worker=False) as site:
+        log_in(site, page)
+        banner = page.locator("#site-warnings")
+        expect(banner).to_be_visible(timeout=5000)
+        expect(banner).to_contain_text("no worker")

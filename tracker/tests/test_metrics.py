@@ -65,3 +65,17 @@ async def test_metrics_needs_token_or_allowed_address(async_client, use_config, 
     response = await async_client.get("/tracker/metrics", headers=headers)
 
     assert response.status_code == status
+
+
+async def test_metrics_show_how_long_ago_a_worker_was_alive(async_client):
+    import time
+
+    from tracker import site_health, store
+
+    before = (await async_client.get("/tracker/metrics")).content.decode()
+    await site_health.stamp_worker(store.get_redis(), now=time.time() - 42, name="w")
+    after = (await async_client.get("/tracker/metrics")).content.decode()
+
+    assert "# TYPE streaming_worker_seen_seconds_ago gauge" in before
+    assert "\nstreaming_worker_seen_seconds_ago" not in before  # no worker ever ran
+    assert "\nstreaming_worker_seen_seconds_ago 42." in after

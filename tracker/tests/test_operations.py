@@ -5,21 +5,52 @@ import logging
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 import redis
 
 from conftest import ROOT, TEST_CONFIG_DIR, RedisProcess, free_port, wait_for
 from project.logs import JsonFormatter, LineFormatter, RequestIdFilter, request_id
-from tracker import store
+from tracker import site_health, store
 
 
 async def test_healthz_and_readyz(async_client):
+    await site_health.stamp_worker(store.get_redis(), now=time.time(), name="w")
+
     health = await async_client.get("/healthz")
     ready = await async_client.get("/readyz")
 
     assert (health.status_code, health.json()) == (200, {"ok": True})
     assert (ready.status_code, ready.json()) == (200, {"ok": True})
+
+
+async def test_readyz_warns_of_a_missing_worker_but_stays_ready(async_client):
+    never = await async_client.get("/readyz")
+    await site_health.stamp_worker(store.get_redis(), now=time.time() - site_health.WORKER_STALE_SECONDS - 1, name="w")
+    stale = await async_client.get("/readyz")
+
+    assert (never.status_code, never.json()["warnings"]["worker"]) == (
+        200,
+        "no worker has run: encoders are never marked late or down",
+    )
+    assert stale.status_code == 200
+    assert stale.json()["warnings"]["worker"].startswith("no worker for 1")
+
+
+async def test_readyz_warns_when_redis_does_not_persist(async_client, redis_client):
+    await site_health.stamp_worker(store.get_redis(), now=time.time(), name="w")
+    redis_client.config_set("appendonly", "no")
+    try:
+        ready = await async_client.get("/readyz")
+    finally:
+        redis_client.config_set("appendonly", "yes")
+
+    assert ready.status_code == 200
+    assert ready.json() == {
+        "ok": True,
+        "warnings": {"persistence": "Redis does not persist: a restart loses every encoder's state"},
+    }
 
 
 async def test_readyz_is_503_without_redis(async_client, settings):

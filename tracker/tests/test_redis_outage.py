@@ -45,7 +45,7 @@ def test_redis_outage_gives_503_then_recovers_from_reports(site_env, tmp_path):
                 answered_in = time.monotonic() - started
                 told = next_message(socket, kind="status")
 
-                server.start()  # back, and empty: nothing was persisted
+                server.start()  # back, with what its append-only file kept
                 wait_for(lambda: heartbeat_status(site.url, token) == 200, timeout=15, what="heartbeats accepted")
                 resync = next_message(socket, kind="snapshot")
                 live = {room["name"]: room["live"] for room in resync["rooms"]}

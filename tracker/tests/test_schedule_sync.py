@@ -252,3 +252,13 @@ async def test_a_source_that_breaks_the_parser_does_not_stop_the_others(use_conf
     assert changed == ["hall-2"]
     assert health["example"]["error"]
     assert health["hall-2"]["events"] == 3
+
+
+def test_manual_sync_publishes_now_and_next_at_once(server, redis_client):
+    from django.core.management import call_command
+
+    call_command("schedule", "sync")  # no worker runs here
+
+    nownext = json.loads(redis_client.hget("streaming:attrs:example", "nownext"))
+
+    assert nownext["next"]["title"] == "Opening"  # the test's day is ahead of the clock

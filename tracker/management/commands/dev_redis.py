@@ -6,6 +6,13 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+# The live state survives a restart: every write goes to an append-only file,
+# flushed to disk once a second (at most a second of heartbeats is lost, and
+# encoders send them again). No RDB snapshots besides: the file's rewrites
+# start from one by themselves. ops/redis/streaming.conf says the same for
+# production.
+PERSISTENCE = ["--appendonly", "yes", "--appendfsync", "everysec", "--save", ""]
+
 
 def embedded_redis_server() -> str:
     try:
@@ -28,17 +35,5 @@ class Command(BaseCommand):
         # Replace this process so honcho's signals reach redis-server directly.
         os.execv(
             binary,
-            [
-                binary,
-                "--bind",
-                url.hostname,
-                "--port",
-                str(url.port or 6379),
-                "--dir",
-                str(data_dir),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
+            [binary, "--bind", url.hostname, "--port", str(url.port or 6379), "--dir", str(data_dir), *PERSISTENCE],
         )

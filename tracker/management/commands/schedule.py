@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tracker import store
 from tracker.config import ConfigError, get_config
 from tracker.schedule import now_and_next
-from tracker.schedule_sync import parse_moment, room_events, schedule_now, sync
+from tracker.schedule_sync import parse_moment, push_now_next, room_events, schedule_now, sync
 
 
 def moment_option(text: str) -> datetime:
@@ -42,6 +42,8 @@ class Command(BaseCommand):
         redis = store.connect()
         try:
             changed = await sync(redis, only=room)
+            # Viewers see the result now, not at the worker's next boundary.
+            await push_now_next(redis, now=schedule_now())
             health = await store.get_ops_state(redis, "schedules")
         finally:
             await redis.aclose()

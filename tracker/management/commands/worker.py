@@ -5,28 +5,59 @@ and keeps schedules and now/next current."""
 import asyncio
 import contextlib
 import logging
-import os
-import socket
+import signal
 import time
 from collections.abc import Awaitable, Callable
 
 from django.core.management.base import BaseCommand, CommandError
 from redis.exceptions import RedisError
 
-from tracker import alerts, audience, history, ingest, schedule_sync, store
+from tracker import alerts, audience, history, ingest, schedule_sync, site_health, store
 from tracker.config import ConfigError, get_config
 from tracker.identities import copy_identities_to_redis
+from tracker.outage import StoreWatch
 
 logger = logging.getLogger("tracker.worker")
 
 # The sweeper wakes at the next deadline but at least this often, so a
 # heartbeat that moved the earliest deadline is noticed soon enough.
 MAX_SLEEP_SECONDS = 0.5
+# After SIGTERM, jobs get this long to finish their step (systemd waits 15 s).
+STOP_SECONDS = 10
 
 
-async def sweep_forever(redis: store.Redis) -> None:
+class Stopped(Exception):
+    """Raised at a job's pause once the worker was told to stop."""
+
+
+class Shutdown:
+    """Set by SIGTERM: every job finishes the step it is in and leaves at its next pause."""
+
+    def __init__(self) -> None:
+        self.requested = asyncio.Event()
+
+    def check(self) -> None:
+        if self.requested.is_set():
+            raise Stopped
+
+    async def pause(self, seconds: float) -> None:
+        """Sleep, or leave the job at once when a stop is asked for meanwhile."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.requested.wait(), timeout=seconds)
+        self.check()
+
+
+async def sweep_forever(redis: store.Redis, watch: StoreWatch, shutdown: Shutdown) -> None:
+    stamped = 0.0
     while True:
         try:
+            if await watch.outage_ended(redis):
+                granted = await ingest.grant_recovery_grace(redis, now=time.time())
+                watch.dealt_with()
+                logger.warning("redis is back after an outage: %d encoders get an interval plus grace", granted)
+            if time.time() - stamped >= site_health.WORKER_STAMP_SECONDS:
+                await site_health.stamp_worker(redis, now=time.time(), name=site_health.worker_name())
+                stamped = time.time()
             for transition in await ingest.sweep(redis, now=time.time()):
                 logger.info(
                     "%s/%s %s -> %s: %s",
@@ -38,10 +69,12 @@ async def sweep_forever(redis: store.Redis) -> None:
                 )
             upcoming = await store.next_deadline(redis)
         except RedisError as exc:
-            logger.warning("sweeper cannot reach redis: %s", exc)
+            if not watch.lost:
+                logger.warning("sweeper cannot reach redis, judging nobody until it returns: %s", exc)
+            watch.failed()
             upcoming = None
         delay = MAX_SLEEP_SECONDS if upcoming is None else upcoming - time.time()
-        await asyncio.sleep(min(max(delay, 0.01), MAX_SLEEP_SECONDS))
+        await shutdown.pause(min(max(delay, 0.01), MAX_SLEEP_SECONDS))
 
 
 class Command(BaseCommand):
@@ -52,11 +85,10 @@ class Command(BaseCommand):
             get_config()
         except ConfigError as exc:
             raise CommandError(str(exc)) from None
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(run())
+        asyncio.run(run())
 
 
-async def record_history_forever(redis: store.Redis) -> None:
+async def record_history_forever(redis: store.Redis, shutdown: Shutdown) -> None:
     while True:
         config = get_config()
         try:
@@ -66,11 +98,11 @@ async def record_history_forever(redis: store.Redis) -> None:
                 logger.info("forgot %s: down for more than %d hours", member, hours)
         except RedisError as exc:
             logger.warning("history cannot reach redis: %s", exc)
-        await asyncio.sleep(history.STEP_SECONDS - time.time() % history.STEP_SECONDS)
+        await shutdown.pause(history.STEP_SECONDS - time.time() % history.STEP_SECONDS)
 
 
-async def alert_forever(redis: store.Redis) -> None:
-    consumer = f"{socket.gethostname()}-{os.getpid()}"
+async def alert_forever(redis: store.Redis, shutdown: Shutdown) -> None:
+    consumer = site_health.worker_name()
     while True:
         try:
             await alerts.ensure_groups(redis)
@@ -78,18 +110,19 @@ async def alert_forever(redis: store.Redis) -> None:
                 # Blocks up to a second for new transitions, then sends what is due.
                 await alerts.take_transitions(redis, consumer=consumer, now=time.time(), block_ms=1000)
                 await alerts.deliver_due(redis, now=time.time())
+                shutdown.check()  # between steps: a claimed alert is always sent or queued again
         except RedisError as exc:
             logger.warning("alerts cannot reach redis: %s", exc)
-            await asyncio.sleep(1)
+            await shutdown.pause(1)
 
 
-async def count_viewers_forever(redis: store.Redis) -> None:
+async def count_viewers_forever(redis: store.Redis, shutdown: Shutdown) -> None:
     while True:
         try:
             await audience.publish_totals(redis, list(get_config().rooms))
         except RedisError as exc:
             logger.warning("viewer counts cannot reach redis: %s", exc)
-        await asyncio.sleep(1)
+        await shutdown.pause(1)
 
 
 async def schedules_forever(redis: store.Redis) -> None:
@@ -106,41 +139,67 @@ async def schedules_forever(redis: store.Redis) -> None:
             await asyncio.sleep(1)
 
 
-async def supervised(name: str, job: Callable[[], Awaitable[None]]) -> None:
-    """Run a job forever: a bug in one (a webhook answering garbage, a schedule
-    server breaking HTTP) must not stop the sweeper or the others."""
-    while True:
-        try:
-            await job()
-        except Exception:
-            logger.exception("%s failed; restarting it in 5 s", name)
-            await asyncio.sleep(5)
+async def supervised(name: str, job: Callable[[], Awaitable[None]], shutdown: Shutdown) -> None:
+    """Run a job until the worker stops: a bug in one (a webhook answering
+    garbage, a schedule server breaking HTTP) must not stop the sweeper or the others."""
+    with contextlib.suppress(Stopped):
+        while True:
+            try:
+                await job()
+            except Stopped:
+                raise
+            except Exception:
+                logger.exception("%s failed; restarting it in 5 s", name)
+                await shutdown.pause(5)
 
 
-async def wait_for_redis(redis: store.Redis) -> None:
-    """Start-up order is not guaranteed (honcho, systemd): wait for Redis, don't die."""
+async def wait_for_redis(redis: store.Redis, shutdown: Shutdown) -> bool:
+    """Start-up order is not guaranteed (honcho, systemd): wait for Redis, don't die.
+
+    Returns whether it had to wait.
+    """
     waited = False
     while True:
         try:
             await redis.ping()
-            return
+            return waited
         except RedisError as exc:
             if not waited:
                 logger.warning("waiting for redis: %s", exc)
                 waited = True
-            await asyncio.sleep(1)
+            await shutdown.pause(1)
 
 
 async def run() -> None:
+    shutdown = Shutdown()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, shutdown.requested.set)
     redis = store.connect()
-    await wait_for_redis(redis)
+    watch = StoreWatch()
+    try:
+        if await wait_for_redis(redis, shutdown):
+            watch.failed()  # it was out of reach: whatever it holds is from before an outage
+    except Stopped:
+        return
     count = await copy_identities_to_redis(redis)
     logger.info("worker started; %d encoder tokens loaded", count)
     schedules_redis, alerts_redis = store.connect(), store.connect(socket_timeout=None)  # alerts block on reads
-    await asyncio.gather(
-        supervised("sweeper", lambda: sweep_forever(redis)),
-        supervised("history", lambda: record_history_forever(redis)),
-        supervised("viewer counts", lambda: count_viewers_forever(redis)),
-        supervised("schedules", lambda: schedules_forever(schedules_redis)),
-        supervised("alerts", lambda: alert_forever(alerts_redis)),
-    )
+    jobs = [
+        asyncio.create_task(supervised(name, job, shutdown))
+        for name, job in (
+            ("sweeper", lambda: sweep_forever(redis, watch, shutdown)),
+            ("history", lambda: record_history_forever(redis, shutdown)),
+            ("viewer counts", lambda: count_viewers_forever(redis, shutdown)),
+            ("alerts", lambda: alert_forever(alerts_redis, shutdown)),
+        )
+    ]
+    # Cut short at once when stopping: a fetch left halfway writes nothing.
+    schedules = asyncio.create_task(supervised("schedules", lambda: schedules_forever(schedules_redis), shutdown))
+    await shutdown.requested.wait()
+    logger.info("worker stopping: finishing the current steps")
+    schedules.cancel()
+    _, unfinished = await asyncio.wait([*jobs, schedules], timeout=STOP_SECONDS)
+    for task in unfinished:
+        task.cancel()
+    logger.info("worker stopped%s", f" ({len(unfinished)} jobs cut short)" if unfinished else "")

@@ -6,6 +6,7 @@
 "use strict";
 
 window.connectFeed = function connectFeed(url, { snapshot, change, status = () => {} }) {
+  const RESTART_SPREAD_MS = 3000;
   let version = null;
   let waiting = true;
   let attempt = 0;
@@ -57,7 +58,13 @@ window.connectFeed = function connectFeed(url, { snapshot, change, status = () =
         return;
       }
       status("Reconnecting…");
-      const delay = Math.min(30000, 500 * 2 ** attempt) * (0.5 + Math.random());
+      // 4503: this server process is restarting and others serve on. Come
+      // back at once, but spread over a few seconds: its viewers must not
+      // all land on the others in the same instant.
+      const delay =
+        event.code === 4503 && attempt === 0
+          ? RESTART_SPREAD_MS * Math.random()
+          : Math.min(30000, 500 * 2 ** attempt) * (0.5 + Math.random());
       attempt += 1;
       setTimeout(open, delay);
     };
