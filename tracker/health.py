@@ -145,10 +145,11 @@ class Record:
         """The record stored as `text`; Unreadable if it is not one we could have written."""
         try:
             data = json.loads(text)
-            if not isinstance(data, dict) or set(data) != RECORD_FIELDS.keys():
+            if not isinstance(data, dict) or not RECORD_FIELDS.keys() <= set(data) <= ALL_RECORD_FIELDS.keys():
                 raise ValueError("not a record's fields")
-            for name, kind in RECORD_FIELDS.items():
-                if not isinstance(data[name], kind) or isinstance(data[name], bool):
+            for name, value in data.items():
+                kind = ALL_RECORD_FIELDS[name]
+                if not isinstance(value, kind) or isinstance(value, bool):
                     raise ValueError(f"{name} is not a {kind}")
             if not all(isinstance(s, dict) and isinstance(s.get("url"), str) for s in data["streams"]):
                 raise ValueError("streams are not objects with a URL")
@@ -170,6 +171,15 @@ RECORD_FIELDS: dict[str, type | tuple[type, ...]] = {
     **{name: int for name in ("interval", "grace", "seq")},
     "streams": list,
     "metrics": dict,
+}
+# Fields added since the first version: a record written before them is still read, with their defaults.
+ALL_RECORD_FIELDS: dict[str, type | tuple[type, ...]] = {
+    **RECORD_FIELDS,
+    "counted": list,
+    "totals": dict,
+    "stats": dict,
+    "empty_since": (int, float, type(None)),
+    "resumed": (int, float),
 }
 
 
