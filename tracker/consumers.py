@@ -22,7 +22,7 @@ from .health import Identity
 from .heartbeat import InvalidField, bearer, decode_json, parse_heartbeat
 from .identities import find_identity
 from .ingest import Refused, disconnect, ingest
-from .live import get_hub
+from .live import EVERY_ROOM, get_hub
 
 # Close codes: 4000 + the HTTP status a request would have got.
 CLOSE_BAD_MESSAGE = 4400
@@ -69,12 +69,15 @@ class DatabaseFreeConsumer(AsyncWebsocketConsumer):
 
 
 class LiveConsumer(DatabaseFreeConsumer):
-    """/ws/live/: a snapshot of every room, then each change, all versioned.
+    """/ws/live/: a snapshot of every room, then each change, all versioned;
+    and every few seconds, unversioned, the changed viewer counts the page shows.
 
     Clients may send:
       {"type": "snapshot"} whenever they see a version gap;
       {"type": "watch", "room": R, "tab": T} to count as a viewer of R (T
-        identifies the browser tab, so its reconnects count once);
+        identifies the browser tab, so its reconnects count once) and get R's count;
+      {"type": "viewers", "room": R} to get R's viewer count without being
+        counted, or {"type": "viewers"} for every room's;
       {"type": "health", "state": S, ...} how playback goes (S is playing,
         buffering, error or paused), aggregated per room for operators.
     """
@@ -99,13 +102,15 @@ class LiveConsumer(DatabaseFreeConsumer):
                 await self.push(get_hub().snapshot_text())
         elif kind == "watch" and isinstance(room, str) and room in get_config().rooms and TAB.match(str(tab)):
             get_hub().watch(self, room, tab)
+        elif kind == "viewers" and (room is None or (isinstance(room, str) and room in get_config().rooms)):
+            get_hub().follow(self, EVERY_ROOM if room is None else room)
         elif kind == "health" and request.get("state") in PLAYBACK_STATES:
             # Clients report every 30 s at most; a flood changes nothing.
             if time.monotonic() - self.last_health >= 1:
                 self.last_health = time.monotonic()
                 get_hub().playback(self, request["state"])
         else:
-            await self.close(code=CLOSE_BAD_MESSAGE, reason="expected a snapshot, watch or health message")
+            await self.close(code=CLOSE_BAD_MESSAGE, reason="expected a snapshot, watch, viewers or health message")
 
 
 class OpsConsumer(DatabaseFreeConsumer):

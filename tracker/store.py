@@ -399,6 +399,26 @@ async def set_room_attr(redis: Redis, room: str, name: str, value: Any, *, defau
     )
 
 
+async def set_viewer_counts(redis: Redis, counts: dict[str, int]) -> None:
+    """Store each room's viewer count as a room attribute, without a version or a message.
+
+    Web processes read the counts every few seconds and pass on changes
+    (tracker.live): a count is not a room change every viewer must get.
+    """
+    async with redis.pipeline(transaction=False) as pipe:
+        for room, count in counts.items():
+            pipe.hset(key("attrs", room), "viewers", encode_json(count))
+        await pipe.execute()
+
+
+async def read_viewer_counts(redis: Redis, rooms: list[str]) -> dict[str, int]:
+    async with redis.pipeline(transaction=False) as pipe:
+        for room in rooms:
+            pipe.hget(key("attrs", room), "viewers")
+        values = await pipe.execute()
+    return {room: json.loads(value) for room, value in zip(rooms, values, strict=True) if value is not None}
+
+
 def decode_flat(flat: list[str]) -> dict[str, Any]:
     """Turn a hash of JSON values as Lua returns it (name, value, name, ...) into a dict."""
     return {name: json.loads(report) for name, report in zip(flat[::2], flat[1::2], strict=True)}
