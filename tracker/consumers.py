@@ -18,6 +18,7 @@ from . import store
 from .audience import PLAYBACK_STATES
 from .config import get_config
 from .dashboard import ops_snapshot
+from .frames import Frame, Writer, direct_writer
 from .health import Identity
 from .heartbeat import InvalidField, bearer, decode_json, parse_heartbeat
 from .identities import find_identity
@@ -58,6 +59,15 @@ class DatabaseFreeConsumer(AsyncWebsocketConsumer):
     async def push(self, text: str) -> None:
         await self.base_send({"type": "websocket.send", "text": text})
 
+    writer: Writer | None = None
+
+    def write(self, frame: Frame) -> bool:
+        """Write a broadcast's frame at once if daphne's socket is at hand; False: push() it instead."""
+        if self.writer is None:
+            return False
+        self.writer(frame)
+        return True
+
     @staticmethod
     def client_request(text_data: str | None) -> dict[str, Any]:
         """A client's JSON object, or {} for anything else."""
@@ -85,6 +95,7 @@ class LiveConsumer(DatabaseFreeConsumer):
     last_health = last_snapshot = 0.0
 
     async def connect(self) -> None:
+        self.writer = direct_writer(self.base_send)
         await self.accept()
         await self.push(await get_hub().join(self))
 

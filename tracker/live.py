@@ -39,6 +39,7 @@ from redis.exceptions import RedisError
 
 from . import audience, rooms, store
 from .config import get_config
+from .frames import Frame
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,10 @@ class Listener(Protocol):
     """A viewer's socket (also an operator's: the "reconnecting" notice reaches both)."""
 
     async def push(self, text: str) -> None: ...
+
+    def write(self, frame: Frame) -> bool:
+        """Write a broadcast's frame at once if the socket can; False: the hub awaits push()."""
+        ...
 
     async def close(self, code: int | None = None, reason: str | None = None) -> None: ...
 
@@ -238,8 +243,18 @@ class LiveHub:
             await self._broadcast(json.dumps(message))
 
     async def _broadcast(self, text: str) -> None:
-        self.unflushed_sends += len(self.listeners)
-        await self._each(self.listeners, lambda listener: listener.push(text))
+        await self._send(self.listeners, text)
+
+    async def _send(self, listeners: set[Listener], text: str) -> None:
+        """One frame for every listener; no await for those daphne's socket takes at once."""
+        self.unflushed_sends += len(listeners)
+        frame = Frame(text)
+        for listener in list(listeners):
+            try:
+                if not listener.write(frame):
+                    await listener.push(text)
+            except Exception:  # one broken socket must not stop the others
+                await self._drop(listeners, listener)
 
     async def _figures_forever(self) -> None:
         redis = store.connect()
@@ -269,7 +284,7 @@ class LiveHub:
                 audiences.setdefault(room, set()).add(listener)
         for room, listeners in audiences.items():
             self.unflushed_sends += len(listeners)
-            await self._each(listeners, lambda listener, text=texts[room]: listener.push(text))
+            await self._send(listeners, texts[room])
 
     async def _report_forever(self) -> None:
         """Tell Redis, every second, who watches here and how many messages went out."""
@@ -296,11 +311,15 @@ class LiveHub:
             try:
                 await call(target)
             except Exception:  # one broken socket must not stop the others
-                logger.exception("dropping a socket that failed to receive")
-                targets.discard(target)
-                # Closed, so its browser reconnects and resyncs instead of waiting forever.
-                with contextlib.suppress(Exception):
-                    await target.close(code=1011)
+                await LiveHub._drop(targets, target)
+
+    @staticmethod
+    async def _drop(targets: set[Any], target: Any) -> None:
+        logger.exception("dropping a socket that failed to receive")
+        targets.discard(target)
+        # Closed, so its browser reconnects and resyncs instead of waiting forever.
+        with contextlib.suppress(Exception):
+            await target.close(code=1011)
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LiveHub] = weakref.WeakKeyDictionary()
