@@ -46,6 +46,18 @@ class DatabaseFreeConsumer(AsyncWebsocketConsumer):
     FINDINGS.md measured at half the server CPU of a broadcast.
     """
 
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Channels' consumer loop without its channel-layer half (the site has no layer).
+
+        Channels waits on `receive` through a task and asyncio.wait so a layer
+        could feed the same loop; held by every idle socket, those cost
+        ~1.5 KB each (docs/performance.md). One await per message does the same here.
+        """
+        self.scope, self.base_send, self.channel_layer = scope, send, None
+        with contextlib.suppress(StopConsumer):
+            while True:
+                await self.dispatch(await receive())
+
     async def dispatch(self, message: dict[str, Any]) -> None:
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:

@@ -56,12 +56,22 @@ def direct_writer(send: Callable[..., Any]) -> Writer | None:
     protocol = send.args[0] if send.args else None
     if not (hasattr(protocol, "sendPreparedMessage") and hasattr(server, "connections")):
         return None
-    is_open = protocol.STATE_OPEN
+    return DaphneSocket(server, protocol)
 
-    def write(frame: Frame) -> None:
+
+class DaphneSocket:
+    """Writes frames to one daphne websocket (slots: every idle viewer holds one)."""
+
+    __slots__ = ("protocol", "server")
+
+    def __init__(self, server: Any, protocol: Any) -> None:
+        self.server, self.protocol = server, protocol
+
+    def __call__(self, frame: Frame) -> None:
+        protocol = self.protocol
         # What daphne's handle_reply checks, then what autobahn's sendMessage does.
-        details = server.connections.get(protocol)
-        if protocol.state != is_open or details is None or "disconnected" in details:
+        details = self.server.connections.get(protocol)
+        if protocol.state != protocol.STATE_OPEN or details is None or "disconnected" in details:
             return
         prepared = frame.prepared(protocol)
         if protocol._perMessageCompress is not None or protocol.send_queue:
@@ -75,8 +85,6 @@ def direct_writer(send: Callable[..., Any]) -> Writer | None:
                 data = data[sent:]
         if data:
             transport.write(data)
-
-    return write
 
 
 def _idle(transport: Any) -> bool:
