@@ -15,7 +15,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from . import fanout, ingest, pages, report, screen
+from . import fanout, ingest, keynote, pages, report, screen
 from .cluster import Cluster
 from .common import raise_open_files, wait_for
 from .httpclient import heartbeat_body, heartbeat_headers
@@ -33,6 +33,8 @@ MODES = {
         "rounds": 3,
         "round_timeout": 10.0,
         "idle_seconds": 2.0,
+        "keynote_viewers": 1000,
+        "keynote_seconds": 30.0,
     },
     "full": {
         "ingest_levels": [1, 8, 32],
@@ -45,9 +47,11 @@ MODES = {
         "rounds": 5,
         "round_timeout": 30.0,
         "idle_seconds": 5.0,
+        "keynote_viewers": 10000,
+        "keynote_seconds": 60.0,
     },
 }
-SCENARIOS = ("ingest", "screen", "pages", "fanout")
+SCENARIOS = ("ingest", "screen", "pages", "fanout", "keynote")
 VARIANTS = ("raw", "daphne x1", "daphne x2")
 
 
@@ -72,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=SCENARIOS, action="append", help="run only these scenarios")
     parser.add_argument("--variants", choices=VARIANTS, action="append", help="fan-out variants (default: all)")
     parser.add_argument("--steps", type=lambda s: [int(x) for x in s.split(",")], help="fan-out N, e.g. 100,1000")
+    parser.add_argument("--keynote-viewers", type=int, metavar="N", help="viewers in the keynote scenario")
     parser.add_argument("--no-record", action="store_true", help="do not append the table to docs/performance.md")
     parser.add_argument("--profile", type=Path, metavar="DIR", help="sample daphne 1 with py-spy per scenario")
     parser.add_argument(
@@ -86,11 +91,14 @@ def main(argv: list[str] | None = None) -> int:
     settings = dict(MODES[mode])
     if args.steps:
         settings["fanout_steps"] = args.steps
+    if args.keynote_viewers:
+        settings["keynote_viewers"] = args.keynote_viewers
     scenarios = args.only or SCENARIOS
     variants = args.variants or VARIANTS
     limit = raise_open_files()
-    if "fanout" in scenarios and limit < max(settings["fanout_steps"]) + 1000:
-        log(f"open-file limit is {limit}: too low for {max(settings['fanout_steps']):,} sockets")
+    sockets = max([*settings["fanout_steps"], settings["keynote_viewers"]])
+    if ("fanout" in scenarios or "keynote" in scenarios) and limit < sockets + 1000:
+        log(f"open-file limit is {limit}: too low for {sockets:,} sockets")
         return 2
     ctx = multiprocessing.get_context("spawn")
     started = time.monotonic()
@@ -196,6 +204,18 @@ def main(argv: list[str] | None = None) -> int:
                 cluster.check_alive()
                 time.sleep(1)
             results["fanout"] = rows
+        if "keynote" in scenarios:
+            log("6. keynote")
+            results["keynote"] = keynote.run(
+                ctx,
+                cluster=cluster,
+                n=settings["keynote_viewers"],
+                duration=settings["keynote_seconds"],
+                round_timeout=settings["round_timeout"],
+                profile=lambda pid: sampled(pid, args.profile, "keynote", log=log),
+                log=log,
+            )
+            cluster.check_alive()
     elapsed = time.monotonic() - started
     table = report.build(results, mode=mode, elapsed=elapsed)
     print()

@@ -24,13 +24,15 @@ from .common import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 INGEST_ROOMS = [f"ingest-{i}" for i in range(8)]
-ROOMS = ["example", "hall-2", "fanout", "screen", *INGEST_ROOMS]
+ROOMS = ["example", "hall-2", "fanout", "screen", "keynote", *INGEST_ROOMS]
 MAX_INGEST_ENCODERS = 32
 # (room, encoder name) of every encoder the bench sends as.
 ENCODERS = [
     ("example", "example-cam"),
     ("fanout", "fan-1"),
     ("screen", "screen-1"),
+    ("keynote", "keynote-cam"),
+    ("hall-2", "hall-cam"),
     *((INGEST_ROOMS[i % len(INGEST_ROOMS)], f"enc-{i}") for i in range(MAX_INGEST_ENCODERS)),
 ]
 

@@ -59,9 +59,15 @@ def sampled(pid: int, out: Path | None, name: str, log=print):
             log(summary(target, name))
 
 
+# Frames on nearly every stack (the event loop, the reactor) say nothing.
+EVERYWHERE = 0.8
+
+
 def summary(path: Path, name: str, top: int = 12) -> str:
-    """Inclusive share of samples per function (each function counted once per stack)."""
+    """Inclusive share of samples per function (each function counted once per
+    stack), without the frames on nearly every stack; then the self time."""
     inclusive: Counter[str] = Counter()
+    leaf: Counter[str] = Counter()
     total = 0
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
@@ -69,9 +75,14 @@ def summary(path: Path, name: str, top: int = 12) -> str:
             continue
         n = int(count)
         total += n
-        for frame in set(stack.split(";")):
+        frames = stack.split(";")
+        leaf[frames[-1]] += n
+        for frame in set(frames):
             inclusive[frame] += n
+    total = max(total, 1)
     lines = [f"  profile {name}: {total} samples -> {path}"]
-    for frame, n in inclusive.most_common(top):
-        lines.append(f"    {100 * n / max(total, 1):5.1f} %  {frame}")
+    telling = [(frame, n) for frame, n in inclusive.most_common() if n < EVERYWHERE * total][:top]
+    lines += [f"    {100 * n / total:5.1f} %  {frame}" for frame, n in telling]
+    lines.append("    self time:")
+    lines += [f"    {100 * n / total:5.1f} %  {frame}" for frame, n in leaf.most_common(top // 2)]
     return "\n".join(lines)

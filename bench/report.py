@@ -55,6 +55,47 @@ def verdict(ok: bool | None) -> str:
     return "-" if ok is None else ("met" if ok else "**missed**")
 
 
+def keynote_rows(k: dict[str, Any] | None, raw_p99: dict[int, float]) -> list[tuple[str, str, str, str]]:
+    if not k:
+        return []
+    head = f"6. keynote, N = {k['n']:,} over {len(k['processes'])} daphnes, {k['seconds']:.0f} s"
+    processes = k["processes"]
+    base = raw_p99.get(k["n"])
+    ratio = k["p99"] / base if base and not math.isnan(k["p99"]) else None
+    return [
+        (
+            f"{head}: CPU per process",
+            ", ".join(f"{p['cpu'] * 100:.0f} %" for p in processes)
+            + f" of a core ({k['joined']:,} joined and as many left, {k['connect_failed']} connects failed; "
+            f"{k['heartbeats']['sent']:,} heartbeats, {k['heartbeats']['refused']} refused)",
+            "< 50 % of a core per process",
+            verdict(all(p["cpu"] < 0.5 for p in processes)),
+        ),
+        (
+            f"{head}: messages per viewer",
+            f"{k['messages_per_viewer_s']:.2f} per second",
+            "≤ 1 per second",
+            verdict(k["messages_per_viewer_s"] <= 1),
+        ),
+        (
+            f"{head}: memory per socket",
+            ", ".join(f"{p['rss_idle'] / 1024:.1f} KB" for p in processes)
+            + " after connecting; "
+            + ", ".join(f"{p['rss_end'] / 1024:.1f} KB" for p in processes)
+            + " after the churn",
+            "≤ 20 KB per socket",
+            verdict(all(p["rss_idle"] <= 20 * 1024 for p in processes)),
+        ),
+        (
+            f"{head}: live/offline change to every viewer",
+            f"p50 {ms(k['p50'])} / p99 {ms(k['p99'])} / max {ms(k['max'])} ms over {k['changes']} changes, "
+            f"lost {k['lost']}" + (f", p99 = {ratio:.1f}x raw fan-out at the same N" if ratio is not None else ""),
+            "p99 ≤ 2x raw",
+            verdict(k["lost"] == 0 and ratio <= 2) if ratio is not None else "- (no raw row at this N)",
+        ),
+    ]
+
+
 def build(results: dict[str, Any], *, mode: str, elapsed: float) -> str:
     rows: list[tuple[str, str, str, str]] = []
     for r in results.get("ingest", []):
@@ -129,6 +170,7 @@ def build(results: dict[str, Any], *, mode: str, elapsed: float) -> str:
                     verdict(r["held"] >= 10000 and not r["connect_failed"]),
                 )
             )
+    rows += keynote_rows(results.get("keynote"), raw_p99)
     for r in results.get("pages", []):
         is_page = r["label"] == "room page"
         rows.append(

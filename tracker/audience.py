@@ -3,8 +3,9 @@
 Each web process counts the browser tabs watching each room on its own
 sockets (a tab that reconnects is the same tab) and writes its counts to one
 Redis hash every second. The worker adds the processes up, drops processes
-that stopped reporting, and publishes a room's viewer count only when it
-changed: at most one update per room per second.
+that stopped reporting, and stores each room's count (no version, no
+message: the web processes pass changed counts on every few seconds, see
+tracker.live) and the audience for operators (pushed when it changed).
 """
 
 from __future__ import annotations
@@ -65,12 +66,11 @@ def read_report(text: str) -> dict[str, Any]:
 
 
 async def publish_totals(redis: Redis, rooms: list[str], *, now: float | None = None) -> dict[str, Any]:
-    """Publish changed viewer counts to viewers and the audience to operators."""
+    """Store the viewer counts for viewers' pages and push the audience to operators."""
     now = time.time() if now is None else now
     totals, stale = combine(await redis.hgetall(store.key("audience")), rooms, now=now)
     if stale:
         await redis.hdel(store.key("audience"), *stale)
-    for room, figures in totals.items():
-        await store.set_room_attr(redis, room, "viewers", figures["viewers"], default=0)
+    await store.set_viewer_counts(redis, {room: figures["viewers"] for room, figures in totals.items()})
     await store.set_ops_state(redis, "audience", totals)
     return totals

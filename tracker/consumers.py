@@ -24,11 +24,12 @@ from .config import get_config
 from .dashboard import ops_snapshot
 from .draining import CLOSE_RESTARTING, draining
 from .draining import REASON as DRAINING_REASON
+from .frames import Frame, Writer, direct_writer
 from .health import Identity
 from .heartbeat import InvalidField, bearer, decode_json, parse_heartbeat
 from .identities import find_identity
 from .ingest import Refused, disconnect, ingest
-from .live import get_hub
+from .live import EVERY_ROOM, get_hub
 
 # Close codes: 4000 + the HTTP status a request would have got. Daphne
 # replaces the protocol's own codes (1009 too big, 1013 try again) with 1011
@@ -53,6 +54,18 @@ class DatabaseFreeConsumer(AsyncWebsocketConsumer):
     FINDINGS.md measured at half the server CPU of a broadcast.
     """
 
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Channels' consumer loop without its channel-layer half (the site has no layer).
+
+        Channels waits on `receive` through a task and asyncio.wait so a layer
+        could feed the same loop; held by every idle socket, those cost
+        ~1.5 KB each (docs/performance.md). One await per message does the same here.
+        """
+        self.scope, self.base_send, self.channel_layer = scope, send, None
+        with contextlib.suppress(StopConsumer):
+            while True:
+                await self.dispatch(await receive())
+
     async def dispatch(self, message: dict[str, Any]) -> None:
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
@@ -66,6 +79,15 @@ class DatabaseFreeConsumer(AsyncWebsocketConsumer):
     async def push(self, text: str) -> None:
         await self.base_send({"type": "websocket.send", "text": text})
 
+    writer: Writer | None = None
+
+    def write(self, frame: Frame) -> bool:
+        """Write a broadcast's frame at once if daphne's socket is at hand; False: push() it instead."""
+        if self.writer is None:
+            return False
+        self.writer(frame)
+        return True
+
     @staticmethod
     def client_request(text_data: str | None) -> dict[str, Any]:
         """A client's JSON object, or {} for anything else."""
@@ -77,12 +99,15 @@ class DatabaseFreeConsumer(AsyncWebsocketConsumer):
 
 
 class LiveConsumer(DatabaseFreeConsumer):
-    """/ws/live/: a snapshot of every room, then each change, all versioned.
+    """/ws/live/: a snapshot of every room, then each change, all versioned;
+    and every few seconds, unversioned, the changed viewer counts the page shows.
 
     Clients may send:
       {"type": "snapshot"} whenever they see a version gap;
       {"type": "watch", "room": R, "tab": T} to count as a viewer of R (T
-        identifies the browser tab, so its reconnects count once);
+        identifies the browser tab, so its reconnects count once) and get R's count;
+      {"type": "viewers", "room": R} to get R's viewer count without being
+        counted, or {"type": "viewers"} for every room's;
       {"type": "health", "state": S, ...} how playback goes (S is playing,
         buffering, error or paused), aggregated per room for operators.
     Within budgets (tracker.budgets): frames per second and bytes per frame,
@@ -95,6 +120,7 @@ class LiveConsumer(DatabaseFreeConsumer):
     exempt = False  # a venue address: the hall may share one
 
     async def connect(self) -> None:
+        self.writer = direct_writer(self.base_send)
         await self.accept()
         if draining():  # this process is stopping: the browser reconnects to another
             await self.close(code=CLOSE_RESTARTING, reason=DRAINING_REASON)
@@ -140,13 +166,15 @@ class LiveConsumer(DatabaseFreeConsumer):
             limit = get_config().settings["viewer-tabs-per-address"]
             if self.exempt or address_limits().count_tab(self.address, self, room, tab, limit=limit):
                 get_hub().watch(self, room, tab)
+        elif kind == "viewers" and (room is None or (isinstance(room, str) and room in get_config().rooms)):
+            get_hub().follow(self, EVERY_ROOM if room is None else room)
         elif kind == "health" and request.get("state") in PLAYBACK_STATES:
             # Clients report every 30 s at most; a flood changes nothing.
             if time.monotonic() - self.last_health >= 1:
                 self.last_health = time.monotonic()
                 get_hub().playback(self, request["state"])
         else:
-            await self.close_once(CLOSE_BAD_MESSAGE, "expected a snapshot, watch or health message")
+            await self.close_once(CLOSE_BAD_MESSAGE, "expected a snapshot, watch, viewers or health message")
 
 
 class OpsConsumer(DatabaseFreeConsumer):

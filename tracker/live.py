@@ -8,6 +8,12 @@ subscription drops or a version is skipped, the mirror reloads from Redis
 and every socket gets the fresh snapshot, so a lost message never means
 lost state.
 
+Viewer counts are not room changes: in a keynote they change every second,
+and as versioned messages they were most of what every socket received. The
+hub reads the counts every few seconds and sends those that changed, without
+a version, only to the sockets whose page shows them: a room page its own
+room's count, a page of every room (index, monitor wall) all of them.
+
 Operators (few, so no mirror): each message is forwarded as published; an
 operator socket reads its own snapshot from Redis and resyncs the same way.
 
@@ -35,6 +41,7 @@ from redis.exceptions import RedisError
 
 from . import audience, draining, rooms, store
 from .config import get_config
+from .frames import Frame
 
 logger = logging.getLogger(__name__)
 
@@ -46,12 +53,21 @@ KEEPALIVE_SECONDS = 5
 LOST_TEXT = json.dumps({"type": "status", "state": "reconnecting"})
 # How long a read may idle before the connection is checked with a PING.
 HEALTH_CHECK_SECONDS = 15
+# Changed viewer counts go to the pages that show them this often: a figure a
+# person glances at, not worth a message per viewer per second.
+FIGURES_SECONDS = 3
+# What a socket follows when its page shows every room's count.
+EVERY_ROOM = ""
 
 
 class Listener(Protocol):
     """A viewer's socket (also an operator's: the "reconnecting" notice reaches both)."""
 
     async def push(self, text: str) -> None: ...
+
+    def write(self, frame: Frame) -> bool:
+        """Write a broadcast's frame at once if the socket can; False: the hub awaits push()."""
+        ...
 
     async def close(self, code: int | None = None, reason: str | None = None) -> None: ...
 
@@ -81,9 +97,12 @@ class LiveHub:
         self._snapshot_text: str | None = None
         self._task: asyncio.Task[None] | None = None
         self._reporter: asyncio.Task[None] | None = None
+        self._figures: asyncio.Task[None] | None = None
         self.unflushed_sends = 0
         # Viewer sockets watching a room: (room, browser tab, playback state).
         self.watching: dict[Listener, tuple[str, str, str]] = {}
+        # Viewer sockets whose page shows viewer counts: the room, or EVERY_ROOM.
+        self.following: dict[Listener, str] = {}
         self.process = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     async def started(self) -> None:
@@ -91,6 +110,7 @@ class LiveHub:
             self._task = asyncio.create_task(self._run(), name="live-hub")
             self._reporter = asyncio.create_task(self._report_forever(), name="live-hub-reports")
             draining.install(self)  # from now on there are sockets to tell on SIGTERM
+            self._figures = asyncio.create_task(self._figures_forever(), name="live-hub-viewer-counts")
         await self.ready.wait()
 
     async def close_all(self, *, code: int, reason: str) -> int:
@@ -114,10 +134,16 @@ class LiveHub:
     def leave(self, listener: Listener) -> None:
         self.listeners.discard(listener)
         self.watching.pop(listener, None)
+        self.following.pop(listener, None)
 
     def watch(self, listener: Listener, room: str, tab: str) -> None:
-        """Count the listener's browser tab as a viewer of `room`."""
+        """Count the listener's browser tab as a viewer of `room`; its page shows that room's count."""
         self.watching[listener] = (room, tab, "")
+        self.following[listener] = room
+
+    def follow(self, listener: Listener, room: str) -> None:
+        """Send the listener `room`'s viewer count when it changes (EVERY_ROOM: every room's)."""
+        self.following[listener] = room
 
     def playback(self, listener: Listener, state: str) -> None:
         if listener in self.watching:
@@ -245,8 +271,48 @@ class LiveHub:
             await self._broadcast(json.dumps(message))
 
     async def _broadcast(self, text: str) -> None:
-        self.unflushed_sends += len(self.listeners)
-        await self._each(self.listeners, lambda listener: listener.push(text))
+        await self._send(self.listeners, text)
+
+    async def _send(self, listeners: set[Listener], text: str) -> None:
+        """One frame for every listener; no await for those daphne's socket takes at once."""
+        self.unflushed_sends += len(listeners)
+        frame = Frame(text)
+        for listener in list(listeners):
+            try:
+                if not listener.write(frame):
+                    await listener.push(text)
+            except Exception:  # one broken socket must not stop the others
+                await self._drop(listeners, listener)
+
+    async def _figures_forever(self) -> None:
+        redis = store.connect()
+        while True:
+            await asyncio.sleep(FIGURES_SECONDS)
+            if not self.ready.is_set():
+                continue  # the feed reloads; its snapshot brings the counts
+            try:
+                counts = await store.read_viewer_counts(redis, list(self.rooms))
+            except RedisError:
+                continue  # the feed's own reconnect tells viewers
+            await self.send_counts(counts)
+
+    async def send_counts(self, counts: dict[str, int]) -> None:
+        """Send the counts that changed to the sockets following them; the snapshot gets them too."""
+        changed = {room: n for room, n in counts.items() if room in self.rooms and self.rooms[room]["viewers"] != n}
+        if not changed:
+            return
+        for room, n in changed.items():
+            self.rooms[room]["viewers"] = n
+        self._snapshot_text = None
+        texts = {room: json.dumps({"type": "viewers", "rooms": {room: n}}) for room, n in changed.items()}
+        texts[EVERY_ROOM] = json.dumps({"type": "viewers", "rooms": changed})
+        audiences: dict[str, set[Listener]] = {}
+        for listener, room in self.following.items():
+            if room in texts:
+                audiences.setdefault(room, set()).add(listener)
+        for room, listeners in audiences.items():
+            self.unflushed_sends += len(listeners)
+            await self._send(listeners, texts[room])
 
     async def _report_forever(self) -> None:
         """Tell Redis, every second, who watches here and how many messages went out."""
@@ -273,11 +339,15 @@ class LiveHub:
             try:
                 await call(target)
             except Exception:  # one broken socket must not stop the others
-                logger.exception("dropping a socket that failed to receive")
-                targets.discard(target)
-                # Closed, so its browser reconnects and resyncs instead of waiting forever.
-                with contextlib.suppress(Exception):
-                    await target.close(code=1011)
+                await LiveHub._drop(targets, target)
+
+    @staticmethod
+    async def _drop(targets: set[Any], target: Any) -> None:
+        logger.exception("dropping a socket that failed to receive")
+        targets.discard(target)
+        # Closed, so its browser reconnects and resyncs instead of waiting forever.
+        with contextlib.suppress(Exception):
+            await target.close(code=1011)
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LiveHub] = weakref.WeakKeyDictionary()

@@ -507,6 +507,31 @@ async def set_room_attr(redis: Redis, room: str, name: str, value: Any, *, defau
     )
 
 
+async def set_viewer_counts(redis: Redis, counts: dict[str, int]) -> None:
+    """Store each room's viewer count as a room attribute, without a version or a message.
+
+    Web processes read the counts every few seconds and pass on changes
+    (tracker.live): a count is not a room change every viewer must get.
+    """
+    async with redis.pipeline(transaction=False) as pipe:
+        for room, count in counts.items():
+            pipe.hset(key("attrs", room), "viewers", encode_json(count))
+        await pipe.execute()
+
+
+async def read_viewer_counts(redis: Redis, rooms: list[str]) -> dict[str, int]:
+    async with redis.pipeline(transaction=False) as pipe:
+        for room in rooms:
+            pipe.hget(key("attrs", room), "viewers")
+        values = await pipe.execute()
+    counts = {
+        room: readable(f"attrs/{room}/viewers", value, json.loads)
+        for room, value in zip(rooms, values, strict=True)
+        if value is not None
+    }
+    return {room: count for room, count in counts.items() if isinstance(count, int)}
+
+
 def decode_flat(flat: list[str], where: str = "hash") -> dict[str, Any]:
     """Turn a hash of JSON values as Lua returns it (name, value, name, ...) into a dict, skipping unreadable ones."""
     pairs = (

@@ -2,10 +2,11 @@
 
 import asyncio
 import json
+import time
 
 from channels.testing import WebsocketCommunicator
 
-from tracker import audience, store
+from tracker import audience, live, store
 from tracker.live import get_hub
 from tracker.routing import websocket_application
 
@@ -67,8 +68,6 @@ async def test_audience_bad_watch_message_closes_the_socket():
 
 async def test_audience_totals_add_processes_and_drop_stale_ones(redis_client):
     redis = store.get_redis()
-    live = redis.pubsub(ignore_subscribe_messages=True)
-    await live.subscribe(store.live_channel())
     await audience.report_process(redis, "web-1", {"example": {"viewers": 3, "health": {"playing": 3}}}, now=1000.0)
     await audience.report_process(redis, "web-2", {"example": {"viewers": 2, "health": {"buffering": 1}}}, now=1000.0)
     await audience.report_process(redis, "gone", {"example": {"viewers": 50, "health": {}}}, now=900.0)
@@ -79,10 +78,62 @@ async def test_audience_totals_add_processes_and_drop_stale_ones(redis_client):
     assert totals["example"] == {"viewers": 5, "health": {"playing": 3, "buffering": 1}}
     assert again == totals
     assert set(redis_client.hkeys("streaming:audience")) == {"web-1", "web-2"}
-    messages = []
-    while (message := await live.get_message(timeout=0.3)) is not None or not messages:
-        if message:
-            messages.append(json.loads(message["data"]))
-    # One room message (example's count changed from 0 to 5); the unchanged second round sends none.
-    assert [(m["room"], m["attrs"]["viewers"]) for m in messages] == [("example", 5)]
-    await live.aclose()
+    assert await store.read_viewer_counts(redis, ["example", "hall-2"]) == {"example": 5, "hall-2": 0}
+
+
+async def test_audience_counts_are_no_room_versions(redis_client):
+    redis = store.get_redis()
+    feed = redis.pubsub(ignore_subscribe_messages=True)
+    await feed.subscribe(store.live_channel())
+    await audience.report_process(redis, "web-1", {"example": {"viewers": 3, "health": {}}}, now=time.time())
+
+    await audience.publish_totals(redis, ["example", "hall-2"])
+
+    assert await feed.get_message(timeout=0.5) is None  # nothing for every viewer socket
+    assert redis_client.get("streaming:version") in (None, "0")
+    await feed.aclose()
+
+
+async def test_audience_counts_reach_only_the_pages_showing_them(redis_client, monkeypatch):
+    monkeypatch.setattr(live, "FIGURES_SECONDS", 0.2)
+    room_page = await viewer("example", "tab-aaaaaaaa")
+    other_room = await viewer("hall-2", "tab-bbbbbbbb")
+    index = await viewer(None, "")
+    await index.send_to(text_data=json.dumps({"type": "viewers"}))
+    in_room = await viewer(None, "")
+    await in_room.send_to(text_data=json.dumps({"type": "viewers", "room": "example"}))
+    programme = await viewer(None, "")  # shows no counts, asks for none
+    await settle()
+    redis = store.get_redis()
+    await audience.report_process(redis, "web-2", {"example": {"viewers": 4, "health": {}}}, now=time.time())
+    await audience.report_process(redis, get_hub().process, get_hub().audience(), now=time.time())
+
+    await audience.publish_totals(redis, ["example", "hall-2"])
+
+    # Each page gets what it shows: its room's count (hall-2 went from 0 to 1), or all.
+    assert json.loads(await room_page.receive_from(timeout=3)) == {"type": "viewers", "rooms": {"example": 5}}
+    assert json.loads(await in_room.receive_from(timeout=3)) == {"type": "viewers", "rooms": {"example": 5}}
+    assert json.loads(await other_room.receive_from(timeout=3)) == {"type": "viewers", "rooms": {"hall-2": 1}}
+    assert json.loads(await index.receive_from(timeout=3)) == {
+        "type": "viewers",
+        "rooms": {"example": 5, "hall-2": 1},
+    }
+    assert await programme.receive_nothing(timeout=0.6)
+    # Unchanged counts are not sent again; a new socket's snapshot has them.
+    assert await room_page.receive_nothing(timeout=0.6)
+    late = WebsocketCommunicator(websocket_application, "/ws/live/", headers=HEADERS)
+    assert (await late.connect())[0]
+    snapshot = json.loads(await late.receive_from(timeout=3))
+    assert {room["name"]: room["viewers"] for room in snapshot["rooms"]} == {"example": 5, "hall-2": 1}
+    assert snapshot["version"] == 0
+    for socket in (room_page, other_room, index, in_room, programme, late):
+        await socket.disconnect()
+
+
+async def test_audience_viewers_message_for_an_unknown_room_closes_the_socket():
+    communicator = await viewer(None, "")
+
+    await communicator.send_to(text_data=json.dumps({"type": "viewers", "room": "nowhere"}))
+    output = await communicator.receive_output(timeout=3)
+
+    assert (output["type"], output["code"]) == ("websocket.close", 4400)

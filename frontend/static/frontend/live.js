@@ -1,6 +1,8 @@
 // Keeps a map of every room in sync with the tracker's live feed. A viewer
 // page (body data-watch) tells the tracker after each snapshot which room it
-// watches, with an id per browser tab so a reconnect counts once.
+// watches, with an id per browser tab so a reconnect counts once. Viewer
+// counts come every few seconds to pages that show them (data-viewers): the
+// watched room's, else the page's room's, else every room's.
 "use strict";
 
 (function () {
@@ -31,7 +33,18 @@
         rooms.clear();
         message.rooms.forEach((room) => rooms.set(room.name, room));
         if (watch) send({ type: "watch", room: watch, tab: tabId() });
+        else if (document.querySelector("[data-viewers]")) send({ type: "viewers", room: document.body.dataset.room });
         onRooms(rooms);
+      },
+      figures(message) {
+        if (message.type !== "viewers") return;
+        // Only the counts changed: update them in place, the page's own rendering stays.
+        Object.entries(message.rooms).forEach(([name, viewers]) => {
+          const room = rooms.get(name);
+          if (!room) return;
+          room.viewers = viewers;
+          window.ui.showRoom(room);
+        });
       },
       change(message) {
         if (message.type === "schedule") {

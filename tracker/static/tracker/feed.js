@@ -5,7 +5,9 @@
 // in the same instant after a restart.
 "use strict";
 
-window.connectFeed = function connectFeed(url, { snapshot, change, status = () => {} }) {
+// `figures`, if given, hears messages without a version (viewer counts every
+// few seconds): the newest is the truth, none is missed by a gap.
+window.connectFeed = function connectFeed(url, { snapshot, change, status = () => {}, figures = () => {} }) {
   const RESTART_SPREAD_MS = 3000;
   let version = null;
   let waiting = true;
@@ -41,6 +43,10 @@ window.connectFeed = function connectFeed(url, { snapshot, change, status = () =
       if (message.type === "status") {
         // The server lost its live state store; a snapshot follows its return.
         status("Reconnecting…");
+        return;
+      }
+      if (!("version" in message)) {
+        if (!waiting) figures(message);
         return;
       }
       if (waiting || message.version <= version) return;
