@@ -23,7 +23,11 @@ from .extras import prepare, sources
 
 
 def page(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
-    context = {"tracker_public_url": settings.TRACKER_PUBLIC_URL.rstrip("/"), **context}
+    context = {
+        "tracker_public_url": settings.TRACKER_PUBLIC_URL.rstrip("/"),
+        "trust_media_seconds": settings.PLAYER_TRUST_MEDIA_SECONDS,
+        **context,
+    }
     return render(request, f"frontend/{template}", context, status=status)
 
 

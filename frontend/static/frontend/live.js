@@ -18,11 +18,39 @@
     }
   }
 
+  // Cut off from the tracker this long, the page keeps the last state it had
+  // but says it may be stale: never "offline" because of our own outage.
+  const STALE_AFTER = 8000;
+
+  function connectionStatus() {
+    const line = document.getElementById("connection");
+    let text = "";
+    let staleTimer = null;
+    const show = () => {
+      const stale = document.body.classList.contains("stale");
+      if (line) line.textContent = stale ? "Status may be stale: reconnecting to the live feed…" : text;
+    };
+    return (latest) => {
+      text = latest;
+      if (!text) {
+        clearTimeout(staleTimer);
+        staleTimer = null;
+        document.body.classList.remove("stale");
+      } else if (staleTimer === null) {
+        staleTimer = setTimeout(() => {
+          document.body.classList.add("stale");
+          show();
+        }, STALE_AFTER);
+      }
+      show();
+    };
+  }
+
   // onSchedule(roomName), if given, hears that a room's programme changed.
   window.connectLive = function connectLive(onRooms, onSchedule) {
     const base = document.body.dataset.tracker;
     const watch = document.body.dataset.watch;
-    const status = document.getElementById("connection");
+    const status = connectionStatus();
     const rooms = new Map();
     let feed = null;
     const send = (message) => feed && feed.send(message);
@@ -41,9 +69,7 @@
           onRooms(rooms);
         }
       },
-      status(text) {
-        if (status) status.textContent = text;
-      },
+      status,
     });
     return { send };
   };

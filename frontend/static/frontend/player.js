@@ -4,7 +4,11 @@
 // to another endpoint when the tracker reports the playing one gone.
 "use strict";
 
-window.createPlayer = function createPlayer({ name, report }) {
+// update(room) answers what the page should say about the room: "live",
+// "offline", or "unknown" while the tracker says offline but media still
+// arrives (the player believes the media, up to data-trust-media seconds);
+// changed() is called when that answer changes on the player's own account.
+window.createPlayer = function createPlayer({ name, report, changed = () => {} }) {
   const { el, announce } = window.ui;
   const base = document.body.dataset.tracker || "";
   const section = document.getElementById("player");
@@ -23,6 +27,8 @@ window.createPlayer = function createPlayer({ name, report }) {
   const START_TIMEOUT = 20000; // no picture by then: try the next format
   const RETRY_AFTER = 10000; // nothing played: start over after this
   const STORAGE_KEY = "player-choice";
+  const FLOWING_WITHIN = 3000; // the picture moved this recently: media is arriving
+  const TRUST_MEDIA = 1000 * (Number(document.body.dataset.trustMedia) || 900);
 
   let room = null;
   let choice = loadChoice();
@@ -35,6 +41,11 @@ window.createPlayer = function createPlayer({ name, report }) {
   let idle = true; // nothing started yet, or stopped while the room was offline
   let exhausted = false; // every candidate failed; waiting to retry
   let streamsKey = "";
+  let progressAt = -Infinity; // when the playing media last moved on
+  let lastTime = 0;
+  let doubtSince = null; // the tracker said offline while media was still arriving
+  let doubtTimer = null;
+  let distrusted = false; // media stopped or trust ran out: offline it is
 
   // Remembered per browser; storage may be refused (private mode).
   function loadChoice() {
@@ -249,9 +260,41 @@ window.createPlayer = function createPlayer({ name, report }) {
   video.querySelectorAll("source").forEach((source) => source.remove()); // the no-JavaScript fallback
   video.removeAttribute("preload");
 
+  video.addEventListener("timeupdate", () => {
+    if (video.currentTime !== lastTime && !video.paused) progressAt = performance.now();
+    lastTime = video.currentTime;
+  });
+
+  function flowing() {
+    return Boolean(current) && current.format !== "youtube" && !video.paused && performance.now() - progressAt < FLOWING_WITHIN;
+  }
+
+  // While the tracker says offline but the picture still moves, keep playing
+  // (the tracker may be the one in trouble) until the media stops or the
+  // trust runs out; then the room is offline until it is live again.
+  function believeMedia(watchable) {
+    if (watchable) distrusted = false;
+    if (watchable || distrusted || !flowing()) {
+      clearInterval(doubtTimer);
+      doubtSince = null;
+      return false;
+    }
+    if (doubtSince === null) {
+      doubtSince = performance.now();
+      doubtTimer = setInterval(() => {
+        if (flowing() && performance.now() - doubtSince < TRUST_MEDIA) return;
+        distrusted = true;
+        update(room);
+        changed();
+      }, 1000);
+    }
+    return true;
+  }
+
   function update(latest) {
     room = latest;
     const watchable = room.live || Boolean(youtubeId());
+    if (believeMedia(watchable)) return "unknown";
     section.hidden = !watchable;
     offline.hidden = watchable;
     const offered = new Set(room.streams.map((stream) => stream.format));
@@ -262,18 +305,19 @@ window.createPlayer = function createPlayer({ name, report }) {
     if (!watchable) {
       if (!idle) stop("");
       idle = true;
-      return;
+      return "offline";
     }
     const key = room.streams.map((stream) => stream.url).join(" ");
-    const changed = key !== streamsKey;
+    const streamsChanged = key !== streamsKey;
     streamsKey = key;
     if (current) {
-      if (current.format === "youtube" || room.streams.some((stream) => stream.url === current.url)) return;
+      if (current.format === "youtube" || room.streams.some((stream) => stream.url === current.url)) return "live";
       setStatus("That stream server went away; switching to another.", true);
       start(current);
-    } else if (idle || (exhausted && changed)) {
+    } else if (idle || (exhausted && streamsChanged)) {
       start();
     }
+    return "live";
   }
 
   return { update };

@@ -1,22 +1,31 @@
 // Room, embed and in-room pages: state, viewers and now/next follow the live
-// feed; the player (where the page has one) follows the room's streams.
+// feed; the player (where the page has one) follows the room's streams and
+// may overrule "offline" while its media still plays.
 "use strict";
 
 (function () {
   const name = document.body.dataset.room;
   const video = document.getElementById("video");
+  const ANNOUNCEMENTS = {
+    live: (title) => `${title} is live now`,
+    offline: (title) => `${title} went offline`,
+    unknown: (title) => `${title}: status unknown, the stream is still playing`,
+  };
   let feed = null;
-  const player = video && window.createPlayer({ name, report: (message) => feed && feed.send(message) });
-  let wasLive = null;
+  let latest = null;
+  let shown = null;
+
+  function render() {
+    const state = player ? player.update(latest) : latest.live ? "live" : "offline";
+    window.ui.showRoom(latest, state);
+    if (shown !== null && shown !== state) window.ui.announce(ANNOUNCEMENTS[state](latest.title));
+    shown = state;
+  }
+
+  const player = video && window.createPlayer({ name, report: (message) => feed && feed.send(message), changed: render });
 
   feed = window.connectLive((rooms) => {
-    const room = rooms.get(name);
-    if (!room) return;
-    window.ui.showRoom(room);
-    if (wasLive !== null && wasLive !== room.live) {
-      window.ui.announce(room.live ? `${room.title} is live now` : `${room.title} went offline`);
-    }
-    wasLive = room.live;
-    if (player) player.update(room);
+    latest = rooms.get(name);
+    if (latest) render();
   });
 })();

@@ -65,11 +65,14 @@ window.ui = (function () {
     document.querySelectorAll(`[${attribute}="${CSS.escape(name)}"]`).forEach(callback);
   }
 
+  const STATES = { live: "Live", offline: "Offline", unknown: "Status unknown" };
+
   // Update every element showing this room's state, viewers or now/next.
-  function showRoom(room) {
+  // `state` overrules the room's own "live" when the page knows better.
+  function showRoom(room, state = room.live ? "live" : "offline") {
     each("data-state", room.name, (node) => {
-      node.textContent = room.live ? "Live" : "Offline";
-      node.className = "state " + (room.live ? "live" : "offline");
+      node.textContent = STATES[state];
+      node.className = "state " + state;
     });
     each("data-viewers", room.name, (node) => {
       node.hidden = typeof room.viewers !== "number";
