@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -63,6 +65,23 @@ def room_extras(room: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+ACCENT = re.compile(r"^#[0-9A-Fa-f]{6}\Z")
+DEFAULT_BRANDING = {"name": "Live streams", "logo": "", "favicon": "", "accent": ""}
+
+
+def branding(value: Any) -> dict[str, str]:
+    """The event's name, logo, favicon and accent colour, each dropped when unsafe to put in a page."""
+    value = value if isinstance(value, dict) else {}
+    name = text(value, "name")[:100]
+    accent = value.get("accent")
+    return {
+        "name": name or DEFAULT_BRANDING["name"],
+        "logo": web_url(value.get("logo")),
+        "favicon": web_url(value.get("favicon")),
+        "accent": accent if isinstance(accent, str) and ACCENT.match(accent) else "",
+    }
+
+
 def event(value: Any) -> dict[str, Any] | None:
     """A now/next event as the templates use it, or None."""
     if not isinstance(value, dict) or not value.get("title"):
@@ -71,13 +90,44 @@ def event(value: Any) -> dict[str, Any] | None:
     return {**value, "url": web_url(value.get("url")), "speakers": [str(s) for s in speakers]}
 
 
-def prepare(room: dict[str, Any]) -> dict[str, Any]:
-    """The room with extras and now/next ready for templates (missing fields degrade to nothing)."""
+def moment(value: Any) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+# A room that is not live but has a talk starting within this is "starting soon".
+SOON = timedelta(minutes=30)
+
+
+def room_state(live: bool, upcoming: dict[str, Any] | None, now: datetime) -> str:
+    """live, soon or offline: the same rule as ui.js's roomState."""
+    if live:
+        return "live"
+    starts = moment(upcoming["start"]) if upcoming else None
+    return "soon" if starts and now < starts < now + SOON else "offline"
+
+
+def progress(current: dict[str, Any] | None, now: datetime) -> int:
+    """How far into the talk on now, in percent (the page's script keeps it moving)."""
+    start, end = (moment(current["start"]), moment(current["end"])) if current else (None, None)
+    if not start or not end or end <= start:
+        return 0
+    return round(min(1.0, max(0.0, (now - start) / (end - start))) * 100)
+
+
+def prepare(room: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The room with extras, state and now/next ready for templates (missing fields degrade to
+    nothing); `now` is the schedule's time (with its offset)."""
+    current, upcoming = event(room.get("now")), event(room.get("next"))
     return {
         **room,
         "extras": room_extras(room),
-        "now": event(room.get("now")),
-        "next": event(room.get("next")),
+        "now": current and {**current, "progress": progress(current, now)},
+        "next": upcoming,
+        "state": room_state(bool(room.get("live")), upcoming, now),
         "viewers": room.get("viewers") if isinstance(room.get("viewers"), int) else None,
     }
 

@@ -102,6 +102,7 @@ class RoomListCache:
         self.lock = asyncio.Lock()
         self.fetched_at = float("-inf")
         self.rooms: list[dict[str, Any]] = []
+        self.event: dict[str, Any] = {}
 
 
 _caches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RoomListCache] = weakref.WeakKeyDictionary()
@@ -116,7 +117,15 @@ async def room_list() -> list[dict[str, Any]]:
             if status != 200:
                 raise TrackerUnavailable(f"room list answered {status}")
             cache.rooms, cache.fetched_at = body["rooms"], time.monotonic()
+            cache.event = body.get("event") if isinstance(body.get("event"), dict) else {}
         return cache.rooms
+
+
+async def event() -> dict[str, Any]:
+    """The event's branding as the tracker's room list last gave it (name, logo, favicon, accent)."""
+    await room_list()
+    cache = _caches.get(asyncio.get_running_loop())
+    return cache.event if cache else {}
 
 
 def forget_room_list() -> None:

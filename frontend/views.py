@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -19,13 +20,14 @@ from project.addresses import request_address
 from project.lean import lean
 
 from . import tracker_api
-from .extras import prepare, sources
+from .extras import DEFAULT_BRANDING, branding, prepare, sources
 
 
 def page(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
     context = {
         "tracker_public_url": settings.TRACKER_PUBLIC_URL.rstrip("/"),
         "trust_media_seconds": settings.PLAYER_TRUST_MEDIA_SECONDS,
+        "event": getattr(request, "branding", DEFAULT_BRANDING),
         **context,
     }
     return render(request, f"frontend/{template}", context, status=status)
@@ -37,6 +39,7 @@ def needs_tracker(view: Callable[..., Awaitable[HttpResponse]]) -> Callable[...,
     @functools.wraps(view)
     async def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
+            request.branding = branding(await tracker_api.event())
             return await view(request, *args, **kwargs)
         except tracker_api.TrackerUnavailable:
             return page(request, "unavailable.html", {}, status=503)
@@ -46,7 +49,8 @@ def needs_tracker(view: Callable[..., Awaitable[HttpResponse]]) -> Callable[...,
 
 async def prepared_rooms() -> list[dict[str, Any]]:
     """Every room, ready for the templates."""
-    return [prepare(room) for room in await tracker_api.room_list()]
+    now = datetime.now(UTC) + timedelta(seconds=settings.SCHEDULE_OFFSET_SECONDS)
+    return [prepare(room, now) for room in await tracker_api.room_list()]
 
 
 async def rooms_and_venue(request: HttpRequest) -> tuple[list[dict[str, Any]], bool]:
@@ -62,7 +66,7 @@ def find(rooms: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
 @needs_tracker
 async def index(request: HttpRequest) -> HttpResponse:
     rooms = await prepared_rooms()
-    return page(request, "index.html", {"rooms": rooms, "live_rooms": [r for r in rooms if r["live"]]})
+    return page(request, "index.html", {"rooms": rooms})
 
 
 @lean

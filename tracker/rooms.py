@@ -14,6 +14,11 @@ Reports = dict[str, dict[str, Any]]  # encoder name -> its public report
 PUBLIC_INFO = ("logo", "link", "irc", "matrix", "irclog", "hashtag", "preview", "preview-interval", "youtube")
 
 
+def public_event(settings: dict[str, Any]) -> dict[str, str]:
+    """The event's branding for the viewers' pages, from the global config."""
+    return {key: settings[f"event-{key}"] for key in ("name", "logo", "favicon", "accent")}
+
+
 def public_room(room: Room, reports: Reports, attrs: dict[str, Any]) -> dict[str, Any]:
     """The room as viewers see it: live or not, what can be played, who watches, what is on."""
     streams = [stream for report in reports.values() for stream in report["streams"]]

@@ -127,7 +127,11 @@ async def room_list(request: HttpRequest) -> JsonResponse:
     config = get_config()
     snapshot = await current_state(list(config.rooms))
     return JsonResponse(
-        {"version": snapshot.version, "rooms": list(rooms.public_rooms(config.rooms, snapshot).values())}
+        {
+            "version": snapshot.version,
+            "rooms": list(rooms.public_rooms(config.rooms, snapshot).values()),
+            "event": rooms.public_event(config.settings),
+        }
     )
 
 

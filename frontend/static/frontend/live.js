@@ -56,6 +56,7 @@
     const send = (message) => feed && feed.send(message);
     feed = window.connectFeed(window.feedUrl(base, "/ws/live/"), {
       snapshot(message) {
+        window.ui.setClock(message.time, message.schedule_offset);
         rooms.clear();
         message.rooms.forEach((room) => rooms.set(room.name, room));
         if (watch) send({ type: "watch", room: watch, tab: tabId() });

@@ -1,7 +1,8 @@
 // The room's player. It picks what the browser can play (or what the viewer
 // chose, remembered in localStorage), asks the tracker for the least-loaded
-// endpoint, falls back to the next format when one will not play, and moves
-// to another endpoint when the tracker reports the playing one gone.
+// endpoint, and when a stream will not play it says so on the player itself,
+// tries the room's other endpoints and formats, then retries with back-off.
+// It moves to another endpoint when the tracker reports the playing one gone.
 "use strict";
 
 // update(room) answers what the page should say about the room: "live",
@@ -11,21 +12,25 @@
 window.createPlayer = function createPlayer({ name, report, changed = () => {} }) {
   const { el, announce } = window.ui;
   const base = document.body.dataset.tracker || "";
-  const section = document.getElementById("player");
-  const offline = document.getElementById("offline");
-  const screen = document.getElementById("screen");
-  const video = document.getElementById("video");
-  const chooser = document.getElementById("chooser");
-  const formatSelect = document.getElementById("format");
-  const qualitySelect = document.getElementById("quality");
-  const status = document.getElementById("playback");
-  const directLink = document.getElementById("direct-link");
+  const $ = (id) => document.getElementById(id);
+  const section = $("player");
+  const offline = $("offline");
+  const screen = $("screen");
+  const video = $("video");
+  const chooser = $("chooser");
+  const formatSelect = $("format");
+  const qualitySelect = $("quality");
+  const status = $("playback");
+  const directLinks = section.querySelectorAll("a.direct");
+  const trouble = $("trouble");
+  const troubleText = $("trouble-text");
+  const unmute = $("unmute");
 
   const HLS_TYPE = "application/vnd.apple.mpegurl";
   const FORMATS = { hls: "HLS", webm: "WebM", mp4: "MP4", audio: "Audio", youtube: "YouTube" };
   const TYPES = { webm: "video/webm", mp4: "video/mp4" };
-  const START_TIMEOUT = 20000; // no picture by then: try the next format
-  const RETRY_AFTER = 10000; // nothing played: start over after this
+  const START_TIMEOUT = 20000; // no picture by then: try the next candidate
+  const RETRY_DELAYS = [5, 10, 20, 40, 60]; // seconds before starting over, growing per failed round
   const STORAGE_KEY = "player-choice";
   const FLOWING_WITHIN = 3000; // the picture moved this recently: media is arriving
   const TRUST_MEDIA = 1000 * (Number(document.body.dataset.trustMedia) || 900);
@@ -33,11 +38,16 @@ window.createPlayer = function createPlayer({ name, report, changed = () => {} }
   let room = null;
   let choice = loadChoice();
   let queue = [];
+  let failedUrls = new Set(); // endpoints that would not play in this round
   let current = null; // {format, quality, url}
+  let lastTried = null; // what played or failed last, for the viewer's problem report
+  let lastError = "";
   let generation = 0; // bumps on every (re)start; stale async work checks it
   let hls = null;
   let hlsLoading = null;
   let timer = null;
+  let countdown = null;
+  let rounds = 0; // failed rounds in a row, for the back-off
   let idle = true; // nothing started yet, or stopped while the room was offline
   let exhausted = false; // every candidate failed; waiting to retry
   let streamsKey = "";
@@ -80,6 +90,10 @@ window.createPlayer = function createPlayer({ name, report, changed = () => {} }
     return typeof id === "string" && /^[\w-]+$/.test(id) ? id : "";
   }
 
+  function streamsOf(format, quality) {
+    return room.streams.filter((s) => s.format === format && (s.quality || "") === quality);
+  }
+
   function qualityOrder(qualities) {
     const wanted = choice.quality !== "auto" ? choice.quality : matchMedia("(max-width: 40rem)").matches ? "sd" : "hd";
     return [...qualities].sort((a, b) => (b === wanted) - (a === wanted) || (b === "hd") - (a === "hd"));
@@ -98,7 +112,8 @@ window.createPlayer = function createPlayer({ name, report, changed = () => {} }
       const qualities = new Set(room.streams.filter((s) => s.format === format).map((s) => s.quality || ""));
       return qualityOrder(qualities).map((quality) => ({ format, quality }));
     });
-    if (first) list.sort((a, b) => (b.format === first.format && b.quality === first.quality) - (a.format === first.format && a.quality === first.quality));
+    const same = (item) => first && item.format === first.format && item.quality === first.quality;
+    if (first) list.sort((a, b) => same(b) - same(a));
     return list;
   }
 
@@ -107,14 +122,25 @@ window.createPlayer = function createPlayer({ name, report, changed = () => {} }
     if (announceIt) announce(text);
   }
 
+  // The message on the player itself; actions only where they help.
+  function showTrouble(text, { actions = false } = {}) {
+    trouble.hidden = !text;
+    troubleText.textContent = text;
+    trouble.classList.toggle("with-actions", actions);
+    const audio = room && room.streams.some((s) => s.format === "audio") && (!current || current.format !== "audio");
+    $("try-audio").hidden = !actions || !audio || choice.format === "audio";
+  }
+
   function detach() {
     clearTimeout(timer);
+    clearInterval(countdown);
     current = null;
     if (hls) hls.destroy();
     hls = null;
     const frame = screen.querySelector("iframe");
     if (frame) frame.remove();
     video.hidden = false;
+    unmute.hidden = true;
     if (video.getAttribute("src")) {
       video.removeAttribute("src");
       video.load();
@@ -125,6 +151,7 @@ window.createPlayer = function createPlayer({ name, report, changed = () => {} }
     generation += 1;
     detach();
     setHealth(null);
+    showTrouble("");
     setStatus(text);
   }
 
@@ -132,41 +159,66 @@ window.createPlayer = function createPlayer({ name, report, changed = () => {} }
     generation += 1;
     idle = false;
     exhausted = false;
+    failedUrls = new Set();
     detach();
     queue = candidates(first);
-    if (choice.format === "off") return setStatus("Video is off. Choose a format to watch.");
-    if (!queue.length) return setStatus(choice.format === "audio" ? "No audio-only stream right now." : "Nothing this browser can play right now.");
+    if (choice.format === "off") return stop("Video is off. Choose a format to watch.");
+    if (!queue.length) {
+      const text = choice.format === "audio" ? "No audio-only stream right now." : "Nothing this browser can play right now.";
+      showTrouble(text, { actions: true });
+      return setStatus(text);
+    }
     next(generation);
+  }
+
+  // The tracker's least-loaded endpoint, or (when it failed already, or the
+  // tracker does not answer) another endpoint of the room with this stream.
+  async function endpoint(item, gen) {
+    const others = () => (streamsOf(item.format, item.quality).find((s) => !failedUrls.has(s.url)) || {}).url || "";
+    try {
+      const query = new URLSearchParams({ format: item.format, quality: item.quality });
+      const response = await fetch(`${base}/tracker/api/rooms/${encodeURIComponent(name)}/stream?${query}`);
+      if (gen !== generation) return null;
+      if (response.status === 403) {
+        const body = await response.json().catch(() => ({}));
+        stop(body.message || "This stream is not available from your network.");
+        return null;
+      }
+      const url = response.ok ? (await response.json()).url : "";
+      return url && !failedUrls.has(url) ? url : others();
+    } catch {
+      return others();
+    }
   }
 
   async function next(gen) {
     const item = queue.shift();
-    if (!item) {
-      exhausted = true;
-      setHealth("error");
-      setStatus("None of this room's streams would play. Trying again in a few seconds.", true);
-      timer = setTimeout(() => gen === generation && start(), RETRY_AFTER);
-      return;
-    }
+    if (!item) return giveUp(gen);
     if (item.format === "youtube") return showYoutube(item);
-    let url = "";
-    try {
-      const query = new URLSearchParams({ format: item.format, quality: item.quality });
-      const response = await fetch(`${base}/tracker/api/rooms/${encodeURIComponent(name)}/stream?${query}`);
-      if (gen !== generation) return;
-      if (response.status === 403) {
-        const body = await response.json().catch(() => ({}));
-        return stop(body.message || "This stream is not available from your network.");
-      }
-      if (response.ok) url = (await response.json()).url;
-    } catch {
-      // The tracker did not answer: play what the live feed listed.
-      const stream = room.streams.find((s) => s.format === item.format && (s.quality || "") === item.quality);
-      url = stream ? stream.url : "";
-    }
-    if (gen !== generation) return;
+    const url = await endpoint(item, gen);
+    if (gen !== generation || url === null) return;
     if (!url) return next(gen);
     attach({ ...item, url }, gen);
+  }
+
+  // Every candidate failed: say so on the player, offer what may still work,
+  // and start over after a growing pause.
+  function giveUp(gen) {
+    exhausted = true;
+    setHealth("error");
+    let seconds = RETRY_DELAYS[Math.min(rounds, RETRY_DELAYS.length - 1)];
+    rounds += 1;
+    const text = () => `This stream will not play right now. Trying again in ${seconds} s.`;
+    showTrouble(text(), { actions: true });
+    setStatus("None of this room's streams would play. Trying again shortly.", true);
+    countdown = setInterval(() => {
+      seconds -= 1;
+      if (gen !== generation) return clearInterval(countdown);
+      if (seconds <= 0) {
+        clearInterval(countdown);
+        start();
+      } else troubleText.textContent = text();
+    }, 1000);
   }
 
   function loadHls() {
@@ -183,41 +235,67 @@ window.createPlayer = function createPlayer({ name, report, changed = () => {} }
 
   async function attach(item, gen) {
     detach();
-    current = item;
-    if (directLink) directLink.href = item.url;
+    current = lastTried = item;
+    directLinks.forEach((link) => {
+      link.href = item.url;
+      link.hidden = false;
+      const hint = link.closest(".direct-hint");
+      if (hint) hint.hidden = false;
+    });
     section.classList.toggle("audio-only", item.format === "audio");
     setStatus(`Starting ${label(item)}…`);
-    timer = setTimeout(() => failed(gen), START_TIMEOUT);
+    if (trouble.hidden || !trouble.classList.contains("with-actions")) showTrouble(`Starting ${label(item)}…`);
+    timer = setTimeout(() => failed(gen, "no picture after 20 s"), START_TIMEOUT);
     if (item.format === "hls" && video.canPlayType(HLS_TYPE) === "") {
       const Hls = await loadHls();
       if (gen !== generation) return;
-      if (!Hls || !Hls.isSupported()) return failed(gen);
+      if (!Hls || !Hls.isSupported()) return failed(gen, "hls.js unavailable");
       hls = new Hls();
-      hls.on(Hls.Events.ERROR, (_, data) => data.fatal && failed(gen));
+      hls.on(Hls.Events.ERROR, (_, data) => data.fatal && failed(gen, `hls.js: ${data.details}`));
       hls.loadSource(item.url);
       hls.attachMedia(video);
     } else {
       video.src = item.url;
     }
-    video.play().catch(() => {}); // autoplay may be refused; the controls are there
+    play(item);
+  }
+
+  // Video starts muted (browsers allow that) with an unmute button; audio
+  // starts with sound when the browser allows it, muted with the button if not.
+  function play(item) {
+    video.muted = item.format !== "audio";
+    video.play().catch(() => {
+      if (video.muted) return; // refused even muted: the controls are there
+      video.muted = true;
+      video.play().catch(() => {});
+    });
   }
 
   function showYoutube(item) {
     current = { ...item, url: "" };
     video.hidden = true;
+    showTrouble("");
     const src = `https://www.youtube-nocookie.com/embed/${youtubeId()}?autoplay=1&mute=1`;
     screen.append(el("iframe", { src, title: "YouTube player", allow: "autoplay; fullscreen; picture-in-picture", allowFullscreen: true }));
     setStatus("Playing on YouTube (privacy-enhanced mode)");
   }
 
-  function failed(gen) {
+  function failed(gen, why) {
     if (gen !== generation || !current) return;
     const broken = current;
+    lastError = why;
+    failedUrls.add(broken.url);
+    // Another endpoint with the same stream goes first.
+    if (streamsOf(broken.format, broken.quality).some((s) => !failedUrls.has(s.url))) queue.unshift(broken);
     setHealth("error");
     generation += 1;
     detach();
     const following = queue[0];
-    setStatus(following ? `${label(broken)} would not play; trying ${label(following)}.` : `${label(broken)} would not play.`, true);
+    const text = following
+      ? `${label(broken)} would not play; trying ${following === broken ? "another server" : label(following)}.`
+      : `${label(broken)} would not play.`;
+    setStatus(text, true);
+    if (following) showTrouble(text);
     next(generation);
   }
 
@@ -241,12 +319,34 @@ window.createPlayer = function createPlayer({ name, report, changed = () => {} }
   video.addEventListener("playing", () => {
     if (!current) return;
     clearTimeout(timer);
+    rounds = 0;
+    lastError = "";
     setHealth("playing");
+    showTrouble("");
     setStatus(`Playing ${label(current)}`);
+    unmute.hidden = !video.muted;
+  });
+  video.addEventListener("volumechange", () => {
+    unmute.hidden = !current || !video.muted;
   });
   video.addEventListener("waiting", () => current && setHealth("buffering"));
   video.addEventListener("pause", () => current && setHealth("paused"));
-  video.addEventListener("error", () => current && failed(generation));
+  video.addEventListener("error", () => current && failed(generation, (video.error && video.error.message) || "media error"));
+  video.addEventListener("timeupdate", () => {
+    if (video.currentTime !== lastTime && !video.paused) progressAt = performance.now();
+    lastTime = video.currentTime;
+  });
+  unmute.addEventListener("click", () => {
+    video.muted = false;
+    if (video.paused) video.play().catch(() => {});
+  });
+  $("try-again").addEventListener("click", () => room && start());
+  $("try-audio").addEventListener("click", () => {
+    choice = { ...choice, format: "audio" };
+    formatSelect.value = "audio";
+    saveChoice();
+    if (room) start();
+  });
 
   // The chooser: without JavaScript there is nothing to choose, so it starts hidden.
   formatSelect.value = choice.format;
@@ -260,10 +360,19 @@ window.createPlayer = function createPlayer({ name, report, changed = () => {} }
   video.querySelectorAll("source").forEach((source) => source.remove()); // the no-JavaScript fallback
   video.removeAttribute("preload");
 
-  video.addEventListener("timeupdate", () => {
-    if (video.currentTime !== lastTime && !video.paused) progressAt = performance.now();
-    lastTime = video.currentTime;
-  });
+  // Only what the room really has (and the viewer's own choice, to keep it visible).
+  function offerChoices() {
+    const formats = new Set(room.streams.map((stream) => stream.format));
+    const qualities = new Set(room.streams.filter((s) => s.format !== "audio").map((s) => s.quality || ""));
+    formatSelect.querySelectorAll("option").forEach((option) => {
+      const format = option.value;
+      option.hidden = format === "youtube" ? !youtubeId() : format in FORMATS && !formats.has(format) && format !== choice.format;
+    });
+    qualitySelect.querySelectorAll("option").forEach((option) => {
+      option.hidden = option.value !== "auto" && !qualities.has(option.value) && option.value !== choice.quality;
+    });
+    qualitySelect.closest("label").hidden = qualities.size < 2 && choice.quality === "auto";
+  }
 
   function flowing() {
     return Boolean(current) && current.format !== "youtube" && !video.paused && performance.now() - progressAt < FLOWING_WITHIN;
@@ -297,11 +406,7 @@ window.createPlayer = function createPlayer({ name, report, changed = () => {} }
     if (believeMedia(watchable)) return "unknown";
     section.hidden = !watchable;
     offline.hidden = watchable;
-    const offered = new Set(room.streams.map((stream) => stream.format));
-    formatSelect.querySelectorAll("option").forEach((option) => {
-      const format = option.value;
-      option.hidden = format === "youtube" ? !youtubeId() : format in FORMATS && !offered.has(format) && format !== choice.format;
-    });
+    offerChoices();
     if (!watchable) {
       if (!idle) stop("");
       idle = true;
@@ -320,5 +425,11 @@ window.createPlayer = function createPlayer({ name, report, changed = () => {} }
     return "live";
   }
 
-  return { update };
+  // What the viewer's problem report carries about playback.
+  function state() {
+    const item = current || lastTried;
+    return { format: item ? label(item) : "", endpoint: item ? item.url : "", error: lastError };
+  }
+
+  return { update, state };
 };

@@ -9,6 +9,7 @@
   const ANNOUNCEMENTS = {
     live: (title) => `${title} is live now`,
     offline: (title) => `${title} went offline`,
+    soon: (title) => `${title} went offline; a talk starts soon`,
     unknown: (title) => `${title}: status unknown, the stream is still playing`,
   };
   let feed = null;
@@ -16,7 +17,8 @@
   let shown = null;
 
   function render() {
-    const state = player ? player.update(latest) : latest.live ? "live" : "offline";
+    const said = player ? player.update(latest) : latest.live ? "live" : "offline";
+    const state = said === "offline" ? window.ui.roomState(latest) : said; // offline may be "starting soon"
     window.ui.showRoom(latest, state);
     if (shown !== null && shown !== state) window.ui.announce(ANNOUNCEMENTS[state](latest.title));
     shown = state;
