@@ -41,6 +41,28 @@ def matrix_link(value: str) -> dict[str, str] | None:
     return {"href": MATRIX_URL.format(room=quote(value, safe=":!@")), "text": value}
 
 
+def relive_link(template: str, talk: dict[str, Any]) -> str:
+    """Where the talk's recording is, from the room's relive-url template; "" for fillers or
+    when the template names an {id} the schedule does not give (ui.js's reliveLink does the same)."""
+    if not template or talk.get("generated"):
+        return ""
+    fields = {key: str(talk.get(key) or "") for key in ("guid", "id")}
+    if any(f"{{{key}}}" in template and not value for key, value in fields.items()):
+        return ""
+    for key, value in fields.items():
+        template = template.replace(f"{{{key}}}", quote(value, safe=""))
+    return web_url(template)
+
+
+def day_with_recordings(day: Any, template: str, now: datetime) -> list[dict[str, Any]]:
+    """The day's talks, each with its recording link and whether it ended by `now`."""
+    talks = [talk for talk in day if isinstance(talk, dict)] if isinstance(day, list) else []
+    return [
+        {**talk, "relive": relive_link(template, talk), "ended": (moment(talk.get("end")) or now) < now}
+        for talk in talks
+    ]
+
+
 def room_extras(room: dict[str, Any]) -> dict[str, Any]:
     info = room.get("info") if isinstance(room.get("info"), dict) else {}
     hashtag = text(info, "hashtag").lstrip("#")
@@ -62,6 +84,7 @@ def room_extras(room: dict[str, Any]) -> dict[str, Any]:
         "youtube": youtube,
         "youtube_embed": YOUTUBE_EMBED.format(id=youtube) if youtube else "",
         "youtube_watch": YOUTUBE_WATCH.format(id=youtube) if youtube else "",
+        "relive": text(info, "relive-url"),
     }
 
 

@@ -11,7 +11,10 @@ from .store import Snapshot
 Reports = dict[str, dict[str, Any]]  # encoder name -> its public report
 
 # Room config keys that viewers' pages may show.
-PUBLIC_INFO = ("logo", "link", "irc", "matrix", "irclog", "hashtag", "preview", "preview-interval", "youtube")
+PUBLIC_INFO = (
+    *("logo", "link", "irc", "matrix", "irclog", "hashtag", "preview", "preview-interval", "youtube"),
+    "relive-url",
+)
 
 
 def public_event(settings: dict[str, Any]) -> dict[str, str]:

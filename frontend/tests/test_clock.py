@@ -16,6 +16,11 @@ OFFSET = 86400
 
 
 def serve(monkeypatch, room: dict, day: list[dict]) -> None:
+    """The tracker's answers for the room, in a rehearsal: the frontend reads the same offset."""
+    from django.conf import settings
+
+    monkeypatch.setattr(settings, "SCHEDULE_OFFSET_SECONDS", OFFSET)
+
     async def room_list():
         return [room]
 
@@ -81,4 +86,57 @@ def test_a_talk_that_just_started_in_a_rehearsal_does_not_say_ending_now(
 
     expect(page.locator(".event time[data-kind=ends]")).to_have_text("ends in 40 minutes")
     expect(page.locator("progress.talk")).to_have_attribute("value", "11")
+    context.close()
+
+
+RELIVE = "https://relive.example/{id}/{guid}"
+
+
+def recorded_room(monkeypatch, boundary: datetime) -> tuple[dict, dict]:
+    """A room with a talk that ended, one on until `boundary`, and the next one."""
+    earlier = {**talk("g-0", "Welcome", boundary - timedelta(minutes=60), 30), "id": "7"}
+    running = {**talk("g-1", "Opening", boundary - timedelta(minutes=30), 30, "Ada"), "id": "8"}
+    coming = {**talk("g-2", "Keynote", boundary, 60, "Grace"), "id": "9"}
+    room = {"name": "example", "title": "Example Room", "live": False, "streams": [], "viewers": 0}
+    room.update(info={"relive-url": RELIVE}, now=running, next=coming)
+    serve(monkeypatch, room, [earlier, running, coming])
+    return room, coming
+
+
+def test_ended_talks_offer_their_recording_and_the_one_ending_now_joins_them(
+    frontend_url: str, monkeypatch, browser: Browser
+):
+    real = datetime.now(UTC)
+    room, coming = recorded_room(monkeypatch, boundary=real + timedelta(days=1, seconds=4))
+
+    context, page = open_page(browser, frontend_url + "/example/schedule", room, real)
+    links = page.locator("#programme a.relive")
+    expect(links.nth(0)).to_be_visible()
+    expect(links.nth(0)).to_have_attribute("href", "https://relive.example/7/g-0")
+    expect(links.nth(0)).to_have_accessible_name("Watch again: Welcome")
+    expect(links.nth(1)).to_be_hidden()  # still on
+    expect(links.nth(1)).to_be_visible(timeout=8000)  # ended at the boundary, no reload
+    expect(links.nth(2)).to_be_hidden()
+    context.close()
+
+    # The room page lists what ended today, and the talk that just ended joins at once.
+    real = datetime.now(UTC)
+    room, coming = recorded_room(monkeypatch, boundary=real + timedelta(days=1, minutes=1))
+    context = browser.new_context(locale="en-GB", timezone_id="UTC")
+    page = context.new_page()
+    sockets = []
+
+    def feed(socket):
+        sockets.append(socket)
+        snapshot = {"type": "snapshot", "version": 1, "time": real.timestamp(), "schedule_offset": OFFSET}
+        socket.send(json.dumps({**snapshot, "rooms": [room]}))
+
+    page.route_web_socket(re.compile(r".*/ws/live/$"), feed)
+    page.goto(frontend_url + "/example")
+    recorded = page.locator("#recorded a")
+    expect(recorded).to_have_text(["Welcome"])
+    expect(recorded).to_have_attribute("href", "https://relive.example/7/g-0")
+    sockets[0].send(json.dumps({"type": "room", "version": 2, "room": {**room, "now": coming, "next": None}}))
+    expect(recorded).to_have_text(["Opening", "Welcome"])
+    expect(recorded.first).to_have_attribute("href", "https://relive.example/8/g-1")
     context.close()

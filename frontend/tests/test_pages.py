@@ -378,3 +378,15 @@ def test_frontend_reads_a_tracker_on_another_address(settings, site, client):
     html = client.get("/").content.decode()
 
     assert 'data-room="hall-2"' in html
+
+
+def test_recording_links_come_from_the_rooms_template_and_only_safe_ones():
+    from frontend.extras import relive_link
+
+    talk = {"guid": "a b/c", "id": "12", "generated": False}
+    assert relive_link("https://media.example/v/{guid}", talk) == "https://media.example/v/a%20b%2Fc"
+    assert relive_link("https://relive.example/{id}/index.m3u8", talk) == "https://relive.example/12/index.m3u8"
+    assert relive_link("https://relive.example/{id}", {**talk, "id": ""}) == ""  # no id, no guessing
+    assert relive_link("https://relive.example/{guid}", {**talk, "generated": True}) == ""  # a break has none
+    assert relive_link("javascript:alert('{guid}')", talk) == ""
+    assert relive_link("", talk) == ""

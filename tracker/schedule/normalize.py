@@ -64,6 +64,7 @@ def finish(drafts: list[Draft], tz: tzinfo) -> list[Event]:
                 url=draft.url,
                 language=draft.language.strip(),
                 track=draft.track.strip(),
+                id=draft.source_id.strip(),
             )
         )
     return sorted(events, key=lambda event: (event.start, event.room, event.guid))

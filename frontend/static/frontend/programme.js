@@ -4,7 +4,7 @@
 "use strict";
 
 (function () {
-  const { el, webUrl, now, announce, onTick } = window.ui;
+  const { el, webUrl, reliveLink, now, announce, onTick } = window.ui;
   const name = document.body.dataset.room;
   const list = document.getElementById("programme");
   const clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
@@ -29,6 +29,8 @@
         item.classList.toggle("current", on);
         if (on && !item.classList.contains("filler")) announce(`Now: ${item.querySelector(".title").textContent}`);
       }
+      const relive = item.querySelector(".relive");
+      if (relive) relive.hidden = end > time; // a recording once the talk ended
       if (on) item.setAttribute("aria-current", "true");
       else item.removeAttribute("aria-current");
       [start, end].forEach((moment) => moment > time && (boundary = Math.min(boundary, moment)));
@@ -40,10 +42,12 @@
   function draw(schedule) {
     const items = schedule.day.map((event) => {
       const url = event.generated ? "" : webUrl(event.url || "");
+      const relive = reliveLink(list.dataset.relive, event);
       return el("li", { className: event.generated ? "filler" : "", "data-start": event.start, "data-end": event.end },
         el("time", { datetime: event.start }), "–", el("time", { datetime: event.end }), " ",
         el(url ? "a" : "span", { className: "title", href: url || null }, event.title),
-        event.speakers.length ? el("span", { className: "speakers" }, " " + event.speakers.join(", ")) : null);
+        event.speakers.length ? el("span", { className: "speakers" }, " " + event.speakers.join(", ")) : null,
+        relive && el("a", { className: "relive", href: relive, hidden: true, "aria-label": "Watch again: " + event.title }, "Watch again"));
     });
     list.replaceChildren(...(items.length ? items : [el("li", { className: "filler" }, "No programme for this room.")]));
     localize();

@@ -15,11 +15,25 @@
   let feed = null;
   let latest = null;
   let shown = null;
+  let onStage = undefined; // the talk on now, to list its recording when it ends
+
+  // The talk on now changed: the one before ended, so its recording goes first in "watch again".
+  function recorded(room) {
+    const list = document.getElementById("recorded");
+    const before = onStage;
+    onStage = room.now || null;
+    if (!list || before === undefined || !before || (room.now && room.now.guid === before.guid)) return;
+    const url = window.ui.reliveLink(list.closest("[data-relive]").dataset.relive, before);
+    if (!url) return;
+    list.prepend(window.ui.el("li", {}, window.ui.el("a", { href: url }, before.title)));
+    list.closest("section").hidden = false;
+  }
 
   function render() {
     const said = player ? player.update(latest) : latest.live ? "live" : "offline";
     const state = said === "offline" ? window.ui.roomState(latest) : said; // offline may be "starting soon"
     window.ui.showRoom(latest, state);
+    if ("now" in latest) recorded(latest);
     if (shown !== null && shown !== state) window.ui.announce(ANNOUNCEMENTS[state](latest.title));
     shown = state;
   }

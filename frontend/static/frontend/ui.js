@@ -93,6 +93,14 @@ window.ui = (function () {
       el("span", { className: "label" }, label), " ", title, ...speakers, " ", time, bar);
   }
 
+  // A talk's recording link from the room's relive-url template (extras.py's relive_link).
+  function reliveLink(template, talk) {
+    if (!template || !talk || talk.generated) return "";
+    const fields = { guid: talk.guid || "", id: talk.id || "" };
+    if (Object.entries(fields).some(([key, value]) => template.includes(`{${key}}`) && !value)) return "";
+    return webUrl(Object.entries(fields).reduce((url, [key, value]) => url.replaceAll(`{${key}}`, encodeURIComponent(value)), template));
+  }
+
   function each(attribute, name, callback) {
     document.querySelectorAll(`[${attribute}="${CSS.escape(name)}"]`).forEach(callback);
   }
@@ -161,5 +169,5 @@ window.ui = (function () {
 
   localizeTimes();
   setInterval(refresh, 15000);
-  return { el, announce, webUrl, showRoom, nowNext, roomState, setClock, now, onTick, localizeTimes, watchPreview };
+  return { el, announce, webUrl, reliveLink, showRoom, nowNext, roomState, setClock, now, onTick, localizeTimes, watchPreview };
 })();
