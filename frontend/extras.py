@@ -85,6 +85,7 @@ def room_extras(room: dict[str, Any]) -> dict[str, Any]:
         "youtube_embed": YOUTUBE_EMBED.format(id=youtube) if youtube else "",
         "youtube_watch": YOUTUBE_WATCH.format(id=youtube) if youtube else "",
         "relive": text(info, "relive-url"),
+        "subtitles": web_url(info.get("subtitles")),
     }
 
 

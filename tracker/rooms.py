@@ -13,7 +13,7 @@ Reports = dict[str, dict[str, Any]]  # encoder name -> its public report
 # Room config keys that viewers' pages may show.
 PUBLIC_INFO = (
     *("logo", "link", "irc", "matrix", "irclog", "hashtag", "preview", "preview-interval", "youtube"),
-    "relive-url",
+    *("relive-url", "subtitles"),
 )
 
 

@@ -25,6 +25,8 @@ window.createPlayer = function createPlayer({ name, report, changed = () => {} }
   const trouble = $("trouble");
   const troubleText = $("trouble-text");
   const unmute = $("unmute");
+  const languageSelect = $("language");
+  const subtitlesButton = $("subtitles");
 
   const HLS_TYPE = "application/vnd.apple.mpegurl";
   const FORMATS = { hls: "HLS", webm: "WebM", mp4: "MP4", audio: "Audio", youtube: "YouTube" };
@@ -56,14 +58,15 @@ window.createPlayer = function createPlayer({ name, report, changed = () => {} }
   let doubtSince = null; // the tracker said offline while media was still arriving
   let doubtTimer = null;
   let distrusted = false; // media stopped or trust ran out: offline it is
+  let audioTracks = []; // the playing HLS stream's alternate audio renditions (hls.js)
 
   // Remembered per browser; storage may be refused (private mode).
   function loadChoice() {
     try {
       const saved = JSON.parse(localStorage.getItem(STORAGE_KEY)) || {};
-      return { format: saved.format || "auto", quality: saved.quality || "auto" };
+      return { format: saved.format || "auto", quality: saved.quality || "auto", language: saved.language || "", subtitles: Boolean(saved.subtitles) };
     } catch {
-      return { format: "auto", quality: "auto" };
+      return { format: "auto", quality: "auto", language: "", subtitles: false };
     }
   }
 
@@ -90,8 +93,18 @@ window.createPlayer = function createPlayer({ name, report, changed = () => {} }
     return typeof id === "string" && /^[\w-]+$/.test(id) ? id : "";
   }
 
+  // The language whose streams play: the viewer's, where a translation has
+  // streams of its own, else the room's own sound ("").
+  function spoken() {
+    return room.streams.some((s) => s.language && s.language === choice.language) ? choice.language : "";
+  }
+
+  function playable() {
+    return room.streams.filter((s) => (s.language || "") === spoken());
+  }
+
   function streamsOf(format, quality) {
-    return room.streams.filter((s) => s.format === format && (s.quality || "") === quality);
+    return playable().filter((s) => s.format === format && (s.quality || "") === quality);
   }
 
   function qualityOrder(qualities) {
@@ -102,14 +115,14 @@ window.createPlayer = function createPlayer({ name, report, changed = () => {} }
   // What to try, in order: format by format, each in the preferred quality first.
   function candidates(first) {
     if (choice.format === "off") return [];
-    const offered = [...new Set(room.live ? room.streams.map((stream) => stream.format) : [])];
+    const offered = [...new Set(room.live ? playable().map((stream) => stream.format) : [])];
     let formats = ["hls", "webm", "mp4", "audio"].filter((format) => offered.includes(format) && canPlay(format));
     if (youtubeId()) formats.unshift("youtube"); // configured to play instead of our streams
     if (choice.format === "audio") formats = formats.filter((format) => format === "audio");
     else if (choice.format !== "auto") formats.sort((a, b) => (b === choice.format) - (a === choice.format));
     const list = formats.flatMap((format) => {
       if (format === "youtube") return [{ format, quality: "" }];
-      const qualities = new Set(room.streams.filter((s) => s.format === format).map((s) => s.quality || ""));
+      const qualities = new Set(playable().filter((s) => s.format === format).map((s) => s.quality || ""));
       return qualityOrder(qualities).map((quality) => ({ format, quality }));
     });
     const same = (item) => first && item.format === first.format && item.quality === first.quality;
@@ -132,6 +145,7 @@ window.createPlayer = function createPlayer({ name, report, changed = () => {} }
   }
 
   function detach() {
+    audioTracks = [];
     clearTimeout(timer);
     clearInterval(countdown);
     current = null;
@@ -176,7 +190,7 @@ window.createPlayer = function createPlayer({ name, report, changed = () => {} }
   async function endpoint(item, gen) {
     const others = () => (streamsOf(item.format, item.quality).find((s) => !failedUrls.has(s.url)) || {}).url || "";
     try {
-      const query = new URLSearchParams({ format: item.format, quality: item.quality });
+      const query = new URLSearchParams({ format: item.format, quality: item.quality, language: spoken() });
       const response = await fetch(`${base}/tracker/api/rooms/${encodeURIComponent(name)}/stream?${query}`);
       if (gen !== generation) return null;
       if (response.status === 403) {
@@ -246,12 +260,21 @@ window.createPlayer = function createPlayer({ name, report, changed = () => {} }
     setStatus(`Starting ${label(item)}…`);
     if (trouble.hidden || !trouble.classList.contains("with-actions")) showTrouble(`Starting ${label(item)}…`);
     timer = setTimeout(() => failed(gen, "no picture after 20 s"), START_TIMEOUT);
-    if (item.format === "hls" && video.canPlayType(HLS_TYPE) === "") {
-      const Hls = await loadHls();
-      if (gen !== generation) return;
-      if (!Hls || !Hls.isSupported()) return failed(gen, "hls.js unavailable");
-      hls = new Hls();
+    // hls.js where the browser cannot play HLS itself, or cannot switch its
+    // audio renditions (translations) when it does.
+    const native = video.canPlayType(HLS_TYPE) !== "";
+    const Hls = item.format === "hls" && !(native && "audioTracks" in video) ? await loadHls() : null;
+    if (gen !== generation) return;
+    if (item.format === "hls" && !native && !(Hls && Hls.isSupported())) return failed(gen, "hls.js unavailable");
+    if (Hls && Hls.isSupported()) {
+      hls = new Hls({ subtitleDisplay: choice.subtitles });
       hls.on(Hls.Events.ERROR, (_, data) => data.fatal && failed(gen, `hls.js: ${data.details}`));
+      hls.on(Hls.Events.AUDIO_TRACKS_UPDATED, (_, data) => {
+        audioTracks = data.audioTracks.map((track) => track.lang || track.name);
+        const wanted = audioTracks.indexOf(choice.language);
+        if (wanted >= 0 && hls.audioTrack !== wanted) hls.audioTrack = wanted;
+        offerLanguages();
+      });
       hls.loadSource(item.url);
       hls.attachMedia(video);
     } else {
@@ -353,17 +376,64 @@ window.createPlayer = function createPlayer({ name, report, changed = () => {} }
   qualitySelect.value = choice.quality;
   chooser.hidden = false;
   chooser.addEventListener("change", () => {
-    choice = { format: formatSelect.value, quality: qualitySelect.value };
+    const before = { ...choice, spoken: room && spoken() };
+    choice = { ...choice, format: formatSelect.value, quality: qualitySelect.value, language: languageSelect.value };
     saveChoice();
-    if (room) start();
+    if (!room) return;
+    // Another language of the same stream: switch its audio, keep the picture going.
+    const track = audioTracks.indexOf(choice.language);
+    const same = before.format === choice.format && before.quality === choice.quality && before.spoken === spoken();
+    if (hls && same && track >= 0) hls.audioTrack = track;
+    else start();
   });
+  subtitlesButton.addEventListener("click", () => {
+    choice = { ...choice, subtitles: !choice.subtitles };
+    saveChoice();
+    showSubtitles();
+  });
+  video.textTracks.addEventListener("addtrack", showSubtitles);
+  // The room's own WebVTT file, fetched (CORS) so it works from another origin without
+  // making every stream server answer CORS for the video itself.
+  if (video.dataset.subtitles) {
+    fetch(video.dataset.subtitles)
+      .then((response) => (response.ok ? response.text() : ""))
+      .then((text) => {
+        const src = text && URL.createObjectURL(new Blob([text], { type: "text/vtt" }));
+        if (src) video.append(el("track", { kind: "captions", label: "Subtitles", src }));
+      })
+      .catch(() => {});
+  }
+
+  // Subtitles from the stream (hls.js makes them text tracks) or the room's own WebVTT file.
+  function showSubtitles() {
+    const tracks = [...video.textTracks].filter((track) => track.kind === "subtitles" || track.kind === "captions");
+    subtitlesButton.hidden = tracks.length === 0;
+    subtitlesButton.setAttribute("aria-pressed", String(choice.subtitles));
+    const pick = tracks.find((track) => track.language && track.language === choice.language) || tracks[0];
+    tracks.forEach((track) => (track.mode = choice.subtitles && track === pick ? "showing" : "disabled"));
+    if (hls) hls.subtitleDisplay = choice.subtitles;
+  }
+
+  // The languages this room speaks: translations with streams of their own and the
+  // playing stream's audio renditions; the viewer's choice stays listed.
+  function offerLanguages() {
+    const names = new Intl.DisplayNames(undefined, { type: "language", fallback: "code" });
+    const named = (code) => { try { return names.of(code); } catch { return code; } };
+    const codes = new Set([...room.streams.map((s) => s.language || ""), ...audioTracks]);
+    if (choice.language) codes.add(choice.language);
+    codes.add("");
+    const options = [...codes].map((code) => el("option", { value: code }, code ? named(code) : "Original"));
+    languageSelect.replaceChildren(...options);
+    languageSelect.value = audioTracks.length && hls && !spoken() ? audioTracks[hls.audioTrack] || "" : choice.language;
+    languageSelect.closest("label").hidden = codes.size < 2;
+  }
   video.querySelectorAll("source").forEach((source) => source.remove()); // the no-JavaScript fallback
   video.removeAttribute("preload");
 
   // Only what the room really has (and the viewer's own choice, to keep it visible).
   function offerChoices() {
     const formats = new Set(room.streams.map((stream) => stream.format));
-    const qualities = new Set(room.streams.filter((s) => s.format !== "audio").map((s) => s.quality || ""));
+    const qualities = new Set(playable().filter((s) => s.format !== "audio").map((s) => s.quality || ""));
     formatSelect.querySelectorAll("option").forEach((option) => {
       const format = option.value;
       option.hidden = format === "youtube" ? !youtubeId() : format in FORMATS && !formats.has(format) && format !== choice.format;
@@ -372,6 +442,7 @@ window.createPlayer = function createPlayer({ name, report, changed = () => {} }
       option.hidden = option.value !== "auto" && !qualities.has(option.value) && option.value !== choice.quality;
     });
     qualitySelect.closest("label").hidden = qualities.size < 2 && choice.quality === "auto";
+    offerLanguages();
   }
 
   function flowing() {
