@@ -16,26 +16,45 @@ $(VENV)/installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# $(call npm-pack,package,version,sha512): the package's tarball from the npm
+# registry (with the machine's npm, installed with apt when missing and run
+# as root) at var/npm/<package>-<version>.tgz, checked against its checksum.
+define npm-pack
+	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; } || \
+	  { echo "npm is missing: apt-get install npm (needed once, for $(1))"; exit 1; }
+	mkdir -p var/npm
+	cd var/npm && npm pack --silent $(1)@$(2) >/dev/null
+	echo "$(3)  var/npm/$(1)-$(2).tgz" | sha512sum --check --quiet
+endef
+
 # hls.js for browsers without native HLS, served from our own static files
-# (never a CDN): fetched once from the npm registry with the machine's npm,
-# pinned by version and checksum.
+# (never a CDN), pinned by version and checksum.
 HLS_VERSION := 1.7.4
 HLS_SHA512 := dc697119d3ef4f6607bd060eb7ec8ecd3fc3122a2bfea255348ca51c0efb9207a805375042a8bbd06c1e7cd11498741e346ca30bc53adbe6ebbaa5bf4e99beb6
 VENDOR := frontend/static/frontend/vendor
 
 # The stamp names the version, so changing HLS_VERSION installs it again.
 $(VENDOR)/.hls.js-$(HLS_VERSION):
-	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; } || \
-	  { echo "npm is missing: apt-get install npm (needed once, for hls.js)"; exit 1; }
-	mkdir -p var/npm $(VENDOR)
-	cd var/npm && npm pack --silent hls.js@$(HLS_VERSION) >/dev/null
-	echo "$(HLS_SHA512)  var/npm/hls.js-$(HLS_VERSION).tgz" | sha512sum --check --quiet
-	tar -xzf var/npm/hls.js-$(HLS_VERSION).tgz -C var/npm package/dist/hls.min.js package/LICENSE
-	cp var/npm/package/LICENSE $(VENDOR)/hls.LICENSE
+	$(call npm-pack,hls.js,$(HLS_VERSION),$(HLS_SHA512))
+	mkdir -p $(VENDOR) var/npm/hls.js
+	tar -xzf var/npm/hls.js-$(HLS_VERSION).tgz -C var/npm/hls.js package/dist/hls.min.js package/LICENSE
+	cp var/npm/hls.js/package/LICENSE $(VENDOR)/hls.LICENSE
 	# Without its source map, which we don't ship (collectstatic would look for it).
-	sed '/^\/\/# sourceMappingURL=/d' var/npm/package/dist/hls.min.js > $(VENDOR)/hls.min.js
+	sed '/^\/\/# sourceMappingURL=/d' var/npm/hls.js/package/dist/hls.min.js > $(VENDOR)/hls.min.js
 	touch $@
+
+# axe-core, the accessibility checker the browser tests run on every public
+# page: a test tool, so it stays in var/ and is never served.
+AXE_VERSION := 4.14.1
+AXE_SHA512 := 1477dafa598d8d065f273d6af302aa203c02e83131707b7fa648cd41bd3d6b734f8c22a0dab86ee6a6f64b8afbe804b214d36db85a2826965edfb3a0b9d546b5
+AXE := var/axe-core-$(AXE_VERSION)/axe.min.js
+
+$(AXE):
+	$(call npm-pack,axe-core,$(AXE_VERSION),$(AXE_SHA512))
+	mkdir -p var/npm/axe-core $(dir $(AXE))
+	tar -xzf var/npm/axe-core-$(AXE_VERSION).tgz -C var/npm/axe-core package/axe.min.js package/LICENSE
+	cp var/npm/axe-core/package/axe.min.js var/npm/axe-core/package/LICENSE $(dir $(AXE))
 
 vendor: $(VENDOR)/.hls.js-$(HLS_VERSION)
 
@@ -71,7 +90,7 @@ lint: $(VENV)/installed
 	$(PY) -m ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
 
-test: $(VENV)/installed vendor system-packages lint
+test: $(VENV)/installed vendor $(AXE) system-packages lint
 	$(PY) -m pytest
 
 bench: $(VENV)/installed

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -39,6 +41,28 @@ def matrix_link(value: str) -> dict[str, str] | None:
     return {"href": MATRIX_URL.format(room=quote(value, safe=":!@")), "text": value}
 
 
+def relive_link(template: str, talk: dict[str, Any]) -> str:
+    """Where the talk's recording is, from the room's relive-url template; "" for fillers or
+    when the template names an {id} the schedule does not give (ui.js's reliveLink does the same)."""
+    if not template or talk.get("generated"):
+        return ""
+    fields = {key: str(talk.get(key) or "") for key in ("guid", "id")}
+    if any(f"{{{key}}}" in template and not value for key, value in fields.items()):
+        return ""
+    for key, value in fields.items():
+        template = template.replace(f"{{{key}}}", quote(value, safe=""))
+    return web_url(template)
+
+
+def day_with_recordings(day: Any, template: str, now: datetime) -> list[dict[str, Any]]:
+    """The day's talks, each with its recording link and whether it ended by `now`."""
+    talks = [talk for talk in day if isinstance(talk, dict)] if isinstance(day, list) else []
+    return [
+        {**talk, "relive": relive_link(template, talk), "ended": (moment(talk.get("end")) or now) < now}
+        for talk in talks
+    ]
+
+
 def room_extras(room: dict[str, Any]) -> dict[str, Any]:
     info = room.get("info") if isinstance(room.get("info"), dict) else {}
     hashtag = text(info, "hashtag").lstrip("#")
@@ -60,6 +84,25 @@ def room_extras(room: dict[str, Any]) -> dict[str, Any]:
         "youtube": youtube,
         "youtube_embed": YOUTUBE_EMBED.format(id=youtube) if youtube else "",
         "youtube_watch": YOUTUBE_WATCH.format(id=youtube) if youtube else "",
+        "relive": text(info, "relive-url"),
+        "subtitles": web_url(info.get("subtitles")),
+    }
+
+
+ACCENT = re.compile(r"^#[0-9A-Fa-f]{6}\Z")
+DEFAULT_BRANDING = {"name": "Live streams", "logo": "", "favicon": "", "accent": ""}
+
+
+def branding(value: Any) -> dict[str, str]:
+    """The event's name, logo, favicon and accent colour, each dropped when unsafe to put in a page."""
+    value = value if isinstance(value, dict) else {}
+    name = text(value, "name")[:100]
+    accent = value.get("accent")
+    return {
+        "name": name or DEFAULT_BRANDING["name"],
+        "logo": web_url(value.get("logo")),
+        "favicon": web_url(value.get("favicon")),
+        "accent": accent if isinstance(accent, str) and ACCENT.match(accent) else "",
     }
 
 
@@ -71,13 +114,44 @@ def event(value: Any) -> dict[str, Any] | None:
     return {**value, "url": web_url(value.get("url")), "speakers": [str(s) for s in speakers]}
 
 
-def prepare(room: dict[str, Any]) -> dict[str, Any]:
-    """The room with extras and now/next ready for templates (missing fields degrade to nothing)."""
+def moment(value: Any) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+# A room that is not live but has a talk starting within this is "starting soon".
+SOON = timedelta(minutes=30)
+
+
+def room_state(live: bool, upcoming: dict[str, Any] | None, now: datetime) -> str:
+    """live, soon or offline: the same rule as ui.js's roomState."""
+    if live:
+        return "live"
+    starts = moment(upcoming["start"]) if upcoming else None
+    return "soon" if starts and now < starts < now + SOON else "offline"
+
+
+def progress(current: dict[str, Any] | None, now: datetime) -> int:
+    """How far into the talk on now, in percent (the page's script keeps it moving)."""
+    start, end = (moment(current["start"]), moment(current["end"])) if current else (None, None)
+    if not start or not end or end <= start:
+        return 0
+    return round(min(1.0, max(0.0, (now - start) / (end - start))) * 100)
+
+
+def prepare(room: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The room with extras, state and now/next ready for templates (missing fields degrade to
+    nothing); `now` is the schedule's time (with its offset)."""
+    current, upcoming = event(room.get("now")), event(room.get("next"))
     return {
         **room,
         "extras": room_extras(room),
-        "now": event(room.get("now")),
-        "next": event(room.get("next")),
+        "now": current and {**current, "progress": progress(current, now)},
+        "next": upcoming,
+        "state": room_state(bool(room.get("live")), upcoming, now),
         "viewers": room.get("viewers") if isinstance(room.get("viewers"), int) else None,
     }
 

@@ -105,6 +105,7 @@ class RoomListCache:
         self.lock = asyncio.Lock()
         self.fetched_at = self.asked_at = float("-inf")
         self.rooms: list[dict[str, Any]] = []
+        self.event: dict[str, Any] = {}
 
 
 _caches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RoomListCache] = weakref.WeakKeyDictionary()
@@ -122,6 +123,7 @@ async def room_list() -> list[dict[str, Any]]:
                 if status != 200:
                     raise TrackerUnavailable(f"room list answered {status}")
                 cache.rooms, cache.fetched_at = body["rooms"], time.monotonic()
+                cache.event = body.get("event") if isinstance(body.get("event"), dict) else {}
             except TrackerUnavailable as exc:
                 if time.monotonic() - cache.fetched_at > STALE_ROOM_LIST_SECONDS:
                     raise
@@ -135,6 +137,13 @@ def room_list_age() -> float:
     """Seconds since this loop's room list came from the tracker (inf: never)."""
     cache = _caches.get(asyncio.get_running_loop())
     return time.monotonic() - cache.fetched_at if cache else float("inf")
+
+
+async def event() -> dict[str, Any]:
+    """The event's branding as the tracker's room list last gave it (name, logo, favicon, accent)."""
+    await room_list()
+    cache = _caches.get(asyncio.get_running_loop())
+    return cache.event if cache else {}
 
 
 def forget_room_list() -> None:

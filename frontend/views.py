@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -19,11 +20,16 @@ from project.addresses import request_address
 from project.lean import lean
 
 from . import tracker_api
-from .extras import prepare, sources
+from .extras import DEFAULT_BRANDING, branding, day_with_recordings, prepare, sources
 
 
 def page(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
-    context = {"tracker_public_url": settings.TRACKER_PUBLIC_URL.rstrip("/"), **context}
+    context = {
+        "tracker_public_url": settings.TRACKER_PUBLIC_URL.rstrip("/"),
+        "trust_media_seconds": settings.PLAYER_TRUST_MEDIA_SECONDS,
+        "event": getattr(request, "branding", DEFAULT_BRANDING),
+        **context,
+    }
     return render(request, f"frontend/{template}", context, status=status)
 
 
@@ -33,6 +39,7 @@ def needs_tracker(view: Callable[..., Awaitable[HttpResponse]]) -> Callable[...,
     @functools.wraps(view)
     async def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
+            request.branding = branding(await tracker_api.event())
             return await view(request, *args, **kwargs)
         except tracker_api.TrackerUnavailable:
             return page(request, "unavailable.html", {}, status=503)
@@ -40,9 +47,22 @@ def needs_tracker(view: Callable[..., Awaitable[HttpResponse]]) -> Callable[...,
     return wrapper
 
 
+def schedule_now() -> datetime:
+    """The schedules' time: now, moved by the rehearsal offset (as the tracker's worker reads them)."""
+    return datetime.now(UTC) + timedelta(seconds=settings.SCHEDULE_OFFSET_SECONDS)
+
+
 async def prepared_rooms() -> list[dict[str, Any]]:
     """Every room, ready for the templates."""
-    return [prepare(room) for room in await tracker_api.room_list()]
+    now = schedule_now()
+    return [prepare(room, now) for room in await tracker_api.room_list()]
+
+
+async def day_of(room: dict[str, Any]) -> dict[str, Any]:
+    """The room's programme for the day, each talk with its recording link."""
+    schedule = (await tracker_api.get(f"/tracker/api/rooms/{quote(room['name'])}/schedule.json")).json()
+    schedule = schedule if isinstance(schedule, dict) else {}
+    return {**schedule, "day": day_with_recordings(schedule.get("day"), room["extras"]["relive"], schedule_now())}
 
 
 async def rooms_and_venue(request: HttpRequest) -> tuple[list[dict[str, Any]], bool]:
@@ -58,7 +78,7 @@ def find(rooms: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
 @needs_tracker
 async def index(request: HttpRequest) -> HttpResponse:
     rooms = await prepared_rooms()
-    return page(request, "index.html", {"rooms": rooms, "live_rooms": [r for r in rooms if r["live"]]})
+    return page(request, "index.html", {"rooms": rooms})
 
 
 @lean
@@ -70,7 +90,11 @@ async def room(request: HttpRequest, name: str) -> HttpResponse:
         return page(request, "404.html", {"name": name}, status=404)
     if venue:
         return page(request, "inroom.html", {"room": current})
-    return page(request, "room.html", {"room": current, "sources": sources(current)})
+    # Recordings of the talks that ended today, newest first (only where the room has them).
+    recorded = (
+        [t for t in (await day_of(current))["day"] if t["ended"] and t["relive"]] if current["extras"]["relive"] else []
+    )
+    return page(request, "room.html", {"room": current, "sources": sources(current), "recorded": recorded[::-1][:3]})
 
 
 @lean
@@ -109,8 +133,7 @@ async def programme(request: HttpRequest, name: str) -> HttpResponse:
     current = find(rooms, name)
     if current is None:
         return page(request, "404.html", {"name": name}, status=404)
-    schedule = (await tracker_api.get(f"/tracker/api/rooms/{quote(name)}/schedule.json")).json()
-    return page(request, "programme.html", {"room": current, "schedule": schedule})
+    return page(request, "programme.html", {"room": current, "schedule": await day_of(current)})
 
 
 def feed_view(suffix: str, **params: str) -> Callable[..., Awaitable[HttpResponse]]:

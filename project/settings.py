@@ -174,6 +174,9 @@ TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
 # The tracker's address as browsers see it, for the live socket; empty means
 # the page's own origin.
 TRACKER_PUBLIC_URL = os.environ.get("TRACKER_PUBLIC_URL", "")
+# A player whose media still arrives keeps playing this long after the tracker
+# says the room went offline (the page says "status unknown" meanwhile).
+PLAYER_TRUST_MEDIA_SECONDS = float(os.environ.get("PLAYER_TRUST_MEDIA_SECONDS", "900"))
 
 # Schedules are read this many seconds away from now: a rehearsal before the
 # event can pretend it is day one, 10:00 (`manage.py schedule offset` helps).

@@ -59,7 +59,13 @@ GLOBAL_DEFAULTS: dict[str, Any] = {
     # Schedules are fetched this often; gaps longer than break-minutes show as a break.
     "schedule-minutes": 5,
     "break-minutes": 15,
+    # The viewers' pages: the event's name, logo and favicon (URLs), accent colour (#rrggbb).
+    "event-name": "Live streams",
+    "event-logo": "",
+    "event-favicon": "",
+    "event-accent": "",
 }
+ACCENT_COLOUR = re.compile(r"^(#[0-9A-Fa-f]{6})?\Z")
 # Whole-number global settings and their allowed ranges.
 GLOBAL_RANGES = {
     "grace": (1, 600),
@@ -200,6 +206,9 @@ def parse_config(main: dict[str, Any], private: dict[str, Any]) -> SiteConfig:
             raise ConfigError(
                 origin("config", key), f"must be a whole number from {low} to {high}", room="config", key=key
             )
+    if not ACCENT_COLOUR.match(global_values["event-accent"]):
+        accent = origin("config", "event-accent")
+        raise ConfigError(accent, "must be a colour like #0b63c5", room="config", key="event-accent")
     for i, entry in enumerate(global_values["localips"]):
         try:
             ipaddress.ip_network(entry, strict=False)

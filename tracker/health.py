@@ -121,7 +121,11 @@ class Record:
         """
         if self.state not in LIVE_STATES:
             return None
-        return {"streams": [{key: s[key] for key in ("format", "quality", "url") if key in s} for s in self.streams]}
+        return {
+            "streams": [
+                {key: s[key] for key in ("format", "quality", "url", "language") if key in s} for s in self.streams
+            ]
+        }
 
     @property
     def live(self) -> bool:

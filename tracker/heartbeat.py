@@ -32,7 +32,9 @@ METRICS = {
     "audio_level": (-200, 0, False),
     "silence": (0, 10**10, True),
 }
-STREAM_FIELDS = {"format", "url", "quality", "clients", "bitrate", "bandwidth"}
+STREAM_FIELDS = {"format", "url", "quality", "clients", "bitrate", "bandwidth", "language"}
+# A stream's spoken language (a translation), as a BCP 47 tag: "en", "de", "pt-BR".
+LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,2}\Z")
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,10 @@ def parse_stream(field: str, data: Any) -> dict[str, Any]:
     if "quality" in data:
         stream["quality"] = require_str(
             f"{field}.quality", data["quality"], QUALITY, "must be 1-32 letters, digits, '_' or '-'"
+        )
+    if "language" in data:
+        stream["language"] = require_str(
+            f"{field}.language", data["language"], LANGUAGE, "must be a language tag like en or pt-BR"
         )
     return stream
 

@@ -35,6 +35,7 @@ import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from django.conf import settings
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
@@ -178,7 +179,10 @@ class LiveHub:
             self._snapshot_text = json.dumps(
                 {"type": "snapshot", "version": self.version, "rooms": list(self.rooms.values())}
             )
-        return self._snapshot_text
+        # Browsers set their clock by ours (progress bars, talk boundaries):
+        # the server's time and the schedule offset, stamped per send.
+        clock = f'{{"time": {time.time():.3f}, "schedule_offset": {settings.SCHEDULE_OFFSET_SECONDS:g}, '
+        return clock + self._snapshot_text[1:]
 
     async def _run(self) -> None:
         failures = 0

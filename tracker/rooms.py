@@ -11,13 +11,21 @@ from .store import Snapshot
 Reports = dict[str, dict[str, Any]]  # encoder name -> its public report
 
 # Room config keys that viewers' pages may show.
-PUBLIC_INFO = ("logo", "link", "irc", "matrix", "irclog", "hashtag", "preview", "preview-interval", "youtube")
+PUBLIC_INFO = (
+    *("logo", "link", "irc", "matrix", "irclog", "hashtag", "preview", "preview-interval", "youtube"),
+    *("relive-url", "subtitles"),
+)
+
+
+def public_event(settings: dict[str, Any]) -> dict[str, str]:
+    """The event's branding for the viewers' pages, from the global config."""
+    return {key: settings[f"event-{key}"] for key in ("name", "logo", "favicon", "accent")}
 
 
 def public_room(room: Room, reports: Reports, attrs: dict[str, Any]) -> dict[str, Any]:
     """The room as viewers see it: live or not, what can be played, who watches, what is on."""
     streams = [stream for report in reports.values() for stream in report["streams"]]
-    playable = sorted({(s["format"], s.get("quality", ""), s["url"]) for s in streams})
+    playable = sorted({(s["format"], s.get("quality", ""), s["url"], s.get("language", "")) for s in streams})
     nownext = attrs.get("nownext") or {}
     return {
         "name": room.name,
@@ -26,7 +34,10 @@ def public_room(room: Room, reports: Reports, attrs: dict[str, Any]) -> dict[str
         # public stream (say, a mixer) does not make its room live.
         "live": bool(playable),
         "viewers": attrs.get("viewers", 0),
-        "streams": [{"format": f, "quality": q, "url": u} for f, q, u in playable],
+        # A translation carries its language; the room's own streams have none.
+        "streams": [
+            {"format": f, "quality": q, "url": u, **({"language": lang} if lang else {})} for f, q, u, lang in playable
+        ],
         "info": {key: room.settings[key] for key in PUBLIC_INFO if room.settings.get(key)},
         "now": nownext.get("now"),
         "next": nownext.get("next"),
@@ -57,9 +68,10 @@ def pick_stream(
     room: str,
     format: str | None = None,
     quality: str | None = None,
+    language: str = "",
     assigned: dict[str, int] | None = None,
 ) -> dict[str, Any] | None:
-    """The least loaded live stream of the room matching format and quality.
+    """The least loaded live stream of the room matching format, quality and language.
 
     Load is the clients the endpoint last reported plus the viewers sent to
     it since, so a crowd arriving between two heartbeats is spread out
@@ -71,7 +83,9 @@ def pick_stream(
         for record in records
         if record.room == room and record.live
         for stream in record.streams
-        if (format is None or stream["format"] == format) and (quality is None or stream.get("quality") == quality)
+        if (format is None or stream["format"] == format)
+        and (quality is None or stream.get("quality") == quality)
+        and stream.get("language", "") == language  # "": the room's own sound, not a translation
     ]
     if not candidates:
         return None

@@ -26,6 +26,7 @@ from .config import get_config
 from .health import Identity
 from .heartbeat import (
     FORMATS,
+    LANGUAGE,
     QUALITY,
     Heartbeat,
     InvalidField,
@@ -165,7 +166,11 @@ async def room_list(request: HttpRequest) -> JsonResponse:
     config = get_config()
     snapshot = await current_state(list(config.rooms))
     return JsonResponse(
-        {"version": snapshot.version, "rooms": list(rooms.public_rooms(config.rooms, snapshot).values())}
+        {
+            "version": snapshot.version,
+            "rooms": list(rooms.public_rooms(config.rooms, snapshot).values()),
+            "event": rooms.public_event(config.settings),
+        }
     )
 
 
@@ -196,9 +201,12 @@ async def room_stream(request: HttpRequest, name: str) -> JsonResponse:
     quality = request.GET.get("quality") or None
     if quality is not None and not QUALITY.match(quality):
         return json_error(400, "invalid", "must be 1-32 letters, digits, '_' or '-'", field="quality")
+    language = request.GET.get("language", "")
+    if language and not LANGUAGE.match(language):
+        return json_error(400, "invalid", "must be a language tag like en or pt-BR", field="language")
     redis = store.get_redis()
     records, assigned = await store.records_and_assigned(redis, name)
-    stream = rooms.pick_stream(records, room=name, format=fmt, quality=quality, assigned=assigned)
+    stream = rooms.pick_stream(records, room=name, format=fmt, quality=quality, language=language, assigned=assigned)
     if stream is None:
         wanted = " ".join(filter(None, [fmt, quality]))
         return json_error(404, "no_stream", f"room {name!r} has no live {wanted + ' ' if wanted else ''}stream")

@@ -28,7 +28,8 @@ class QuietHandler(SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="session")
 def media_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A server with a 60 s WebM test picture at /a.webm and /b.webm (made with ffmpeg)."""
+    """A server with a 60 s WebM test picture at /a.webm and /b.webm, and an 8 s
+    clip of it at /short.webm, and a 60 s tone at /audio.webm (made with ffmpeg)."""
     if shutil.which("ffmpeg") is None:
         pytest.skip("ffmpeg is not installed (apt-get install ffmpeg)")
     folder = tmp_path_factory.mktemp("media")
@@ -39,6 +40,12 @@ def media_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         timeout=60,
     )
     shutil.copy(source, folder / "b.webm")
+    # An 8 s clip, for media that stops by itself.
+    clip = ["ffmpeg", "-v", "error", "-i", str(source), "-t", "8", "-c", "copy", str(folder / "short.webm")]
+    subprocess.run(clip, check=True, timeout=60)
+    # 60 s of a tone, for the audio-only stream.
+    tone = ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=60", "-c:a", "libopus"]
+    subprocess.run([*tone, "-b:a", "24k", str(folder / "audio.webm")], check=True, timeout=60)
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(folder)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

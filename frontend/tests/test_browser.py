@@ -80,17 +80,19 @@ def test_room_page_goes_live_and_offline_without_reload(site: Site, page: Page):
     assert page.evaluate("window.notReloaded") is True
 
 
-def test_index_adds_and_removes_live_rooms(site: Site, page: Page):
+def test_index_shows_rooms_going_live_and_offline_without_reload(site: Site, page: Page):
     page.goto(site.url + "/")
-    expect(page.locator("#no-rooms")).to_be_visible()
-    expect(page.locator("#rooms li")).to_have_count(0)
+    card = page.locator('.room-card[data-room="example"]')
+    expect(page.locator(".room-card h2")).to_have_text(["Example Room", "hall-2"])
+    expect(card.locator(".state")).to_have_text("Offline")
+    expect(card.locator(".offline-note")).to_have_text("Not streaming right now.")
 
     post_heartbeat(site.url, heartbeat(), token=site.add_encoder("example", "cam-1"))
-    expect(page.locator("#rooms li a")).to_have_text(["Example Room"], timeout=5000)
-    expect(page.locator("#no-rooms")).to_be_hidden()
+    expect(card.locator(".state")).to_have_text("Live", timeout=5000)
+    expect(card.locator(".offline-note")).to_be_hidden()
 
-    expect(page.locator("#rooms li")).to_have_count(0, timeout=6000)
-    expect(page.locator("#no-rooms")).to_be_visible()
+    expect(card.locator(".state")).to_have_text("Offline", timeout=6000)
+    expect(page.locator(".room-card")).to_have_count(2)  # the room stays, with its state
 
 
 def test_room_page_already_live_renders_player_without_javascript(site: Site, browser: Browser):
@@ -139,7 +141,8 @@ def test_moves_to_another_endpoint_when_the_playing_one_goes_away(site: Site, pa
 
 
 def test_format_choice_is_remembered_across_reloads(site: Site, page: Page):
-    post_heartbeat(site.url, heartbeat(interval=30), token=site.add_encoder("example", "cam-1"))
+    streams = (stream("http://127.0.0.1:9/hd.webm"), stream("http://127.0.0.1:9/sd.webm", quality="sd"))
+    post_heartbeat(site.url, heartbeat("cam-1", *streams, interval=30), token=site.add_encoder("example", "cam-1"))
     page.goto(site.url + "/example")
     expect(page.locator("#chooser")).to_be_visible()
 
@@ -155,7 +158,8 @@ def test_format_choice_is_remembered_across_reloads(site: Site, page: Page):
 
 
 def test_chooser_is_reachable_by_keyboard(site: Site, page: Page):
-    post_heartbeat(site.url, heartbeat(interval=30), token=site.add_encoder("example", "cam-1"))
+    streams = (stream("http://127.0.0.1:9/hd.webm"), stream("http://127.0.0.1:9/sd.webm", quality="sd"))
+    post_heartbeat(site.url, heartbeat("cam-1", *streams, interval=30), token=site.add_encoder("example", "cam-1"))
     page.goto(site.url + "/example")
     expect(page.locator("#chooser")).to_be_visible()
 

@@ -1,5 +1,8 @@
 """Server-rendered pages, through Django's async test client."""
 
+import re
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from django.test import AsyncClient
 from django.urls import Resolver404, resolve
@@ -86,21 +89,76 @@ async def go_live(room: str = "example") -> None:
     await report(room, "e", STREAM)
 
 
-async def test_index_lists_only_live_rooms(async_client):
+async def test_index_shows_every_room_live_or_not(async_client):
     await go_live("hall-2")
 
     html = (await async_client.get("/")).content.decode()
 
-    assert 'data-room="hall-2"' in html
-    assert 'data-room="example"' not in html
-    assert 'id="no-rooms" class="empty" hidden' in html
+    assert html.count('class="room-card"') == 2  # every configured room, in config order
+    assert html.index('data-room="example"') < html.index('data-room="hall-2"')
+    assert 'class="state offline" data-state="example">Offline</span>' in html
+    assert 'class="state live" data-state="hall-2">Live</span>' in html
+    assert 'data-offline-note="example" >Not streaming right now.</p>' in html
+    assert 'data-offline-note="hall-2" hidden>' in html
 
 
-async def test_index_without_live_rooms_says_so(async_client):
+async def test_index_offline_room_says_when_its_next_talk_starts(async_client, rooms):
+    rooms[0] = room_object(live=False, streams=[], now=None)
+
     html = (await async_client.get("/")).content.decode()
 
-    assert "No room is live right now" in html
-    assert 'id="no-rooms" class="empty" >' in html
+    assert (
+        "Not streaming right now. Next talk at "
+        '<time datetime="2030-01-01T11:00:00Z" data-kind="clock">11:00 UTC</time>.' in html
+    )
+    assert 'data-still="example"' in html and 'loading="lazy" hidden>' in html  # no still while offline
+
+
+async def test_a_room_whose_talk_starts_within_half_an_hour_is_starting_soon(async_client, rooms):
+    soon = datetime.now(UTC) + timedelta(minutes=20)
+    rooms[0] = room_object(live=False, streams=[], now=None, next={**NEXT, "start": soon.isoformat()})
+
+    html = (await async_client.get("/")).content.decode()
+
+    assert '<span class="state soon" data-state="example">Starting soon</span>' in html
+
+
+async def test_the_talk_on_now_has_a_progress_bar(async_client, rooms):
+    start = datetime.now(UTC) - timedelta(minutes=15)
+    rooms[0] = room_object(now={**NOW, "start": start.isoformat(), "end": (start + timedelta(minutes=60)).isoformat()})
+
+    html = (await async_client.get("/")).content.decode()
+
+    assert re.search(r'<progress class="talk" max="100" value="2[56]" ', html)
+
+
+async def test_pages_carry_the_event_branding_from_the_config(async_client, use_config):
+    use_config(
+        {
+            "event-name": "Congress 42",
+            "event-logo": "https://cdn.example/logo.svg",
+            "event-favicon": "https://cdn.example/favicon.png",
+            "event-accent": "#aa3366",
+        }
+    )
+
+    for path in ("/", "/example", "/example/schedule", "/monitor"):
+        html = (await async_client.get(path)).content.decode()
+        assert (
+            '<a href="/" class="brand"><img src="https://cdn.example/logo.svg" alt="" height="32">Congress 42</a>'
+            in html
+        )
+        assert '<link rel="icon" href="https://cdn.example/favicon.png">' in html
+        assert "--brand: #aa3366;" in html
+        assert "Congress 42</title>" in html, path
+
+
+def test_a_bad_accent_colour_stops_start_up_naming_the_key(use_config):
+    from tracker.config import ConfigError, get_config
+
+    use_config({"event-accent": "red; background: url(x)"})
+    with pytest.raises(ConfigError, match="event-accent"):
+        get_config()
 
 
 async def test_room_page_offline_shows_slate(async_client):
@@ -320,3 +378,15 @@ def test_frontend_reads_a_tracker_on_another_address(settings, site, client):
     html = client.get("/").content.decode()
 
     assert 'data-room="hall-2"' in html
+
+
+def test_recording_links_come_from_the_rooms_template_and_only_safe_ones():
+    from frontend.extras import relive_link
+
+    talk = {"guid": "a b/c", "id": "12", "generated": False}
+    assert relive_link("https://media.example/v/{guid}", talk) == "https://media.example/v/a%20b%2Fc"
+    assert relive_link("https://relive.example/{id}/index.m3u8", talk) == "https://relive.example/12/index.m3u8"
+    assert relive_link("https://relive.example/{id}", {**talk, "id": ""}) == ""  # no id, no guessing
+    assert relive_link("https://relive.example/{guid}", {**talk, "generated": True}) == ""  # a break has none
+    assert relive_link("javascript:alert('{guid}')", talk) == ""
+    assert relive_link("", talk) == ""

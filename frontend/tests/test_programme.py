@@ -48,7 +48,7 @@ async def test_programme_page_lists_the_day_with_the_current_talk(programme, asy
 
     html = (await async_client.get("/example/schedule")).content.decode()
 
-    assert '<a href="https://c.example/1">Running talk</a>' in html
+    assert '<a class="title" href="https://c.example/1">Running talk</a>' in html
     assert "Next &lt;b&gt;talk&lt;/b&gt;" in html  # titles are text, never markup
     assert html.index('class=" current"') < html.index("Running talk")
 

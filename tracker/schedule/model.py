@@ -26,6 +26,8 @@ class Event:
     generated: bool = False
     # What a generated event stands for ("before", "break", "end-of-day", "nothing-today", "after"); "" for talks.
     filler: str = ""
+    # The source's own id of the talk (frab's number), for recording links; "" when it has none.
+    id: str = ""
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
@@ -55,6 +57,7 @@ def event_to_dict(event: Event) -> dict[str, Any]:
         "track": event.track,
         "generated": event.generated,
         "filler": event.filler,
+        "id": event.id,
     }
 
 
@@ -74,6 +77,7 @@ def event_from_dict(data: dict[str, Any]) -> Event:
             track=data.get("track", ""),
             generated=bool(data.get("generated", False)),
             filler=data.get("filler", ""),
+            id=data.get("id", ""),
         )
     except KeyError as exc:
         raise ScheduleError(f"stored event lacks {exc.args[0]!r}") from None

@@ -66,6 +66,7 @@ def finish(drafts: list[Draft], tz: tzinfo) -> list[Event]:
                 url=draft.url,
                 language=clean(draft.language, multiline=False).strip(),
                 track=clean(draft.track, multiline=False).strip(),
+                id=clean(draft.source_id, multiline=False).strip(),
             )
         )
     return sorted(events, key=lambda event: (event.start, event.room, event.guid))

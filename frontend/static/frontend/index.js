@@ -1,26 +1,9 @@
-// The index lists the rooms that are live, in the configured order, with
-// what is on now and next.
+// The index shows every configured room, live or not, with its state, the
+// talk on now (with progress) and next, a still when live, and viewers.
 "use strict";
 
 (function () {
-  const { el, nowNext } = window.ui;
-  const list = document.getElementById("rooms");
-  const empty = document.getElementById("no-rooms");
-
-  window.connectLive((rooms) => {
-    const items = [];
-    rooms.forEach((room) => {
-      if (!room.live) return;
-      const link = el("a", { href: "/" + encodeURIComponent(room.name) }, room.title);
-      const schedule = el("div", { className: "nownext", "data-nownext": room.name });
-      const old = list.querySelector(`[data-nownext="${CSS.escape(room.name)}"]`);
-      // Without schedule fields in the feed, keep what the server rendered.
-      if ("now" in room || "next" in room) schedule.replaceChildren(...nowNext(room));
-      else if (old) schedule.replaceChildren(...old.childNodes);
-      items.push(el("li", { "data-room": room.name }, link, schedule));
-    });
-    list.replaceChildren(...items);
-    empty.hidden = items.length > 0;
-    rooms.forEach((room) => window.ui.showRoom(room));
-  });
+  // Stills refresh at most every 30 s here: many more people open this page than the monitor.
+  document.querySelectorAll("img[data-preview]").forEach((img) => window.ui.watchPreview(img, 30));
+  window.connectLive((rooms) => rooms.forEach((room) => window.ui.showRoom(room)));
 })();

@@ -20,16 +20,45 @@
     }
   }
 
+  // Cut off from the tracker this long, the page keeps the last state it had
+  // but says it may be stale: never "offline" because of our own outage.
+  const STALE_AFTER = 8000;
+
+  function connectionStatus() {
+    const line = document.getElementById("connection");
+    let text = "";
+    let staleTimer = null;
+    const show = () => {
+      const stale = document.body.classList.contains("stale");
+      if (line) line.textContent = stale ? "Status may be stale: reconnecting to the live feed…" : text;
+    };
+    return (latest) => {
+      text = latest;
+      if (!text) {
+        clearTimeout(staleTimer);
+        staleTimer = null;
+        document.body.classList.remove("stale");
+      } else if (staleTimer === null) {
+        staleTimer = setTimeout(() => {
+          document.body.classList.add("stale");
+          show();
+        }, STALE_AFTER);
+      }
+      show();
+    };
+  }
+
   // onSchedule(roomName), if given, hears that a room's programme changed.
   window.connectLive = function connectLive(onRooms, onSchedule) {
     const base = document.body.dataset.tracker;
     const watch = document.body.dataset.watch;
-    const status = document.getElementById("connection");
+    const status = connectionStatus();
     const rooms = new Map();
     let feed = null;
     const send = (message) => feed && feed.send(message);
     feed = window.connectFeed(window.feedUrl(base, "/ws/live/"), {
       snapshot(message) {
+        window.ui.setClock(message.time, message.schedule_offset);
         rooms.clear();
         message.rooms.forEach((room) => rooms.set(room.name, room));
         if (watch) send({ type: "watch", room: watch, tab: tabId() });
@@ -54,9 +83,7 @@
           onRooms(rooms);
         }
       },
-      status(text) {
-        if (status) status.textContent = text;
-      },
+      status,
     });
     return { send };
   };

@@ -1,28 +1,10 @@
 // The monitor wall: every room with its preview, state, viewers and now/next,
-// updating live. Previews reload every N seconds without flicker: the new
-// image is loaded and decoded off-screen, then swapped in.
+// updating live; previews reload every N seconds without flicker (ui.js).
 "use strict";
 
 (function () {
-  const { el, webUrl, showRoom } = window.ui;
+  const { el, webUrl, showRoom, watchPreview } = window.ui;
   const wall = document.getElementById("wall");
-
-  function refresh(img) {
-    const base = img.dataset.preview;
-    const next = new Image();
-    next.src = base + (base.includes("?") ? "&" : "?") + "t=" + Date.now();
-    next.decode().then(
-      () => {
-        img.src = next.src;
-        img.classList.remove("stale");
-      },
-      () => img.classList.add("stale"), // keep the last good picture
-    );
-  }
-
-  function watchPreview(img) {
-    setInterval(() => refresh(img), 1000 * Math.max(2, Number(img.dataset.interval) || 10));
-  }
 
   function tile(room) {
     const preview = webUrl((room.info && room.info.preview) || "");

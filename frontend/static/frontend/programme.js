@@ -1,12 +1,15 @@
-// A room's programme for the day, in the viewer's time, redrawn when the
-// tracker says the schedule changed or a talk began or ended.
+// A room's programme for the day, in the viewer's time. The talk on now is
+// marked by the server's clock (ui.now) at each boundary, without a reload;
+// the list is fetched again when the tracker says the schedule changed.
 "use strict";
 
 (function () {
+  const { el, webUrl, reliveLink, now, announce, onTick } = window.ui;
   const name = document.body.dataset.room;
   const list = document.getElementById("programme");
   const clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-  let nowGuid = null;
+  const LONGEST_WAIT = 60000; // look again at least this often (clock corrections, sleeping laptops)
+  let timer = null;
 
   function localize() {
     list.querySelectorAll("time").forEach((node) => {
@@ -14,18 +17,41 @@
     });
   }
 
+  // Mark what is on now; sleep until the next start or end.
+  function mark() {
+    const time = now();
+    let boundary = Infinity;
+    list.querySelectorAll("li[data-start]").forEach((item) => {
+      const start = Date.parse(item.dataset.start);
+      const end = Date.parse(item.dataset.end);
+      const on = start <= time && time < end;
+      if (on !== item.classList.contains("current")) {
+        item.classList.toggle("current", on);
+        if (on && !item.classList.contains("filler")) announce(`Now: ${item.querySelector(".title").textContent}`);
+      }
+      const relive = item.querySelector(".relive");
+      if (relive) relive.hidden = end > time; // a recording once the talk ended
+      if (on) item.setAttribute("aria-current", "true");
+      else item.removeAttribute("aria-current");
+      [start, end].forEach((moment) => moment > time && (boundary = Math.min(boundary, moment)));
+    });
+    clearTimeout(timer);
+    timer = setTimeout(mark, Math.min(LONGEST_WAIT, Math.max(50, boundary - time + 20)));
+  }
+
   function draw(schedule) {
-    const { el, webUrl } = window.ui;
     const items = schedule.day.map((event) => {
       const url = event.generated ? "" : webUrl(event.url || "");
-      const classes = [event.generated ? "filler" : "", schedule.now && schedule.now.guid === event.guid ? "current" : ""];
-      return el("li", { className: classes.join(" ").trim() },
+      const relive = reliveLink(list.dataset.relive, event);
+      return el("li", { className: event.generated ? "filler" : "", "data-start": event.start, "data-end": event.end },
         el("time", { datetime: event.start }), "–", el("time", { datetime: event.end }), " ",
-        el(url ? "a" : "span", { href: url || null }, event.title),
-        event.speakers.length ? el("span", { className: "speakers" }, " " + event.speakers.join(", ")) : null);
+        el(url ? "a" : "span", { className: "title", href: url || null }, event.title),
+        event.speakers.length ? el("span", { className: "speakers" }, " " + event.speakers.join(", ")) : null,
+        relive && el("a", { className: "relive", href: relive, hidden: true, "aria-label": "Watch again: " + event.title }, "Watch again"));
     });
     list.replaceChildren(...(items.length ? items : [el("li", { className: "filler" }, "No programme for this room.")]));
     localize();
+    mark();
   }
 
   async function reload() {
@@ -34,15 +60,10 @@
   }
 
   localize();
+  mark();
+  onTick(mark); // the clock was set (a snapshot came) or a quarter minute passed
   window.connectLive(
-    (rooms) => {
-      const room = rooms.get(name);
-      const guid = room && room.now ? room.now.guid : null;
-      if (guid !== nowGuid) {
-        if (nowGuid !== null) reload();
-        nowGuid = guid;
-      }
-    },
+    () => {},
     (room) => {
       if (room === name) reload();
     },

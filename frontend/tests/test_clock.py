@@ -1,0 +1,142 @@
+"""One clock (issue 15, item 8): pages time talks by the server's clock and
+schedule offset from the snapshot, not the browser's; the programme marks the
+new talk at a boundary without a reload. Real Chromium."""
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+from playwright.sync_api import Browser, expect
+
+from frontend import tracker_api
+from frontend.tests.test_screens import talk
+
+# A rehearsal a day before the event: the site pretends it is tomorrow.
+OFFSET = 86400
+
+
+def serve(monkeypatch, room: dict, day: list[dict]) -> None:
+    """The tracker's answers for the room, in a rehearsal: the frontend reads the same offset."""
+    from django.conf import settings
+
+    monkeypatch.setattr(settings, "SCHEDULE_OFFSET_SECONDS", OFFSET)
+
+    async def room_list():
+        return [room]
+
+    async def get(path: str):
+        body = {"room": "example", "now": room["now"], "next": room["next"], "day": day}
+        return tracker_api.Answer(200, "application/json", json.dumps(body).encode())
+
+    monkeypatch.setattr(tracker_api, "room_list", room_list)
+    monkeypatch.setattr(tracker_api, "get", get)
+
+
+def open_page(browser: Browser, url: str, room: dict, server_time: datetime):
+    context = browser.new_context(locale="en-GB", timezone_id="UTC")
+    page = context.new_page()
+    snapshot = {
+        "type": "snapshot",
+        "version": 1,
+        "time": server_time.timestamp(),
+        "schedule_offset": OFFSET,
+        "rooms": [room],
+    }
+    page.route_web_socket(re.compile(r".*/ws/live/$"), lambda socket: socket.send(json.dumps(snapshot)))
+    page.goto(url)
+    return context, page
+
+
+def test_the_programme_marks_the_new_talk_at_the_boundary_by_the_servers_clock(
+    frontend_url: str, monkeypatch, browser: Browser
+):
+    real = datetime.now(UTC)
+    boundary = real + timedelta(days=1, seconds=4)  # in the schedule's time
+    first = talk("1", "Opening", boundary - timedelta(minutes=30), 30, "Ada")
+    second = talk("2", "Keynote", boundary, 60, "Grace")
+    room = {"name": "example", "title": "Example Room", "live": False, "streams": [], "viewers": 0, "info": {}}
+    room.update(now=first, next=second)
+    serve(monkeypatch, room, [first, second])
+
+    # The browser's own clock says neither talk is on (they are tomorrow).
+    context, page = open_page(browser, frontend_url + "/example/schedule", room, real)
+    page.evaluate("window.notReloaded = true")
+    current = page.locator("#programme li.current")
+
+    expect(current).to_contain_text("Opening")
+    expect(current).to_have_attribute("aria-current", "true")
+    expect(current).to_contain_text("Keynote", timeout=8000)
+    expect(page.locator("#programme li.current")).to_have_count(1)
+    expect(page.locator("#announce")).to_have_text("Now: Keynote")
+    assert page.evaluate("window.notReloaded") is True
+    context.close()
+
+
+def test_a_talk_that_just_started_in_a_rehearsal_does_not_say_ending_now(
+    frontend_url: str, monkeypatch, browser: Browser
+):
+    real = datetime.now(UTC).replace(microsecond=0)
+    start = real + timedelta(days=1, minutes=-5)
+    on = talk("1", "Opening", start, 45, "Ada")
+    room = {"name": "example", "title": "Example Room", "live": False, "streams": [], "viewers": 0, "info": {}}
+    room.update(now=on, next=None)
+    serve(monkeypatch, room, [on])
+
+    context, page = open_page(browser, frontend_url + "/example", room, real)
+
+    expect(page.locator(".event time[data-kind=ends]")).to_have_text("ends in 40 minutes")
+    expect(page.locator("progress.talk")).to_have_attribute("value", "11")
+    context.close()
+
+
+RELIVE = "https://relive.example/{id}/{guid}"
+
+
+def recorded_room(monkeypatch, boundary: datetime) -> tuple[dict, dict]:
+    """A room with a talk that ended, one on until `boundary`, and the next one."""
+    earlier = {**talk("g-0", "Welcome", boundary - timedelta(minutes=60), 30), "id": "7"}
+    running = {**talk("g-1", "Opening", boundary - timedelta(minutes=30), 30, "Ada"), "id": "8"}
+    coming = {**talk("g-2", "Keynote", boundary, 60, "Grace"), "id": "9"}
+    room = {"name": "example", "title": "Example Room", "live": False, "streams": [], "viewers": 0}
+    room.update(info={"relive-url": RELIVE}, now=running, next=coming)
+    serve(monkeypatch, room, [earlier, running, coming])
+    return room, coming
+
+
+def test_ended_talks_offer_their_recording_and_the_one_ending_now_joins_them(
+    frontend_url: str, monkeypatch, browser: Browser
+):
+    real = datetime.now(UTC)
+    room, coming = recorded_room(monkeypatch, boundary=real + timedelta(days=1, seconds=4))
+
+    context, page = open_page(browser, frontend_url + "/example/schedule", room, real)
+    links = page.locator("#programme a.relive")
+    expect(links.nth(0)).to_be_visible()
+    expect(links.nth(0)).to_have_attribute("href", "https://relive.example/7/g-0")
+    expect(links.nth(0)).to_have_accessible_name("Watch again: Welcome")
+    expect(links.nth(1)).to_be_hidden()  # still on
+    expect(links.nth(1)).to_be_visible(timeout=8000)  # ended at the boundary, no reload
+    expect(links.nth(2)).to_be_hidden()
+    context.close()
+
+    # The room page lists what ended today, and the talk that just ended joins at once.
+    real = datetime.now(UTC)
+    room, coming = recorded_room(monkeypatch, boundary=real + timedelta(days=1, minutes=1))
+    context = browser.new_context(locale="en-GB", timezone_id="UTC")
+    page = context.new_page()
+    sockets = []
+
+    def feed(socket):
+        sockets.append(socket)
+        snapshot = {"type": "snapshot", "version": 1, "time": real.timestamp(), "schedule_offset": OFFSET}
+        socket.send(json.dumps({**snapshot, "rooms": [room]}))
+
+    page.route_web_socket(re.compile(r".*/ws/live/$"), feed)
+    page.goto(frontend_url + "/example")
+    recorded = page.locator("#recorded a")
+    expect(recorded).to_have_text(["Welcome"])
+    expect(recorded).to_have_attribute("href", "https://relive.example/7/g-0")
+    sockets[0].send(json.dumps({"type": "room", "version": 2, "room": {**room, "now": coming, "next": None}}))
+    expect(recorded).to_have_text(["Opening", "Welcome"])
+    expect(recorded.first).to_have_attribute("href", "https://relive.example/8/g-1")
+    context.close()
