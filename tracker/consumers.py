@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
 import time
 from typing import Any
 
@@ -14,7 +13,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from redis.exceptions import RedisError
 
-from . import store
+from . import controls, store
 from .audience import PLAYBACK_STATES
 from .config import get_config
 from .dashboard import ops_snapshot
@@ -34,7 +33,8 @@ CLOSE_TRY_AGAIN = 1013
 MAX_FRAME_BYTES = 64 * 1024
 # Consecutive bad frames an encoder may send before it is disconnected.
 MAX_BAD_FRAMES = 5
-TAB = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+# A viewer may report a problem this often per socket; more are dropped.
+REPORT_SECONDS = 10
 
 
 class DatabaseFreeConsumer(AsyncWebsocketConsumer):
@@ -76,10 +76,12 @@ class LiveConsumer(DatabaseFreeConsumer):
       {"type": "watch", "room": R, "tab": T} to count as a viewer of R (T
         identifies the browser tab, so its reconnects count once);
       {"type": "health", "state": S, ...} how playback goes (S is playing,
-        buffering, error or paused), aggregated per room for operators.
+        buffering, error or paused), aggregated per room for operators;
+      {"type": "report", "room": R, "tab": T, "format", "endpoint", "error",
+        "browser", "text"} a viewer's "report a problem", for operators.
     """
 
-    last_health = last_snapshot = 0.0
+    last_health = last_snapshot = last_report = 0.0
 
     async def connect(self) -> None:
         await self.accept()
@@ -97,19 +99,41 @@ class LiveConsumer(DatabaseFreeConsumer):
             if time.monotonic() - self.last_snapshot >= 1:
                 self.last_snapshot = time.monotonic()
                 await self.push(get_hub().snapshot_text())
-        elif kind == "watch" and isinstance(room, str) and room in get_config().rooms and TAB.match(str(tab)):
+        elif kind == "watch" and isinstance(room, str) and room in get_config().rooms and controls.TAB.match(str(tab)):
             get_hub().watch(self, room, tab)
         elif kind == "health" and request.get("state") in PLAYBACK_STATES:
             # Clients report every 30 s at most; a flood changes nothing.
             if time.monotonic() - self.last_health >= 1:
                 self.last_health = time.monotonic()
                 get_hub().playback(self, request["state"])
+        elif kind == "report":
+            await self.report(request)
         else:
-            await self.close(code=CLOSE_BAD_MESSAGE, reason="expected a snapshot, watch or health message")
+            await self.close(code=CLOSE_BAD_MESSAGE, reason="expected a snapshot, watch, health or report message")
+
+    async def report(self, request: dict[str, Any]) -> None:
+        try:
+            report = controls.parse_report(request)
+        except controls.Refused as exc:
+            await self.close(code=CLOSE_BAD_MESSAGE, reason=str(exc))
+            return
+        if time.monotonic() - self.last_report < REPORT_SECONDS:
+            return  # one person reports once; a loop of reports is noise
+        self.last_report = time.monotonic()
+        with contextlib.suppress(RedisError):  # a lost report is no reason to drop the viewer
+            await controls.add_report(store.get_redis(), report, now=time.time())
 
 
 class OpsConsumer(DatabaseFreeConsumer):
-    """/ws/ops/: every encoder record and transition, for logged-in operators."""
+    """/ws/ops/: every encoder record and transition, for logged-in operators.
+
+    Operators may send {"type": "snapshot"}, or act (tracker.controls):
+      {"type": "ack", "room": R, "name": E} to say they are on E's problem;
+      {"type": "silence", "room": R, ["name": E,] "minutes": M} (0 ends it);
+      {"type": "note", "room": R, "name": E, "text": T} ("" removes it).
+    A refused action is answered {"type": "refused", "message": ...} (no
+    version: it is for this socket only); done ones reach every operator.
+    """
 
     pending: list[tuple[int, str]] | None = None
     resyncing: asyncio.Lock
@@ -152,10 +176,23 @@ class OpsConsumer(DatabaseFreeConsumer):
             await self.push(text)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self.client_request(text_data).get("type") != "snapshot":
-            await self.close(code=CLOSE_BAD_MESSAGE, reason='expected {"type": "snapshot"}')
-            return
-        await self.resync()
+        request = self.client_request(text_data)
+        kind = request.get("type")
+        if kind == "snapshot":
+            await self.resync()
+        elif kind in controls.OPERATOR_ACTIONS:
+            await self.act(kind, request)
+        else:
+            await self.close(code=CLOSE_BAD_MESSAGE, reason="expected a snapshot, ack, silence or note message")
+
+    async def act(self, kind: str, request: dict[str, Any]) -> None:
+        action = controls.OPERATOR_ACTIONS[kind]
+        try:
+            await action(store.get_redis(), request, by=self.scope["user"].get_username(), now=time.time())
+        except controls.Refused as exc:
+            await self.push(json.dumps({"type": "refused", "message": str(exc)}))
+        except RedisError:
+            await self.push(json.dumps({"type": "refused", "message": "live state store unreachable; try again"}))
 
 
 class EncoderConsumer(DatabaseFreeConsumer):

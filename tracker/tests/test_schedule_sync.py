@@ -252,3 +252,18 @@ async def test_a_source_that_breaks_the_parser_does_not_stop_the_others(use_conf
     assert changed == ["hall-2"]
     assert health["example"]["error"]
     assert health["hall-2"]["events"] == 3
+
+
+async def test_sync_with_a_wrong_key_tells_operators_the_room_names_the_source_has(use_config):
+    server = ScheduleServer()
+    use_config(example={"schedule": server.url, "schedule-key": "Hall One"})
+    redis = store.get_redis()
+
+    await schedule_sync.sync(redis)
+    first = (await store.get_ops_state(redis, "schedules"))["example"]
+    await schedule_sync.sync(redis)  # not modified: the names stay known
+    again = (await store.get_ops_state(redis, "schedules"))["example"]
+    server.http.shutdown()
+
+    assert (first["events"], first["key"], first["names"]) == (0, "Hall One", ["Saal 1"])
+    assert (again["events"], again["names"]) == (0, ["Saal 1"])
