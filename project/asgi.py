@@ -19,6 +19,7 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 
 from project.lean import LeanApplication  # noqa: E402
 from tracker.config import ConfigError, get_config  # noqa: E402
+from tracker.reload import reload_on_sighup  # noqa: E402
 from tracker.routing import websocket_application  # noqa: E402
 
 if not settings.DEBUG and settings.SECRET_KEY == settings.DEVELOPMENT_SECRET_KEY:
@@ -28,6 +29,7 @@ if "tracker" in settings.SITE_PARTS:
         get_config()
     except ConfigError as exc:
         sys.exit(f"config error: {exc}")
+    reload_on_sighup()  # rooms change without a restart
 
 http_application = LeanApplication(get_asgi_application())
 if settings.SERVE_STATIC:

@@ -53,8 +53,8 @@ async def ops_snapshot(redis: Redis, *, now: float) -> tuple[int, str]:
 async def setup_problems(redis: Redis) -> list[str]:
     """What is wrong with how the site runs, in words for the operators."""
     problems = []
-    try:
-        persistence = await redis.config_get("appendonly", "save")
+    try:  # one parameter per call: Redis before 7 takes no more
+        persistence = {**await redis.config_get("appendonly"), **await redis.config_get("save")}
     except ResponseError:  # managed Redis services often refuse CONFIG: nothing to say then
         persistence = None
     if persistence is not None and persistence.get("appendonly") != "yes" and not persistence.get("save"):

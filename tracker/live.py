@@ -31,7 +31,7 @@ from typing import Any, Protocol
 
 from redis.exceptions import RedisError
 
-from . import audience, rooms, store
+from . import audience, reload, rooms, store
 from .config import get_config
 
 logger = logging.getLogger(__name__)
@@ -84,6 +84,7 @@ class LiveHub:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="live-hub")
             self._reporter = asyncio.create_task(self._report_forever(), name="live-hub-reports")
+            reload.when_reloaded(self.config_changed)
         await self.ready.wait()
 
     async def join(self, listener: Listener) -> str:
@@ -193,6 +194,13 @@ class LiveHub:
             if order["type"] == "revoke":
                 connections = self.encoder_sockets.get(order["encoder"], set())
                 await self._each(connections, lambda connection: connection.revoked())
+            elif reload.is_order(data):
+                reload.reload_now(why="reload_config")
+
+    async def config_changed(self) -> None:
+        """Rooms were added, changed or removed: everyone gets a snapshot of the new set."""
+        await self._reload(store.get_redis())
+        await self._each(self.ops_listeners, lambda listener: listener.resync())
 
     async def _apply(self, redis: store.Redis, message: dict[str, Any]) -> None:
         version = message["version"]

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from django.core.management.base import BaseCommand, CommandError
 from redis.exceptions import RedisError
 
-from tracker import alerts, audience, history, ingest, schedule_sync, store
+from tracker import alerts, audience, history, ingest, reload, schedule_sync, store
 from tracker.config import ConfigError, get_config
 from tracker.identities import copy_identities_to_redis
 
@@ -131,8 +131,37 @@ async def wait_for_redis(redis: store.Redis) -> None:
             await asyncio.sleep(1)
 
 
+async def follow_config() -> None:
+    """Reload when `manage.py reload_config` says so (SIGHUP reloads this process alone)."""
+    while True:
+        client = store.connect(socket_timeout=None)  # a subscription idles by design
+        try:
+            async with client.pubsub(ignore_subscribe_messages=True) as pubsub:
+                await pubsub.subscribe(store.control_channel())
+                async for message in pubsub.listen():
+                    if reload.is_order(message["data"]):
+                        reload.reload_now(why="reload_config")
+        except RedisError as exc:
+            logger.warning("config reload orders cannot reach redis: %s", exc)
+            await asyncio.sleep(1)
+        finally:
+            await client.aclose()
+
+
+async def config_changed(redis: store.Redis) -> None:
+    """New rooms get their alert group and their schedule at once, not at the next sync."""
+    try:
+        await alerts.ensure_groups(redis)
+        await schedule_sync.sync(redis)
+        await schedule_sync.push_now_next(redis, now=schedule_sync.schedule_now())
+    except RedisError as exc:
+        logger.warning("after the config reload, redis was away: %s", exc)
+
+
 async def run() -> None:
+    reload.reload_on_sighup()
     redis = store.connect()
+    reload.when_reloaded(lambda: config_changed(redis))
     await wait_for_redis(redis)
     count = await copy_identities_to_redis(redis)
     logger.info("worker started; %d encoder tokens loaded", count)
@@ -143,4 +172,5 @@ async def run() -> None:
         supervised("viewer counts", lambda: count_viewers_forever(redis)),
         supervised("schedules", lambda: schedules_forever(schedules_redis)),
         supervised("alerts", lambda: alert_forever(alerts_redis)),
+        supervised("config reloads", follow_config),
     )

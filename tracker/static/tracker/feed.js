@@ -5,7 +5,7 @@
 // in the same instant after a restart.
 "use strict";
 
-window.connectFeed = function connectFeed(url, { snapshot, change, status = () => {} }) {
+window.connectFeed = function connectFeed(url, { snapshot, change, status = () => {}, reply = () => {} }) {
   let version = null;
   let waiting = true;
   let attempt = 0;
@@ -40,6 +40,10 @@ window.connectFeed = function connectFeed(url, { snapshot, change, status = () =
       if (message.type === "status") {
         // The server lost its live state store; a snapshot follows its return.
         status("Reconnecting…");
+        return;
+      }
+      if (message.version === undefined) {
+        reply(message); // an answer to this socket alone, outside the feed's order
         return;
       }
       if (waiting || message.version <= version) return;
