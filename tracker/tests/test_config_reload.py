@@ -64,7 +64,9 @@ def test_reload_config_command_refuses_a_bad_edit_with_the_one_line_error(use_co
     with pytest.raises(CommandError) as refused:
         call_command("reload_config")
 
-    assert str(refused.value) == "config.private.json: room 'bad room!': room names use letters, digits, '_' and '-' only"
+    assert (
+        str(refused.value) == "config.private.json: room 'bad room!': room names use letters, digits, '_' and '-' only"
+    )
 
 
 async def test_reload_order_gives_viewers_a_snapshot_with_the_new_room(use_config):
