@@ -192,6 +192,7 @@ class Site:
 
     url: str
     env: dict[str, str]
+    pids: tuple[int, ...] = ()  # daphne's, then the worker's if it runs one
 
     def manage(self, *args: str) -> str:
         result = subprocess.run(
@@ -252,7 +253,7 @@ def running(env: dict[str, str], logs: Path, *, worker: bool = True, port: int |
             log.close()
         url = f"http://127.0.0.1:{port}"
         wait_for(lambda: urllib.request.urlopen(url + "/readyz", timeout=1).status == 200, timeout=20, what="daphne")
-        yield Site(url=url, env=env)
+        yield Site(url=url, env=env, pids=tuple(process.pid for process in processes))
     finally:
         for process in processes:
             process.terminate()
