@@ -8,7 +8,7 @@ import json
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from . import controls, history, store
+from . import controls, history, setup_checks, store
 from .config import get_config
 
 SPARKLINE_SECONDS = 10 * 60
@@ -44,14 +44,14 @@ async def ops_snapshot(redis: Redis, *, now: float) -> tuple[int, str]:
             "history": sparklines,
             "controls": operator_controls,
             "reports": reports,
-            "setup": await setup_problems(redis),
+            "setup": setup_checks.config_problems(config) + await redis_problems(redis),
         }
     )
     return snapshot.version, text
 
 
-async def setup_problems(redis: Redis) -> list[str]:
-    """What is wrong with how the site runs, in words for the operators."""
+async def redis_problems(redis: Redis) -> list[str]:
+    """What is wrong with how Redis runs, in words for the operators."""
     problems = []
     try:  # one parameter per call: Redis before 7 takes no more
         persistence = {**await redis.config_get("appendonly"), **await redis.config_get("save")}

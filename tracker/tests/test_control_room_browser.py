@@ -226,3 +226,37 @@ def test_sighup_adds_a_room_that_goes_live_from_a_heartbeat_without_a_restart(si
 
     assert room["live"] is True
     assert page_status == 200
+
+
+# Records which rows a mutation touched, leaving out the clocks ("for", "last seen") that tick in every row.
+WATCH_ROWS = """() => {
+  window.touched = new Set();
+  new MutationObserver((records) => records.forEach((record) => {
+    const node = record.target.nodeType === Node.ELEMENT_NODE ? record.target : record.target.parentElement;
+    const cell = node.closest("td, th");
+    if (cell && !cell.matches(".since, .seen")) window.touched.add(cell.closest("tr").dataset.encoder || "room head");
+  })).observe(document.getElementById("grid"), { subtree: true, childList: true, characterData: true, attributes: true });
+}"""
+
+
+def test_a_heartbeat_rewrites_only_its_own_row_among_a_hundred(site_env, tmp_path, browser: Browser):
+    rooms = {f"r{i}": {} for i in range(10)}
+    with site_with(site_env, tmp_path, **rooms) as site:
+        members = [(room, f"{room}-e{j}") for room in rooms for j in range(10)]
+        tokens = add_encoders(site, *members)
+        page = browser.new_page(viewport=LAPTOP)
+        log_in(site, page)
+        for (room, name), token in tokens.items():
+            beat(site, token, room, name, interval=60)
+        expect(page.locator("tr.encoder")).to_have_count(100)
+        page.wait_for_timeout(500)
+        page.evaluate(WATCH_ROWS)
+
+        room, name = members[57]
+        beat(site, tokens[(room, name)], room, name, interval=60, streams=2)
+        expect(page.locator(f'tr[data-encoder="{name}"] .streams li')).to_have_count(2)
+        page.wait_for_timeout(1500)  # past a tick of the clocks too
+        touched = page.evaluate("[...window.touched]")
+        page.close()
+
+    assert touched == [name]
