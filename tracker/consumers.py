@@ -33,6 +33,7 @@ CLOSE_TRY_AGAIN = 1013
 MAX_FRAME_BYTES = 64 * 1024
 # Consecutive bad frames an encoder may send before it is disconnected.
 MAX_BAD_FRAMES = 5
+PONG = json.dumps({"type": "pong"})
 # A viewer may report a problem this often per socket; more are dropped.
 REPORT_SECONDS = 10
 
@@ -133,6 +134,8 @@ class OpsConsumer(DatabaseFreeConsumer):
       {"type": "note", "room": R, "name": E, "text": T} ("" removes it).
     A refused action is answered {"type": "refused", "message": ...} (no
     version: it is for this socket only); done ones reach every operator.
+    {"type": "ping"} is answered {"type": "pong"}: a quiet feed and a dead
+    connection look alike to a browser until it asks.
     """
 
     pending: list[tuple[int, str]] | None = None
@@ -180,10 +183,12 @@ class OpsConsumer(DatabaseFreeConsumer):
         kind = request.get("type")
         if kind == "snapshot":
             await self.resync()
+        elif kind == "ping":
+            await self.push(PONG)
         elif kind in controls.OPERATOR_ACTIONS:
             await self.act(kind, request)
         else:
-            await self.close(code=CLOSE_BAD_MESSAGE, reason="expected a snapshot, ack, silence or note message")
+            await self.close(code=CLOSE_BAD_MESSAGE, reason="expected a snapshot, ping, ack, silence or note message")
 
     async def act(self, kind: str, request: dict[str, Any]) -> None:
         action = controls.OPERATOR_ACTIONS[kind]

@@ -1,9 +1,12 @@
 """The control room as a crew uses it: real Chromium, daphne, worker, webhook receiver."""
 
+import contextlib
 import json
 import os
 import re
 import signal
+import socket
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -235,7 +238,8 @@ WATCH_ROWS = """() => {
     const node = record.target.nodeType === Node.ELEMENT_NODE ? record.target : record.target.parentElement;
     const cell = node.closest("td, th");
     if (cell && !cell.matches(".since, .seen")) window.touched.add(cell.closest("tr").dataset.encoder || "room head");
-  })).observe(document.getElementById("grid"), { subtree: true, childList: true, characterData: true, attributes: true });
+  })).observe(document.getElementById("grid"), { subtree: true, childList: true, characterData: true,
+                                                  attributes: true });
 }"""
 
 
@@ -260,3 +264,71 @@ def test_a_heartbeat_rewrites_only_its_own_row_among_a_hundred(site_env, tmp_pat
         page.close()
 
     assert touched == [name]
+
+
+class FreezingProxy:
+    """A TCP proxy to the site whose link can go dead without closing, like a laptop
+    whose Wi-Fi lost its route: open connections carry nothing and never close, new
+    ones fail; until the link is back."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.dead = False
+        self.frozen: set[socket.socket] = set()
+        self.connections: set[socket.socket] = set()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                client, _ = self.listener.accept()
+                if self.dead:
+                    client.close()
+                    continue
+                upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+                self.connections |= {client, upstream}
+                for source, target in ((client, upstream), (upstream, client)):
+                    threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
+
+    def _pump(self, source: socket.socket, target: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                if source not in self.frozen:
+                    target.sendall(data)
+        with contextlib.suppress(OSError):
+            target.shutdown(socket.SHUT_WR)
+
+    def lose_link(self) -> None:
+        self.dead = True
+        self.frozen |= self.connections
+
+    def restore_link(self) -> None:
+        self.dead = False  # the frozen connections stay dead, as after a real outage
+
+    def close(self) -> None:
+        self.listener.close()
+        for connection in self.connections:
+            connection.close()
+
+
+def test_dashboard_notices_a_connection_gone_silent_and_reconnects(site: Site, page: Page):
+    token = add_encoders(site, ("example", "cam"))[("example", "cam")]
+    beat(site, token, "example", "cam")
+    proxy = FreezingProxy(int(site.url.rsplit(":", 1)[1]))
+    try:
+        log_in(site, page, url=proxy.url)
+        expect(page.locator('tr[data-encoder="cam"] .badge')).to_have_text("up")
+
+        proxy.lose_link()
+        # An unanswered ping is noticed within 3 s (ping interval) + 8 s (silence allowed) + a tick.
+        expect(page.locator("#offline")).to_be_visible(timeout=15000)
+        expect(page).to_have_title("(disconnected) Dashboard")
+        beat(site, token, "example", "cam", streams=2)
+        proxy.restore_link()
+
+        expect(page.locator("#offline")).to_be_hidden(timeout=20000)
+        expect(page.locator('tr[data-encoder="cam"] .streams li')).to_have_count(2)
+    finally:
+        proxy.close()

@@ -153,3 +153,15 @@ async def test_bad_viewer_report_closes_with_the_field(transactional_db):
 
     assert (output["type"], output["code"]) == ("websocket.close", 4400)
     assert output["reason"].startswith("error:")
+
+
+async def test_ops_ping_is_answered_on_that_socket_only(transactional_db):
+    alice, bob = await operator("alice"), await operator("bob")
+
+    await alice.send_to(text_data=json.dumps({"type": "ping"}))
+    answer = json.loads(await alice.receive_from(timeout=3))
+
+    assert answer == {"type": "pong"}
+    assert await bob.receive_nothing(timeout=0.3)
+    for communicator in (alice, bob):
+        await communicator.disconnect()

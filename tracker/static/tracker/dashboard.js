@@ -20,6 +20,9 @@
   const SPARK_SECONDS = 600;
   const SPARK_STEP = 10;
   const PREVIEW_CHECK_SECONDS = 60;
+  // The server answers a ping at once; a ping unanswered this long means the link is dead.
+  const PING_SECONDS = 3;
+  const SILENT_SECONDS = 8;
   const COLORS = { down: "#c62828", disconnected: "#6a1b9a", degraded: "#b26a00", late: "#c77700", up: "#2e7d32", empty: "#2e7d32" };
 
   const grid = document.getElementById("grid");
@@ -45,6 +48,7 @@
   let clockOffset = 0; // server time minus browser time, in seconds
   let connected = false;
   let offlineSince = Date.now() / 1000;
+  let lastHeard = Date.now() / 1000;
 
   const now = () => Date.now() / 1000 + clockOffset;
   const member = (record) => `${record.room}/${record.name}`;
@@ -453,6 +457,7 @@
 
   const ops = window.connectFeed(window.feedUrl(null, "/ws/ops/"), {
     snapshot(message) {
+      lastHeard = Date.now() / 1000;
       clockOffset = message.now - Date.now() / 1000;
       rooms = message.rooms;
       encoders.clear();
@@ -472,6 +477,7 @@
       changed();
     },
     change(message) {
+      lastHeard = Date.now() / 1000;
       if (message.type === "audience") {
         audience = message.data;
         changed();
@@ -506,6 +512,7 @@
       }
     },
     reply(message) {
+      lastHeard = Date.now() / 1000;
       if (message.type !== "refused") return;
       setText(refused, `Not done: ${message.message}`);
       setHidden(refused, false);
@@ -534,5 +541,22 @@
   // only the banner's age grows: the rest is what was known when the link broke.
   setInterval(() => (connected ? changed() : showOffline()), 1000);
   setInterval(checkPreviews, PREVIEW_CHECK_SECONDS * 1000);
+  // Judged from the last unanswered ping, not from quiet alone: a background
+  // tab's timers may run once a minute, and a quiet feed is not a dead one.
+  let pingSentAt = 0;
+  setInterval(() => {
+    if (!connected) return;
+    const t = Date.now() / 1000;
+    if (pingSentAt && lastHeard < pingSentAt) {
+      if (t - pingSentAt > SILENT_SECONDS) {
+        pingSentAt = 0;
+        setConnected(false);
+        ops.restart();
+      }
+      return;
+    }
+    pingSentAt = t;
+    ops.send({ type: "ping" });
+  }, PING_SECONDS * 1000);
   changed();
 })();

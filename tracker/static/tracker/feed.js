@@ -72,6 +72,16 @@ window.connectFeed = function connectFeed(url, { snapshot, change, status = () =
     send(message) {
       if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
     },
+    // For a socket that went silent (a half-open connection never closes by
+    // itself): drop it without waiting for its closing handshake, and start over.
+    restart() {
+      const old = socket;
+      old.onmessage = old.onclose = null;
+      old.close();
+      waiting = true;
+      status("Reconnecting…");
+      open();
+    },
   };
 };
 
