@@ -162,7 +162,7 @@ def test_acknowledge_and_silence_reach_a_second_operator_and_no_alert_goes_out(s
 
             alice.locator('tbody[data-room="example"] .room-head select').select_option("60")
             expect(bob.locator('tbody[data-room="example"] .room-head .silenced')).to_contain_text(
-                "alerts silenced until"
+                "Alerts silenced until"
             )
             expect(bob.locator('tbody[data-room="example"] .room-head .silenced')).to_contain_text("by alice")
             beat(site, token, "example", "cam", interval=1)  # then silence: down in 2 s

@@ -20,6 +20,7 @@
   const SPARK_SECONDS = 600;
   const SPARK_STEP = 10;
   const PREVIEW_CHECK_SECONDS = 60;
+  const REFRESH_SECONDS = 15;
   // The server answers a ping at once; a ping unanswered this long means the link is dead.
   const PING_SECONDS = 3;
   const SILENT_SECONDS = 8;
@@ -52,7 +53,9 @@
 
   const now = () => Date.now() / 1000 + clockOffset;
   const member = (record) => `${record.room}/${record.name}`;
-  const clock = (t) => new Date(t * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  // One formatter for the page: toLocaleTimeString builds a new one per call, which showed in profiles.
+  const CLOCK = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit" });
+  const clock = (t) => CLOCK.format(t * 1000);
 
   function el(tag, attrs = {}, ...children) {
     const node = document.createElement(tag);
@@ -83,6 +86,14 @@
 
   function send(message) {
     if (connected) ops.send(message);
+    else showRefused("not connected to the server; try again once the banner is gone");
+  }
+
+  function showRefused(text) {
+    setText(refused, `Not done: ${text}`);
+    setHidden(refused, false);
+    clearTimeout(showRefused.timer);
+    showRefused.timer = setTimeout(() => setHidden(refused, true), 8000);
   }
 
   // --- settings of this browser
@@ -171,6 +182,7 @@
     const { room, state, encoders: records } = entry;
     setText(view.title, room.title);
     setClass(view.body, `room state-${state}`);
+    view.body.dataset.state = state;
     setText(view.badge, state === "empty" ? "no encoder" : state);
     const live = records.some((r) => ["up", "degraded", "late"].includes(r.state));
     setText(view.viewers, M.playbackText(audience[room.name]) + (live || !records.length ? "" : " (room offline)"));
@@ -180,7 +192,7 @@
     if (stage && stage.next) parts.push(`Next ${clock(Date.parse(stage.next.start) / 1000)}: ${stage.next.title}`);
     setText(view.talks, parts.join(" · "));
     const silence = controls[`silence:${room.name}`];
-    setText(view.silenced, silence && silence.until > now() ? `🔕 alerts silenced until ${clock(silence.until)} by ${silence.by}` : "");
+    setText(view.silenced, silence && silence.until > now() ? `Alerts silenced until ${clock(silence.until)} by ${silence.by}` : "");
     setItems(view.problems, roomProblems(room, records));
     const roomReports = reports.get(room.name) || [];
     setText(view.reportSummary, `Viewer reports (${roomReports.length})`);
@@ -204,12 +216,13 @@
     const reason = el("small", { class: "reason" });
     const ack = el("small", { class: "ack" });
     const silenced = el("small", { class: "silenced" });
+    const state = el("td", { class: "state" }, badge, " ", reason, ack, silenced, note);
     const since = cell("since");
     const seen = cell("seen");
     const streams = el("ul", { class: "streams" });
     const metrics = cell("metrics wide");
     const spark = cell("spark-cell wide");
-    const ackButton = el("button", { type: "button", class: "ack-button" }, "Ack");
+    const ackButton = el("button", { type: "button", class: "ack-button", title: "Acknowledge: tell the other operators you are on it" }, "Ack");
     ackButton.addEventListener("click", () => send({ type: "ack", ...target }));
     const noteButton = el("button", { type: "button", class: "note-button" }, "Note");
     noteButton.addEventListener("click", () => {
@@ -220,8 +233,8 @@
     const row = el(
       "tr",
       { "data-encoder": record.name },
-      el("th", { scope: "row" }, name, " ", role, note),
-      el("td", { class: "state" }, badge, " ", reason, ack, silenced),
+      el("th", { scope: "row" }, name, " ", role),
+      state,
       since,
       seen,
       el("td", { class: "streams-cell" }, streams),
@@ -229,7 +242,7 @@
       spark,
       el("td", { class: "actions" }, ackButton, silenceMenu(target), noteButton),
     );
-    return { row, key, role, note, badge, reason, ack, silenced, since, seen, streams, metrics, spark, ackButton, sparkAt: -1 };
+    return { row, key, role, state, note, badge, reason, ack, silenced, since, seen, streams, metrics, spark, ackButton, sparkAt: -1 };
   }
 
   function streamLines(record) {
@@ -248,7 +261,7 @@
     setClass(view.row, `encoder state-${record.state}`);
     setText(view.role, record.role);
     const note = controls[`note:${view.key}`];
-    setText(view.note, note ? `📝 ${note.text} (${note.by})` : "");
+    setText(view.note, note ? `Note: ${note.text} (${note.by})` : "");
     setText(view.badge, record.state);
     setText(view.reason, record.reason || "");
     const problem = record.state !== "up";
@@ -257,13 +270,18 @@
     setText(view.ack, acked ? `✔ ${ack.by} is on it (${clock(ack.at)})` : "");
     setHidden(view.ackButton, !problem || acked);
     const silence = M.silenceFor(silencesOf(), record.room, record.name, now());
-    setText(view.silenced, silence ? `🔕 silenced until ${clock(silence.until)} by ${silence.by}` : "");
+    setText(view.silenced, silence ? `silenced until ${clock(silence.until)} by ${silence.by}` : "");
+    // Compact mode cuts the state cell to one line: the whole of it on hover.
+    const full = [record.state, record.reason, view.ack.textContent, view.silenced.textContent, view.note.textContent];
+    const title = full.filter(Boolean).join(" · ");
+    if (view.state.title !== title) view.state.title = title;
     setText(view.since, M.duration(now() - record.since));
     setText(view.seen, M.ago(now() - record.last_seen));
     const lines = streamLines(record);
     const texts = lines.map((l) => l.text);
     if (view.streams.dataset.items !== JSON.stringify(texts)) {
       view.streams.dataset.items = JSON.stringify(texts);
+      view.streams.title = texts.join("\n");
       view.streams.replaceChildren(...lines.map((l) => el("li", l.failing ? { class: "failing" } : {}, l.text)));
     }
     setText(view.metrics, metricsText(record.metrics || {}));
@@ -324,13 +342,18 @@
 
   const roomViews = new Map();
   const rowViews = new Map();
-  const dirtyRows = new Set();
+  const dirtyRows = new Set(); // "room/name" of rows to rewrite
+  const dirtyRooms = new Set(); // rooms whose head to rewrite
   let everything = true;
   let pending = false;
 
+  // changed(): everything; changed("room"): a room's head; changed("room/name"): a row and its room's head.
   function changed(key) {
-    if (key) dirtyRows.add(key);
-    else everything = true;
+    if (!key) everything = true;
+    else if (key.includes("/")) {
+      dirtyRows.add(key);
+      dirtyRooms.add(key.slice(0, key.indexOf("/")));
+    } else dirtyRooms.add(key);
     if (!pending) {
       pending = true;
       // Not requestAnimationFrame: it stops in a background tab, and the title and sound must not.
@@ -353,8 +376,12 @@
       const name = entry.room.name;
       seenRooms.add(name);
       let view = roomViews.get(name);
-      if (!view) roomViews.set(name, (view = roomView(entry.room)));
-      updateRoom(view, entry);
+      if (!view) {
+        roomViews.set(name, (view = roomView(entry.room)));
+        updateRoom(view, entry);
+      } else if (everything || dirtyRooms.has(name) || view.body.dataset.state !== entry.state) {
+        updateRoom(view, entry);
+      }
       place(grid, view.body, roomIndex + 1); // after the <thead>
       entry.encoders.forEach((record, rowIndex) => {
         const key = member(record);
@@ -372,6 +399,7 @@
     rowViews.forEach((view, key) => seenRows.has(key) || (view.row.remove(), rowViews.delete(key)));
     roomViews.forEach((view, name) => seenRooms.has(name) || (view.body.remove(), roomViews.delete(name)));
     dirtyRows.clear();
+    dirtyRooms.clear();
     everything = false;
     setItems(setupList, setup);
     announce(ordered);
@@ -480,7 +508,7 @@
       lastHeard = Date.now() / 1000;
       if (message.type === "audience") {
         audience = message.data;
-        changed();
+        rooms.forEach((room) => changed(room.name));
       } else if (message.type === "schedules") {
         schedules = message.data;
         changed();
@@ -490,13 +518,14 @@
       } else if (message.type === "control") {
         if (message.value === null) delete controls[message.field];
         else controls[message.field] = message.value;
-        logs.set(message.entry.room, [message.entry, ...(logs.get(message.entry.room) || [])].slice(0, 50));
-        changed();
+        const { room, name } = message.entry;
+        logs.set(room, [message.entry, ...(logs.get(room) || [])].slice(0, 50));
+        changed(name ? `${room}/${name}` : undefined); // a room's silence shows on each of its rows
       } else if (message.type === "report") {
         const room = message.report.room;
         const known = reports.get(room) || [];
         if (!known.some(([id]) => id === message.id)) reports.set(room, [[message.id, message.report], ...known].slice(0, 20));
-        changed();
+        changed(room);
       } else if (message.type === "encoder") {
         const record = message.encoder;
         encoders.set(member(record), record);
@@ -506,17 +535,13 @@
           logs.set(record.room, [transition, ...(logs.get(record.room) || [])].slice(0, 50));
           const silent = M.silenceFor(silencesOf(), record.room, record.name, now());
           if (transition.new !== "up" && sound.checked && !silent) beep(transition.new);
-          changed(); // the order may change
         }
         changed(member(record));
       }
     },
     reply(message) {
       lastHeard = Date.now() / 1000;
-      if (message.type !== "refused") return;
-      setText(refused, `Not done: ${message.message}`);
-      setHidden(refused, false);
-      setTimeout(() => setHidden(refused, true), 8000);
+      if (message.type === "refused") showRefused(message.message);
     },
     status(text) {
       // "" comes when the socket opens; connected is only what a snapshot proves.
@@ -537,9 +562,26 @@
     },
   });
 
-  // Durations count up and silences end once a second; while disconnected
-  // only the banner's age grows: the rest is what was known when the link broke.
-  setInterval(() => (connected ? changed() : showOffline()), 1000);
+  // Once a second the clocks count up; every REFRESH_SECONDS (and when a
+  // silence ends) everything is looked at again, for the ages in the texts.
+  // While disconnected only the banner's age grows: the rest is what was
+  // known when the link broke.
+  let refreshedAt = 0;
+  setInterval(() => {
+    if (!connected) return showOffline();
+    const t = now();
+    const ending = Object.values(controls).some((value) => value.until && value.until > refreshedAt && value.until <= t);
+    if (ending || t - refreshedAt >= REFRESH_SECONDS) {
+      refreshedAt = t;
+      return changed();
+    }
+    rowViews.forEach((view) => {
+      const record = encoders.get(view.key);
+      if (!record) return;
+      setText(view.since, M.duration(t - record.since));
+      setText(view.seen, M.ago(t - record.last_seen));
+    });
+  }, 1000);
   setInterval(checkPreviews, PREVIEW_CHECK_SECONDS * 1000);
   // Judged from the last unanswered ping, not from quiet alone: a background
   // tab's timers may run once a minute, and a quiet feed is not a dead one.
