@@ -25,15 +25,15 @@ from tracker.setup_checks import static_problems  # noqa: E402
 
 if not settings.DEBUG and settings.SECRET_KEY == settings.DEVELOPMENT_SECRET_KEY:
     sys.exit("settings error: set SECRET_KEY in the environment (or DEBUG=1 for development)")
-# Without collectstatic every page would answer 500 ("Missing staticfiles manifest entry").
-if problems := static_problems():
-    sys.exit(f"settings error: {problems[0]}")
 if "tracker" in settings.SITE_PARTS:
     try:
         get_config()
     except ConfigError as exc:
         sys.exit(f"config error: {exc}")
     reload_on_sighup()  # rooms change without a restart
+# Without collectstatic every page would answer 500 ("Missing staticfiles manifest entry").
+if problems := static_problems():
+    sys.exit(f"settings error: {problems[0]}")
 
 http_application = LeanApplication(get_asgi_application())
 if settings.SERVE_STATIC:
