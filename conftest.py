@@ -210,6 +210,10 @@ class Site:
     env: dict[str, str]
     processes: list[subprocess.Popen] = field(default_factory=list)  # daphne, then the worker if any
 
+    @property
+    def pids(self) -> tuple[int, ...]:
+        return tuple(process.pid for process in self.processes)
+
     def manage(self, *args: str) -> str:
         result = subprocess.run(
             [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=60

@@ -21,7 +21,9 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 from project.capacity import log_capacity  # noqa: E402
 from project.lean import LeanApplication  # noqa: E402
 from tracker.config import ConfigError, get_config  # noqa: E402
+from tracker.reload import reload_on_sighup  # noqa: E402
 from tracker.routing import websocket_application  # noqa: E402
+from tracker.setup_checks import static_problems  # noqa: E402
 
 if not settings.DEBUG and settings.SECRET_KEY == settings.DEVELOPMENT_SECRET_KEY:
     sys.exit("settings error: set SECRET_KEY in the environment (or DEBUG=1 for development)")
@@ -30,6 +32,10 @@ if "tracker" in settings.SITE_PARTS:
         get_config()
     except ConfigError as exc:
         sys.exit(f"config error: {exc}")
+    reload_on_sighup()  # rooms change without a restart
+# Without collectstatic every page would answer 500 ("Missing staticfiles manifest entry").
+if problems := static_problems():
+    sys.exit(f"settings error: {problems[0]}")
 
 log_capacity()
 

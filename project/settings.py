@@ -128,7 +128,7 @@ LOGIN_REDIRECT_URL = "/tracker/dashboard/"
 LOGOUT_REDIRECT_URL = "/tracker/login/"
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 # Production serves static files with nginx; development lets daphne do it.
 SERVE_STATIC = env_bool("SERVE_STATIC", DEBUG)
 if not SERVE_STATIC:

@@ -10,6 +10,10 @@ longer delay. Nothing here runs on the heartbeat path.
 Flap suppression: at most one down-alert per encoder per
 `alert-suppress-minutes`; a recovery is sent exactly when the down before it
 was sent.
+
+Silences (tracker.controls): a transition made while its encoder or room is
+silenced is not alerted, nor is the recovery that ends it; once the silence
+ends, alerts flow again by themselves.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from . import store
+from . import controls, store
 from .config import get_config
 
 logger = logging.getLogger(__name__)
@@ -72,6 +76,14 @@ async def decide(redis: Redis, transition: dict[str, Any], *, now: float) -> boo
     return True
 
 
+async def should_alert(redis: Redis, transition: dict[str, Any], *, now: float) -> bool:
+    room, name = transition["room"], transition["name"]
+    if await controls.silenced_until(redis, room, name, at=transition["at"]):
+        logger.info("alert for %s/%s not sent: silenced", room, name)
+        return False
+    return await decide(redis, transition, now=now)
+
+
 async def take_transitions(redis: Redis, *, consumer: str, now: float, block_ms: int | None = None) -> int:
     """Queue deliveries for new down/recovery transitions; returns how many were queued."""
     config = get_config()
@@ -80,8 +92,10 @@ async def take_transitions(redis: Redis, *, consumer: str, now: float, block_ms:
     queued = 0
     for stream, entries in answer or []:
         for entry_id, fields in entries:
-            transition = store.readable(f"{stream}/{entry_id}", fields.get("transition", ""), read_transition)
-            if transition is not None and await decide(redis, transition, now=now):
+            # The logs also hold operators' actions (acknowledgements, silences, notes): no transition.
+            text = fields.get("transition")
+            transition = None if text is None else store.readable(f"{stream}/{entry_id}", text, read_transition)
+            if transition is not None and await should_alert(redis, transition, now=now):
                 title = config.rooms[transition["room"]].title if transition["room"] in config.rooms else ""
                 payload = {"text": alert_text(transition, title), **transition}
                 for url in config.settings["webhooks"]:

@@ -5,6 +5,7 @@ class TrackerConfig(AppConfig):
     name = "tracker"
 
     def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the system checks)
         from django.contrib import admin
 
         from .operators import ThrottledAuthenticationForm, connect_signals

@@ -8,7 +8,6 @@ key, because the person reading it is setting up an event in a hurry.
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import json
 import re
@@ -279,16 +278,26 @@ def load_config(directory: Path) -> SiteConfig:
     return parse_config(read_commented_json(main_path), private)
 
 
-@functools.cache
-def _cached(directory: str) -> SiteConfig:
-    return load_config(Path(directory))
+# Config directory -> its config, read once per process and again on reload.
+_loaded: dict[str, SiteConfig] = {}
 
 
 def get_config() -> SiteConfig:
-    """The site's configuration, read once per process."""
+    """The site's configuration, read once per process (and by reload_config)."""
     # Keyed by the string: this runs several times per heartbeat.
-    return _cached(str(settings.ROOMS_CONFIG_DIR))
+    directory = str(settings.ROOMS_CONFIG_DIR)
+    config = _loaded.get(directory)
+    if config is None:
+        config = _loaded[directory] = load_config(Path(directory))
+    return config
+
+
+def reload_config() -> SiteConfig:
+    """Read the files again and run with them; on a ConfigError the running config stays."""
+    directory = str(settings.ROOMS_CONFIG_DIR)
+    config = _loaded[directory] = load_config(Path(directory))  # assigned only once it parsed
+    return config
 
 
 def reset_cache() -> None:
-    _cached.cache_clear()
+    _loaded.clear()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
 import time
 from typing import Any
 
@@ -16,7 +15,7 @@ from redis.exceptions import RedisError
 
 from project.addresses import is_venue, scope_address
 
-from . import store
+from . import controls, store
 from .audience import PLAYBACK_STATES
 from .budgets import FRAMES_PER_SECOND, FrameBudget, address_limits, too_big
 from .budgets import MAX_FRAME_BYTES as MAX_VIEWER_FRAME_BYTES
@@ -43,7 +42,9 @@ CLOSE_TRY_AGAIN = 4503
 MAX_FRAME_BYTES = 64 * 1024
 # Consecutive bad frames an encoder may send before it is disconnected.
 MAX_BAD_FRAMES = 5
-TAB = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+PONG = json.dumps({"type": "pong"})
+# A viewer may report a problem this often per socket; more are dropped.
+REPORT_SECONDS = 10
 
 
 class DatabaseFreeConsumer(AsyncWebsocketConsumer):
@@ -109,12 +110,14 @@ class LiveConsumer(DatabaseFreeConsumer):
       {"type": "viewers", "room": R} to get R's viewer count without being
         counted, or {"type": "viewers"} for every room's;
       {"type": "health", "state": S, ...} how playback goes (S is playing,
-        buffering, error or paused), aggregated per room for operators.
+        buffering, error or paused), aggregated per room for operators;
+      {"type": "report", "room": R, "tab": T, "format", "endpoint", "error",
+        "browser", "text"} a viewer's "report a problem", for operators.
     Within budgets (tracker.budgets): frames per second and bytes per frame,
     sockets and counted tabs per client address.
     """
 
-    last_health = last_snapshot = 0.0
+    last_health = last_snapshot = last_report = 0.0
     address = ""
     closing = False  # frames queued behind a close are not looked at
     exempt = False  # a venue address: the hall may share one
@@ -161,7 +164,7 @@ class LiveConsumer(DatabaseFreeConsumer):
             if time.monotonic() - self.last_snapshot >= 1:
                 self.last_snapshot = time.monotonic()
                 await self.push(get_hub().snapshot_text())
-        elif kind == "watch" and isinstance(room, str) and room in get_config().rooms and TAB.match(str(tab)):
+        elif kind == "watch" and isinstance(room, str) and room in get_config().rooms and controls.TAB.match(str(tab)):
             # Beyond its address's share of tabs the socket still gets every change, but is not counted.
             limit = get_config().settings["viewer-tabs-per-address"]
             if self.exempt or address_limits().count_tab(self.address, self, room, tab, limit=limit):
@@ -173,12 +176,36 @@ class LiveConsumer(DatabaseFreeConsumer):
             if time.monotonic() - self.last_health >= 1:
                 self.last_health = time.monotonic()
                 get_hub().playback(self, request["state"])
+        elif kind == "report":
+            await self.report(request)
         else:
-            await self.close_once(CLOSE_BAD_MESSAGE, "expected a snapshot, watch, viewers or health message")
+            await self.close_once(CLOSE_BAD_MESSAGE, "expected a snapshot, watch, viewers, health or report message")
+
+    async def report(self, request: dict[str, Any]) -> None:
+        try:
+            report = controls.parse_report(request)
+        except controls.Refused as exc:
+            await self.close_once(CLOSE_BAD_MESSAGE, str(exc))
+            return
+        if time.monotonic() - self.last_report < REPORT_SECONDS:
+            return  # one person reports once; a loop of reports is noise
+        self.last_report = time.monotonic()
+        with contextlib.suppress(RedisError):  # a lost report is no reason to drop the viewer
+            await controls.add_report(store.get_redis(), report, now=time.time())
 
 
 class OpsConsumer(DatabaseFreeConsumer):
-    """/ws/ops/: every encoder record and transition, for logged-in operators."""
+    """/ws/ops/: every encoder record and transition, for logged-in operators.
+
+    Operators may send {"type": "snapshot"}, or act (tracker.controls):
+      {"type": "ack", "room": R, "name": E} to say they are on E's problem;
+      {"type": "silence", "room": R, ["name": E,] "minutes": M} (0 ends it);
+      {"type": "note", "room": R, "name": E, "text": T} ("" removes it).
+    A refused action is answered {"type": "refused", "message": ...} (no
+    version: it is for this socket only); done ones reach every operator.
+    {"type": "ping"} is answered {"type": "pong"}: a quiet feed and a dead
+    connection look alike to a browser until it asks.
+    """
 
     pending: list[tuple[int, str]] | None = None
     resyncing: asyncio.Lock
@@ -232,10 +259,25 @@ class OpsConsumer(DatabaseFreeConsumer):
             await self.push(text)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self.client_request(text_data).get("type") != "snapshot":
-            await self.close(code=CLOSE_BAD_MESSAGE, reason='expected {"type": "snapshot"}')
-            return
-        await self.resync()
+        request = self.client_request(text_data)
+        kind = request.get("type")
+        if kind == "snapshot":
+            await self.resync()
+        elif kind == "ping":
+            await self.push(PONG)
+        elif kind in controls.OPERATOR_ACTIONS:
+            await self.act(kind, request)
+        else:
+            await self.close(code=CLOSE_BAD_MESSAGE, reason="expected a snapshot, ping, ack, silence or note message")
+
+    async def act(self, kind: str, request: dict[str, Any]) -> None:
+        action = controls.OPERATOR_ACTIONS[kind]
+        try:
+            await action(store.get_redis(), request, by=self.scope["user"].get_username(), now=time.time())
+        except controls.Refused as exc:
+            await self.push(json.dumps({"type": "refused", "message": str(exc)}))
+        except RedisError:
+            await self.push(json.dumps({"type": "refused", "message": "live state store unreachable; try again"}))
 
 
 class EncoderConsumer(DatabaseFreeConsumer):

@@ -40,7 +40,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from . import audience, draining, rooms, store
+from . import audience, draining, reload, rooms, store
 from .config import get_config
 from .frames import Frame
 
@@ -112,6 +112,7 @@ class LiveHub:
             self._reporter = asyncio.create_task(self._report_forever(), name="live-hub-reports")
             draining.install(self)  # from now on there are sockets to tell on SIGTERM
             self._figures = asyncio.create_task(self._figures_forever(), name="live-hub-viewer-counts")
+            reload.when_reloaded(self.config_changed)
         await self.ready.wait()
 
     async def close_all(self, *, code: int, reason: str) -> int:
@@ -251,6 +252,13 @@ class LiveHub:
             elif order["type"] == "end-operator":  # logged out, deactivated or a new password (tracker.operators)
                 ended = {listener for listener in self.ops_listeners if listener.user_id == order["user"]}
                 await self._each(ended, lambda listener: listener.session_ended())
+            elif reload.is_order(data):
+                reload.reload_now(why="reload_config")
+
+    async def config_changed(self) -> None:
+        """Rooms were added, changed or removed: everyone gets a snapshot of the new set."""
+        await self._reload(store.get_redis())
+        await self._each(self.ops_listeners, lambda listener: listener.resync())
 
     async def _apply(self, redis: store.Redis, message: dict[str, Any]) -> None:
         version = message["version"]

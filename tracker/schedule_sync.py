@@ -42,6 +42,7 @@ from .schedule import (
     next_boundary,
     now_and_next,
     parse_schedule,
+    room_names,
     with_fillers,
 )
 
@@ -227,7 +228,9 @@ async def sync_source(redis: Redis, location: str, rooms: list[Room], *, now: fl
     ]
     validators = {"etag": fetched.etag, "last_modified": fetched.last_modified}
     await redis.hset(source_key(location, rooms), mapping=validators)
-    await record_health(redis, rooms, now=now, events={name: len(mine) for name, mine in per_room.items()})
+    await record_health(
+        redis, rooms, now=now, events={name: len(mine) for name, mine in per_room.items()}, names=room_names(events)
+    )
     return changed
 
 
@@ -252,22 +255,38 @@ def room_list(rooms: list[Room]) -> str:
     return ", ".join(room.name for room in rooms)
 
 
+# Room names of a source shown to operators when a room's key matches none.
+MAX_NAMES_SHOWN = 30
+
+
 async def record_health(
-    redis: Redis, rooms: list[Room], *, now: float, error: str | None = None, events: dict[str, int] | None = None
+    redis: Redis,
+    rooms: list[Room],
+    *,
+    now: float,
+    error: str | None = None,
+    events: dict[str, int] | None = None,
+    names: list[str] | None = None,
 ) -> None:
-    """Remember how each room's last fetch went, for operators."""
+    """Remember how each room's last fetch went, for operators.
+
+    A room with 0 events gets the key it looked for and the room names the
+    source does contain: a wrong `schedule-key` is the usual cause.
+    """
     async with health_lock():  # sources finish side by side: no read-modify-write may interleave
         health = await store.get_ops_state(redis, "schedules")
         for room in rooms:
             entry = health.get(room.name, {})
             if error is None:
-                entry = {"ok_at": now, "events": (events or {}).get(room.name, entry.get("events", 0))}
+                count = (events or {}).get(room.name, entry.get("events", 0))
+                entry = {"ok_at": now, "events": count}
+                if count == 0 and names is not None:
+                    entry["key"] = room.settings.get("schedule-key") or room.name
+                    entry["names"] = names[:MAX_NAMES_SHOWN]
+                elif count == 0 and "names" in health.get(room.name, {}):  # not modified: still the same names
+                    entry = {**health[room.name], "ok_at": now}
             else:
-                entry = {
-                    **entry,
-                    "error": error,
-                    "error_at": entry.get("error_at") if entry.get("error") == error else now,
-                }
+                entry = {**entry, "error": error, "error_at": entry.get("error_at") if entry.get("error") == error else now}
             health[room.name] = entry
         await store.set_ops_state(redis, "schedules", health)
 

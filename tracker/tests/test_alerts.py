@@ -129,3 +129,47 @@ def test_test_alert_command_fails_loudly(receiver, capsys):
 
     with pytest.raises(CommandError, match="1 of 1 webhooks failed"):
         call_command("test_alert")
+
+
+async def test_alerts_are_not_sent_while_silenced_and_resume_by_themselves(receiver):
+    from tracker import controls
+
+    redis = store.get_redis()
+    await alerts.ensure_groups(redis)
+    await controls.silence(redis, {"room": "example", "minutes": 5}, by="op", now=990.0)  # until 1290
+
+    await go_down_and_back(at=1000.0)
+    during = await run_worker_once(now=1021.0)
+    await go_down_and_back(at=1300.0)  # the silence ended at 1290
+    after = await run_worker_once(now=1321.0)
+
+    assert (during, after) == (0, 2)
+    assert [(a["new"], a["at"]) for a in receiver.received] == [("down", 1311.0), ("up", 1320.0)]
+
+
+async def test_alerts_silence_of_one_encoder_leaves_the_others_alerted(receiver):
+    from tracker import controls
+
+    redis = store.get_redis()
+    await alerts.ensure_groups(redis)
+    await controls.silence(redis, {"room": "example", "name": "cam", "minutes": 60}, by="op", now=990.0)
+    await report("example", "other", STREAM, now=1000.0)
+
+    await go_down_and_back(at=1000.0)
+    await ingest.sweep(redis, now=1011.0)  # "other" is down too
+    await run_worker_once(now=1021.0)
+
+    assert [(a["name"], a["new"]) for a in receiver.received] == [("other", "down")]
+
+
+async def test_alerts_resume_after_a_silence_is_ended_early(receiver):
+    from tracker import controls
+
+    redis = store.get_redis()
+    await alerts.ensure_groups(redis)
+    await controls.silence(redis, {"room": "example", "minutes": 60}, by="op", now=990.0)
+    await controls.silence(redis, {"room": "example", "minutes": 0}, by="op", now=995.0)
+
+    await go_down_and_back(at=1000.0)
+
+    assert await run_worker_once(now=1021.0) == 2

@@ -34,7 +34,7 @@ def test_dashboard_shows_an_encoder_going_down_in_row_and_title(site: Site, page
     token = site.add_encoder("example", "cam-1")
     log_in(site, page)
     post_heartbeat(site.url, heartbeat("cam-1"), token=token)
-    row = page.locator('section[data-room=example] tr[data-encoder="cam-1"]')
+    row = page.locator('tbody[data-room=example] tr[data-encoder="cam-1"]')
     expect(row.locator(".badge")).to_have_text("up", timeout=5000)
     expect(page).to_have_title("Dashboard")
 
@@ -85,20 +85,20 @@ def test_dashboard_shows_what_is_on_stage(site: Site, page: Page):
         await redis.aclose()
 
     log_in(site, page)
-    expect(page.locator('section[data-room="example"]')).to_be_visible()
+    expect(page.locator('tbody[data-room="example"]')).to_be_visible()
     # In a thread: Playwright owns this thread's event loop.
     thread = threading.Thread(target=asyncio.run, args=(put_on_stage(),))
     thread.start()
     thread.join()
 
-    expect(page.locator('section[data-room="example"] .nownext')).to_contain_text("Now: Keynote", timeout=5000)
+    expect(page.locator('tbody[data-room="example"] .nownext')).to_contain_text("Now: Keynote", timeout=5000)
 
 
 def test_dashboard_log_stays_open_while_updates_arrive(site: Site, page: Page):
     token = site.add_encoder("example", "cam-1")
     log_in(site, page)
     post_heartbeat(site.url, heartbeat("cam-1", interval=30), token=token)
-    details = page.locator('section[data-room="example"] details')
+    details = page.locator('tbody[data-room="example"] details.log-box')
     details.locator("summary").click()
     expect(details).to_have_attribute("open", "")
 
@@ -106,7 +106,7 @@ def test_dashboard_log_stays_open_while_updates_arrive(site: Site, page: Page):
     expect(page.locator('tr[data-encoder="cam-1"] .badge')).to_have_text("up")
     page.wait_for_timeout(500)
 
-    expect(page.locator('section[data-room="example"] details')).to_have_attribute("open", "")
+    expect(page.locator('tbody[data-room="example"] details.log-box')).to_have_attribute("open", "")
 
 
 def test_dashboard_banner_says_when_no_worker_runs(site_env, tmp_path, page: Page):

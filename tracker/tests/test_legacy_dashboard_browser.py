@@ -24,12 +24,12 @@ def test_dashboard_shows_legacy_counted_only_streams_and_totals(site: Site, page
 
     assert register(site, [("http-webm-high", 2, 1e6, 5e5), ("http-flv-high", 7, 3.5e6, 5e5)]) == "OK"
 
-    row = page.locator('section[data-room=example] tr[data-encoder="legacy-127.0.0.1"]')
+    row = page.locator('tbody[data-room=example] tr[data-encoder="legacy-127.0.0.1"]')
     expect(row.locator(".badge")).to_have_text("up", timeout=5000)
-    expect(row.locator("td.num").first).to_have_text("9")  # FLV's clients count too
-    expect(row.locator("td.num").nth(1)).to_have_text("500 kbit/s")  # the offered WebM's encoding bitrate
-    expect(row.locator("td.metrics")).to_contain_text("out 4.5 Mbit/s")
-    expect(row.locator("td.metrics")).to_contain_text("flv_high: 7 clients, not offered (FLV: no current browser")
+    streams = row.locator("td.streams-cell")
+    expect(streams).to_contain_text("webm high · 2 clients · encoding 500 kbit/s")  # the offered WebM
+    expect(streams).to_contain_text("flv_high: 7 clients, not offered (FLV: no current browser")
+    expect(streams).to_contain_text("total 9 clients · out 4.5 Mbit/s")  # FLV's clients count too
 
 
 def test_dashboard_shows_the_missing_mount_as_degraded_after_one_heartbeat(site: Site, page: Page):
@@ -45,7 +45,7 @@ def test_dashboard_shows_the_missing_mount_as_degraded_after_one_heartbeat(site:
         sources=build_sources([source], timeout=2),
         transport=build_transport("http", site.url, token, timeout=5),
     )
-    row = page.locator('section[data-room=example] tr[data-encoder="ice-1"]')
+    row = page.locator('tbody[data-room=example] tr[data-encoder="ice-1"]')
     try:
         agent.beat()
         expect(row.locator(".badge")).to_have_text("up", timeout=5000)

@@ -92,14 +92,23 @@ def test_json_logs_are_one_object_per_line_with_the_request_id():
     }
 
 
-def test_check_deploy_is_clean_with_production_settings():
+def test_check_deploy_is_clean_with_production_settings(tmp_path):
     env = {
         **os.environ,
         "DEBUG": "0",
         "SECRET_KEY": "x" * 20 + "production-like-key-" + "y" * 20,
         "ALLOWED_HOSTS": "stream.example.org",
         "ROOMS_CONFIG_DIR": str(TEST_CONFIG_DIR),
+        "STATIC_ROOT": str(tmp_path),  # as deploy.sh leaves it: collected
     }
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
 
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy"],

@@ -93,3 +93,24 @@ async def test_ops_socket_refuses_a_logged_in_user_who_is_not_staff(transactiona
     output = await communicator.receive_output(timeout=3)
 
     assert (output["type"], output["code"]) == ("websocket.close", 4403)
+
+
+async def test_ops_snapshot_lists_setup_problems(transactional_db, client, use_config, redis_client):
+    use_config(example={"preview": "preview.jpg"})
+    persistent = redis_client.config_get("appendonly")["appendonly"] == "yes" or redis_client.config_get("save")["save"]
+    communicator = await connect(await logged_in_cookie(client))
+
+    snapshot = json.loads(await communicator.receive_from(timeout=3))
+
+    assert snapshot["setup"][0] == (
+        "room 'example': key 'preview': 'preview.jpg' is not an absolute http(s) URL, so it shows nothing"
+    )
+    assert snapshot["setup"][1:] == (
+        []
+        if persistent
+        else [
+            "Redis keeps no data on disk (appendonly off, no save points): a Redis restart forgets every "
+            "encoder's state, the logs, silences and notes"
+        ]
+    )
+    await communicator.disconnect()

@@ -262,3 +262,18 @@ def test_manual_sync_publishes_now_and_next_at_once(server, redis_client):
     nownext = json.loads(redis_client.hget("streaming:attrs:example", "nownext"))
 
     assert nownext["next"]["title"] == "Opening"  # the test's day is ahead of the clock
+
+
+async def test_sync_with_a_wrong_key_tells_operators_the_room_names_the_source_has(use_config):
+    server = ScheduleServer()
+    use_config(example={"schedule": server.url, "schedule-key": "Hall One"})
+    redis = store.get_redis()
+
+    await schedule_sync.sync(redis)
+    first = (await store.get_ops_state(redis, "schedules"))["example"]
+    await schedule_sync.sync(redis)  # not modified: the names stay known
+    again = (await store.get_ops_state(redis, "schedules"))["example"]
+    server.http.shutdown()
+
+    assert (first["events"], first["key"], first["names"]) == (0, "Hall One", ["Saal 1"])
+    assert (again["events"], again["names"]) == (0, ["Saal 1"])

@@ -1,14 +1,21 @@
+import asyncio
 import json
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from redis.exceptions import RedisError
 
-from tracker.config import ConfigError, get_config
+from tracker import setup_checks, store
+from tracker.config import ConfigError, SiteConfig, get_config
 from tracker.legacy import mixed_content
 
 
 class Command(BaseCommand):
-    help = "Validate config.json + config.private.json and print the merged config per room."
+    help = (
+        "Validate config.json + config.private.json, print the merged config per room, and fail on setup "
+        "mistakes: URLs that cannot load, schedule files that are not there, schedule keys the last sync "
+        "found no room for."
+    )
 
     def handle(self, *args, **options):
         try:
@@ -25,3 +32,25 @@ class Command(BaseCommand):
         self.stdout.write(f"config: {json.dumps(shown, sort_keys=True)}")
         for room in config.rooms.values():
             self.stdout.write(f"{room.name}: {json.dumps(room.settings, sort_keys=True)}")
+        problems = setup_checks.config_problems(config) + self.last_sync_problems(config)
+        for problem in problems:
+            self.stderr.write(problem)
+        if problems:
+            raise CommandError(f"{len(problems)} setup problem{'s' if len(problems) > 1 else ''}, listed above")
+
+    def last_sync_problems(self, config: SiteConfig) -> list[str]:
+        """What the worker's last schedule sync found, when Redis can tell (before the first start it cannot)."""
+
+        async def read() -> dict:
+            redis = store.connect()
+            try:
+                return await store.get_ops_state(redis, "schedules")
+            finally:
+                await redis.aclose()
+
+        try:
+            health = asyncio.run(read())
+        except (RedisError, OSError) as exc:
+            self.stderr.write(f"(schedule keys not checked: redis unreachable: {exc})")
+            return []
+        return setup_checks.schedule_key_problems(health, config)

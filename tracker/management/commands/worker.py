@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from django.core.management.base import BaseCommand, CommandError
 from redis.exceptions import RedisError
 
-from tracker import alerts, audience, history, ingest, schedule_sync, site_health, store
+from tracker import alerts, audience, history, ingest, reload, schedule_sync, site_health, store
 from tracker.config import ConfigError, get_config
 from tracker.identities import copy_identities_to_redis
 from tracker.outage import StoreWatch
@@ -170,12 +170,41 @@ async def wait_for_redis(redis: store.Redis, shutdown: Shutdown) -> bool:
             await shutdown.pause(1)
 
 
+async def follow_config() -> None:
+    """Reload when `manage.py reload_config` says so (SIGHUP reloads this process alone)."""
+    while True:
+        client = store.connect(socket_timeout=None)  # a subscription idles by design
+        try:
+            async with client.pubsub(ignore_subscribe_messages=True) as pubsub:
+                await pubsub.subscribe(store.control_channel())
+                async for message in pubsub.listen():
+                    if reload.is_order(message["data"]):
+                        reload.reload_now(why="reload_config")
+        except RedisError as exc:
+            logger.warning("config reload orders cannot reach redis: %s", exc)
+            await asyncio.sleep(1)
+        finally:
+            await client.aclose()
+
+
+async def config_changed(redis: store.Redis) -> None:
+    """New rooms get their alert group and their schedule at once, not at the next sync."""
+    try:
+        await alerts.ensure_groups(redis)
+        await schedule_sync.sync(redis)
+        await schedule_sync.push_now_next(redis, now=schedule_sync.schedule_now())
+    except RedisError as exc:
+        logger.warning("after the config reload, redis was away: %s", exc)
+
+
 async def run() -> None:
     shutdown = Shutdown()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, shutdown.requested.set)
+    reload.reload_on_sighup()
     redis = store.connect()
+    reload.when_reloaded(lambda: config_changed(redis))
     watch = StoreWatch()
     try:
         if await wait_for_redis(redis, shutdown):
@@ -196,10 +225,12 @@ async def run() -> None:
     ]
     # Cut short at once when stopping: a fetch left halfway writes nothing.
     schedules = asyncio.create_task(supervised("schedules", lambda: schedules_forever(schedules_redis), shutdown))
+    reloads = asyncio.create_task(supervised("config reloads", follow_config, shutdown))
     await shutdown.requested.wait()
     logger.info("worker stopping: finishing the current steps")
     schedules.cancel()
-    _, unfinished = await asyncio.wait([*jobs, schedules], timeout=STOP_SECONDS)
+    reloads.cancel()
+    _, unfinished = await asyncio.wait([*jobs, schedules, reloads], timeout=STOP_SECONDS)
     for task in unfinished:
         task.cancel()
     logger.info("worker stopped%s", f" ({len(unfinished)} jobs cut short)" if unfinished else "")

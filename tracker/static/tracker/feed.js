@@ -5,9 +5,13 @@
 // in the same instant after a restart.
 "use strict";
 
-// `figures`, if given, hears messages without a version (viewer counts every
-// few seconds): the newest is the truth, none is missed by a gap.
-window.connectFeed = function connectFeed(url, { snapshot, change, status = () => {}, figures = () => {} }) {
+// Messages without a version are outside the feed's order: `figures` hears
+// the viewer counts sent every few seconds (the newest is the truth, none is
+// missed by a gap), `reply` the answers to this socket alone.
+window.connectFeed = function connectFeed(
+  url,
+  { snapshot, change, status = () => {}, figures = () => {}, reply = () => {} },
+) {
   const RESTART_SPREAD_MS = 3000;
   let version = null;
   let waiting = true;
@@ -45,8 +49,9 @@ window.connectFeed = function connectFeed(url, { snapshot, change, status = () =
         status("Reconnecting…");
         return;
       }
-      if (!("version" in message)) {
-        if (!waiting) figures(message);
+      if (message.version === undefined) {
+        if (message.type !== "viewers") reply(message);
+        else if (!waiting) figures(message);
         return;
       }
       if (waiting || message.version <= version) return;
@@ -80,6 +85,16 @@ window.connectFeed = function connectFeed(url, { snapshot, change, status = () =
   return {
     send(message) {
       if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+    },
+    // For a socket that went silent (a half-open connection never closes by
+    // itself): drop it without waiting for its closing handshake, and start over.
+    restart() {
+      const old = socket;
+      old.onmessage = old.onclose = null;
+      old.close();
+      waiting = true;
+      status("Reconnecting…");
+      open();
     },
   };
 };

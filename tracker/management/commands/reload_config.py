@@ -1,0 +1,30 @@
+import asyncio
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from tracker import reload, store
+from tracker.config import ConfigError, load_config
+
+
+class Command(BaseCommand):
+    help = "Check config.json + config.private.json, then make every web process and worker use them."
+
+    def handle(self, *args, **options):
+        try:
+            load_config(Path(settings.ROOMS_CONFIG_DIR))  # refused here, no process hears of a bad edit
+        except ConfigError as exc:
+            raise CommandError(str(exc)) from None
+        listening = asyncio.run(self.order())
+        if not listening:
+            raise CommandError("no web process or worker is listening on this Redis: nothing was reloaded")
+        self.stdout.write(f"reload ordered; {listening} processes listening")
+
+    @staticmethod
+    async def order() -> int:
+        redis = store.connect()
+        try:
+            return await reload.order_reload(redis)
+        finally:
+            await redis.aclose()
