@@ -5,9 +5,9 @@ class TrackerConfig(AppConfig):
     name = "tracker"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the system checks)
         from django.contrib import admin
 
+        from . import checks  # noqa: F401  (registers the system checks)
         from .operators import ThrottledAuthenticationForm, connect_signals
 
         connect_signals()

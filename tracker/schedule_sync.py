@@ -286,7 +286,8 @@ async def record_health(
                 elif count == 0 and "names" in health.get(room.name, {}):  # not modified: still the same names
                     entry = {**health[room.name], "ok_at": now}
             else:
-                entry = {**entry, "error": error, "error_at": entry.get("error_at") if entry.get("error") == error else now}
+                error_at = entry.get("error_at") if entry.get("error") == error else now
+                entry = {**entry, "error": error, "error_at": error_at}
             health[room.name] = entry
         await store.set_ops_state(redis, "schedules", health)
 
