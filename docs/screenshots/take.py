@@ -62,7 +62,8 @@ class Scene:
         self.manage(
             "shell",
             "-c",
-            f"from django.contrib.auth.models import User; User.objects.create_user('anna', password={PASSWORD!r})",
+            "from django.contrib.auth.models import User; "
+            f"User.objects.create_user('anna', password={PASSWORD!r}, is_staff=True)",
         )
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"

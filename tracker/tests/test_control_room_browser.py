@@ -50,7 +50,10 @@ def add_encoders(site: Site, *members: tuple[str, str]) -> dict[tuple[str, str],
 
 
 def log_in(site: Site, page: Page, user: str = "op", *, url: str | None = None) -> None:
-    code = f"from django.contrib.auth.models import User; User.objects.create_user({user!r}, password={PASSWORD!r})"
+    code = (
+        "from django.contrib.auth.models import User; "
+        f"User.objects.create_user({user!r}, password={PASSWORD!r}, is_staff=True)"
+    )
     site.manage("shell", "-c", code)
     page.goto((url or site.url) + "/tracker/dashboard/")
     page.fill("input[name=username]", user)

@@ -18,7 +18,7 @@ HEADERS = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
 
 async def operator(username: str) -> WebsocketCommunicator:
     """A logged-in operator's /ws/ops/ socket, its snapshot already read."""
-    user = await sync_to_async(get_user_model().objects.create_user)(username, password="pw-for-tests")
+    user = await sync_to_async(get_user_model().objects.create_user)(username, password="pw-for-tests", is_staff=True)
     client = AsyncClient()
     await client.aforce_login(user)
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
