@@ -52,8 +52,8 @@ async def ensure_groups(redis: Redis) -> None:
 
 
 def alert_text(transition: dict[str, Any], title: str) -> str:
-    if transition["new"] == "down":
-        return f"DOWN: {transition['name']} in {title} — {transition['reason']}"
+    if transition["new"] in ("down", "degraded") and transition["old"] != "down":
+        return f"{transition['new'].upper()}: {transition['name']} in {title} — {transition['reason']}"
     return f"RECOVERED: {transition['name']} in {title} is {transition['new']} again"
 
 
@@ -64,12 +64,21 @@ async def decide(redis: Redis, transition: dict[str, Any], *, now: float) -> boo
     memory = store.readable(f"{memory_key}/{member}", await redis.hget(memory_key, member) or "{}", json.loads)
     memory = memory if isinstance(memory, dict) else {}
     suppress = get_config().settings["alert-suppress-minutes"] * 60
-    if transition["new"] == "down":
-        if now - memory.get("last_down_sent", float("-inf")) < suppress:
+    new, old = transition["new"], transition["old"]
+    if new == "down" or (new == "degraded" and old != "down"):  # down -> degraded is a recovery, below
+        if now - memory.get(f"last_{new}_sent", float("-inf")) < suppress:
             return False
-        memory = {"last_down_sent": now, "down_open": True}
-    elif transition["old"] == "down" and transition["new"] in RECOVERED and memory.get("down_open"):
+        # A down alert supersedes an open degraded one: one recovery says it is over.
+        memory = {
+            **memory,
+            f"last_{new}_sent": now,
+            f"{new}_open": True,
+            **({"degraded_open": False} if new == "down" else {}),
+        }
+    elif old == "down" and new in RECOVERED and memory.get("down_open"):
         memory["down_open"] = False
+    elif old == "degraded" and new == "up" and memory.get("degraded_open"):
+        memory["degraded_open"] = False
     else:
         return False
     await redis.hset(memory_key, member, json.dumps(memory))

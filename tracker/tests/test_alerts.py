@@ -75,6 +75,22 @@ async def test_alerts_sent_on_down_and_on_recovery(receiver):
     assert receiver.received[0]["text"] == "DOWN: cam in Example Room — no heartbeat for 11 s"
 
 
+async def test_alerts_sent_when_a_source_fails_and_when_it_is_back(receiver):
+    await alerts.ensure_groups(store.get_redis())
+    failed = {"errors": [{"source": "icecast", "reason": "expected mount /main.mp3 has no source"}]}
+    await report("example", "cam", STREAM, now=1000.0)
+    await report("example", "cam", STREAM, now=1005.0, metrics=failed)
+    await report("example", "cam", STREAM, now=1010.0, metrics=failed)  # still degraded: no second alert
+    await report("example", "cam", STREAM, now=1015.0)
+
+    delivered = await run_worker_once(now=1016.0)
+
+    assert delivered == 2
+    assert [(a["old"], a["new"]) for a in receiver.received] == [("up", "degraded"), ("degraded", "up")]
+    assert receiver.received[0]["text"].startswith("DEGRADED: cam in Example Room — ")
+    assert "expected mount /main.mp3 has no source" in receiver.received[0]["text"]
+
+
 async def test_alerts_flapping_encoder_gets_one_down_alert_per_window(receiver):
     await alerts.ensure_groups(store.get_redis())
     await go_down_and_back(at=1000.0)
