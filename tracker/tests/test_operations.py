@@ -167,4 +167,4 @@ def test_log_lines_escape_cr_and_lf_so_no_line_can_be_forged():
 
     line = LineFormatter("%(levelname)s [%(request_id)s] %(message)s").format(record)
 
-    assert line == "WARNING [-] Not Found: /x\\r\\nINFO fake"
+    assert line == f"WARNING [{record.request_id}] Not Found: /x\\r\\nINFO fake"  # one line
