@@ -72,7 +72,7 @@
           const room = rooms.get(name);
           if (!room) return;
           room.viewers = viewers;
-          window.ui.showRoom(room);
+          window.ui.showViewers(room);
         });
       },
       change(message) {

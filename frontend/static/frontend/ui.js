@@ -105,6 +105,15 @@ window.ui = (function () {
     document.querySelectorAll(`[${attribute}="${CSS.escape(name)}"]`).forEach(callback);
   }
 
+  // Viewer counts arrive on their own every few seconds: they touch nothing else
+  // (the room's state on the page may be the player's, not the tracker's).
+  function showViewers(room) {
+    each("data-viewers", room.name, (node) => {
+      node.hidden = typeof room.viewers !== "number";
+      node.textContent = `${room.viewers} watching`;
+    });
+  }
+
   const STATES = { live: "Live", soon: "Starting soon", offline: "Offline", unknown: "Status unknown" };
 
   // Update every element showing this room's state, viewers, still, note or now/next.
@@ -114,10 +123,7 @@ window.ui = (function () {
       node.textContent = STATES[state];
       node.className = "state " + state;
     });
-    each("data-viewers", room.name, (node) => {
-      node.hidden = typeof room.viewers !== "number";
-      node.textContent = `${room.viewers} watching`;
-    });
+    showViewers(room);
     each("data-still", room.name, (node) => {
       node.hidden = !room.live;
     });
@@ -169,5 +175,5 @@ window.ui = (function () {
 
   localizeTimes();
   setInterval(refresh, 15000);
-  return { el, announce, webUrl, reliveLink, showRoom, nowNext, roomState, setClock, now, onTick, localizeTimes, watchPreview };
+  return { el, announce, webUrl, reliveLink, showRoom, showViewers, nowNext, roomState, setClock, now, onTick, localizeTimes, watchPreview };
 })();
