@@ -37,35 +37,8 @@ TAB = re.compile(r"^[A-Za-z0-9_-]{8,64}\Z")
 REPORT_FIELDS = {"format": 16, "endpoint": 2048, "error": 300, "browser": 300, "text": 1000}
 PROBLEMS = frozenset({State.LATE, State.DEGRADED, State.DISCONNECTED, State.DOWN})
 
-# KEYS: controls hash, room log, ops version. ARGV: field, JSON value ('' deletes
-# the field), log entry JSON, oldest log id to keep, ops channel.
-CONTROL_LUA = store.LuaScript(
-    """
-if ARGV[2] == '' then
-  redis.call('HDEL', KEYS[1], ARGV[1])
-else
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-end
-redis.call('XADD', KEYS[2], 'MINID', '~', ARGV[4], '*', 'action', ARGV[3])
-local version = redis.call('INCR', KEYS[3])
-local value = ARGV[2]
-if value == '' then value = 'null' end
-redis.call('PUBLISH', ARGV[5], '{"type":"control","version":' .. version .. ',"field":' ..
-  cjson.encode(ARGV[1]) .. ',"value":' .. value .. ',"entry":' .. ARGV[3] .. '}')
-return version
-"""
-)
-
-# KEYS: room's report stream, ops version. ARGV: report JSON, entries kept, ops channel.
-REPORT_LUA = store.LuaScript(
-    """
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'report', ARGV[1])
-local version = redis.call('INCR', KEYS[2])
-redis.call('PUBLISH', ARGV[3], '{"type":"report","version":' .. version .. ',"id":' .. cjson.encode(id) ..
-  ',"report":' .. ARGV[1] .. '}')
-return version
-"""
-)
+CONTROL_LUA = store.load_script("control")
+REPORT_LUA = store.load_script("report")
 
 
 class Refused(ValueError):
@@ -96,16 +69,15 @@ def target(request: dict[str, Any], *, whole_room: bool = False) -> Target:
 async def _commit(redis: Redis, room: str, field: str, value: dict[str, Any] | None, entry: dict[str, Any]) -> int:
     keep = get_config().settings["history-hours"] * 3600
     return await CONTROL_LUA(
-        redis,
-        3,
-        store.key("ops", "controls"),
-        store.key("log", room),
-        store.key("ops", "version"),
-        field,
-        "" if value is None else store.encode_json(value),
-        store.encode_json(entry),
-        max(0, int((entry["at"] - keep) * 1000)),
-        store.ops_channel(),
+        keys=[store.key("ops", "controls"), store.key("log", room), store.key("ops", "version")],
+        args=[
+            field,
+            "" if value is None else store.encode_json(value),
+            store.encode_json(entry),
+            max(0, int((entry["at"] - keep) * 1000)),
+            store.ops_channel(),
+        ],
+        client=redis,
     )
 
 
@@ -176,13 +148,9 @@ def parse_report(request: dict[str, Any]) -> dict[str, Any]:
 
 async def add_report(redis: Redis, report: dict[str, Any], *, now: float) -> int:
     return await REPORT_LUA(
-        redis,
-        2,
-        store.key("reports", report["room"]),
-        store.key("ops", "version"),
-        store.encode_json({**report, "at": now}),
-        REPORTS_KEPT,
-        store.ops_channel(),
+        keys=[store.key("reports", report["room"]), store.key("ops", "version")],
+        args=[store.encode_json({**report, "at": now}), REPORTS_KEPT, store.ops_channel()],
+        client=redis,
     )
 
 

@@ -36,19 +36,7 @@ LOADED_MARK = "-"
 # Longer than any copy from the database takes.
 REVOKED_MEMORY_SECONDS = 600
 
-# KEYS: the token copy. ARGV: the revoked markers' key prefix, then token hash,
-# identity, token hash, identity... Replaces the copy in one step, leaving out
-# tokens revoked meanwhile.
-COPY_TOKENS_LUA = store.LuaScript(
-    """
-redis.call('DEL', KEYS[1])
-for i = 2, #ARGV, 2 do
-  if redis.call('EXISTS', ARGV[1] .. ARGV[i]) == 0 then
-    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
-  end
-end
-"""
-)
+COPY_TOKENS_LUA = store.load_script("copy_tokens")
 
 
 def hash_token(token: str) -> str:
@@ -155,5 +143,5 @@ async def copy_identities_to_redis(redis: Redis) -> int:
     identities = {e.token_hash: identity_of(e).to_json() for e in encoders}
     identities[LOADED_MARK] = "loaded"  # the copy exists, even with no encoders in it
     pairs = [item for pair in identities.items() for item in pair]
-    await COPY_TOKENS_LUA(redis, 1, store.key("tokens"), store.key("revoked", ""), *pairs)
+    await COPY_TOKENS_LUA(keys=[store.key("tokens")], args=[store.key("revoked", ""), *pairs], client=redis)
     return len(encoders)

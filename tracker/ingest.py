@@ -116,35 +116,21 @@ async def accept(
     )
 
 
-# KEYS: tokens, records, this second's rate counter, heartbeat counter.
-# ARGV: token hash, member. Counts the heartbeat only for a known token: a
-# made-up token gets its 403 without leaving a key behind.
-READ_FOR_HEARTBEAT_LUA = store.LuaScript(
-    """
-local identity = redis.call('HGET', KEYS[1], ARGV[1])
-if not identity then
-  return {false, false, 0}
-end
-local count = redis.call('INCR', KEYS[3])
-redis.call('EXPIRE', KEYS[3], 2)
-redis.call('INCR', KEYS[4])
-return {identity, redis.call('HGET', KEYS[2], ARGV[2]), count}
-"""
-)
+READ_FOR_HEARTBEAT_LUA = store.load_script("read_for_heartbeat")
 
 
 async def ingest(redis: Redis, *, token: str, beat: Heartbeat, now: float) -> None:
     """Authenticate, rate-limit and store a heartbeat; raises Refused."""
     token_hash = hash_token(token)
     identity_text, record_text, count = await READ_FOR_HEARTBEAT_LUA(
-        redis,
-        4,
-        store.key("tokens"),
-        store.key("records"),
-        store.key("rate", token_hash, str(int(now))),
-        store.key("stats", "heartbeats"),
-        token_hash,
-        f"{beat.room}/{beat.encoder}",
+        keys=[
+            store.key("tokens"),
+            store.key("records"),
+            store.key("rate", token_hash, str(int(now))),
+            store.key("stats", "heartbeats"),
+        ],
+        args=[token_hash, f"{beat.room}/{beat.encoder}"],
+        client=redis,
     )
     config = get_config()
     if count > config.settings["heartbeat-rate"]:

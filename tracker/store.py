@@ -6,29 +6,21 @@ scripts one at a time and delivers a connection's pub/sub messages in
 publish order). Browsers rely on that order to notice a lost message: a
 version gap means "ask for a snapshot".
 
-Layout, under settings.REDIS_PREFIX:
-    <prefix>:records       hash   "<room>/<encoder>" -> health.Record JSON (operators' view)
-    <prefix>:deadlines     zset   "<room>/<encoder>" -> when the sweeper must look again
-    <prefix>:room:<room>   hash   encoder -> public report, for live encoders only
-    <prefix>:attrs:<room>  hash   room attribute (viewers, nownext) -> JSON value
-    <prefix>:version       int    public feed version;  <prefix>:live  its channel
-    <prefix>:ops:version   int    operator feed version; <prefix>:ops  its channel
-    <prefix>:log:<room>    stream transitions of the room's encoders, trimmed by time
-    <prefix>:tokens        hash   sha256(token) -> health.Identity JSON
-    <prefix>:revoked:<h>   string set for a while after token hash <h> was revoked
-    <prefix>:control       pub/sub channel for orders to web processes (revocations)
-    <prefix>:quarantine:<member>  string  an unreadable record moved aside, kept QUARANTINE_SECONDS
+The scripts are in tracker/lua/, each naming its keys and arguments at the
+top; each has one typed function here (or in the module that owns it) that
+builds its `keys` and `args`. Every key, its type, writers, readers and
+expiry: the "Redis key layout" table in docs/architecture.md.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
@@ -37,8 +29,8 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
+from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError
 
 from .config import get_config
 from .health import Record, Transition, Unreadable
@@ -51,197 +43,24 @@ QUARANTINE_SECONDS = 7 * 24 * 3600
 _reported: set[str] = set()
 
 
-class LuaScript:
-    """A Lua script run by its SHA (EVALSHA), sent whole only when Redis lacks it.
+LUA_DIRECTORY = Path(__file__).with_name("lua")
+# register_script needs a client only to encode the script's text (UTF-8, as
+# every client here); each call passes the client of the caller's loop, so
+# this one never connects.
+_SCRIPT_OWNER = Redis()
 
-    The scripts here are a few hundred bytes; a heartbeat should not carry them.
+
+def load_script(name: str) -> AsyncScript:
+    """tracker/lua/<name>.lua, run by SHA (EVALSHA): sent whole only when Redis lacks it, not with every heartbeat.
+
+    A script that calls publish_room gets room_message.lua's functions put in
+    front: Lua scripts cannot include one another.
     """
+    source = (LUA_DIRECTORY / f"{name}.lua").read_text()
+    if "publish_room(" in source:
+        source = (LUA_DIRECTORY / "room_message.lua").read_text() + source
+    return _SCRIPT_OWNER.register_script(source)
 
-    def __init__(self, source: str):
-        self.source = source
-        self.sha = hashlib.sha1(source.encode()).hexdigest()
-
-    async def __call__(self, redis: Redis, numkeys: int, *keys_and_args: Any) -> Any:
-        try:
-            return await redis.evalsha(self.sha, numkeys, *keys_and_args)
-        except NoScriptError:  # first use since Redis started
-            return await redis.eval(self.source, numkeys, *keys_and_args)
-
-
-# Builds {"type": "room", "version": N, "room": name, "encoders": {...},
-# "attrs": {...}} from the room's hashes; values are already JSON, so they
-# are pasted, not re-encoded.
-ROOM_MESSAGE_LUA = """
-local function json_object(flat)
-  local parts = {}
-  for i = 1, #flat, 2 do
-    parts[#parts + 1] = cjson.encode(flat[i]) .. ':' .. flat[i + 1]
-  end
-  return '{' .. table.concat(parts, ',') .. '}'
-end
-local function publish_room(room_key, attrs_key, room, version_key, channel)
-  local version = redis.call('INCR', version_key)
-  redis.call('PUBLISH', channel, '{"type":"room","version":' .. version ..
-    ',"room":' .. cjson.encode(room) .. ',"encoders":' .. json_object(redis.call('HGETALL', room_key)) ..
-    ',"attrs":' .. json_object(redis.call('HGETALL', attrs_key)) .. '}')
-  return version
-end
-"""
-
-# KEYS: room hash, attrs hash, version. ARGV: attribute, JSON value, room,
-# channel, JSON value that an absent attribute stands for.
-# A room attribute is what else viewers see of a room: its viewer count, or
-# the talk on now and next. Publishes only when the value changed.
-SET_ATTR_LUA = LuaScript(
-    ROOM_MESSAGE_LUA
-    + """
-if (redis.call('HGET', KEYS[2], ARGV[1]) or ARGV[5]) == ARGV[2] then
-  return 0
-end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-return publish_room(KEYS[1], KEYS[2], ARGV[3], KEYS[3], ARGV[4])
-"""
-)
-
-# The one write path for encoder state, a compare-and-set on the record's
-# `seq`: the caller read the record, computed its successor in Python
-# (tracker.health) and commits it here only if nobody changed it meanwhile.
-# That is what keeps two sweepers, or a sweeper and a heartbeat, from
-# reporting one change twice.
-# KEYS: records, deadlines, room hash, live version, ops version, room log,
-# room attrs, viewers assigned per stream URL since its last report, the
-# encoder's history series (kept again for good once it reports again).
-# ARGV: member, expected seq, record, deadline ('' = none), public report
-# ('=' unchanged, '' gone), encoder, room, live channel, ops channel,
-# transition ('' = none), oldest log id to keep.
-COMMIT_LUA = LuaScript(
-    ROOM_MESSAGE_LUA
-    + """
--- Everything is read and checked before the first write: Redis does not undo
--- the writes of a script that fails half way.
-local new = cjson.decode(ARGV[3])
-local current = redis.call('HGET', KEYS[1], ARGV[1])
-local seq = 0
-if current then
-  local ok, stored = pcall(cjson.decode, current)
-  if not ok or type(stored) ~= 'table' or type(stored['seq']) ~= 'number' then
-    return -2
-  end
-  seq = stored['seq']
-end
-if seq ~= tonumber(ARGV[2]) then
-  return -1
-end
-if not current then
-  redis.call('PERSIST', KEYS[9])
-end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
--- Its new report counts the viewers sent to it so far: start counting afresh.
-for _, stream in ipairs(new['streams']) do
-  redis.call('HDEL', KEYS[8], stream['url'])
-end
-if ARGV[4] == '' then
-  redis.call('ZREM', KEYS[2], ARGV[1])
-else
-  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
-end
-if ARGV[5] ~= '=' then
-  if ARGV[5] == '' then
-    redis.call('HDEL', KEYS[3], ARGV[6])
-  else
-    redis.call('HSET', KEYS[3], ARGV[6], ARGV[5])
-  end
-  publish_room(KEYS[3], KEYS[7], ARGV[7], KEYS[4], ARGV[8])
-end
-local transition = 'null'
-if ARGV[10] ~= '' then
-  transition = ARGV[10]
-  redis.call('XADD', KEYS[6], 'MINID', '~', ARGV[11], '*', 'transition', transition)
-end
-local version = redis.call('INCR', KEYS[5])
-redis.call('PUBLISH', ARGV[9], '{"type":"encoder","version":' .. version ..
-  ',"encoder":' .. ARGV[3] .. ',"transition":' .. transition .. '}')
-return version
-"""
-)
-
-# KEYS: records, deadlines, room hash, live version, ops version, room attrs,
-# quarantine key, the encoder's history series, alert memory. ARGV: member,
-# encoder, room, live channel, ops channel, the record's text ('' = whatever
-# it is), quarantine seconds, history seconds.
-# Forgets an encoder (revoked, or down for longer than history is kept); with
-# a record's text, only if it is still that text, keeping a copy for a while
-# (an unreadable record, moved aside so it stops nobody). Its history stays
-# as long as history is kept, then expires; its alert memory goes now.
-REMOVE_LUA = LuaScript(
-    ROOM_MESSAGE_LUA
-    + """
-if ARGV[6] ~= '' then
-  if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[6] then
-    return 0
-  end
-  redis.call('SET', KEYS[7], ARGV[6], 'EX', ARGV[7])
-end
-if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then
-  return 0
-end
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('EXPIRE', KEYS[8], ARGV[8])
-redis.call('HDEL', KEYS[9], ARGV[1])
-if redis.call('HDEL', KEYS[3], ARGV[2]) == 1 then
-  publish_room(KEYS[3], KEYS[6], ARGV[3], KEYS[4], ARGV[4])
-end
-local version = redis.call('INCR', KEYS[5])
-redis.call('PUBLISH', ARGV[5], '{"type":"removed","version":' .. version .. ',"room":' .. cjson.encode(ARGV[3]) ..
-  ',"name":' .. cjson.encode(ARGV[2]) .. '}')
-return version
-"""
-)
-
-# KEYS: a key, the feed's version. ARGV: JSON value, channel, message head,
-# "1" to send the value along.
-# Stores a value and, if it changed, publishes the head (a JSON object's
-# fields, without braces) with the next version, and the value as "data".
-# Rooms' schedules tell viewers this way, and operators' site-wide states
-# (the audience, schedule health) reach the dashboard.
-SET_AND_ANNOUNCE_LUA = LuaScript(
-    """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return 0
-end
-redis.call('SET', KEYS[1], ARGV[1])
-local version = redis.call('INCR', KEYS[2])
-local data = ''
-if ARGV[4] == '1' then data = ',"data":' .. ARGV[1] end
-redis.call('PUBLISH', ARGV[2], '{' .. ARGV[3] .. ',"version":' .. version .. data .. '}')
-return version
-"""
-)
-
-# KEYS: version, then each room's hash and attrs hash. Reads them all in one
-# atomic step so the snapshot and its version agree.
-SNAPSHOT_LUA = LuaScript(
-    """
-local result = {redis.call('GET', KEYS[1]) or '0'}
-for i = 2, #KEYS do
-  result[i] = redis.call('HGETALL', KEYS[i])
-end
-return result
-"""
-)
-
-# KEYS: ops version, records, audience, schedule health, then one log stream
-# per room. ARGV: entries per log.
-OPS_SNAPSHOT_LUA = LuaScript(
-    """
-local result = {redis.call('GET', KEYS[1]) or '0', redis.call('HGETALL', KEYS[2]),
-                redis.call('GET', KEYS[3]) or '{}', redis.call('GET', KEYS[4]) or '{}'}
-for i = 5, #KEYS do
-  result[i] = redis.call('XREVRANGE', KEYS[i], '+', '-', 'COUNT', ARGV[1])
-end
-return result
-"""
-)
 
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Redis] = weakref.WeakKeyDictionary()
 
@@ -380,6 +199,9 @@ async def quarantine(redis: Redis, member: str, text: str, error: Exception) -> 
         logger.error("quarantined the unreadable record %r (%s) for %d s", member, error, QUARANTINE_SECONDS)
 
 
+COMMIT_LUA = load_script("commit")
+
+
 async def commit(
     redis: Redis,
     *,
@@ -395,33 +217,46 @@ async def commit(
     """
     deadline = record.deadline()
     public = record.public_report()
+    if not public_changed:
+        public_change, public_text = "keep", ""
+    elif public is None:
+        public_change, public_text = "remove", ""
+    else:
+        public_change, public_text = "set", encode_json(public)
     version = await COMMIT_LUA(
-        redis,
-        9,
-        key("records"),
-        key("deadlines"),
-        key("room", record.room),
-        key("version"),
-        key("ops", "version"),
-        key("log", record.room),
-        key("attrs", record.room),
-        key("assigned", record.room),
-        key("hist", "enc", record.member),
-        record.member,
-        expected_seq,
-        record.to_json(),
-        "" if deadline is None else repr(deadline),
-        ("" if public is None else encode_json(public)) if public_changed else "=",
-        record.name,
-        record.room,
-        live_channel(),
-        ops_channel(),
-        transition.to_json() if transition else "",
-        max(0, int(log_since * 1000)),  # stream ids are milliseconds, never negative
+        keys=[
+            key("records"),
+            key("deadlines"),
+            key("room", record.room),
+            key("version"),
+            key("ops", "version"),
+            key("log", record.room),
+            key("attrs", record.room),
+            key("assigned", record.room),
+            key("hist", "enc", record.member),
+        ],
+        args=[
+            record.member,
+            expected_seq,
+            record.to_json(),
+            "" if deadline is None else repr(deadline),
+            public_change,
+            public_text,
+            record.name,
+            record.room,
+            live_channel(),
+            ops_channel(),
+            transition.to_json() if transition else "",
+            max(0, int(log_since * 1000)),  # stream ids are milliseconds, never negative
+        ],
+        client=redis,
     )
     if version == -2:
         raise Unreadable(f"the stored record of {record.member} is not JSON that Redis can read")
     return version != -1
+
+
+REMOVE_LUA = load_script("remove")
 
 
 async def remove_encoder(redis: Redis, room: str, name: str, *, unreadable: str = "") -> bool:
@@ -432,25 +267,28 @@ async def remove_encoder(redis: Redis, room: str, name: str, *, unreadable: str 
     """
     member = f"{room}/{name}"
     version = await REMOVE_LUA(
-        redis,
-        9,
-        key("records"),
-        key("deadlines"),
-        key("room", room),
-        key("version"),
-        key("ops", "version"),
-        key("attrs", room),
-        key("quarantine", member),
-        key("hist", "enc", member),
-        key("alerts", "memory"),
-        member,
-        name,
-        room,
-        live_channel(),
-        ops_channel(),
-        unreadable,
-        QUARANTINE_SECONDS,
-        history_hours() * 3600,
+        keys=[
+            key("records"),
+            key("deadlines"),
+            key("room", room),
+            key("version"),
+            key("ops", "version"),
+            key("attrs", room),
+            key("quarantine", member),
+            key("hist", "enc", member),
+            key("alerts", "memory"),
+        ],
+        args=[
+            member,
+            name,
+            room,
+            live_channel(),
+            ops_channel(),
+            unreadable,
+            QUARANTINE_SECONDS,
+            history_hours() * 3600,
+        ],
+        client=redis,
     )
     return version != 0
 
@@ -474,9 +312,12 @@ async def next_deadline(redis: Redis) -> float | None:
     return first[0][1] if first else None
 
 
+SNAPSHOT_LUA = load_script("snapshot")
+
+
 async def read_snapshot(redis: Redis, rooms: list[str]) -> Snapshot:
-    keys = [k for room in rooms for k in (key("room", room), key("attrs", room))]
-    version, *hashes = await SNAPSHOT_LUA(redis, 1 + len(keys), key("version"), *keys)
+    room_keys = [k for room in rooms for k in (key("room", room), key("attrs", room))]
+    version, *hashes = await SNAPSHOT_LUA(keys=[key("version"), *room_keys], client=redis)
     return Snapshot(
         version=int(version),
         rooms={
@@ -488,22 +329,18 @@ async def read_snapshot(redis: Redis, rooms: list[str]) -> Snapshot:
     )
 
 
+SET_ATTR_LUA = load_script("set_attr")
+
+
 async def set_room_attr(redis: Redis, room: str, name: str, value: Any, *, default: Any = None) -> int:
     """Set a room attribute and publish the room if it changed; returns the version or 0.
 
     `default` is what viewers assume while the attribute was never set.
     """
     return await SET_ATTR_LUA(
-        redis,
-        3,
-        key("room", room),
-        key("attrs", room),
-        key("version"),
-        name,
-        encode_json(value),
-        room,
-        live_channel(),
-        encode_json(default),
+        keys=[key("room", room), key("attrs", room), key("version")],
+        args=[name, encode_json(value), room, live_channel(), encode_json(default)],
+        client=redis,
     )
 
 
@@ -549,17 +386,21 @@ class OpsSnapshot:
     logs: dict[str, list[dict[str, Any]]]  # room -> transitions, newest first
 
 
+OPS_SNAPSHOT_LUA = load_script("ops_snapshot")
+
+
 async def read_ops_snapshot(redis: Redis, rooms: list[str], *, log_entries: int = 50) -> OpsSnapshot:
     """Every encoder record and each room's latest transitions, read atomically."""
     version, flat_records, audience, schedules, *logs = await OPS_SNAPSHOT_LUA(
-        redis,
-        4 + len(rooms),
-        key("ops", "version"),
-        key("records"),
-        key("ops", "audience"),
-        key("ops", "schedules"),
-        *(key("log", room) for room in rooms),
-        log_entries,
+        keys=[
+            key("ops", "version"),
+            key("records"),
+            key("ops", "audience"),
+            key("ops", "schedules"),
+            *(key("log", room) for room in rooms),
+        ],
+        args=[log_entries],
+        client=redis,
     )
     return OpsSnapshot(
         version=int(version),
@@ -608,11 +449,30 @@ async def get_ops_state(redis: Redis, name: str) -> dict[str, Any]:
     return (readable(key("ops", name), text, json.loads) or {}) if text else {}
 
 
+SET_AND_ANNOUNCE_LUA = load_script("set_and_announce")
+
+
+async def set_and_announce(
+    redis: Redis, *, value_key: str, version_key: str, value: Any, channel: str, head: str, send_value: bool
+) -> int:
+    """Store `value` under `value_key`; if it changed, publish `head` with the feed's next version (and the value)."""
+    return await SET_AND_ANNOUNCE_LUA(
+        keys=[value_key, version_key],
+        args=[encode_json(value), channel, head, "1" if send_value else "0"],
+        client=redis,
+    )
+
+
 async def set_ops_state(redis: Redis, name: str, value: Any) -> int:
     """Store an operators' state (audience, schedules) and push it if it changed."""
-    head = f'"type":{json.dumps(name)}'
-    return await SET_AND_ANNOUNCE_LUA(
-        redis, 2, key("ops", name), key("ops", "version"), encode_json(value), ops_channel(), head, "1"
+    return await set_and_announce(
+        redis,
+        value_key=key("ops", name),
+        version_key=key("ops", "version"),
+        value=value,
+        channel=ops_channel(),
+        head=f'"type":{json.dumps(name)}',
+        send_value=True,
     )
 
 
@@ -621,9 +481,14 @@ async def set_schedule(redis: Redis, room: str, events: list[dict[str, Any]]) ->
 
     The notice carries no events: pages that show the programme fetch it.
     """
-    head = f'"type":"schedule","room":{json.dumps(room)}'
-    return await SET_AND_ANNOUNCE_LUA(
-        redis, 2, key("schedule", room), key("version"), encode_json(events), live_channel(), head, "0"
+    return await set_and_announce(
+        redis,
+        value_key=key("schedule", room),
+        version_key=key("version"),
+        value=events,
+        channel=live_channel(),
+        head=f'"type":"schedule","room":{json.dumps(room)}',
+        send_value=False,
     )
 
 
