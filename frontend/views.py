@@ -16,8 +16,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.clickjacking import xframe_options_exempt
 
-from project.addresses import request_address
-from project.lean import lean
+from common.addresses import request_address
+from common.lean import lean
 
 from . import tracker_api
 from .extras import DEFAULT_BRANDING, branding, day_with_recordings, prepare, sources

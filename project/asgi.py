@@ -18,8 +18,8 @@ from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
 
-from project.capacity import log_capacity  # noqa: E402
-from project.lean import LeanApplication  # noqa: E402
+from common.capacity import log_capacity  # noqa: E402
+from common.lean import LeanApplication  # noqa: E402
 from tracker.config import ConfigError, get_config  # noqa: E402
 from tracker.reload import reload_on_sighup  # noqa: E402
 from tracker.routing import websocket_application  # noqa: E402

@@ -66,8 +66,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "project.logs.request_id_middleware",
-    "project.errors.json_errors_for_api",
+    "common.logs.request_id_middleware",
+    "common.errors.json_errors_for_api",
 ]
 
 ROOT_URLCONF = "project.urls"
@@ -188,13 +188,13 @@ SCHEDULE_OFFSET_SECONDS = float(os.environ.get("SCHEDULE_OFFSET_SECONDS", "0"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "project.logs.RequestIdFilter"}},
+    "filters": {"request_id": {"()": "common.logs.RequestIdFilter"}},
     "formatters": {
         "line": {
-            "()": "project.logs.LineFormatter",
+            "()": "common.logs.LineFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
         },
-        "json": {"()": "project.logs.JsonFormatter"},
+        "json": {"()": "common.logs.JsonFormatter"},
     },
     "handlers": {
         "console": {

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from . import health
+from common import health
 
 urlpatterns = [path("healthz", health.healthz), path("readyz", health.readyz)]
 if "tracker" in settings.SITE_PARTS:

@@ -13,7 +13,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from redis.exceptions import RedisError
 
-from project.addresses import is_venue, scope_address
+from common.addresses import is_venue, scope_address
 
 from . import controls, store
 from .audience import PLAYBACK_STATES

@@ -28,7 +28,7 @@ from django.contrib.auth.signals import user_logged_out
 from django.db.models.signals import post_save, pre_save
 from redis.exceptions import RedisError
 
-from project.addresses import request_address
+from common.addresses import request_address
 
 from . import store
 

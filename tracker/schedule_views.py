@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.request import validate_host
 from django.views.decorators.http import require_GET
 
-from project.lean import lean
+from common.lean import lean
 
 from . import store
 from .config import Room, get_config

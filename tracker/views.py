@@ -18,8 +18,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from redis.exceptions import RedisError
 
-from project.addresses import in_networks, is_venue, request_address
-from project.lean import lean
+from common.addresses import in_networks, is_venue, request_address
+from common.lean import lean
 
 from . import history, legacy, metrics, rooms, store
 from .config import get_config

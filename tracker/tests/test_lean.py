@@ -5,7 +5,7 @@ import json
 from channels.testing import HttpCommunicator
 from django.core.asgi import get_asgi_application
 
-from project.lean import LeanApplication
+from common.lean import LeanApplication
 
 
 async def call(method: str, path: str, body: bytes = b"", headers=()) -> tuple[int, dict, bytes]:

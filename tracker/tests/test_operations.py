@@ -10,8 +10,8 @@ import time
 import pytest
 import redis
 
+from common.logs import JsonFormatter, LineFormatter, RequestIdFilter, request_id
 from conftest import ROOT, TEST_CONFIG_DIR, RedisProcess, free_port, wait_for
-from project.logs import JsonFormatter, LineFormatter, RequestIdFilter, request_id
 from tracker import site_health, store
 
 

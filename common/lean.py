@@ -7,7 +7,7 @@ middleware, each hop to a thread costing more than the view itself:
 under 1 ms. Views marked @lean never touch the database, sessions or CSRF,
 so this application calls them directly on the event loop, and applies only
 what public responses need: the ALLOWED_HOSTS check, the error answers of
-project.errors and the security headers of Django's own SecurityMiddleware
+common.errors and the security headers of Django's own SecurityMiddleware
 and XFrameOptionsMiddleware (the HTTPS redirect is the proxy's job:
 ops/nginx). Everything else goes through Django as usual.
 """
