@@ -10,6 +10,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -168,8 +171,16 @@ REDIS_PREFIX = os.environ.get("REDIS_PREFIX", "streaming")
 # than the core layer, and its consumers outlive a Redis outage. redis-py's
 # defaults are not kept: commands time out after 2 s instead of hanging on a
 # stuck Redis, and the subscription PINGs after 15 s of silence, so a dead
-# connection is noticed.
-CHANNEL_LAYER_CONNECTION = {"socket_timeout": 2, "socket_connect_timeout": 2, "health_check_interval": 15}
+# connection is noticed; a pooled connection found dead (Redis restarted) is
+# reconnected and the command sent once more, or the first order after an
+# outage is lost (bench/control_plane.py).
+CHANNEL_LAYER_CONNECTION = {
+    "socket_timeout": 2,
+    "socket_connect_timeout": 2,
+    "health_check_interval": 15,
+    "retry": Retry(NoBackoff(), 1),
+    "retry_on_error": [RedisConnectionError],
+}
 
 
 def channel_layer_host(redis_url: str) -> dict[str, object]:
