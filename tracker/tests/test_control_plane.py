@@ -149,3 +149,13 @@ async def test_the_layer_outlives_a_redis_outage_and_logs_it_once(layer_at, tmp_
     assert (message["type"], message["code"], message["reason"]) == ("control.close", 4403, "token revoked")
     lines = [(r.levelname, r.getMessage().split(":")[0], r.exc_info) for r in caplog.records]
     assert lines == [("WARNING", "the control plane lost redis, retrying every second", None)], lines
+
+
+async def test_an_encoder_socket_without_the_layer_is_refused_with_4503(layer_at):
+    [token] = await tokens_for(1)
+    layer_at(f"redis://127.0.0.1:{free_port()}/0")  # the layer's Redis is away, the store's is not
+
+    communicator = await encoder_socket(token)
+
+    assert await closed(communicator) == (4503, "live state store unreachable")
+    await communicator.disconnect()
