@@ -23,7 +23,7 @@ from .config import get_config
 from .dashboard import ops_snapshot
 from .draining import CLOSE_RESTARTING, draining
 from .draining import REASON as DRAINING_REASON
-from .frames import Frame, Writer, direct_writer
+from .frames import Frame, Writer, direct_writer, own_inbox
 from .health import Identity
 from .heartbeat import InvalidField, bearer, decode_json, parse_heartbeat
 from .identities import find_identity
@@ -60,9 +60,11 @@ class DatabaseFreeConsumer(AsyncWebsocketConsumer):
 
         Channels waits on `receive` through a task and asyncio.wait so a layer
         could feed the same loop; held by every idle socket, those cost
-        ~1.5 KB each (docs/performance.md). One await per message does the same here.
+        ~1.5 KB each (docs/performance.md). One await per message does the same here,
+        from a lighter inbox than daphne's queue (tracker.frames).
         """
         self.scope, self.base_send, self.channel_layer = scope, send, None
+        receive = own_inbox(receive, send)
         with contextlib.suppress(StopConsumer):
             while True:
                 await self.dispatch(await receive())
@@ -129,6 +131,10 @@ class LiveConsumer(DatabaseFreeConsumer):
             await self.close(code=CLOSE_RESTARTING, reason=DRAINING_REASON)
             return
         self.address = scope_address(self.scope)
+        if self.writer is not None:
+            # Held for hours by every idle viewer: the request's headers were needed until here.
+            self.writer.shed_handshake()
+            self.scope["headers"].clear()
         self.budget = FrameBudget(time.monotonic())
         settings = get_config().settings
         self.exempt = is_venue(self.address, settings["localips"])
