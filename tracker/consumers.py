@@ -213,7 +213,7 @@ class OpsConsumer(DatabaseFreeConsumer):
     connection look alike to a browser until it asks.
     """
 
-    pending: list[tuple[int, str]] | None = None
+    pending: list[tuple[int | None, str]] | None = None
     resyncing: asyncio.Lock
     user_id = ""
 
@@ -255,10 +255,11 @@ class OpsConsumer(DatabaseFreeConsumer):
             finally:
                 self.pending = None  # never leave changes buffered for good
             for version, text in pending:
-                if version > snapshot_version:
+                # Unversioned figures follow in order: the last one is the newest.
+                if version is None or version > snapshot_version:
                     await self.push(text)
 
-    async def push_ops(self, version: int, text: str) -> None:
+    async def push_ops(self, version: int | None, text: str) -> None:
         if self.pending is not None:
             self.pending.append((version, text))
         else:

@@ -76,7 +76,7 @@ class Listener(Protocol):
 class OpsListener(Listener, Protocol):
     user_id: str
 
-    async def push_ops(self, version: int, text: str) -> None: ...
+    async def push_ops(self, version: int | None, text: str) -> None: ...
 
     async def session_ended(self) -> None: ...
 
@@ -242,7 +242,7 @@ class LiveHub:
             await self._apply(redis, json.loads(data))
         elif channel == store.ops_channel():
             if self.ops_listeners:  # every heartbeat comes here: parse only for someone
-                version = json.loads(data)["version"]
+                version = json.loads(data).get("version")  # None: a figure (the audience)
                 await self._each(self.ops_listeners, lambda listener: listener.push_ops(version, data))
         else:
             order = json.loads(data)
