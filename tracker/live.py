@@ -323,7 +323,6 @@ class LiveHub:
             if room in texts:
                 audiences.setdefault(room, set()).add(listener)
         for room, listeners in audiences.items():
-            self.unflushed_sends += len(listeners)
             await self._send(listeners, texts[room])
 
     async def _report_forever(self) -> None:

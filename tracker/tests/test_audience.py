@@ -165,3 +165,18 @@ async def test_audience_reaches_operators_without_an_ops_version(redis_client, t
     assert again["audience"]["example"]["viewers"] == 3
     assert again["version"] == snapshot["version"]
     await operator.disconnect()
+
+
+async def test_audience_counts_sent_are_counted_once(redis_client):
+    room_page = await viewer("example", "tab-aaaaaaaa")
+    hub = get_hub()
+    await asyncio.sleep(live.REPORT_SECONDS * 1.5)  # whatever the join counted is reported
+    pushed = int(redis_client.get("streaming:stats:pushed") or 0) + hub.unflushed_sends
+
+    await hub.send_counts({"example": 7, "hall-2": 0})
+    assert json.loads(await room_page.receive_from(timeout=3)) == {"type": "viewers", "rooms": {"example": 7}}
+    await asyncio.sleep(live.REPORT_SECONDS * 2.5)
+
+    # One message to one socket, in the metrics' "pushed" once.
+    assert int(redis_client.get("streaming:stats:pushed") or 0) + hub.unflushed_sends - pushed == 1
+    await room_page.disconnect()
