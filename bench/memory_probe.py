@@ -1,6 +1,6 @@
 """What holds an idle viewer socket: `python -m bench.memory_probe [N]`.
 
-Starts the bench site with one daphne serving bench.whatif_memory (tracemalloc
+Starts the bench site with one daphne serving bench.memory_trace (tracemalloc
 on), dumps its traced memory, opens N idle viewer sockets (default 1,000)
 from this process, dumps again and prints the growth per socket by the
 allocating traceback, then what RSS grew per socket. Diagnostic only:
@@ -55,7 +55,7 @@ def _dump(pid: int, out: str) -> str:
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     raise_open_files()
-    with Cluster(asgi_app="bench.whatif_memory:application") as cluster:
+    with Cluster(asgi_app="bench.memory_trace:application") as cluster:
         out = str(cluster.tmp / "memory.txt")
         cluster.env["BENCH_MEMORY_OUT"] = out
         [(port, process)] = cluster.add_daphnes(1)

@@ -1,4 +1,4 @@
-"""Diagnostic ASGI app for `python -m bench --asgi bench.whatif_memory:application`.
+"""Diagnostic ASGI app for `python -m bench --asgi bench.memory_trace:application`.
 
 The site's own application, with tracemalloc tracing every allocation from
 start-up (8 frames deep). On SIGUSR1 daphne writes the live memory grouped
