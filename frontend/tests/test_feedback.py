@@ -12,7 +12,9 @@ BROKEN = "http://127.0.0.1:9/live.webm"
 
 
 def test_a_viewers_report_reaches_a_logged_in_dashboard_with_the_playback_state(site: Site, browser: Browser):
-    post_heartbeat(site.url, heartbeat("cam-1", stream(BROKEN), interval=30), token=site.add_encoder("example", "cam-1"))
+    post_heartbeat(
+        site.url, heartbeat("cam-1", stream(BROKEN), interval=30), token=site.add_encoder("example", "cam-1")
+    )
     operator = browser.new_page()
     viewer = browser.new_page()
     try:

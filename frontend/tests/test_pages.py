@@ -94,7 +94,8 @@ async def test_index_shows_every_room_live_or_not(async_client):
 
     html = (await async_client.get("/")).content.decode()
 
-    assert html.count('<li class="room-card" data-room="') == 3  # every configured room, in config order, and the template
+    # every configured room, in config order, and the template for new ones
+    assert html.count('<li class="room-card" data-room="') == 3
     assert html.index('data-room="example"') < html.index('data-room="hall-2"')
     assert 'class="state offline" data-state="example">Offline</span>' in html
     assert 'class="state live" data-state="hall-2">Live</span>' in html
