@@ -391,3 +391,9 @@ def test_recording_links_come_from_the_rooms_template_and_only_safe_ones():
     assert relive_link("https://relive.example/{guid}", {**talk, "generated": True}) == ""  # a break has none
     assert relive_link("javascript:alert('{guid}')", talk) == ""
     assert relive_link("", talk) == ""
+    # The schedule's own recording goes first; a talk the speakers opted out of has none at all.
+    recorded = {**talk, "recording": "https://media.example/v/12"}
+    assert relive_link("https://relive.example/{id}", recorded) == "https://media.example/v/12"
+    assert relive_link("", recorded) == "https://media.example/v/12"
+    assert relive_link("https://relive.example/{id}", {**recorded, "do_not_record": True}) == ""
+    assert relive_link("", {**talk, "recording": "javascript:alert(1)"}) == ""
