@@ -276,6 +276,7 @@ export function createPlayer({ name, report, changed = () => {} }) {
         if (wanted >= 0 && hls.audioTrack !== wanted) hls.audioTrack = wanted;
         offerLanguages();
       });
+      hls.on(Hls.Events.AUDIO_TRACK_SWITCHED, offerLanguages);
       hls.loadSource(item.url);
       hls.attachMedia(video);
     } else {
@@ -420,9 +421,13 @@ export function createPlayer({ name, report, changed = () => {} }) {
   function offerLanguages() {
     const names = new Intl.DisplayNames(undefined, { type: "language", fallback: "code" });
     const named = (code) => { try { return names.of(code); } catch { return code; } };
-    const codes = new Set([...room.streams.map((s) => s.language || ""), ...audioTracks]);
+    // A stream's own renditions are its languages; "Original" is the room's
+    // untranslated streams beside separate translated ones.
+    const streamLanguages = new Set(room.streams.map((s) => s.language || ""));
+    const codes = new Set(audioTracks);
+    if (streamLanguages.size > 1 || !audioTracks.length) streamLanguages.forEach((code) => codes.add(code));
     if (choice.language) codes.add(choice.language);
-    codes.add("");
+    if (!audioTracks.length) codes.add("");
     const options = [...codes].map((code) => el("option", { value: code }, code ? named(code) : "Original"));
     languageSelect.replaceChildren(...options);
     languageSelect.value = audioTracks.length && hls && !spoken() ? audioTracks[hls.audioTrack] || "" : choice.language;
