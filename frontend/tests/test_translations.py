@@ -84,13 +84,13 @@ def translated(frontend_url: str, monkeypatch, hls_url: str) -> tuple[str, str]:
     return frontend_url, json.dumps(snapshot)
 
 
-def open_room(page: Page, url: str, snapshot: str) -> list[str]:
+def open_room(page: Page, url: str, snapshot: str, playing: str = "Playing HLS HD") -> list[str]:
     """The room page, playing; returns the list the media requests are added to."""
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url.rsplit("/", 1)[-1]))
     page.route_web_socket(re.compile(r".*/ws/live/$"), lambda socket: socket.send(snapshot))
     page.goto(url + "/example")
-    expect(page.locator("#playback")).to_have_text("Playing HLS HD", timeout=15000)
+    expect(page.locator("#playback")).to_have_text(playing, timeout=15000)
     return requested
 
 
@@ -153,4 +153,44 @@ def test_subtitles_toggle_and_are_remembered(browser: Browser, translated: tuple
     page.get_by_role("button", name="Subtitles").click()
     expect(page.get_by_role("button", name="Subtitles")).to_have_attribute("aria-pressed", "false")
     page.wait_for_function(f"!({modes})().includes('showing')")
+    context.close()
+
+
+def test_a_translation_with_streams_of_its_own_is_a_language_choice(
+    browser: Browser, frontend_url: str, monkeypatch, media_url: str
+):
+    room = {
+        "name": "example",
+        "title": "Example Room",
+        "live": True,
+        "streams": [
+            {"format": "webm", "quality": "hd", "url": media_url + "/a.webm"},
+            {"format": "webm", "quality": "hd", "url": media_url + "/b.webm", "language": "de"},
+        ],
+        "viewers": 3,
+        "info": {},
+        "now": None,
+        "next": None,
+    }
+
+    async def room_list():
+        return [room]
+
+    monkeypatch.setattr(tracker_api, "room_list", room_list)
+    snapshot = json.dumps({"type": "snapshot", "version": 1, "time": datetime.now(UTC).timestamp(), "rooms": [room]})
+    context = browser.new_context(locale="en-GB")
+    page = context.new_page()
+    open_room(page, frontend_url, snapshot, playing="Playing WebM HD")
+    source = "() => document.getElementById('video').currentSrc.split('/').pop()"
+    assert page.evaluate(source) == "a.webm"
+    language = page.get_by_label("Language")
+    expect(language.locator("option")).to_have_text(["Original", "German"])
+
+    language.select_option("de")
+
+    page.wait_for_function(f"({source})() === 'b.webm'")
+    expect(page.locator("#playback")).to_have_text("Playing WebM HD", timeout=10000)
+    page.reload()
+    expect(page.locator("#playback")).to_have_text("Playing WebM HD", timeout=10000)
+    assert page.evaluate(source) == "b.webm"  # remembered
     context.close()
