@@ -206,6 +206,8 @@ class LiveConsumer(DatabaseFreeConsumer):
     async def disconnect(self, code: int) -> None:
         address_limits().release(self.address, self)
         get_hub().leave(self)
+        if self.writer is not None:
+            self.writer.forget()
 
     async def close_once(self, code: int, reason: str) -> None:
         self.closing = True
