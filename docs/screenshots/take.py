@@ -43,6 +43,14 @@ PASSWORD = "screenshot-password"
 LAPTOP = {"width": 1366, "height": 768}
 
 
+def shoot(page: Page, name: str) -> None:
+    """A screenshot, and a warning when the page is wider than its screen (it scrolls sideways)."""
+    page.screenshot(path=str(OUT / name))
+    wide, screen = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    if wide > (page.viewport_size or {}).get("width", screen):
+        print(f"{name}: the page is {wide} px wide on a {page.viewport_size['width']} px screen", file=sys.stderr)
+
+
 class Scene:
     """A site with the given rooms and encoders sending heartbeats every 2 s until told to stop."""
 
@@ -200,7 +208,7 @@ def screenshots(directory: Path) -> None:
             scene.log_in(page)
             page.check("#compact")
             page.wait_for_timeout(4000)
-            page.screenshot(path=str(OUT / "dashboard-all-up.png"))
+            shoot(page, "dashboard-all-up.png")
 
             scene.stopped.add("saal-3-hd")
             scene.extra["hall-2-collector"] = {
@@ -227,19 +235,19 @@ def screenshots(directory: Path) -> None:
             page.locator('tr[data-encoder="saal-3-hd"] .note-button').click()
             page.locator('tbody[data-room="hall-1"] .reports-box summary').click()
             page.wait_for_timeout(2500)
-            page.screenshot(path=str(OUT / "dashboard-one-down.png"))
+            shoot(page, "dashboard-one-down.png")
 
             phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True)
             phone.context.add_cookies(page.context.cookies())
             phone.goto(scene.url + "/tracker/dashboard/")
             phone.wait_for_selector("tr.encoder")
             phone.wait_for_timeout(2000)
-            phone.screenshot(path=str(OUT / "dashboard-phone.png"))
+            shoot(phone, "dashboard-phone.png")
 
             scene.web.kill()  # the server goes away mid-event
             scene.web.wait()
             page.wait_for_timeout(4000)
-            page.screenshot(path=str(OUT / "dashboard-disconnected.png"))
+            shoot(page, "dashboard-disconnected.png")
             scene.web = scene.start_web()
             browser.close()
     finally:

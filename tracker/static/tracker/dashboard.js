@@ -456,7 +456,7 @@ function setConnected(on) {
 function showOffline() {
   setHidden(offline, connected);
   if (!connected) {
-    const since = new Date(offlineSince * 1000).toLocaleTimeString();
+    const since = hourMinute(offlineSince * 1000);
     setText(offline, `Disconnected from the server since ${since} (${M.duration(Date.now() / 1000 - offlineSince)}): what you see may be out of date. Reconnecting…`);
   }
 }

@@ -4,6 +4,7 @@
 import { setHidden, setText } from "../common/dom.js";
 
 const banner = document.getElementById("site-warnings");
+const offline = document.getElementById("offline"); // dashboard.js's banner for a lost socket
 const EVERY_MS = 5000;
 
 async function check() {
@@ -15,8 +16,9 @@ async function check() {
     setText(banner, warnings.join(" · "));
     setHidden(banner, warnings.length === 0);
   } catch (error) {
+    // Said once: a server that does not answer has dropped the socket too, and that banner says since when.
     setText(banner, "This dashboard's server does not answer");
-    setHidden(banner, false);
+    setHidden(banner, !offline.hidden);
   }
   setTimeout(check, EVERY_MS);
 }
