@@ -23,6 +23,8 @@ import pytest
 import redis
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from common.lean import lean_view_running
+from testing.client import AsyncClient, Client
 from tracker.management.commands.dev_redis import PERSISTENCE
 
 ROOT = Path(__file__).resolve().parent
@@ -136,6 +138,64 @@ def test_site(settings, redis_url: str) -> Iterator[None]:
         client.flushdb()
     yield
     config.reset_cache()
+
+
+class LeanDatabaseGuard:
+    """A database execute wrapper that refuses SQL while a lean view runs."""
+
+    def __init__(self) -> None:
+        self.refused: list[str] = []
+
+    def __call__(self, execute, sql, params, many, context):
+        view = lean_view_running()
+        if view is not None:
+            self.refused.append(f"{view} ran {sql[:120]}")
+            raise AssertionError(f"lean view {view} touched the database (common.lean: mark it database_on_purpose)")
+        return execute(sql, params, many, context)
+
+    def install(self, connection, **_) -> None:
+        if self not in connection.execute_wrappers:
+            connection.execute_wrappers.append(self)
+
+
+@pytest.fixture(scope="session")
+def lean_database_guard() -> Iterator[LeanDatabaseGuard]:
+    from django.db import connections
+    from django.db.backends.signals import connection_created
+
+    guard = LeanDatabaseGuard()
+    # Each thread has its own connections: guard every one as it opens, and those open now.
+    connection_created.connect(guard.install)
+    for connection in connections.all():
+        guard.install(connection)
+    yield guard
+    connection_created.disconnect(guard.install)
+
+
+@pytest.fixture(autouse=True)
+def lean_views_use_no_database(lean_database_guard: LeanDatabaseGuard) -> Iterator[None]:
+    """Fails the test when a lean view ran SQL, even if the view turned the error into an answer."""
+    lean_database_guard.refused.clear()
+    yield
+    assert not lean_database_guard.refused, "\n".join(lean_database_guard.refused)
+
+
+# Django's test clients, answered by the site's real ASGI application (testing/client.py).
+@pytest.fixture
+def client() -> Client:
+    return Client()
+
+
+@pytest.fixture
+def async_client() -> AsyncClient:
+    return AsyncClient()
+
+
+@pytest.fixture
+def admin_client(admin_user) -> Client:
+    logged_in = Client()
+    logged_in.force_login(admin_user)
+    return logged_in
 
 
 @pytest.fixture

@@ -1,14 +1,14 @@
-"""Server-rendered pages, through Django's async test client."""
+"""Server-rendered pages, through the site's ASGI application (testing/client.py)."""
 
 import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.test import AsyncClient
 from django.urls import Resolver404, resolve
 
 from conftest import free_port, post_heartbeat, report
 from frontend import tracker_api
+from testing.client import AsyncClient
 
 STREAM = {"format": "hls", "url": "https://cdn.example/a.m3u8", "clients": 1, "bitrate": 1}
 NOW = {
@@ -79,10 +79,8 @@ def venue_lookups(monkeypatch):
 
 
 async def get_from(address: str, path: str, **headers: str):
-    """GET as a connection from this address: REMOTE_ADDR comes from the ASGI scope's client."""
-    raw = [(b"host", b"testserver")] + [(k.replace("_", "-").encode(), v.encode()) for k, v in headers.items()]
-    scope = {"method": "GET", "path": path, "query_string": "", "headers": raw, "client": [address, 50000]}
-    return await AsyncClient().request(**scope)
+    """GET as a connection from this address (REMOTE_ADDR comes from the ASGI scope's client)."""
+    return await AsyncClient(address=address).get(path, headers={k.replace("_", "-"): v for k, v in headers.items()})
 
 
 async def go_live(room: str = "example") -> None:

@@ -6,9 +6,9 @@ import time
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
-from django.test import AsyncClient
 
 from conftest import report
+from testing.client import AsyncClient
 from tracker import ingest, store
 from tracker.routing import websocket_application
 
