@@ -51,7 +51,7 @@ def lean(view: View) -> View:
     if not iscoroutinefunction(view):
         # Called on the event loop, a sync view would block every other request.
         raise TypeError(f"@lean needs an async view; {view.__module__}.{view.__qualname__} is not")
-    view.lean = True
+    view.lean = True  # type: ignore[attr-defined]  # a mark on the function, read by LeanApplication
     return view
 
 
@@ -72,7 +72,7 @@ def database_on_purpose() -> Iterator[None]:
 
 def any_host(view: View) -> View:
     """Mark a lean view that answers whatever Host it is asked by (load balancers' health checks)."""
-    view.any_host = True
+    view.any_host = True  # type: ignore[attr-defined]
     return view
 
 

@@ -4,13 +4,13 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.urls import Resolver404, resolve
 
-from conftest import free_port, post_heartbeat, report
+from conftest import free_port
 from frontend import tracker_api
 from testing.client import AsyncClient
+from testing.factories import post_heartbeat, report, stream
 
-STREAM = {"format": "hls", "url": "https://cdn.example/a.m3u8", "clients": 1, "bitrate": 1}
+STREAM = stream("https://cdn.example/a.m3u8")
 NOW = {
     "guid": "1",
     "title": "Opening",
@@ -311,15 +311,6 @@ async def test_spoofed_forwarded_for_behind_a_trusted_proxy_does_not_hide_the_cl
     assert venue_lookups == ["198.51.100.4"]
 
 
-def venue_api_missing() -> bool:
-    try:
-        resolve("/tracker/api/venue")
-    except Resolver404:
-        return True
-    return False
-
-
-@pytest.mark.skipif(venue_api_missing(), reason="needs the tracker's GET /tracker/api/venue (issue 5, tracker half)")
 async def test_venue_networks_from_config_get_the_in_room_page(async_client, settings, tmp_path):
     # Depends on the tracker's venue API and `localips` in the rooms config.
     from conftest import TEST_CONFIG_DIR

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from typing import NoReturn
 from xml.parsers import expat
 
 from .errors import ScheduleError
 
 
-def _refuse_doctype(*_args: object) -> None:
+def _refuse_doctype(*_args: object) -> NoReturn:
     # Schedules never need a DTD; refusing it outright is what defusedxml's forbid_dtd does.
     raise ScheduleError("XML with a DOCTYPE is refused (entity expansion is not allowed)")
 

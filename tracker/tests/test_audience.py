@@ -4,6 +4,7 @@ import asyncio
 import json
 import time
 
+import pytest
 from channels.testing import WebsocketCommunicator
 
 from tracker import audience, live, store
@@ -26,6 +27,7 @@ async def settle() -> None:
     await asyncio.sleep(0.05)  # let the consumers handle what was sent
 
 
+@pytest.mark.usefixtures("redis")
 async def test_audience_counts_tabs_not_sockets():
     sockets = [
         await viewer("example", "tab-aaaaaaaa"),
@@ -46,6 +48,7 @@ async def test_audience_counts_tabs_not_sockets():
         await socket.disconnect()
 
 
+@pytest.mark.usefixtures("redis")
 async def test_audience_playback_health_is_counted_per_state():
     first, second = await viewer("example", "tab-aaaaaaaa"), await viewer("example", "tab-bbbbbbbb")
     await first.send_to(text_data=json.dumps({"type": "health", "state": "buffering", "format": "hls"}))
@@ -57,6 +60,7 @@ async def test_audience_playback_health_is_counted_per_state():
     await second.disconnect()
 
 
+@pytest.mark.usefixtures("redis")
 async def test_audience_bad_watch_message_closes_the_socket():
     communicator = await viewer(None, "")
 
@@ -130,6 +134,7 @@ async def test_audience_counts_reach_only_the_pages_showing_them(redis_client, m
         await socket.disconnect()
 
 
+@pytest.mark.usefixtures("redis")
 async def test_audience_viewers_message_for_an_unknown_room_closes_the_socket():
     communicator = await viewer(None, "")
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
 
-from conftest import TEST_CONFIG_DIR, TEST_SECRET, Site, post_heartbeat, running
+from conftest import TEST_CONFIG_DIR, TEST_SECRET, Site, running
+from testing.factories import post_heartbeat
 from tracker.tests.test_alerts import Receiver
 
 PASSWORD = "operator-password-for-tests"

@@ -6,7 +6,8 @@ import time
 from playwright.sync_api import Page, expect
 from websockets.sync.client import connect
 
-from conftest import Site, post_heartbeat, running
+from conftest import Site, running
+from testing.factories import heartbeat, post_heartbeat, stream
 
 PASSWORD = "operator-password-for-tests"
 
@@ -25,15 +26,14 @@ def log_in(site: Site, page: Page) -> None:
     expect(page).to_have_url(site.url + "/tracker/dashboard/")
 
 
-def heartbeat(name: str, interval: int = 1) -> dict:
-    stream = {"format": "hls", "url": f"https://cdn.example/{name}.m3u8", "clients": 1, "bitrate": 1}
-    return {"room": "example", "encoder": name, "interval": interval, "streams": [stream]}
+def beat(name: str, interval: int = 1) -> dict:
+    return heartbeat(stream(f"https://cdn.example/{name}.m3u8"), encoder=name, interval=interval)
 
 
 def test_dashboard_shows_an_encoder_going_down_in_row_and_title(site: Site, page: Page):
     token = site.add_encoder("example", "cam-1")
     log_in(site, page)
-    post_heartbeat(site.url, heartbeat("cam-1"), token=token)
+    post_heartbeat(site.url, beat("cam-1"), token=token)
     row = page.locator('tbody[data-room=example] tr[data-encoder="cam-1"]')
     expect(row.locator(".badge")).to_have_text("up", timeout=5000)
     expect(page).to_have_title("Dashboard")
@@ -56,7 +56,7 @@ def test_dashboard_shows_websocket_encoder_disconnected_within_a_second(site: Si
     row = page.locator('tr[data-encoder="cam-ws"]')
 
     with connect(socket_url, additional_headers={"Authorization": f"Bearer {token}"}) as socket:
-        socket.send(json.dumps(heartbeat("cam-ws", interval=30)))
+        socket.send(json.dumps(beat("cam-ws", interval=30)))
         assert json.loads(socket.recv(timeout=5)) == {"ok": True, "next": 30}
         expect(row.locator(".badge")).to_have_text("up", timeout=5000)
     closed = time.monotonic()
@@ -97,12 +97,12 @@ def test_dashboard_shows_what_is_on_stage(site: Site, page: Page):
 def test_dashboard_log_stays_open_while_updates_arrive(site: Site, page: Page):
     token = site.add_encoder("example", "cam-1")
     log_in(site, page)
-    post_heartbeat(site.url, heartbeat("cam-1", interval=30), token=token)
+    post_heartbeat(site.url, beat("cam-1", interval=30), token=token)
     details = page.locator('tbody[data-room="example"] details.log-box')
     details.locator("summary").click()
     expect(details).to_have_attribute("open", "")
 
-    post_heartbeat(site.url, heartbeat("cam-1", interval=30), token=token)  # redraws the grid
+    post_heartbeat(site.url, beat("cam-1", interval=30), token=token)  # redraws the grid
     expect(page.locator('tr[data-encoder="cam-1"] .badge')).to_have_text("up")
     page.wait_for_timeout(500)
 

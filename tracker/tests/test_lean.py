@@ -21,6 +21,7 @@ async def call(method: str, path: str, body: bytes = b"", headers=()) -> tuple[i
     return status, {k.decode().lower(): v.decode() for k, v in raw_headers}, answer
 
 
+@pytest.mark.usefixtures("redis")
 async def test_lean_view_answers_with_security_headers():
     status, headers, body = await call("GET", "/tracker/api/rooms")
 

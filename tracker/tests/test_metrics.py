@@ -1,8 +1,8 @@
 import pytest
 
-from conftest import report
+from testing.factories import report, stream
 
-STREAM = {"format": "hls", "url": "https://a/x.m3u8", "clients": 7, "bitrate": 3000}
+STREAM = stream(clients=7, bitrate=3000)
 
 
 async def test_metrics_from_allowed_address_in_prometheus_format(async_client):

@@ -7,11 +7,11 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 
-from conftest import report
+from testing.factories import report, stream
 from tracker import ingest, store
 from tracker.routing import websocket_application
 
-STREAM = {"format": "hls", "url": "https://a/x.m3u8", "clients": 2, "bitrate": 10}
+STREAM = stream(clients=2, bitrate=10)
 
 
 async def logged_in_cookie(client) -> bytes:

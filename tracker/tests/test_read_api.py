@@ -1,4 +1,4 @@
-from conftest import report
+from testing.factories import report
 
 
 def hls(url: str, clients: int, bitrate: int = 1000, fmt: str = "hls") -> dict:
