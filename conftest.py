@@ -121,10 +121,18 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.stop()
 
 
+def use_redis(settings, url: str) -> None:
+    """The site's store and its Channels layer at this Redis."""
+    settings.REDIS_URL = url
+    layer = settings.CHANNEL_LAYERS["default"]
+    host = {**layer["CONFIG"]["hosts"][0], "address": url}
+    settings.CHANNEL_LAYERS = {"default": {**layer, "CONFIG": {**layer["CONFIG"], "hosts": [host]}}}
+
+
 @pytest.fixture(name="redis")
 def empty_redis(settings, redis_url: str) -> str:
     """The tests' Redis, emptied, as the site's store: a test that reads or writes live state asks for this."""
-    settings.REDIS_URL = redis_url
+    use_redis(settings, redis_url)
     with redis.Redis.from_url(redis_url) as client:
         client.flushdb()
     return redis_url
@@ -145,7 +153,7 @@ def test_site(request: pytest.FixtureRequest, settings) -> Iterator[None]:
     from tracker import config
 
     forget_room_list()
-    settings.REDIS_URL = NO_REDIS
+    use_redis(settings, NO_REDIS)
     if request.node.get_closest_marker("unit") is None:  # see pytest_collection_modifyitems
         request.getfixturevalue("redis")
     settings.ROOMS_CONFIG_DIR = TEST_CONFIG_DIR

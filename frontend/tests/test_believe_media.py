@@ -10,7 +10,7 @@ from playwright.sync_api import Browser, Page, WebSocketRoute, expect
 
 from conftest import running
 from frontend import tracker_api
-from frontend.tests.test_browser import Encoders, webm
+from frontend.tests.test_browser import Encoders, stream
 
 
 def playing_time(page: Page) -> float:
@@ -21,7 +21,7 @@ def test_heartbeats_stop_but_the_media_flows_so_the_video_keeps_playing(
     site_env: dict, tmp_path: Path, page: Page, media_url: str
 ):
     with running({**site_env, "PLAYER_TRUST_MEDIA_SECONDS": "6"}, tmp_path) as site, Encoders(site) as encoders:
-        encoders.add("cam-1", webm(media_url + "/a.webm"))
+        encoders.add("cam-1", stream(media_url + "/a.webm"))
         page.goto(site.url + "/example")
         expect(page.locator("#playback")).to_have_text("Playing WebM HD", timeout=10000)
 
@@ -46,7 +46,7 @@ def test_heartbeats_stop_but_the_media_flows_so_the_video_keeps_playing(
 
 def test_offline_shows_once_the_media_stops_too(site_env: dict, tmp_path: Path, page: Page, media_url: str):
     with running(site_env, tmp_path) as site, Encoders(site) as encoders:
-        encoders.add("cam-1", webm(media_url + "/short.webm"))
+        encoders.add("cam-1", stream(media_url + "/short.webm"))
         page.goto(site.url + "/example")
         expect(page.locator("#playback")).to_have_text("Playing WebM HD", timeout=10000)
 

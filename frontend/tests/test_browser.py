@@ -13,18 +13,19 @@ from playwright.sync_api import Browser, Page, expect
 
 from conftest import Site
 from frontend import tracker_api
-from testing.factories import heartbeat, post_heartbeat, stream
+from testing import factories
+from testing.factories import post_heartbeat
 from tracker import live
 
 
-def beat(encoder: str = "cam-1", *streams: dict, interval: int = 1) -> dict:
+def heartbeat(encoder: str = "cam-1", *streams: dict, interval: int = 1) -> dict:
     """A heartbeat from `encoder`; by default with one WebM stream that plays nothing."""
-    silent = stream("http://127.0.0.1:9/none.webm", format="webm", clients=0)
-    return heartbeat(*streams or [silent], encoder=encoder, interval=interval)
+    silent = factories.stream("http://127.0.0.1:9/none.webm", format="webm", clients=0)
+    return factories.heartbeat(*streams or [silent], encoder=encoder, interval=interval)
 
 
-def webm(url: str, format: str = "webm", quality: str = "hd", clients: int = 0) -> dict:
-    return stream(url, format=format, quality=quality, clients=clients)
+def stream(url: str, format: str = "webm", quality: str = "hd", clients: int = 0) -> dict:
+    return factories.stream(url, format=format, quality=quality, clients=clients)
 
 
 class Encoders:
@@ -38,7 +39,7 @@ class Encoders:
 
     def add(self, name: str, *streams: dict) -> None:
         token = self.site.add_encoder("example", name)
-        body = beat(name, *streams)
+        body = heartbeat(name, *streams)
         post_heartbeat(self.site.url, body, token=token)
         self.beats[name] = (token, body)
 
@@ -66,7 +67,7 @@ def test_room_page_goes_live_and_offline_without_reload(site: Site, page: Page):
     expect(page.locator("#player")).to_be_hidden()
     page.evaluate("window.notReloaded = true")
 
-    post_heartbeat(site.url, beat(), token=site.add_encoder("example", "cam-1"))
+    post_heartbeat(site.url, heartbeat(), token=site.add_encoder("example", "cam-1"))
     expect(page.locator("#state")).to_have_text("Live", timeout=5000)
     expect(page.locator("#player")).to_be_visible()
     expect(page.locator("#offline")).to_be_hidden()
@@ -87,7 +88,7 @@ def test_index_shows_rooms_going_live_and_offline_without_reload(site: Site, pag
     expect(card.locator(".state")).to_have_text("Offline")
     expect(card.locator(".offline-note")).to_have_text("Not streaming right now.")
 
-    post_heartbeat(site.url, beat(), token=site.add_encoder("example", "cam-1"))
+    post_heartbeat(site.url, heartbeat(), token=site.add_encoder("example", "cam-1"))
     expect(card.locator(".state")).to_have_text("Live", timeout=5000)
     expect(card.locator(".offline-note")).to_be_hidden()
 
@@ -96,7 +97,7 @@ def test_index_shows_rooms_going_live_and_offline_without_reload(site: Site, pag
 
 
 def test_room_page_already_live_renders_player_without_javascript(site: Site, browser: Browser):
-    post_heartbeat(site.url, beat(interval=30), token=site.add_encoder("example", "cam-1"))
+    post_heartbeat(site.url, heartbeat(interval=30), token=site.add_encoder("example", "cam-1"))
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
 
@@ -111,9 +112,9 @@ def test_room_page_already_live_renders_player_without_javascript(site: Site, br
 
 
 def test_falls_back_to_the_next_format_when_one_will_not_play(site: Site, page: Page, media_url: str):
-    broken = webm("http://127.0.0.1:9/live.m3u8", format="hls")
-    good = webm(media_url + "/a.webm")
-    post_heartbeat(site.url, beat("cam-1", broken, good, interval=30), token=site.add_encoder("example", "cam-1"))
+    broken = stream("http://127.0.0.1:9/live.m3u8", format="hls")
+    good = stream(media_url + "/a.webm")
+    post_heartbeat(site.url, heartbeat("cam-1", broken, good, interval=30), token=site.add_encoder("example", "cam-1"))
 
     page.goto(site.url + "/example")
 
@@ -125,8 +126,8 @@ def test_falls_back_to_the_next_format_when_one_will_not_play(site: Site, page: 
 
 def test_moves_to_another_endpoint_when_the_playing_one_goes_away(site: Site, page: Page, media_url: str):
     with Encoders(site) as encoders:
-        encoders.add("cam-1", webm(media_url + "/a.webm"))
-        encoders.add("cam-2", webm(media_url + "/b.webm"))
+        encoders.add("cam-1", stream(media_url + "/a.webm"))
+        encoders.add("cam-2", stream(media_url + "/b.webm"))
         page.goto(site.url + "/example")
         expect(page.locator("#playback")).to_have_text("Playing WebM HD", timeout=10000)
         playing = page.locator("#video").get_attribute("src")
@@ -141,8 +142,8 @@ def test_moves_to_another_endpoint_when_the_playing_one_goes_away(site: Site, pa
 
 
 def test_format_choice_is_remembered_across_reloads(site: Site, page: Page):
-    streams = (webm("http://127.0.0.1:9/hd.webm"), webm("http://127.0.0.1:9/sd.webm", quality="sd"))
-    post_heartbeat(site.url, beat("cam-1", *streams, interval=30), token=site.add_encoder("example", "cam-1"))
+    streams = (stream("http://127.0.0.1:9/hd.webm"), stream("http://127.0.0.1:9/sd.webm", quality="sd"))
+    post_heartbeat(site.url, heartbeat("cam-1", *streams, interval=30), token=site.add_encoder("example", "cam-1"))
     page.goto(site.url + "/example")
     expect(page.locator("#chooser")).to_be_visible()
 
@@ -158,20 +159,26 @@ def test_format_choice_is_remembered_across_reloads(site: Site, page: Page):
 
 
 def test_chooser_is_reachable_by_keyboard(site: Site, page: Page):
-    streams = (webm("http://127.0.0.1:9/hd.webm"), webm("http://127.0.0.1:9/sd.webm", quality="sd"))
-    post_heartbeat(site.url, beat("cam-1", *streams, interval=30), token=site.add_encoder("example", "cam-1"))
+    streams = (stream("http://127.0.0.1:9/hd.webm"), stream("http://127.0.0.1:9/sd.webm", quality="sd"))
+    post_heartbeat(site.url, heartbeat("cam-1", *streams, interval=30), token=site.add_encoder("example", "cam-1"))
     page.goto(site.url + "/example")
     expect(page.locator("#chooser")).to_be_visible()
+    # The quality choice appears once the room's streams are known.
+    expect(page.locator("#quality")).to_be_visible()
 
+    # The video's own controls take a varying number of stops (its state
+    # decides which), so walk on until the chooser has been reached.
     focused = set()
-    for _ in range(12):
+    for _ in range(30):
         page.keyboard.press("Tab")
         focused.add(page.evaluate("document.activeElement.id"))
+        if {"format", "quality"} <= focused:
+            break
     assert {"video", "format", "quality"} <= focused
 
 
 def test_stream_refused_from_the_venue_network_shows_why(site: Site, page: Page):
-    post_heartbeat(site.url, beat(interval=30), token=site.add_encoder("example", "cam-1"))
+    post_heartbeat(site.url, heartbeat(interval=30), token=site.add_encoder("example", "cam-1"))
     body = '{"error": "in_room", "message": "You are in the room: watch the stage, not the stream."}'
     page.route("**/tracker/api/rooms/example/stream?*", lambda route: route.fulfill(status=403, body=body))
 
@@ -187,7 +194,7 @@ def test_monitor_wall_updates_live(site: Site, page: Page):
     expect(page.locator(".tile h2")).to_have_text(["Example Room", "hall-2"])
     expect(tile.locator(".state")).to_have_text("Offline")
 
-    post_heartbeat(site.url, beat(), token=site.add_encoder("example", "cam-1"))
+    post_heartbeat(site.url, heartbeat(), token=site.add_encoder("example", "cam-1"))
 
     expect(tile.locator(".state")).to_have_text("Live", timeout=5000)
     expect(tile).to_have_class("tile live")
@@ -221,7 +228,7 @@ def test_viewer_count_follows_open_pages(site: Site, browser: Browser, page: Pag
 
 
 def test_room_page_transfers_under_150_kb(site: Site, page: Page):
-    post_heartbeat(site.url, beat(interval=30), token=site.add_encoder("example", "cam-1"))
+    post_heartbeat(site.url, heartbeat(interval=30), token=site.add_encoder("example", "cam-1"))
     responses = []
     page.on("response", lambda response: responses.append(response))
 

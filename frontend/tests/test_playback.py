@@ -6,16 +6,15 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from conftest import Site
-from frontend.tests.test_browser import beat, webm
-from testing.factories import post_heartbeat
+from conftest import Site, post_heartbeat
+from frontend.tests.test_browser import heartbeat, stream
 
 BROKEN = "http://127.0.0.1:9/live.webm"
 
 
 def test_a_failing_stream_is_said_on_the_player_and_falls_back_to_audio(site: Site, page: Page, media_url: str):
-    streams = (webm(BROKEN), {"format": "audio", "url": media_url + "/audio.webm", "clients": 0, "bitrate": 1})
-    post_heartbeat(site.url, beat("cam-1", *streams, interval=30), token=site.add_encoder("example", "cam-1"))
+    streams = (stream(BROKEN), {"format": "audio", "url": media_url + "/audio.webm", "clients": 0, "bitrate": 1})
+    post_heartbeat(site.url, heartbeat("cam-1", *streams, interval=30), token=site.add_encoder("example", "cam-1"))
 
     page.goto(site.url + "/example")
 
@@ -30,7 +29,9 @@ def test_a_failing_stream_is_said_on_the_player_and_falls_back_to_audio(site: Si
 
 
 def test_when_nothing_plays_the_player_says_so_offers_a_way_out_and_backs_off(site: Site, page: Page):
-    post_heartbeat(site.url, beat("cam-1", webm(BROKEN), interval=30), token=site.add_encoder("example", "cam-1"))
+    post_heartbeat(
+        site.url, heartbeat("cam-1", stream(BROKEN), interval=30), token=site.add_encoder("example", "cam-1")
+    )
 
     page.goto(site.url + "/example")
 
@@ -54,9 +55,11 @@ def test_when_nothing_plays_the_player_says_so_offers_a_way_out_and_backs_off(si
 
 def test_another_endpoint_with_the_same_stream_is_tried_first(site: Site, page: Page, media_url: str):
     # The tracker hands out the emptier (broken) endpoint first.
-    post_heartbeat(site.url, beat("cam-1", webm(BROKEN), interval=30), token=site.add_encoder("example", "cam-1"))
-    good = webm(media_url + "/a.webm", clients=50)
-    post_heartbeat(site.url, beat("cam-2", good, interval=30), token=site.add_encoder("example", "cam-2"))
+    post_heartbeat(
+        site.url, heartbeat("cam-1", stream(BROKEN), interval=30), token=site.add_encoder("example", "cam-1")
+    )
+    good = stream(media_url + "/a.webm", clients=50)
+    post_heartbeat(site.url, heartbeat("cam-2", good, interval=30), token=site.add_encoder("example", "cam-2"))
 
     page.goto(site.url + "/example")
 
@@ -66,8 +69,8 @@ def test_another_endpoint_with_the_same_stream_is_tried_first(site: Site, page: 
 
 
 def test_video_autoplays_muted_with_a_visible_unmute(site: Site, page: Page, media_url: str):
-    body = beat("cam-1", webm(media_url + "/a.webm"), interval=30)
-    post_heartbeat(site.url, body, token=site.add_encoder("example", "cam-1"))
+    beat = heartbeat("cam-1", stream(media_url + "/a.webm"), interval=30)
+    post_heartbeat(site.url, beat, token=site.add_encoder("example", "cam-1"))
 
     page.goto(site.url + "/example")
 

@@ -7,7 +7,8 @@ from playwright.sync_api import Page, expect
 from websockets.sync.client import connect
 
 from conftest import Site, running
-from testing.factories import heartbeat, post_heartbeat, stream
+from testing import factories
+from testing.factories import post_heartbeat
 
 PASSWORD = "operator-password-for-tests"
 
@@ -26,14 +27,14 @@ def log_in(site: Site, page: Page) -> None:
     expect(page).to_have_url(site.url + "/tracker/dashboard/")
 
 
-def beat(name: str, interval: int = 1) -> dict:
-    return heartbeat(stream(f"https://cdn.example/{name}.m3u8"), encoder=name, interval=interval)
+def heartbeat(name: str, interval: int = 1) -> dict:
+    return factories.heartbeat(factories.stream(f"https://cdn.example/{name}.m3u8"), encoder=name, interval=interval)
 
 
 def test_dashboard_shows_an_encoder_going_down_in_row_and_title(site: Site, page: Page):
     token = site.add_encoder("example", "cam-1")
     log_in(site, page)
-    post_heartbeat(site.url, beat("cam-1"), token=token)
+    post_heartbeat(site.url, heartbeat("cam-1"), token=token)
     row = page.locator('tbody[data-room=example] tr[data-encoder="cam-1"]')
     expect(row.locator(".badge")).to_have_text("up", timeout=5000)
     expect(page).to_have_title("Dashboard")
@@ -56,7 +57,7 @@ def test_dashboard_shows_websocket_encoder_disconnected_within_a_second(site: Si
     row = page.locator('tr[data-encoder="cam-ws"]')
 
     with connect(socket_url, additional_headers={"Authorization": f"Bearer {token}"}) as socket:
-        socket.send(json.dumps(beat("cam-ws", interval=30)))
+        socket.send(json.dumps(heartbeat("cam-ws", interval=30)))
         assert json.loads(socket.recv(timeout=5)) == {"ok": True, "next": 30}
         expect(row.locator(".badge")).to_have_text("up", timeout=5000)
     closed = time.monotonic()
@@ -97,12 +98,12 @@ def test_dashboard_shows_what_is_on_stage(site: Site, page: Page):
 def test_dashboard_log_stays_open_while_updates_arrive(site: Site, page: Page):
     token = site.add_encoder("example", "cam-1")
     log_in(site, page)
-    post_heartbeat(site.url, beat("cam-1", interval=30), token=token)
+    post_heartbeat(site.url, heartbeat("cam-1", interval=30), token=token)
     details = page.locator('tbody[data-room="example"] details.log-box')
     details.locator("summary").click()
     expect(details).to_have_attribute("open", "")
 
-    post_heartbeat(site.url, beat("cam-1", interval=30), token=token)  # redraws the grid
+    post_heartbeat(site.url, heartbeat("cam-1", interval=30), token=token)  # redraws the grid
     expect(page.locator('tr[data-encoder="cam-1"] .badge')).to_have_text("up")
     page.wait_for_timeout(500)
 
@@ -115,3 +116,18 @@ def test_dashboard_banner_says_when_no_worker_runs(site_env, tmp_path, page: Pag
         banner = page.locator("#site-warnings")
         expect(banner).to_be_visible(timeout=5000)
         expect(banner).to_contain_text("no worker")
+
+
+def test_dashboard_shows_the_audience_as_it_changes(site: Site, page: Page):
+    log_in(site, page)
+    audience = page.locator("tbody[data-room=example] .audience")
+    expect(audience).to_have_text("no viewers", timeout=5000)
+    viewer_url = site.url.replace("http", "ws") + "/ws/live/"
+
+    with connect(viewer_url, origin=site.url) as viewer:
+        viewer.recv(timeout=5)  # the snapshot
+        viewer.send(json.dumps({"type": "watch", "room": "example", "tab": "tab-aaaaaaaa"}))
+        viewer.send(json.dumps({"type": "health", "state": "playing"}))
+        # Unversioned audience figures (tracker.audience): the page takes each as it comes.
+        expect(audience).to_have_text("1 viewer · 1 of 1 tab reporting: 1 playing", timeout=8000)
+    expect(audience).to_have_text("no viewers", timeout=8000)
