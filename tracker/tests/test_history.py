@@ -3,11 +3,10 @@
 import pytest
 
 from conftest import TEST_SECRET
-from testing.factories import report, stream
+from testing.factories import ROOMS, report, stream
 from tracker import history, store
 
 STREAM = stream(clients=3, bitrate=1000)
-ROOMS = ["example", "hall-2"]
 
 
 @pytest.mark.usefixtures("redis")

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from testing.factories import published, report, stream
+from testing.factories import ROOMS, published, report, stream
 from tracker import ingest, store
 from tracker.health import State
 
@@ -107,7 +107,7 @@ async def test_snapshot_and_version_agree():
     redis = store.get_redis()
     await report("hall-2", "a", STREAM, now=1000.0)
 
-    snapshot = await store.read_snapshot(redis, ["example", "hall-2"])
+    snapshot = await store.read_snapshot(redis, list(ROOMS))
 
     assert snapshot.version == 1
     assert snapshot.rooms["example"] == store.RoomState(reports={}, attrs={})
