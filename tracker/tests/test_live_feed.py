@@ -129,6 +129,7 @@ async def test_live_bad_client_message_closes_with_reason(text):
     assert "snapshot" in closed["reason"]
 
 
+@pytest.mark.usefixtures("redis")  # even the consumer refusing the socket takes a channel from the layer
 async def test_live_foreign_origin_is_refused():
     communicator = WebsocketCommunicator(
         websocket_application, "/ws/live/", headers=[(b"origin", b"https://evil.example")]
