@@ -162,7 +162,8 @@ async def schedules_forever(redis: store.Redis) -> None:
         try:
             # A task group: when one loop fails, the other is stopped too, not left behind.
             async with asyncio.TaskGroup() as group:
-                group.create_task(schedule_sync.sync_forever(redis, changed))
+                group.create_task(schedule_sync.sync_forever(redis))
+                group.create_task(schedule_sync.wake_on_changes(changed))
                 group.create_task(schedule_sync.now_next_forever(redis, changed))
         except* RedisError as errors:
             logger.warning("schedules cannot reach redis: %s", errors.exceptions[0])
