@@ -160,7 +160,7 @@ async def schedules_forever(redis: store.Redis) -> None:
     changed = asyncio.Event()
     while True:
         try:
-            # A task group: when one loop fails, the other is stopped too, not left behind.
+            # A task group: when one loop fails, the others are stopped too, not left behind.
             async with asyncio.TaskGroup() as group:
                 group.create_task(schedule_sync.sync_forever(redis))
                 group.create_task(schedule_sync.wake_on_changes(changed))
