@@ -127,6 +127,9 @@ def test_site(settings, redis_url: str) -> Iterator[None]:
 
     forget_room_list()
     settings.REDIS_URL = redis_url
+    layer = settings.CHANNEL_LAYERS["default"]
+    host = {**layer["CONFIG"]["hosts"][0], "address": redis_url}
+    settings.CHANNEL_LAYERS = {"default": {**layer, "CONFIG": {**layer["CONFIG"], "hosts": [host]}}}
     settings.ROOMS_CONFIG_DIR = TEST_CONFIG_DIR
     settings.SECURE_SSL_REDIRECT = False  # the test client speaks plain HTTP
     # Production's hashed names need collectstatic; tests read the sources.

@@ -7,8 +7,12 @@ or only the tracker.
 
 import os
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -160,6 +164,47 @@ REDIS_SENTINELS = env_list("REDIS_SENTINELS", "")
 REDIS_SENTINEL_MASTER = os.environ.get("REDIS_SENTINEL_MASTER", "mymaster")
 # Keys and the live channel are prefixed so several sites can share a Redis.
 REDIS_PREFIX = os.environ.get("REDIS_PREFIX", "streaming")
+
+# The Channels layer carries the control plane: orders for particular sockets
+# (tracker/control_plane.py; docs/architecture.md says why the live feeds do
+# not use it). The pub/sub layer: bench/control_plane.py measured it faster
+# than the core layer, and its consumers outlive a Redis outage. redis-py's
+# defaults are not kept: commands time out after 2 s instead of hanging on a
+# stuck Redis, and the subscription PINGs after 15 s of silence, so a dead
+# connection is noticed; a pooled connection found dead (Redis restarted) is
+# reconnected and the command sent once more, or the first order after an
+# outage is lost (bench/control_plane.py).
+CHANNEL_LAYER_CONNECTION = {
+    "socket_timeout": 2,
+    "socket_connect_timeout": 2,
+    "health_check_interval": 15,
+    "retry": Retry(NoBackoff(), 1),
+    "retry_on_error": [RedisConnectionError],
+}
+
+
+def channel_layer_host(redis_url: str) -> dict[str, object]:
+    """channels-redis's host entry: REDIS_URL, or the master of REDIS_SENTINELS."""
+    if not REDIS_SENTINELS:
+        return {"address": redis_url, **CHANNEL_LAYER_CONNECTION}
+    url = urlsplit(redis_url)
+    password = {"password": unquote(url.password)} if url.password else {}
+    return {
+        "master_name": REDIS_SENTINEL_MASTER,
+        "sentinels": [(host, int(port)) for host, _, port in (s.rpartition(":") for s in REDIS_SENTINELS)],
+        "sentinel_kwargs": password or None,
+        "db": int(url.path.strip("/") or 0),
+        **password,
+        **CHANNEL_LAYER_CONNECTION,
+    }
+
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": [channel_layer_host(REDIS_URL)], "prefix": f"{REDIS_PREFIX}:layer:"},
+    }
+}
 
 # Where config.json and config.private.json live.
 ROOMS_CONFIG_DIR = Path(os.environ.get("ROOMS_CONFIG_DIR", BASE_DIR))

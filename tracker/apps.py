@@ -11,9 +11,11 @@ class TrackerConfig(AppConfig):
         from common.health import add_readiness_check
 
         from . import checks  # noqa: F401  (registers the system checks)
+        from .control_plane import quiet_layer_outages
         from .operators import ThrottledAuthenticationForm, connect_signals
 
         connect_signals()
+        quiet_layer_outages()
         admin.site.login_form = ThrottledAuthenticationForm
         if "tracker" in settings.SITE_PARTS:
             from .readiness import tracker_readiness

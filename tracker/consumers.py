@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
+import logging
 import time
 from typing import Any
 
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
+from channels.utils import await_many_dispatch
 from redis.exceptions import RedisError
 
 from common.addresses import is_venue, scope_address
 
-from . import controls, store
+from . import control_plane, controls, store
 from .audience import PLAYBACK_STATES
 from .budgets import FRAMES_PER_SECOND, FrameBudget, address_limits, too_big
 from .budgets import MAX_FRAME_BYTES as MAX_VIEWER_FRAME_BYTES
@@ -23,12 +27,14 @@ from .config import get_config
 from .dashboard import ops_snapshot
 from .draining import CLOSE_RESTARTING, draining
 from .draining import REASON as DRAINING_REASON
-from .frames import Frame, Writer, direct_writer
+from .frames import Frame, Writer, direct_writer, own_inbox
 from .health import Identity
 from .heartbeat import InvalidField, bearer, decode_json, parse_heartbeat
 from .identities import find_identity
 from .ingest import Refused, disconnect, ingest
 from .live import EVERY_ROOM, get_hub
+
+logger = logging.getLogger(__name__)
 
 # Close codes: 4000 + the HTTP status a request would have got. Daphne
 # replaces the protocol's own codes (1009 too big, 1013 try again) with 1011
@@ -56,13 +62,15 @@ class DatabaseFreeConsumer(AsyncWebsocketConsumer):
     """
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        """Channels' consumer loop without its channel-layer half (the site has no layer).
+        """Channels' consumer loop without its channel-layer half (viewers' sockets never join the layer).
 
         Channels waits on `receive` through a task and asyncio.wait so a layer
         could feed the same loop; held by every idle socket, those cost
-        ~1.5 KB each (docs/performance.md). One await per message does the same here.
+        ~1.5 KB each (docs/performance.md). One await per message does the same here,
+        from a lighter inbox than daphne's queue (tracker.frames).
         """
         self.scope, self.base_send, self.channel_layer = scope, send, None
+        receive = own_inbox(receive, send)
         with contextlib.suppress(StopConsumer):
             while True:
                 await self.dispatch(await receive())
@@ -99,6 +107,58 @@ class DatabaseFreeConsumer(AsyncWebsocketConsumer):
         return request if isinstance(request, dict) else {}
 
 
+class ControlledConsumer(DatabaseFreeConsumer):
+    """A socket the control plane can close (tracker.control_plane): an encoder's or an operator's.
+
+    It gets a channel of the Channels layer and joins the group of whose
+    socket it is; a `control.close` order sent to the group closes it, in
+    whichever process it is. Viewers' sockets are thousands and all told the
+    same, by the hub: they stay off the layer.
+    """
+
+    channel_name = ""
+    group = ""
+    joined = 0.0  # when it joined its group (time.time(): orders come from other machines too)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        self.scope, self.base_send = scope, send
+        self.channel_layer = get_channel_layer()
+        try:
+            self.channel_name = await self.channel_layer.new_channel()
+        except (RedisError, OSError) as exc:  # Redis away: join() refuses the socket with 4503
+            logger.warning("no control channel for a socket: %s", exc)
+            await super().__call__(scope, receive, send)
+            return
+        layer_receive = functools.partial(self.channel_layer.receive, self.channel_name)
+        with contextlib.suppress(StopConsumer):
+            await await_many_dispatch([receive, layer_receive], self.dispatch)
+
+    async def join(self, group: str) -> bool:
+        """Join `group` to be reached by its orders; False: Redis is away and the socket is closed (4503)."""
+        try:
+            if not self.channel_name:
+                raise RedisError("no channel on the layer")
+            self.joined = time.time()
+            await self.channel_layer.group_add(group, self.channel_name)
+        except (RedisError, OSError):
+            await self.close(code=CLOSE_TRY_AGAIN, reason="live state store unreachable")
+            return False
+        self.group = group
+        return True
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        if self.group:
+            with contextlib.suppress(RedisError, OSError):  # Redis away: its subscription went with it
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+        await super().websocket_disconnect(message)
+
+    async def control_close(self, message: dict[str, Any]) -> None:
+        # An order reaches sockets that joined after it was sent (pub/sub delivers
+        # when it delivers): those are newer than the order and stay open.
+        if self.joined < message["joined_before"]:
+            await self.close(code=message["code"], reason=message["reason"])
+
+
 class LiveConsumer(DatabaseFreeConsumer):
     """/ws/live/: a snapshot of every room, then each change, all versioned;
     and every few seconds, unversioned, the changed viewer counts the page shows.
@@ -129,6 +189,10 @@ class LiveConsumer(DatabaseFreeConsumer):
             await self.close(code=CLOSE_RESTARTING, reason=DRAINING_REASON)
             return
         self.address = scope_address(self.scope)
+        if self.writer is not None:
+            # Held for hours by every idle viewer: the request's headers were needed until here.
+            self.writer.shed_handshake()
+            self.scope["headers"].clear()
         self.budget = FrameBudget(time.monotonic())
         settings = get_config().settings
         self.exempt = is_venue(self.address, settings["localips"])
@@ -194,7 +258,7 @@ class LiveConsumer(DatabaseFreeConsumer):
             await controls.add_report(store.get_redis(), report, now=time.time())
 
 
-class OpsConsumer(DatabaseFreeConsumer):
+class OpsConsumer(ControlledConsumer):
     """/ws/ops/: every encoder record and transition, for logged-in operators.
 
     Operators may send {"type": "snapshot"}, or act (tracker.controls):
@@ -207,9 +271,8 @@ class OpsConsumer(DatabaseFreeConsumer):
     connection look alike to a browser until it asks.
     """
 
-    pending: list[tuple[int, str]] | None = None
+    pending: list[tuple[int | None, str]] | None = None
     resyncing: asyncio.Lock
-    user_id = ""
 
     async def connect(self) -> None:
         await self.accept()
@@ -221,15 +284,13 @@ class OpsConsumer(DatabaseFreeConsumer):
         if not user.is_staff:
             await self.close(code=CLOSE_FORBIDDEN, reason="operators only: ask an admin to make you staff")
             return
-        self.user_id = str(user.pk)
-        await get_hub().join_ops(self)
-        await self.resync()
+        # Logging out, deactivation or a new password close it (tracker.operators).
+        if await self.join(control_plane.operator_group(user.pk)):
+            await get_hub().join_ops(self)
+            await self.resync()
 
     async def disconnect(self, code: int) -> None:
         get_hub().leave_ops(self)
-
-    async def session_ended(self) -> None:
-        await self.close(code=CLOSE_UNAUTHORIZED, reason="your session ended: log in again")
 
     async def resync(self) -> None:
         """Send a fresh snapshot; changes arriving meanwhile wait, then follow it.
@@ -249,10 +310,11 @@ class OpsConsumer(DatabaseFreeConsumer):
             finally:
                 self.pending = None  # never leave changes buffered for good
             for version, text in pending:
-                if version > snapshot_version:
+                # Unversioned figures follow in order: the last one is the newest.
+                if version is None or version > snapshot_version:
                     await self.push(text)
 
-    async def push_ops(self, version: int, text: str) -> None:
+    async def push_ops(self, version: int | None, text: str) -> None:
         if self.pending is not None:
             self.pending.append((version, text))
         else:
@@ -280,8 +342,13 @@ class OpsConsumer(DatabaseFreeConsumer):
             await self.push(json.dumps({"type": "refused", "message": "live state store unreachable; try again"}))
 
 
-class EncoderConsumer(DatabaseFreeConsumer):
-    """/tracker/ws/encoder/: heartbeats as frames, each answered with an ack."""
+class EncoderConsumer(ControlledConsumer):
+    """/tracker/ws/encoder/: heartbeats as frames, each answered with an ack.
+
+    One socket per encoder: a newer connection closes the older one (4409),
+    say a link the agent gave up on that the server still holds. A revoked
+    token closes it (4403, tracker.identities).
+    """
 
     token: str | None = None
     identity: Identity | None = None
@@ -304,21 +371,19 @@ class EncoderConsumer(DatabaseFreeConsumer):
         if identity is None:
             await self.close(code=CLOSE_FORBIDDEN, reason="token not accepted")
             return
+        if not await self.join(control_plane.encoder_group(identity.name)):
+            return
         self.token, self.identity = token, identity
-        await get_hub().join_encoder(identity.name, self)
+        await control_plane.connected_again(identity.name, joined=self.joined)
 
     async def disconnect(self, code: int) -> None:
         if self.identity is None:
             return
-        get_hub().leave_encoder(self.identity.name, self)
         if self.last_accepted:
             # Operators see the encoder gone at once, not after the grace; unless
             # it already reports over a newer connection.
             with contextlib.suppress(Refused, RedisError):
                 await disconnect(store.get_redis(), identity=self.identity, now=time.time(), since=self.last_accepted)
-
-    async def revoked(self) -> None:
-        await self.close(code=CLOSE_FORBIDDEN, reason="token revoked")
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.identity is None:

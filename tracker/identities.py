@@ -9,7 +9,6 @@ up in the database once and copied back.
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -18,7 +17,7 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from redis.asyncio import Redis
 
-from . import store
+from . import control_plane, store
 from .config import get_config
 from .health import Identity
 from .heartbeat import ENCODER_NAME
@@ -65,12 +64,12 @@ async def publish_identity(redis: Redis, encoder: Encoder) -> None:
 
 
 async def forget_identity(redis: Redis, encoder: Encoder) -> None:
-    """Drop the token and tell every web process to close the encoder's socket."""
+    """Drop the token and close the encoder's socket, in whichever web process holds it."""
     # Marked revoked first: a copy from the database that read the row
     # before it was deleted must not write the token back (COPY_TOKENS_LUA).
     await redis.set(store.key("revoked", encoder.token_hash), 1, ex=REVOKED_MEMORY_SECONDS)
     await redis.hdel(store.key("tokens"), encoder.token_hash)
-    await redis.publish(store.control_channel(), json.dumps({"type": "revoke", "encoder": encoder.name}))
+    await control_plane.token_revoked(encoder.name)
 
 
 async def find_identity(redis: Redis, token: str) -> Identity | None:

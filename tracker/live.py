@@ -17,8 +17,9 @@ room's count, a page of every room (index, monitor wall) all of them.
 Operators (few, so no mirror): each message is forwarded as published; an
 operator socket reads its own snapshot from Redis and resyncs the same way.
 
-Encoders: orders on the control channel (a revoked token) reach the
-encoder's socket in whichever process holds it.
+Orders for particular sockets (close this encoder's, this operator's) are
+not here: they go through the Channels layer (tracker.control_plane). The
+control channel here carries config reloads only.
 """
 
 from __future__ import annotations
@@ -74,24 +75,15 @@ class Listener(Protocol):
 
 
 class OpsListener(Listener, Protocol):
-    user_id: str
-
-    async def push_ops(self, version: int, text: str) -> None: ...
-
-    async def session_ended(self) -> None: ...
+    async def push_ops(self, version: int | None, text: str) -> None: ...
 
     async def resync(self) -> None: ...
-
-
-class EncoderSocket(Protocol):
-    async def revoked(self) -> None: ...
 
 
 class LiveHub:
     def __init__(self) -> None:
         self.listeners: set[Listener] = set()
         self.ops_listeners: set[OpsListener] = set()
-        self.encoder_sockets: dict[str, set[EncoderSocket]] = {}
         self.version = 0
         self.rooms: dict[str, dict[str, Any]] = {}
         self.ready = asyncio.Event()
@@ -165,16 +157,6 @@ class LiveHub:
     def leave_ops(self, listener: OpsListener) -> None:
         self.ops_listeners.discard(listener)
 
-    async def join_encoder(self, name: str, connection: EncoderSocket) -> None:
-        await self.started()
-        self.encoder_sockets.setdefault(name, set()).add(connection)
-
-    def leave_encoder(self, name: str, connection: EncoderSocket) -> None:
-        connections = self.encoder_sockets.get(name, set())
-        connections.discard(connection)
-        if not connections:
-            self.encoder_sockets.pop(name, None)
-
     def snapshot_text(self) -> str:
         if self._snapshot_text is None:
             self._snapshot_text = json.dumps(
@@ -242,18 +224,10 @@ class LiveHub:
             await self._apply(redis, json.loads(data))
         elif channel == store.ops_channel():
             if self.ops_listeners:  # every heartbeat comes here: parse only for someone
-                version = json.loads(data)["version"]
+                version = json.loads(data).get("version")  # None: a figure (the audience)
                 await self._each(self.ops_listeners, lambda listener: listener.push_ops(version, data))
-        else:
-            order = json.loads(data)
-            if order["type"] == "revoke":
-                connections = self.encoder_sockets.get(order["encoder"], set())
-                await self._each(connections, lambda connection: connection.revoked())
-            elif order["type"] == "end-operator":  # logged out, deactivated or a new password (tracker.operators)
-                ended = {listener for listener in self.ops_listeners if listener.user_id == order["user"]}
-                await self._each(ended, lambda listener: listener.session_ended())
-            elif reload.is_order(data):
-                reload.reload_now(why="reload_config")
+        elif reload.is_order(data):  # the control channel
+            reload.reload_now(why="reload_config")
 
     async def config_changed(self) -> None:
         """Rooms were added, changed or removed: everyone gets a snapshot of the new set."""
@@ -323,7 +297,6 @@ class LiveHub:
             if room in texts:
                 audiences.setdefault(room, set()).add(listener)
         for room, listeners in audiences.items():
-            self.unflushed_sends += len(listeners)
             await self._send(listeners, texts[room])
 
     async def _report_forever(self) -> None:

@@ -3,7 +3,7 @@
 An open /ws/ops/ socket was authenticated once, when it connected. Logging
 out, being deactivated, losing staff status or having the password changed
 must end it at once, in whichever web process holds it: a per-user order on
-the control channel (tracker.live) tells every process to close them.
+the control plane (tracker.control_plane) closes them.
 
 Logins (the operators' form and the admin's) are throttled per client
 address and per username with two counters in Redis rather than with
@@ -15,7 +15,6 @@ these few lines do.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from typing import Any
 
@@ -30,7 +29,7 @@ from redis.exceptions import RedisError
 
 from common.addresses import request_address
 
-from . import store
+from . import control_plane, store
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +46,8 @@ def sync_redis() -> redis.Redis:
 
 
 def end_operator_sockets(user_id: Any) -> None:
-    """Tell every web process to close this user's operator sockets."""
-    try:
-        with sync_redis() as client:
-            client.publish(store.control_channel(), json.dumps({"type": "end-operator", "user": str(user_id)}))
-    except RedisError as exc:  # the session is gone either way; its sockets close when they next resync
-        logger.warning("could not tell web processes to close user %s's operator sockets: %s", user_id, exc)
+    """Close this user's operator sockets in every web process (with Redis away: logged, not sent)."""
+    control_plane.session_ended(user_id)
 
 
 def logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:

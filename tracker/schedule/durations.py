@@ -9,8 +9,6 @@ from .errors import ScheduleError
 
 # "H:MM", "HH:MM", "HH:MM:SS" and str(timedelta) ("1 day, 2:00:00", "0:00:01.500000").
 _CLOCK = re.compile(r"(?:(?P<days>\d+) days?, )?(?P<h>\d+):(?P<m>\d{2})(?::(?P<s>\d{2})(?:\.(?P<us>\d{1,6}))?)?")
-# RFC 5545 DURATION, e.g. "PT1H30M", "P1D", "P1W"; schedules never use negative durations.
-_ISO = re.compile(r"P(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?)?")
 
 
 def parse_duration(text: str) -> timedelta:
@@ -28,12 +26,3 @@ def parse_duration(text: str) -> timedelta:
         seconds=seconds,
         microseconds=int((match["us"] or "0").ljust(6, "0")),
     )
-
-
-def parse_iso_duration(text: str) -> timedelta:
-    """An iCalendar DURATION value such as "PT1H30M"."""
-    match = _ISO.fullmatch(text.strip().lstrip("+"))
-    if not match or text.strip().lstrip("+") in ("P", "PT") or text.strip().endswith("T"):
-        raise ScheduleError(f"bad iCalendar duration {text!r}")
-    parts = {key: int(value or 0) for key, value in match.groupdict().items()}
-    return timedelta(weeks=parts["w"], days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"])

@@ -5,18 +5,30 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from datetime import tzinfo
 
+import defusedxml.ElementTree
+from defusedxml import DefusedXmlException
+
 from .durations import parse_duration
 from .errors import ScheduleError
 from .frab import event_start, source_timezone
 from .model import Event
 from .normalize import Draft, finish
 from .text import safe_url
-from .xmlsafe import parse_xml
+
+
+def _parse_xml(content: bytes) -> ET.Element:
+    """The root element; a DTD is refused outright, so entity bombs and external entities never expand."""
+    try:
+        return defusedxml.ElementTree.fromstring(content, forbid_dtd=True)
+    except DefusedXmlException:
+        raise ScheduleError("XML with a DOCTYPE is refused (entity expansion is not allowed)") from None
+    except ET.ParseError as exc:
+        raise ScheduleError(f"malformed XML: {exc}") from None
 
 
 def parse_frab_xml(content: bytes, *, tz: tzinfo) -> list[Event]:
     """Events of every room in a frab-style schedule.xml."""
-    root = parse_xml(content)
+    root = _parse_xml(content)
     if root.tag != "schedule":
         raise ScheduleError(f"schedule.xml: root element is <{root.tag}>, expected <schedule>")
     conference = root.find("conference")
@@ -57,4 +69,6 @@ def _draft(event: ET.Element, room_name: str, tz: tzinfo, base_url: str) -> Draf
         url=safe_url(_text(event, "url") or _text(event, "slug"), base_url),
         language=_text(event, "language"),
         track=_text(event, "track"),
+        # frab's and pretalx's own field: <recording><license/><optout>true</optout></recording>.
+        do_not_record=_text(event, "recording/optout").lower() == "true",
     )

@@ -97,9 +97,10 @@ def test_a_full_run_creates_only_keys_the_table_names(site_env, tmp_path, redis_
     (config_dir / "config.private.json").write_text(json.dumps(private))
     env = {**site_env, "ROOMS_CONFIG_DIR": str(config_dir)}
     with redis.Redis.from_url(redis_url, decode_responses=True) as client, running(env, tmp_path) as site:
-        run_a_day(site, client)
+        socket_channels = run_a_day(site, client)
         keys = {name: client.type(name) for name in client.scan_iter(count=1000)}
-        channels = client.pubsub_channels()  # those with a subscriber: the web process's and the worker's
+        # Those with a subscriber: the web process's and the worker's, and the layer's while a socket was open.
+        channels = client.pubsub_channels() + socket_channels
     table = families()
     seen: set[str] = set()
 
@@ -110,13 +111,16 @@ def test_a_full_run_creates_only_keys_the_table_names(site_env, tmp_path, redis_
         seen.add(matches[0].pattern)
     for channel in channels:
         assert any(f.type == "channel" and f.regex.match(channel) for f in table), f"channel {channel!r} undocumented"
+    assert len(socket_channels) == 2, f"an encoder socket has its layer channel and its group's: {socket_channels}"
     keyed = {family.pattern for family in table if family.type != "channel"}
     assert keyed - seen <= FLEETING, f"documented but not created by a full run: {sorted(keyed - seen - FLEETING)}"
 
 
-def run_a_day(site, client: redis.Redis) -> None:
+def run_a_day(site, client: redis.Redis) -> list[str]:
     """What an event does to Redis: encoders over HTTP, the websocket and the legacy form, viewers, a failure
-    and its alert, a schedule sync, an operator's note, a revocation, a bad login, a config reload."""
+    and its alert, a schedule sync, an operator's note, a revocation, a bad login, a config reload.
+
+    Returns the Channels layer's channels while the encoder socket was open (they go when it closes)."""
     token, socket_token = site.manage("shell", "--no-imports", "-c", SET_UP).splitlines()[:2]
     ws_url = site.url.replace("http", "ws")
     with connect(ws_url + "/ws/live/", origin=site.url, open_timeout=5) as viewer:
@@ -134,6 +138,7 @@ def run_a_day(site, client: redis.Redis) -> None:
         ) as ws:
             ws.send(json.dumps({"room": "hall-2", "encoder": "enc-2", "interval": 5, "streams": [STREAM]}))
             assert json.loads(ws.recv(timeout=5))["ok"] is True
+            socket_channels = client.pubsub_channels(f"{PREFIX}:layer:*")
         # Closed: enc-2 is disconnected, then down after the grace (1 s): an alert to a hook that is not there.
         legacy = original_form(original_data([("http-ogg-high", 2, 1e5, 1e5)]), secret=TEST_SECRET, group="example")
         with urllib.request.urlopen(site.url + "/tracker/endpoint/register", legacy.encode(), timeout=5) as answer:
@@ -152,6 +157,7 @@ def run_a_day(site, client: redis.Redis) -> None:
     assert run_with_redis(reload.order_reload) == 2  # the web process and the worker reload the config
     for name in ("alerts:outbox", "quarantine:hall-2/broken", "hist:enc:example/enc-1"):
         wait_for(lambda name=name: client.exists(f"{PREFIX}:{name}"), timeout=20, what=f"{PREFIX}:{name}")
+    return socket_channels
 
 
 def schedule_file(directory: Path) -> Path:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
+import defusedxml.ElementTree
+from defusedxml import DefusedXmlException
+
 from .base import Options, SourceError, Stream, check_expected, clean_quality, fill, origin, to_int
 from .fetch import fetch
 
@@ -35,7 +38,10 @@ class NginxRtmpSource:
     def collect(self) -> list[Stream]:
         body = fetch(self.url, timeout=self.timeout)
         try:
-            root = ET.fromstring(body)
+            # What a server answers is not trusted: no DTD, so no entity bomb or external entity.
+            root = defusedxml.ElementTree.fromstring(body, forbid_dtd=True)
+        except DefusedXmlException:
+            raise SourceError("/stat has a DOCTYPE, refused (entity expansion is not allowed)") from None
         except ET.ParseError as exc:
             raise SourceError(f"/stat is not valid XML ({exc})") from None
         if root.tag != "rtmp":

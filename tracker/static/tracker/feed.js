@@ -5,13 +5,15 @@
 // in the same instant after a restart. An ES module: the dashboard imports it.
 
 // Messages without a version are outside the feed's order: `figures` hears
-// the viewer counts sent every few seconds (the newest is the truth, none is
-// missed by a gap), `reply` the answers to this socket alone.
+// the figures sent every few seconds (viewers' counts, operators' audience:
+// the newest is the truth, none is missed by a gap), `reply` the answers to
+// this socket alone.
 export function connectFeed(
   url,
   { snapshot, change, status = () => {}, figures = () => {}, reply = () => {} },
 ) {
   const RESTART_SPREAD_MS = 3000;
+  const FIGURES = new Set(["viewers", "audience"]);
   let version = null;
   let waiting = true;
   let attempt = 0;
@@ -49,7 +51,7 @@ export function connectFeed(
         return;
       }
       if (message.version === undefined) {
-        if (message.type !== "viewers") reply(message);
+        if (!FIGURES.has(message.type)) reply(message);
         else if (!waiting) figures(message);
         return;
       }
@@ -102,7 +104,7 @@ export function feedUrl(base, path) {
   return (base || window.location.origin).replace(/^http/, "ws") + path;
 }
 
-// The viewer pages' scripts are classic ones still, which read these globals
-// (frontend/static/frontend/live.js); remove once they import the module.
+// The viewer pages' live.js reads these globals still (feed.js is loaded by
+// frontend/_scripts.html); remove once it imports this module.
 window.connectFeed = connectFeed;
 window.feedUrl = feedUrl;

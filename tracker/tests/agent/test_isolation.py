@@ -31,7 +31,7 @@ sys.exit(main(["--tracker", "http://127.0.0.1:9", "--room", "r", "--dry-run", "-
 """
 
 
-def test_agent_imports_nothing_but_stdlib_and_websockets(tmp_path):
+def test_agent_imports_nothing_but_stdlib_websockets_and_defusedxml(tmp_path):
     config = tmp_path / "agent.json"
     config.write_text(
         '{"token": "t", "sources": [{"type": "static", "streams": [{"format": "hls", "url": "http://a/b"}]}]}'
@@ -46,6 +46,6 @@ def test_agent_imports_nothing_but_stdlib_and_websockets(tmp_path):
     assert '"format": "hls"' in result.stdout
 
 
-def test_requirements_pin_websockets_only():
+def test_requirements_pin_websockets_and_defusedxml_only():
     lines = [line for line in (ROOT / "requirements-agent.txt").read_text().splitlines() if not line.startswith("#")]
-    assert [line for line in lines if line.strip()] == ["websockets==17.4"]
+    assert [line for line in lines if line.strip()] == ["websockets==17.4", "defusedxml==0.7.1"]

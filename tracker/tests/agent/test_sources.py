@@ -202,6 +202,14 @@ def test_nginx_rtmp_invalid_xml_is_an_error(status_server):
         one_source({"type": "nginx_rtmp", "url": status_server.url + "/stat"}).collect()
 
 
+def test_nginx_rtmp_stat_with_an_entity_bomb_is_refused(status_server):
+    bomb = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]><rtmp>&b;</rtmp>'
+    status_server.routes["/stat"] = Answer(200, bomb, "text/xml")
+
+    with pytest.raises(SourceError, match="DOCTYPE, refused"):
+        one_source({"type": "nginx_rtmp", "url": status_server.url + "/stat"}).collect()
+
+
 def test_srs_passes_count_and_reads_every_page(status_server):
     status_server.routes["/api/v1/streams"] = srs_api
 

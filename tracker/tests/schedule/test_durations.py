@@ -5,7 +5,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tracker.schedule import ScheduleError, parse_duration
-from tracker.schedule.durations import parse_iso_duration
 
 
 @pytest.mark.parametrize(
@@ -46,17 +45,3 @@ def test_parse_duration_round_trips_str_of_timedelta(duration: timedelta) -> Non
 @given(st.integers(min_value=0, max_value=99), st.integers(min_value=0, max_value=59))
 def test_parse_duration_round_trips_hh_mm(hours: int, minutes: int) -> None:
     assert parse_duration(f"{hours:02d}:{minutes:02d}") == timedelta(hours=hours, minutes=minutes)
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [("PT1H30M", timedelta(hours=1, minutes=30)), ("P1D", timedelta(days=1)), ("P1W", timedelta(weeks=1))],
-)
-def test_parse_iso_duration_reads_ical_values(text: str, expected: timedelta) -> None:
-    assert parse_iso_duration(text) == expected
-
-
-@pytest.mark.parametrize("text", ["P", "PT", "1H", "PT1H30", "-PT1H"])
-def test_parse_iso_duration_rejects_junk(text: str) -> None:
-    with pytest.raises(ScheduleError, match="bad iCalendar duration"):
-        parse_iso_duration(text)

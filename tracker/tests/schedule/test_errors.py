@@ -39,9 +39,14 @@ def test_parse_schedule_bad_fixture_raises_schedule_error(name: str, message: st
         (b'{"schedule": {"events": [{"title": "x", "room": "R"}]}}', "no start"),
         (b"BEGIN:VCALENDAR\nBEGIN:VEVENT\nSUMMARY:x\nEND:VEVENT\nEND:VCALENDAR\n", "no DTSTART"),
         (b"BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART:tomorrow\nEND:VEVENT\nEND:VCALENDAR\n", "bad iCalendar date-time"),
-        (b"BEGIN:VCALENDAR\nBEGIN:VEVENT\nEND:VCALENDAR\n", "does not close"),
-        (b"BEGIN:VCALENDAR\nBEGIN:VEVENT\n", "VEVENT is never closed"),
-        (b"BEGIN:VCALENDAR\nno colon here\nEND:VCALENDAR\n", "line 2: no ':'"),
+        # An unclosed component leaves no complete calendar (icalendar's words, on one line).
+        (b"BEGIN:VCALENDAR\nBEGIN:VEVENT\nEND:VCALENDAR\n", "no components where exactly one is required: BEGIN"),
+        (b"BEGIN:VCALENDAR\nBEGIN:VEVENT\n", "no components where exactly one is required"),
+        (b"BEGIN:VCALENDAR\nno colon here\nEND:VCALENDAR\n", "could not be parsed into parts: 'no colon here'"),
+        (
+            b"BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART:20240101T100000Z\nDURATION:soon\nEND:VEVENT\nEND:VCALENDAR\n",
+            "bad iCalendar duration 'soon'",
+        ),
     ],
 )
 def test_parse_schedule_bad_content_raises_schedule_error(content: bytes, message: str) -> None:
@@ -66,3 +71,11 @@ def test_parse_schedule_external_entity_is_refused() -> None:
 
     with pytest.raises(ScheduleError, match="DOCTYPE"):
         parse_schedule(content, timezone="UTC")
+
+
+def test_ical_parser_refuses_a_lone_event() -> None:
+    from tracker.schedule.ical import parse_ical
+    from tracker.schedule.timezones import get_timezone
+
+    with pytest.raises(ScheduleError, match="does not start with BEGIN:VCALENDAR"):
+        parse_ical(b"BEGIN:VEVENT\nDTSTART:20240101T100000Z\nEND:VEVENT\n", tz=get_timezone("UTC"))
