@@ -103,8 +103,3 @@ export function connectFeed(
 export function feedUrl(base, path) {
   return (base || window.location.origin).replace(/^http/, "ws") + path;
 }
-
-// The viewer pages' live.js reads these globals still (feed.js is loaded by
-// frontend/_scripts.html); remove once it imports this module.
-window.connectFeed = connectFeed;
-window.feedUrl = feedUrl;
