@@ -80,10 +80,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-record", action="store_true", help="do not append the table to docs/performance.md")
     parser.add_argument("--profile", type=Path, metavar="DIR", help="sample daphne 1 with py-spy per scenario")
     parser.add_argument(
-        "--django-settings", metavar="MODULE", help="DJANGO_SETTINGS_MODULE for the site's processes (what-if runs)"
+        "--django-settings", metavar="MODULE", help="DJANGO_SETTINGS_MODULE for the site's processes (diagnostic runs)"
     )
     parser.add_argument(
-        "--asgi", default="project.asgi:application", metavar="APP", help="the ASGI app daphne serves (what-if runs)"
+        "--asgi",
+        default="project.asgi:application",
+        metavar="APP",
+        help="the ASGI app daphne serves (diagnostics: bench.memory_trace:application)",
     )
     parser.add_argument("--keep-logs", action="store_true", help="keep the temp dir with process logs")
     args = parser.parse_args(argv)

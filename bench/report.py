@@ -156,8 +156,8 @@ def build(results: dict[str, Any], *, mode: str, elapsed: float) -> str:
                 f"4. idle viewers, {variant}, N = {r['held']:,}",
                 f"{r['rss_per_socket'] / 1024:.1f} KB resident per socket, "
                 f"idle CPU {r['idle_cpu'] * 100:.1f} % of a core",
-                "≤ 30 KB per socket" if is_site else "(the limit)",
-                verdict(r["rss_per_socket"] <= 30 * 1024) if is_site else "-",
+                "≤ 20 KB per socket" if is_site else "(the limit)",
+                verdict(r["rss_per_socket"] <= 20 * 1024) if is_site else "-",
             )
         )
     for variant, r in biggest.items():

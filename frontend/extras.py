@@ -42,9 +42,14 @@ def matrix_link(value: str) -> dict[str, str] | None:
 
 
 def relive_link(template: str, talk: dict[str, Any]) -> str:
-    """Where the talk's recording is, from the room's relive-url template; "" for fillers or
-    when the template names an {id} the schedule does not give (ui.js's reliveLink does the same)."""
-    if not template or talk.get("generated"):
+    """Where the talk's recording is ("watch again"): none for fillers or talks the speakers
+    opted out of recording; else the schedule's own recording link; else the room's relive-url
+    template, "" when it names an {id} the schedule does not give (ui.js's reliveLink does the same)."""
+    if talk.get("generated") or talk.get("do_not_record"):
+        return ""
+    if talk.get("recording"):
+        return web_url(talk["recording"])
+    if not template:
         return ""
     fields = {key: str(talk.get(key) or "") for key in ("guid", "id")}
     if any(f"{{{key}}}" in template and not value for key, value in fields.items()):

@@ -90,10 +90,8 @@ async def room(request: HttpRequest, name: str) -> HttpResponse:
         return page(request, "404.html", {"name": name}, status=404)
     if venue:
         return page(request, "inroom.html", {"room": current})
-    # Recordings of the talks that ended today, newest first (only where the room has them).
-    recorded = (
-        [t for t in (await day_of(current))["day"] if t["ended"] and t["relive"]] if current["extras"]["relive"] else []
-    )
+    # Recordings of the talks that ended today, newest first (from the schedule or the room's template).
+    recorded = [t for t in (await day_of(current))["day"] if t["ended"] and t["relive"]]
     return page(request, "room.html", {"room": current, "sources": sources(current), "recorded": recorded[::-1][:3]})
 
 

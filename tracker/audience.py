@@ -5,7 +5,8 @@ sockets (a tab that reconnects is the same tab) and writes its counts to one
 Redis hash every second. The worker adds the processes up, drops processes
 that stopped reporting, and stores each room's count (no version, no
 message: the web processes pass changed counts on every few seconds, see
-tracker.live) and the audience for operators (pushed when it changed).
+tracker.live) and the audience for operators (pushed when it changed,
+without a version: operators' versions are for what changes state).
 """
 
 from __future__ import annotations
@@ -72,5 +73,6 @@ async def publish_totals(redis: Redis, rooms: list[str], *, now: float | None = 
     if stale:
         await redis.hdel(store.key("audience"), *stale)
     await store.set_viewer_counts(redis, {room: figures["viewers"] for room, figures in totals.items()})
-    await store.set_ops_state(redis, "audience", totals)
+    # A figure, not a state change: no ops version (its dashboard takes the newest).
+    await store.set_ops_state(redis, "audience", totals, versioned=False)
     return totals

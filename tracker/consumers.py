@@ -27,7 +27,7 @@ from .config import get_config
 from .dashboard import ops_snapshot
 from .draining import CLOSE_RESTARTING, draining
 from .draining import REASON as DRAINING_REASON
-from .frames import Frame, Writer, direct_writer
+from .frames import Frame, Writer, direct_writer, own_inbox
 from .health import Identity
 from .heartbeat import InvalidField, bearer, decode_json, parse_heartbeat
 from .identities import find_identity
@@ -66,9 +66,11 @@ class DatabaseFreeConsumer(AsyncWebsocketConsumer):
 
         Channels waits on `receive` through a task and asyncio.wait so a layer
         could feed the same loop; held by every idle socket, those cost
-        ~1.5 KB each (docs/performance.md). One await per message does the same here.
+        ~1.5 KB each (docs/performance.md). One await per message does the same here,
+        from a lighter inbox than daphne's queue (tracker.frames).
         """
         self.scope, self.base_send, self.channel_layer = scope, send, None
+        receive = own_inbox(receive, send)
         with contextlib.suppress(StopConsumer):
             while True:
                 await self.dispatch(await receive())
@@ -189,6 +191,10 @@ class LiveConsumer(DatabaseFreeConsumer):
             await self.close(code=CLOSE_RESTARTING, reason=DRAINING_REASON)
             return
         self.address = scope_address(self.scope)
+        if self.writer is not None:
+            # Held for hours by every idle viewer: the request's headers were needed until here.
+            self.writer.shed_handshake()
+            self.scope["headers"].clear()
         self.budget = FrameBudget(time.monotonic())
         settings = get_config().settings
         self.exempt = is_venue(self.address, settings["localips"])
@@ -267,7 +273,7 @@ class OpsConsumer(ControlledConsumer):
     connection look alike to a browser until it asks.
     """
 
-    pending: list[tuple[int, str]] | None = None
+    pending: list[tuple[int | None, str]] | None = None
     resyncing: asyncio.Lock
 
     async def connect(self) -> None:
@@ -306,10 +312,11 @@ class OpsConsumer(ControlledConsumer):
             finally:
                 self.pending = None  # never leave changes buffered for good
             for version, text in pending:
-                if version > snapshot_version:
+                # Unversioned figures follow in order: the last one is the newest.
+                if version is None or version > snapshot_version:
                     await self.push(text)
 
-    async def push_ops(self, version: int, text: str) -> None:
+    async def push_ops(self, version: int | None, text: str) -> None:
         if self.pending is not None:
             self.pending.append((version, text))
         else:

@@ -1,4 +1,5 @@
-"""One websocket frame for every socket of a broadcast, written straight to daphne.
+"""Daphne's websockets, handled directly: one frame for every socket of a
+broadcast, written straight to daphne; and an idle socket's memory kept small.
 
 Through ASGI each socket's copy of a broadcast goes consumer -> daphne's
 `Server.handle_reply` coroutine -> `handle_reply` -> `serverSend` (UTF-8
@@ -20,14 +21,25 @@ frame behind buffered bytes, goes through Twisted's write as before. Every
 path is synchronous and appends behind what is buffered, so a socket's
 messages keep their order whichever path each took.
 
+An idle viewer socket is held for hours, so what it keeps counts ten
+thousand times (docs/performance.md has the census). Daphne gives each
+application an asyncio.Queue as its `receive`: four deques and an Event,
+~3 KB, to pass one message at a time; `Inbox` does the same in a few slots.
+And after the upgrade Twisted's HTTP channel stays registered as the
+socket's producer, keeping the handshake's HTTP request (headers, body
+buffer, addresses) alive for the socket's life although it pauses nothing
+once the request is handed over; `shed_handshake` lets go of it and of
+autobahn's copy of the handshake.
+
 Under any other server (the tests' communicators, uvicorn) there is no such
-protocol and sockets get the ASGI send.
+protocol: sockets get the ASGI send and receive.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 Writer = Callable[["Frame"], None]
@@ -48,15 +60,65 @@ class Frame:
         return self._prepared
 
 
-def direct_writer(send: Callable[..., Any]) -> Writer | None:
-    """A function writing a Frame to this ASGI `send`'s daphne socket, or None if it has none."""
+def _daphne(send: Callable[..., Any]) -> tuple[Any, Any] | None:
+    """(daphne's server, the websocket protocol) behind this ASGI `send`, or None under another server."""
     if not (isinstance(send, functools.partial) and getattr(send.func, "__name__", "") == "handle_reply"):
         return None
     server = getattr(send.func, "__self__", None)
     protocol = send.args[0] if send.args else None
     if not (hasattr(protocol, "sendPreparedMessage") and hasattr(server, "connections")):
         return None
-    return DaphneSocket(server, protocol)
+    return server, protocol
+
+
+def direct_writer(send: Callable[..., Any]) -> DaphneSocket | None:
+    """A function writing a Frame to this ASGI `send`'s daphne socket, or None if it has none."""
+    found = _daphne(send)
+    return None if found is None else DaphneSocket(*found)
+
+
+class Inbox:
+    """A socket's incoming ASGI messages: daphne's queue, minus what one reader never uses."""
+
+    __slots__ = ("_items", "_waiter")
+
+    def __init__(self, items: list[dict[str, Any]]) -> None:
+        self._items = items
+        self._waiter: asyncio.Future[dict[str, Any]] | None = None
+
+    def put_nowait(self, message: dict[str, Any]) -> None:
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():  # a cancelled reader leaves it done
+            waiter.set_result(message)
+        else:
+            self._items.append(message)
+
+    async def get(self) -> dict[str, Any]:
+        if self._items:
+            return self._items.pop(0)
+        self._waiter = asyncio.get_running_loop().create_future()
+        return await self._waiter
+
+
+def own_inbox(receive: Callable[[], Awaitable[Any]], send: Callable[..., Any]) -> Callable[[], Awaitable[Any]]:
+    """Swap daphne's queue behind `receive` for an Inbox, keeping what it holds; other servers: `receive`."""
+    found, queue = _daphne(send), getattr(receive, "__self__", None)
+    protocol = found[1] if found else None
+    # Only daphne's own queue as handed to a consumer starting: nobody waits on it yet.
+    if not isinstance(queue, asyncio.Queue) or getattr(protocol, "application_queue", None) is not queue:
+        return receive
+    if queue._getters:
+        return receive
+    items = []
+    while not queue.empty():
+        items.append(queue.get_nowait())
+    inbox = Inbox(items)
+    protocol.application_queue = inbox
+    # The routers' frames (Channels awaits each layer) keep the old `receive`
+    # for the socket's life: empty the queue, so only a bare object stays and
+    # any later use of it fails loudly.
+    vars(queue).clear()
+    return inbox.get
 
 
 class DaphneSocket:
@@ -66,6 +128,25 @@ class DaphneSocket:
 
     def __init__(self, server: Any, protocol: Any) -> None:
         self.server, self.protocol = server, protocol
+
+    def shed_handshake(self) -> None:
+        """Drop what only the handshake needed; call once the socket is open."""
+        protocol = self.protocol
+        transport = protocol.transport
+        channel = getattr(transport, "producer", None)
+        # Twisted's HTTPChannel pauses the transport only between requests; an
+        # upgraded one stays "handling" its request for good, so it pauses nothing.
+        if (
+            type(channel).__name__ == "HTTPChannel"
+            and getattr(channel, "_handlingRequest", False)
+            and getattr(channel, "_requestProducer", None) is None
+        ):
+            transport.unregisterProducer()
+            channel.requests.clear()
+        # Autobahn's raw handshake and its parsed headers (daphne copied them into the scope).
+        protocol.http_request_data = b""
+        if isinstance(getattr(protocol, "http_headers", None), dict):
+            protocol.http_headers.clear()
 
     def __call__(self, frame: Frame) -> None:
         protocol = self.protocol

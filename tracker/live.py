@@ -75,7 +75,7 @@ class Listener(Protocol):
 
 
 class OpsListener(Listener, Protocol):
-    async def push_ops(self, version: int, text: str) -> None: ...
+    async def push_ops(self, version: int | None, text: str) -> None: ...
 
     async def resync(self) -> None: ...
 
@@ -224,7 +224,7 @@ class LiveHub:
             await self._apply(redis, json.loads(data))
         elif channel == store.ops_channel():
             if self.ops_listeners:  # every heartbeat comes here: parse only for someone
-                version = json.loads(data)["version"]
+                version = json.loads(data).get("version")  # None: a figure (the audience)
                 await self._each(self.ops_listeners, lambda listener: listener.push_ops(version, data))
         elif reload.is_order(data):  # the control channel
             reload.reload_now(why="reload_config")
@@ -297,7 +297,6 @@ class LiveHub:
             if room in texts:
                 audiences.setdefault(room, set()).add(listener)
         for room, listeners in audiences.items():
-            self.unflushed_sends += len(listeners)
             await self._send(listeners, texts[room])
 
     async def _report_forever(self) -> None:

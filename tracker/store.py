@@ -453,22 +453,23 @@ SET_AND_ANNOUNCE_LUA = load_script("set_and_announce")
 
 
 async def set_and_announce(
-    redis: Redis, *, value_key: str, version_key: str, value: Any, channel: str, head: str, send_value: bool
+    redis: Redis, *, value_key: str, version_key: str | None, value: Any, channel: str, head: str, send_value: bool
 ) -> int:
-    """Store `value` under `value_key`; if it changed, publish `head` with the feed's next version (and the value)."""
+    """Store `value` under `value_key`; if it changed, publish `head` with the feed's next version
+    (none without a `version_key`) and the value."""
     return await SET_AND_ANNOUNCE_LUA(
-        keys=[value_key, version_key],
+        keys=[value_key] if version_key is None else [value_key, version_key],
         args=[encode_json(value), channel, head, "1" if send_value else "0"],
         client=redis,
     )
 
 
-async def set_ops_state(redis: Redis, name: str, value: Any) -> int:
-    """Store an operators' state (audience, schedules) and push it if it changed."""
+async def set_ops_state(redis: Redis, name: str, value: Any, *, versioned: bool = True) -> int:
+    """Store an operators' state (schedule health; unversioned: the audience) and push it if it changed."""
     return await set_and_announce(
         redis,
         value_key=key("ops", name),
-        version_key=key("ops", "version"),
+        version_key=key("ops", "version") if versioned else None,
         value=value,
         channel=ops_channel(),
         head=f'"type":{json.dumps(name)}',

@@ -140,3 +140,53 @@ def test_ended_talks_offer_their_recording_and_the_one_ending_now_joins_them(
     expect(recorded).to_have_text(["Opening", "Welcome"])
     expect(recorded.first).to_have_attribute("href", "https://relive.example/8/g-1")
     context.close()
+
+
+def test_watch_again_prefers_the_schedules_recording_and_never_links_an_opted_out_talk(
+    frontend_url: str, monkeypatch, browser: Browser
+):
+    real = datetime.now(UTC)
+    boundary = real + timedelta(days=1, minutes=10)
+    recorded = {**talk("g-0", "Welcome", boundary - timedelta(minutes=90), 30), "id": "7"}
+    recorded["recording"] = "https://media.example/v/welcome"
+    opted_out = {**talk("g-1", "Off the record", boundary - timedelta(minutes=60), 30), "id": "8"}
+    opted_out["do_not_record"] = True
+    running = {**talk("g-2", "Opening", boundary - timedelta(minutes=30), 40), "id": "9"}
+    room = {"name": "example", "title": "Example Room", "live": False, "streams": [], "viewers": 0}
+    room.update(info={"relive-url": RELIVE}, now=running, next=None)
+    serve(monkeypatch, room, [recorded, opted_out, running])
+    sockets = []
+    context = browser.new_context(locale="en-GB", timezone_id="UTC")
+    page = context.new_page()
+
+    def feed(socket):
+        sockets.append(socket)
+        snapshot = {"type": "snapshot", "version": 1, "time": real.timestamp(), "schedule_offset": OFFSET}
+        socket.send(json.dumps({**snapshot, "rooms": [room]}))
+
+    page.route_web_socket(re.compile(r".*/ws/live/$"), feed)
+    page.goto(frontend_url + "/example/schedule")
+    items = page.locator("#programme li")
+
+    def check() -> None:
+        expect(items.nth(0).locator("a.relive")).to_have_attribute("href", "https://media.example/v/welcome")
+        expect(items.nth(0).locator("a.relive")).to_be_visible()
+        expect(items.nth(1).locator("a.relive")).to_have_count(0)  # the speakers opted out
+        expect(items.nth(2).locator("a.relive")).to_have_attribute("href", "https://relive.example/9/g-2")
+        expect(items.nth(2).locator("a.relive")).to_be_hidden()  # still on
+
+    check()  # as the server renders it
+    page.evaluate("document.querySelectorAll('#programme li').forEach((li) => (li.dataset.old = '1'))")
+    sockets[0].send(json.dumps({"type": "schedule", "version": 2, "room": "example"}))
+    expect(page.locator("#programme li[data-old]")).to_have_count(0)  # redrawn from the <template>
+    check()  # as the script renders it
+    expect(items.nth(1).locator(".title")).to_have_attribute("href", "https://events.example/talk/g-1")
+    expect(items.nth(1).locator(".speakers")).to_have_count(0)
+    context.close()
+
+    page = browser.new_page(locale="en-GB", timezone_id="UTC")
+    page.route_web_socket(re.compile(r".*/ws/live/$"), feed)
+    page.goto(frontend_url + "/example")
+    expect(page.locator("#recorded a")).to_have_text(["Welcome"])  # newest first, none for the opted-out talk
+    expect(page.locator("#recorded a")).to_have_attribute("href", "https://media.example/v/welcome")
+    page.close()

@@ -94,7 +94,8 @@ async def test_index_shows_every_room_live_or_not(async_client):
 
     html = (await async_client.get("/")).content.decode()
 
-    assert html.count('class="room-card"') == 2  # every configured room, in config order
+    # every configured room, in config order, and the template for new ones
+    assert html.count('<li class="room-card" data-room="') == 3
     assert html.index('data-room="example"') < html.index('data-room="hall-2"')
     assert 'class="state offline" data-state="example">Offline</span>' in html
     assert 'class="state live" data-state="hall-2">Live</span>' in html
@@ -102,15 +103,15 @@ async def test_index_shows_every_room_live_or_not(async_client):
     assert 'data-offline-note="hall-2" hidden>' in html
 
 
-async def test_index_offline_room_says_when_its_next_talk_starts(async_client, rooms):
+async def test_index_offline_room_says_when_its_next_talk_starts_once(async_client, rooms):
     rooms[0] = room_object(live=False, streams=[], now=None)
 
     html = (await async_client.get("/")).content.decode()
+    card = html[html.index('<li class="room-card" data-room="example">') : html.index("</li>")]
 
-    assert (
-        "Not streaming right now. Next talk at "
-        '<time datetime="2030-01-01T11:00:00Z" data-kind="clock">11:00 UTC</time>.' in html
-    )
+    assert '<time datetime="2030-01-01T11:00:00Z" data-kind="starts">starts 11:00 UTC</time>' in card
+    assert card.count("11:00 UTC") == 1  # said once, by the next talk
+    assert ">Not streaming right now.</p>" in card
     assert 'data-still="example"' in html and 'loading="lazy" hidden>' in html  # no still while offline
 
 
@@ -203,7 +204,7 @@ async def test_room_page_refuses_script_links_from_config(async_client, rooms):
     html = (await async_client.get("/example")).content.decode()
 
     assert "javascript:" not in html
-    assert '<span class="title">Opening</span>' in html
+    assert '<a class="title">Opening</a>' in html  # not a link
 
 
 async def test_now_and_next_render_as_utc_times_for_the_script_to_localize(async_client, rooms):
@@ -390,3 +391,9 @@ def test_recording_links_come_from_the_rooms_template_and_only_safe_ones():
     assert relive_link("https://relive.example/{guid}", {**talk, "generated": True}) == ""  # a break has none
     assert relive_link("javascript:alert('{guid}')", talk) == ""
     assert relive_link("", talk) == ""
+    # The schedule's own recording goes first; a talk the speakers opted out of has none at all.
+    recorded = {**talk, "recording": "https://media.example/v/12"}
+    assert relive_link("https://relive.example/{id}", recorded) == "https://media.example/v/12"
+    assert relive_link("", recorded) == "https://media.example/v/12"
+    assert relive_link("https://relive.example/{id}", {**recorded, "do_not_record": True}) == ""
+    assert relive_link("", {**talk, "recording": "javascript:alert(1)"}) == ""

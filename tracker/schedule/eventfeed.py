@@ -42,4 +42,6 @@ def _draft(item: dict[str, Any], index: int, tz: tzinfo) -> Draft:
         speakers=as_text(item.get("Presenters")).split(","),
         abstract=as_text(item.get("Description")),
         url=safe_url(as_text(item.get("URL"))),
+        # The speakers' video release, the string "True" or "False"; absent on breaks.
+        do_not_record=as_text(item.get("video_release")).lower() == "false",
     )

@@ -58,4 +58,5 @@ def _draft(event: dict[str, Any], room_name: str, tz: tzinfo, base_url: str) -> 
         url=safe_url(as_text(event.get("url")), base_url),
         language=as_text(event.get("language")),
         track=as_text(event.get("track")),
+        do_not_record=event.get("do_not_record") is True,
     )

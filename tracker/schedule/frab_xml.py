@@ -69,4 +69,6 @@ def _draft(event: ET.Element, room_name: str, tz: tzinfo, base_url: str) -> Draf
         url=safe_url(_text(event, "url") or _text(event, "slug"), base_url),
         language=_text(event, "language"),
         track=_text(event, "track"),
+        # frab's and pretalx's own field: <recording><license/><optout>true</optout></recording>.
+        do_not_record=_text(event, "recording/optout").lower() == "true",
     )

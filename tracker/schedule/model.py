@@ -28,6 +28,10 @@ class Event:
     filler: str = ""
     # The source's own id of the talk (frab's number), for recording links; "" when it has none.
     id: str = ""
+    # The schedule's own link to the talk's recording ("" when it has none), and
+    # whether the talk may not be recorded (then no "watch again" link at all).
+    recording: str = ""
+    do_not_record: bool = False
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
@@ -58,6 +62,8 @@ def event_to_dict(event: Event) -> dict[str, Any]:
         "generated": event.generated,
         "filler": event.filler,
         "id": event.id,
+        "recording": event.recording,
+        "do_not_record": event.do_not_record,
     }
 
 
@@ -78,6 +84,8 @@ def event_from_dict(data: dict[str, Any]) -> Event:
             generated=bool(data.get("generated", False)),
             filler=data.get("filler", ""),
             id=data.get("id", ""),
+            recording=data.get("recording", ""),
+            do_not_record=bool(data.get("do_not_record", False)),
         )
     except KeyError as exc:
         raise ScheduleError(f"stored event lacks {exc.args[0]!r}") from None

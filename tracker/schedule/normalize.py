@@ -34,6 +34,8 @@ class Draft:
     url: str = ""
     language: str = ""
     track: str = ""
+    recording: str = ""  # the talk's recording, where the schedule links one (checked with safe_url)
+    do_not_record: bool = False  # the speakers opted out: no recording link, whatever the room's template
 
 
 def finish(drafts: list[Draft], tz: tzinfo) -> list[Event]:
@@ -67,6 +69,8 @@ def finish(drafts: list[Draft], tz: tzinfo) -> list[Event]:
                 language=clean(draft.language, multiline=False).strip(),
                 track=clean(draft.track, multiline=False).strip(),
                 id=clean(draft.source_id, multiline=False).strip(),
+                recording="" if draft.do_not_record else draft.recording,
+                do_not_record=draft.do_not_record,
             )
         )
     return sorted(events, key=lambda event: (event.start, event.room, event.guid))

@@ -63,4 +63,22 @@ def _draft(event: dict[str, Any], index: int, tz: tzinfo, track_names: dict[Any,
         url=safe_url(as_text(event.get("url")), base_url),
         language=as_text(event.get("language")),
         track=as_text(track),
+        recording=recording_link(event.get("links"), base_url),
+        do_not_record=as_text(event.get("recording")).upper() in DO_NOT_RECORD or event.get("do_not_record") is True,
     )
+
+
+# schedule 2.0's "recording" says whether a talk is recorded ("RECORD_BY_DEFAULT"); these say it is not.
+DO_NOT_RECORD = frozenset({"DO_NOT_RECORD", "NO_RECORDING", "OPTOUT", "OPT_OUT"})
+# Link types naming the talk's recording among an event's "links".
+RECORDING_LINKS = frozenset({"RECORDING", "VIDEO"})
+
+
+def recording_link(links: Any, base_url: str) -> str:
+    """The first recording among an event's typed links, or ""."""
+    for link in links if isinstance(links, list) else []:
+        if isinstance(link, dict) and as_text(link.get("type")).upper() in RECORDING_LINKS:
+            url = safe_url(as_text(link.get("url")), base_url)
+            if url:
+                return url
+    return ""

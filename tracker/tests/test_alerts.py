@@ -1,7 +1,9 @@
 """Webhook alerts against a real HTTP receiver on loopback."""
 
+import asyncio
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -15,16 +17,27 @@ STREAM = {"format": "hls", "url": "https://a/x.m3u8", "clients": 1, "bitrate": 1
 
 
 class Receiver:
-    """Records JSON POSTs; answers 500 to the first `fail` of them."""
+    """Records JSON POSTs; answers 500 to the first `fail` of them.
+
+    With `hold` set, it records each POST as it arrives (`arrivals`) and
+    answers none until `hold` is cleared: a sender caught mid-send.
+    """
 
     def __init__(self) -> None:
         self.received: list[dict] = []
+        self.arrivals: list[tuple[float, dict]] = []  # (monotonic time, body) of every POST
         self.fail = 0
+        self.hold = threading.Event()
+        self.released = threading.Event()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                receiver.arrivals.append((time.monotonic(), body))
+                if receiver.hold.is_set():
+                    receiver.released.wait(timeout=60)
+                    return  # its sender is gone: no answer
                 if receiver.fail > 0:
                     receiver.fail -= 1
                     self.send_response(500)
@@ -40,13 +53,17 @@ class Receiver:
         self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    def stop(self) -> None:
+        self.released.set()
+        self.server.shutdown()
+
 
 @pytest.fixture
 def receiver(use_config) -> Iterator[Receiver]:
     receiver = Receiver()
     use_config({"webhooks": [receiver.url], "alert-suppress-minutes": 10})
     yield receiver
-    receiver.server.shutdown()
+    receiver.stop()
 
 
 async def go_down_and_back(*, at: float) -> None:
@@ -189,3 +206,67 @@ async def test_alerts_resume_after_a_silence_is_ended_early(receiver):
     await go_down_and_back(at=1000.0)
 
     assert await run_worker_once(now=1021.0) == 2
+
+
+async def test_an_alert_a_killed_worker_read_but_never_handled_is_claimed_back(receiver, monkeypatch):
+    redis = store.get_redis()
+    await alerts.ensure_groups(redis)
+    monkeypatch.setattr(alerts, "CLAIM_IDLE_SECONDS", 0.3)  # 10 s in production
+    await go_down_and_back(at=1000.0)
+    # What a worker killed between reading and handling leaves: entries pending on its name.
+    await redis.xreadgroup(alerts.GROUP, "killed-worker", {store.key("log", "example"): ">"})
+
+    too_soon = await run_worker_once(now=1021.0)
+    await asyncio.sleep(0.4)
+    claimed = await run_worker_once(now=1021.0)
+
+    assert (too_soon, claimed) == (0, 2)
+    assert [a["new"] for a in receiver.received] == ["down", "up"]
+    assert (await redis.xpending(store.key("log", "example"), alerts.GROUP))["pending"] == 0
+
+
+async def test_an_entry_two_workers_both_handle_is_alerted_once(receiver):
+    redis = store.get_redis()
+    log = store.key("log", "example")
+    await alerts.ensure_groups(redis)
+    await report("example", "cam", STREAM, now=1000.0)
+    await ingest.sweep(redis, now=1010.5)
+    await ingest.sweep(redis, now=1011.0)  # down
+    [[_, entries]] = await redis.xreadgroup(alerts.GROUP, "slow", {log: ">"})
+    entry_id, fields = entries[-1]  # late -> down
+    # A second worker claims it while the first is still busy with it: both handle it.
+    await redis.xautoclaim(log, alerts.GROUP, "other", min_idle_time=0)
+
+    queued = [await alerts.take_entry(redis, log, entry_id, fields, now=1012.0) for _ in range(2)]
+
+    assert queued == [1, 0]
+    assert await alerts.deliver_due(redis, now=1012.0) == 1
+    assert [a["new"] for a in receiver.received] == ["down"]
+
+
+async def test_a_delivery_being_sent_is_leased_and_due_again_after_the_lease(receiver):
+    redis = store.get_redis()
+    await alerts.ensure_groups(redis)
+    await report("example", "cam", STREAM, now=1000.0)
+    await ingest.sweep(redis, now=1010.5)
+    await ingest.sweep(redis, now=1011.0)
+    await alerts.take_transitions(redis, consumer="test", now=1012.0)
+    receiver.hold.set()  # the worker is caught mid-send...
+    sending = asyncio.create_task(alerts.deliver_due(redis, now=1012.0))
+    await asyncio.to_thread(lambda: wait_until(lambda: receiver.arrivals))
+    sending.cancel()  # ...and dies there
+
+    during_lease = await alerts.deliver_due(redis, now=1012.0 + alerts.LEASE_SECONDS - 1)
+    receiver.hold.clear()
+    after_lease = await alerts.deliver_due(redis, now=1012.0 + alerts.LEASE_SECONDS)
+
+    assert (during_lease, after_lease) == (0, 1)
+    [(_, first), (_, again)] = receiver.arrivals
+    assert first == again and first["id"].startswith("example-")  # the receiver can drop the resend
+
+
+def wait_until(check, timeout: float = 5) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "not reached in time"
+        time.sleep(0.01)

@@ -137,3 +137,46 @@ async def test_audience_viewers_message_for_an_unknown_room_closes_the_socket():
     output = await communicator.receive_output(timeout=3)
 
     assert (output["type"], output["code"]) == ("websocket.close", 4400)
+
+
+async def test_audience_reaches_operators_without_an_ops_version(redis_client, transactional_db, client):
+    from tracker.tests.test_ops_feed import connect, logged_in_cookie
+
+    operator = await connect(await logged_in_cookie(client))
+    snapshot = json.loads(await operator.receive_from(timeout=3))
+    redis = store.get_redis()
+    figures = {"example": {"viewers": 3, "health": {"playing": 3}}}
+    await audience.report_process(redis, "web-1", figures, now=time.time())
+
+    await audience.publish_totals(redis, ["example", "hall-2"])
+    figure = json.loads(await operator.receive_from(timeout=3))
+    await audience.publish_totals(redis, ["example", "hall-2"])  # unchanged: nothing more
+
+    assert figure == {
+        "type": "audience",
+        "data": {"example": {"viewers": 3, "health": {"playing": 3}}, "hall-2": {"viewers": 0, "health": {}}},
+    }
+    # The ops feed's version counts state changes only: a browser sees no gap and no resync.
+    assert int(redis_client.get("streaming:ops:version") or 0) == snapshot["version"]
+    assert await operator.receive_nothing(timeout=0.5)
+    # A snapshot taken now has the newest figure.
+    await operator.send_to(text_data=json.dumps({"type": "snapshot"}))
+    again = json.loads(await operator.receive_from(timeout=3))
+    assert again["audience"]["example"]["viewers"] == 3
+    assert again["version"] == snapshot["version"]
+    await operator.disconnect()
+
+
+async def test_audience_counts_sent_are_counted_once(redis_client):
+    room_page = await viewer("example", "tab-aaaaaaaa")
+    hub = get_hub()
+    await asyncio.sleep(live.REPORT_SECONDS * 1.5)  # whatever the join counted is reported
+    pushed = int(redis_client.get("streaming:stats:pushed") or 0) + hub.unflushed_sends
+
+    await hub.send_counts({"example": 7, "hall-2": 0})
+    assert json.loads(await room_page.receive_from(timeout=3)) == {"type": "viewers", "rooms": {"example": 7}}
+    await asyncio.sleep(live.REPORT_SECONDS * 2.5)
+
+    # One message to one socket, in the metrics' "pushed" once.
+    assert int(redis_client.get("streaming:stats:pushed") or 0) + hub.unflushed_sends - pushed == 1
+    await room_page.disconnect()

@@ -115,3 +115,18 @@ def test_dashboard_banner_says_when_no_worker_runs(site_env, tmp_path, page: Pag
         banner = page.locator("#site-warnings")
         expect(banner).to_be_visible(timeout=5000)
         expect(banner).to_contain_text("no worker")
+
+
+def test_dashboard_shows_the_audience_as_it_changes(site: Site, page: Page):
+    log_in(site, page)
+    audience = page.locator("tbody[data-room=example] .audience")
+    expect(audience).to_have_text("no viewers", timeout=5000)
+    viewer_url = site.url.replace("http", "ws") + "/ws/live/"
+
+    with connect(viewer_url, origin=site.url) as viewer:
+        viewer.recv(timeout=5)  # the snapshot
+        viewer.send(json.dumps({"type": "watch", "room": "example", "tab": "tab-aaaaaaaa"}))
+        viewer.send(json.dumps({"type": "health", "state": "playing"}))
+        # Unversioned audience figures (tracker.audience): the page takes each as it comes.
+        expect(audience).to_have_text("1 viewer · 1 of 1 tab reporting: 1 playing", timeout=8000)
+    expect(audience).to_have_text("no viewers", timeout=8000)

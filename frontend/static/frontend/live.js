@@ -3,88 +3,95 @@
 // watches, with an id per browser tab so a reconnect counts once. Viewer
 // counts come every few seconds to pages that show them (data-viewers): the
 // watched room's, else the page's room's, else every room's.
-"use strict";
+import { setClock, showViewers } from "./ui.js";
 
-(function () {
-  function tabId() {
-    const fresh = () => (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2));
-    try {
-      let id = sessionStorage.getItem("live-tab");
-      if (!id) {
-        id = fresh();
-        sessionStorage.setItem("live-tab", id);
-      }
-      return id;
-    } catch {
-      return (tabId.fallback = tabId.fallback || fresh()); // storage refused: one id per page load
+function tabId() {
+  const fresh = () => (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2));
+  try {
+    let id = sessionStorage.getItem("live-tab");
+    if (!id) {
+      id = fresh();
+      sessionStorage.setItem("live-tab", id);
     }
+    return id;
+  } catch {
+    return (tabId.fallback = tabId.fallback || fresh()); // storage refused: one id per page load
   }
+}
 
-  // Cut off from the tracker this long, the page keeps the last state it had
-  // but says it may be stale: never "offline" because of our own outage.
-  const STALE_AFTER = 8000;
+// Cut off from the tracker this long, the page keeps the last state it had
+// but says it may be stale: never "offline" because of our own outage.
+const STALE_AFTER = 8000;
 
-  function connectionStatus() {
-    const line = document.getElementById("connection");
-    let text = "";
-    let staleTimer = null;
-    const show = () => {
-      const stale = document.body.classList.contains("stale");
-      if (line) line.textContent = stale ? "Status may be stale: reconnecting to the live feed…" : text;
-    };
-    return (latest) => {
-      text = latest;
-      if (!text) {
-        clearTimeout(staleTimer);
-        staleTimer = null;
-        document.body.classList.remove("stale");
-      } else if (staleTimer === null) {
-        staleTimer = setTimeout(() => {
-          document.body.classList.add("stale");
-          show();
-        }, STALE_AFTER);
-      }
-      show();
-    };
-  }
-
-  // onSchedule(roomName), if given, hears that a room's programme changed.
-  window.connectLive = function connectLive(onRooms, onSchedule) {
-    const base = document.body.dataset.tracker;
-    const watch = document.body.dataset.watch;
-    const status = connectionStatus();
-    const rooms = new Map();
-    let feed = null;
-    const send = (message) => feed && feed.send(message);
-    feed = window.connectFeed(window.feedUrl(base, "/ws/live/"), {
-      snapshot(message) {
-        window.ui.setClock(message.time, message.schedule_offset);
-        rooms.clear();
-        message.rooms.forEach((room) => rooms.set(room.name, room));
-        if (watch) send({ type: "watch", room: watch, tab: tabId() });
-        else if (document.querySelector("[data-viewers]")) send({ type: "viewers", room: document.body.dataset.room });
-        onRooms(rooms);
-      },
-      figures(message) {
-        if (message.type !== "viewers") return;
-        // Only the counts changed: update them in place, the page's own rendering stays.
-        Object.entries(message.rooms).forEach(([name, viewers]) => {
-          const room = rooms.get(name);
-          if (!room) return;
-          room.viewers = viewers;
-          window.ui.showViewers(room);
-        });
-      },
-      change(message) {
-        if (message.type === "schedule") {
-          if (onSchedule) onSchedule(message.room);
-        } else if (message.type === "room") {
-          rooms.set(message.room.name, message.room);
-          onRooms(rooms);
-        }
-      },
-      status,
-    });
-    return { send };
+function connectionStatus() {
+  const line = document.getElementById("connection");
+  let text = "";
+  let staleTimer = null;
+  const show = () => {
+    const stale = document.body.classList.contains("stale");
+    if (line) line.textContent = stale ? "Status may be stale: reconnecting to the live feed…" : text;
   };
-})();
+  return (latest) => {
+    text = latest;
+    if (!text) {
+      clearTimeout(staleTimer);
+      staleTimer = null;
+      document.body.classList.remove("stale");
+    } else if (staleTimer === null) {
+      staleTimer = setTimeout(() => {
+        document.body.classList.add("stale");
+        show();
+      }, STALE_AFTER);
+    }
+    show();
+  };
+}
+
+// onSchedule(roomName), if given, hears that a room's programme changed.
+export function connectLive(onRooms, onSchedule) {
+  const base = document.body.dataset.tracker;
+  const watch = document.body.dataset.watch;
+  const status = connectionStatus();
+  const rooms = new Map();
+  let feed = null;
+  let online = false;
+  // True when the message went out (the socket is open), false while reconnecting.
+  const send = (message) => {
+    if (!feed || !online) return false;
+    feed.send(message);
+    return true;
+  };
+  feed = window.connectFeed(window.feedUrl(base, "/ws/live/"), {
+    snapshot(message) {
+      setClock(message.time, message.schedule_offset);
+      rooms.clear();
+      message.rooms.forEach((room) => rooms.set(room.name, room));
+      if (watch) send({ type: "watch", room: watch, tab: tabId() });
+      else if (document.querySelector("[data-viewers]")) send({ type: "viewers", room: document.body.dataset.room });
+      onRooms(rooms);
+    },
+    figures(message) {
+      if (message.type !== "viewers") return;
+      // Only the counts changed: update them in place, the page's own rendering stays.
+      Object.entries(message.rooms).forEach(([name, viewers]) => {
+        const room = rooms.get(name);
+        if (!room) return;
+        room.viewers = viewers;
+        showViewers(room);
+      });
+    },
+    change(message) {
+      if (message.type === "schedule") {
+        if (onSchedule) onSchedule(message.room);
+      } else if (message.type === "room") {
+        rooms.set(message.room.name, message.room);
+        onRooms(rooms);
+      }
+    },
+    status(text) {
+      online = !text;
+      status(text);
+    },
+  });
+  return { send, tab: tabId() };
+}

@@ -3,14 +3,15 @@
 // endpoint, and when a stream will not play it says so on the player itself,
 // tries the room's other endpoints and formats, then retries with back-off.
 // It moves to another endpoint when the tracker reports the playing one gone.
-"use strict";
+import { el } from "../common/dom.js";
+import { announce } from "./ui.js";
 
+// report(message) sends a message over the live socket (true when sent).
 // update(room) answers what the page should say about the room: "live",
 // "offline", or "unknown" while the tracker says offline but media still
 // arrives (the player believes the media, up to data-trust-media seconds);
 // changed() is called when that answer changes on the player's own account.
-window.createPlayer = function createPlayer({ name, report, changed = () => {} }) {
-  const { el, announce } = window.ui;
+export function createPlayer({ name, report, changed = () => {} }) {
   const base = document.body.dataset.tracker || "";
   const $ = (id) => document.getElementById(id);
   const section = $("player");
@@ -275,6 +276,7 @@ window.createPlayer = function createPlayer({ name, report, changed = () => {} }
         if (wanted >= 0 && hls.audioTrack !== wanted) hls.audioTrack = wanted;
         offerLanguages();
       });
+      hls.on(Hls.Events.AUDIO_TRACK_SWITCHED, offerLanguages);
       hls.loadSource(item.url);
       hls.attachMedia(video);
     } else {
@@ -419,9 +421,13 @@ window.createPlayer = function createPlayer({ name, report, changed = () => {} }
   function offerLanguages() {
     const names = new Intl.DisplayNames(undefined, { type: "language", fallback: "code" });
     const named = (code) => { try { return names.of(code); } catch { return code; } };
-    const codes = new Set([...room.streams.map((s) => s.language || ""), ...audioTracks]);
+    // A stream's own renditions are its languages; "Original" is the room's
+    // untranslated streams beside separate translated ones.
+    const streamLanguages = new Set(room.streams.map((s) => s.language || ""));
+    const codes = new Set(audioTracks);
+    if (streamLanguages.size > 1 || !audioTracks.length) streamLanguages.forEach((code) => codes.add(code));
     if (choice.language) codes.add(choice.language);
-    codes.add("");
+    if (!audioTracks.length) codes.add("");
     const options = [...codes].map((code) => el("option", { value: code }, code ? named(code) : "Original"));
     languageSelect.replaceChildren(...options);
     languageSelect.value = audioTracks.length && hls && !spoken() ? audioTracks[hls.audioTrack] || "" : choice.language;
@@ -496,11 +502,35 @@ window.createPlayer = function createPlayer({ name, report, changed = () => {} }
     return "live";
   }
 
-  // What the viewer's problem report carries about playback.
-  function state() {
+  // "Report a problem": what the viewer says, with what the player tried, to
+  // the operators over the live socket. The tracker takes one per socket per
+  // 10 s; the button waits as long, so nothing the viewer writes is dropped.
+  const REPORT_PAUSE = 10000;
+  const REPORT_LIMITS = { format: 16, endpoint: 2048, error: 300, browser: 300, text: 1000 }; // the tracker's
+  const reportBox = $("report");
+  const reportSend = $("report-send");
+  const reportStatus = $("report-status");
+  reportBox.hidden = false;
+  $("report-form").addEventListener("submit", (event) => {
+    event.preventDefault();
     const item = current || lastTried;
-    return { format: item ? label(item) : "", endpoint: item ? item.url : "", error: lastError };
-  }
+    const fields = {
+      format: item ? label(item) : "",
+      endpoint: item ? item.url : "",
+      error: lastError || (trouble.hidden ? "" : troubleText.textContent),
+      browser: navigator.userAgent,
+      text: $("report-text").value.trim(),
+    };
+    Object.keys(fields).forEach((key) => (fields[key] = fields[key].slice(0, REPORT_LIMITS[key])));
+    if (!report({ type: "report", room: name, ...fields })) {
+      reportStatus.textContent = "Not sent: the page is reconnecting to the live feed. Please try again in a moment.";
+      return;
+    }
+    $("report-text").value = "";
+    reportStatus.textContent = "Sent to the operators. Thank you!";
+    reportSend.disabled = true;
+    setTimeout(() => (reportSend.disabled = false), REPORT_PAUSE);
+  });
 
-  return { update, state };
-};
+  return { update };
+}

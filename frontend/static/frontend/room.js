@@ -1,47 +1,50 @@
 // Room, embed and in-room pages: state, viewers and now/next follow the live
 // feed; the player (where the page has one) follows the room's streams and
 // may overrule "offline" while its media still plays.
-"use strict";
+import { fromTemplate } from "../common/dom.js";
+import { connectLive } from "./live.js";
+import { createPlayer } from "./player.js";
+import { announce, reliveLink, roomState, showRoom } from "./ui.js";
 
-(function () {
-  const name = document.body.dataset.room;
-  const video = document.getElementById("video");
-  const ANNOUNCEMENTS = {
-    live: (title) => `${title} is live now`,
-    offline: (title) => `${title} went offline`,
-    soon: (title) => `${title} went offline; a talk starts soon`,
-    unknown: (title) => `${title}: status unknown, the stream is still playing`,
-  };
-  let feed = null;
-  let latest = null;
-  let shown = null;
-  let onStage = undefined; // the talk on now, to list its recording when it ends
+const name = document.body.dataset.room;
+const video = document.getElementById("video");
+const ANNOUNCEMENTS = {
+  live: (title) => `${title} is live now`,
+  offline: (title) => `${title} went offline`,
+  soon: (title) => `${title} went offline; a talk starts soon`,
+  unknown: (title) => `${title}: status unknown, the stream is still playing`,
+};
+let feed = null;
+let latest = null;
+let shown = null;
+let onStage = undefined; // the talk on now, to list its recording when it ends
 
-  // The talk on now changed: the one before ended, so its recording goes first in "watch again".
-  function recorded(room) {
-    const list = document.getElementById("recorded");
-    const before = onStage;
-    onStage = room.now || null;
-    if (!list || before === undefined || !before || (room.now && room.now.guid === before.guid)) return;
-    const url = window.ui.reliveLink(list.closest("[data-relive]").dataset.relive, before);
-    if (!url) return;
-    list.prepend(window.ui.el("li", {}, window.ui.el("a", { href: url }, before.title)));
-    list.closest("section").hidden = false;
-  }
+// The talk on now changed: the one before ended, so its recording goes first in "watch again".
+function recorded(room) {
+  const list = document.getElementById("recorded");
+  const before = onStage;
+  onStage = room.now || null;
+  if (!list || !before || (room.now && room.now.guid === before.guid)) return;
+  const url = reliveLink(list.closest("[data-relive]").dataset.relive, before);
+  if (!url) return;
+  const item = fromTemplate("recorded-talk");
+  Object.assign(item.querySelector("a"), { href: url, textContent: before.title });
+  list.prepend(item);
+  list.closest("section").hidden = false;
+}
 
-  function render() {
-    const said = player ? player.update(latest) : latest.live ? "live" : "offline";
-    const state = said === "offline" ? window.ui.roomState(latest) : said; // offline may be "starting soon"
-    window.ui.showRoom(latest, state);
-    if ("now" in latest) recorded(latest);
-    if (shown !== null && shown !== state) window.ui.announce(ANNOUNCEMENTS[state](latest.title));
-    shown = state;
-  }
+function render() {
+  const said = player ? player.update(latest) : latest.live ? "live" : "offline";
+  const state = said === "offline" ? roomState(latest) : said; // offline may be "starting soon"
+  showRoom(latest, state);
+  if ("now" in latest) recorded(latest);
+  if (shown !== null && shown !== state) announce(ANNOUNCEMENTS[state](latest.title));
+  shown = state;
+}
 
-  const player = video && window.createPlayer({ name, report: (message) => feed && feed.send(message), changed: render });
+const player = video && createPlayer({ name, report: (message) => Boolean(feed) && feed.send({ ...message, tab: feed.tab }), changed: render });
 
-  feed = window.connectLive((rooms) => {
-    latest = rooms.get(name);
-    if (latest) render();
-  });
-})();
+feed = connectLive((rooms) => {
+  latest = rooms.get(name);
+  if (latest) render();
+});

@@ -1,179 +1,195 @@
-// Helpers every page shares: building elements, announcing changes to screen
-// readers, one clock (the server's, with the schedule offset), times in the
-// viewer's own time zone, and the parts of a room that several pages show
-// (state, viewer count, now/next with progress, preview still).
-"use strict";
+// What several viewer pages share: announcing changes to screen readers,
+// times in the viewer's own time zone on the one clock (the server's, with the
+// schedule offset), and the parts of a room that several pages show (state,
+// viewer count, now/next with progress, preview still). Live updates clone the
+// server's own markup from <template> elements (_templates.html), never build
+// a second copy of it.
+import { fromTemplate, setHidden, setText } from "../common/dom.js";
+import { hourMinute, nowMs, setServerTime } from "../common/clock.js";
 
-window.ui = (function () {
-  function el(tag, props = {}, ...children) {
-    const node = document.createElement(tag);
-    Object.entries(props).forEach(([key, value]) => {
-      if (value === undefined || value === null || value === false) return;
-      if (key in node) node[key] = value;
-      else node.setAttribute(key, value);
-    });
-    node.append(...children.filter((child) => child !== null && child !== undefined && child !== false));
-    return node;
+export const now = nowMs;
+
+// Once per change: the same words twice in a row are not news.
+export function announce(text) {
+  const region = document.getElementById("announce");
+  if (region) setText(region, text);
+}
+
+// Only http(s) links from config and schedules: never javascript: URLs.
+export function webUrl(value) {
+  try {
+    const url = new URL(value);
+    return url.protocol === "http:" || url.protocol === "https:" ? url.href : "";
+  } catch {
+    return "";
   }
+}
 
-  // Once per change: the same words twice in a row are not news.
-  function announce(text) {
-    const region = document.getElementById("announce");
-    if (region && region.textContent !== text) region.textContent = text;
+// A snapshot came: the schedule's "now" is the server's, moved by its offset.
+export function setClock(serverSeconds, offsetSeconds) {
+  setServerTime(serverSeconds, offsetSeconds);
+  refresh();
+}
+
+const relative = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
+const SOON_MINUTES = 30;
+
+function timeText(kind, date) {
+  const minutes = Math.round((date - now()) / 60000);
+  if (kind === "ends") {
+    if (minutes <= 0) return "ending now";
+    return minutes < 60 ? "ends " + relative.format(minutes, "minute") : "ends at " + hourMinute(date);
   }
+  if (kind === "clock") return hourMinute(date);
+  return "starts at " + hourMinute(date);
+}
 
-  // Only http(s) links from config and schedules: never javascript: URLs.
-  function webUrl(value) {
-    try {
-      const url = new URL(value);
-      return url.protocol === "http:" || url.protocol === "https:" ? url.href : "";
-    } catch {
-      return "";
-    }
+function progress(bar) {
+  const start = Date.parse(bar.dataset.start);
+  const end = Date.parse(bar.dataset.end);
+  if (!(end > start)) return;
+  bar.value = Math.round(Math.min(100, Math.max(0, ((now() - start) / (end - start)) * 100)));
+}
+
+export function localizeTimes(root = document) {
+  root.querySelectorAll("time[data-kind]").forEach((node) => {
+    const date = new Date(node.getAttribute("datetime"));
+    if (Number.isNaN(date.getTime())) return;
+    setText(node, timeText(node.dataset.kind, date));
+    node.title = date.toLocaleString();
+  });
+  root.querySelectorAll("progress.talk").forEach(progress);
+}
+
+// live, soon (not live, a talk starts within half an hour) or offline.
+export function roomState(room) {
+  if (room.live) return "live";
+  const starts = room.next ? Date.parse(room.next.start) : NaN;
+  return starts - now() < SOON_MINUTES * 60000 && starts > now() ? "soon" : "offline";
+}
+
+// A talk's title (a link where it has one) and speakers, into a clone of the
+// server's markup; parts the talk lacks are dropped, as the server drops them.
+export function fillTalk(node, talk) {
+  const title = node.querySelector(".title");
+  title.textContent = talk.title;
+  const url = talk.generated ? "" : webUrl(talk.url || "");
+  if (url) title.href = url;
+  else title.removeAttribute("href");
+  const speakers = node.querySelector(".speakers");
+  if ((talk.speakers || []).length) speakers.textContent = talk.speakers.join(", ");
+  else {
+    if (speakers.previousSibling && speakers.previousSibling.nodeType === Node.TEXT_NODE) speakers.previousSibling.remove();
+    speakers.remove(); // with the space before it, as the server leaves both out
   }
+  return node;
+}
 
-  // The schedule's "now": the server's clock moved by its schedule offset
-  // (rehearsals), so a browser with a wrong clock still times talks right.
-  let skew = 0;
-  function setClock(serverSeconds, offsetSeconds) {
-    if (typeof serverSeconds !== "number") return;
-    skew = serverSeconds * 1000 - Date.now() + (Number(offsetSeconds) || 0) * 1000;
-    refresh();
-  }
-  const now = () => Date.now() + skew;
+function eventNode(label, talk) {
+  const node = fillTalk(fromTemplate(label === "Now" ? "event-now" : "event-next"), talk);
+  node.classList.toggle("filler", Boolean(talk.generated));
+  node.querySelector("time").setAttribute("datetime", label === "Now" ? talk.end : talk.start);
+  const bar = node.querySelector("progress");
+  if (bar) Object.assign(bar.dataset, { start: talk.start, end: talk.end });
+  return node;
+}
 
-  const clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-  const relative = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
-  const SOON_MINUTES = 30;
+export function nowNext(room) {
+  return [room.now && eventNode("Now", room.now), room.next && eventNode("Next", room.next)].filter(Boolean);
+}
 
-  function timeText(kind, date) {
-    const minutes = Math.round((date - now()) / 60000);
-    if (kind === "ends") {
-      if (minutes <= 0) return "ending now";
-      return minutes < 60 ? "ends " + relative.format(minutes, "minute") : "ends at " + clock.format(date);
-    }
-    if (kind === "clock") return clock.format(date);
-    return "starts at " + clock.format(date);
-  }
+// A talk's recording ("watch again"): none when the talk may not be recorded,
+// else the schedule's own recording link, else the room's relive-url template
+// with the talk's id or guid (extras.py's relive_link does the same).
+export function reliveLink(template, talk) {
+  if (!talk || talk.generated || talk.do_not_record) return "";
+  if (talk.recording) return webUrl(talk.recording);
+  if (!template) return "";
+  const fields = { guid: talk.guid || "", id: talk.id || "" };
+  if (Object.entries(fields).some(([key, value]) => template.includes(`{${key}}`) && !value)) return "";
+  return webUrl(Object.entries(fields).reduce((url, [key, value]) => url.replaceAll(`{${key}}`, encodeURIComponent(value)), template));
+}
 
-  function progress(bar) {
-    const start = Date.parse(bar.dataset.start);
-    const end = Date.parse(bar.dataset.end);
-    if (!(end > start)) return;
-    bar.value = Math.round(Math.min(100, Math.max(0, ((now() - start) / (end - start)) * 100)));
-  }
+function each(attribute, name, callback) {
+  document.querySelectorAll(`[${attribute}="${CSS.escape(name)}"]`).forEach(callback);
+}
 
-  function localizeTimes(root = document) {
-    root.querySelectorAll("time[data-kind]").forEach((node) => {
-      const date = new Date(node.getAttribute("datetime"));
-      if (Number.isNaN(date.getTime())) return;
-      node.textContent = timeText(node.dataset.kind, date);
-      node.title = date.toLocaleString();
-    });
-    root.querySelectorAll("progress.talk").forEach(progress);
-  }
+// Viewer counts arrive on their own every few seconds: they touch nothing else
+// (the room's state on the page may be the player's, not the tracker's).
+export function showViewers(room) {
+  each("data-viewers", room.name, (node) => {
+    setHidden(node, typeof room.viewers !== "number");
+    setText(node, `${room.viewers} watching`);
+  });
+}
 
-  // live, soon (not live, a talk starts within half an hour) or offline.
-  function roomState(room) {
-    if (room.live) return "live";
-    const starts = room.next ? Date.parse(room.next.start) : NaN;
-    return starts - now() < SOON_MINUTES * 60000 && starts > now() ? "soon" : "offline";
-  }
+const STATES = { live: "Live", soon: "Starting soon", offline: "Offline", unknown: "Status unknown" };
 
-  function event(label, item) {
-    const kind = label === "Now" ? "ends" : "starts";
-    const url = webUrl(item.url || "");
-    const title = el(url ? "a" : "span", { className: "title", href: url || null }, item.title);
-    const speakers = (item.speakers || []).length ? [" ", el("span", { className: "speakers" }, item.speakers.join(", "))] : [];
-    const time = el("time", { datetime: kind === "ends" ? item.end : item.start, "data-kind": kind });
-    const bar =
-      kind === "ends" &&
-      el("progress", { className: "talk", max: 100, value: 0, "data-start": item.start, "data-end": item.end, "aria-label": "Talk progress" });
-    return el("p", { className: "event" + (item.generated ? " filler" : "") },
-      el("span", { className: "label" }, label), " ", title, ...speakers, " ", time, bar);
-  }
+// Update every element showing this room's state, viewers, still, note or now/next.
+// `state` overrules the room's own when the page knows better.
+export function showRoom(room, state = roomState(room)) {
+  each("data-state", room.name, (node) => {
+    setText(node, STATES[state]);
+    node.className = "state " + state;
+  });
+  showViewers(room);
+  each("data-still", room.name, (node) => setHidden(node, !room.live));
+  each("data-offline-note", room.name, (node) => setHidden(node, room.live));
+  if (!("now" in room) && !("next" in room)) return; // a tracker without schedules: keep the page's
+  each("data-nownext", room.name, (node) => {
+    node.replaceChildren(...nowNext(room));
+    localizeTimes(node);
+  });
+}
 
-  // A talk's recording link from the room's relive-url template (extras.py's relive_link).
-  function reliveLink(template, talk) {
-    if (!template || !talk || talk.generated) return "";
-    const fields = { guid: talk.guid || "", id: talk.id || "" };
-    if (Object.entries(fields).some(([key, value]) => template.includes(`{${key}}`) && !value)) return "";
-    return webUrl(Object.entries(fields).reduce((url, [key, value]) => url.replaceAll(`{${key}}`, encodeURIComponent(value)), template));
-  }
+// A new room (added by a config reload) from the page's <template id=...>:
+// every data-* attribute naming a room names this one, and its links go to it.
+export function roomFromTemplate(id, room) {
+  const node = fromTemplate(id);
+  const named = ["data-room", "data-state", "data-viewers", "data-still", "data-nownext", "data-offline-note"];
+  [node, ...node.querySelectorAll("*")].forEach((child) => {
+    named.forEach((attribute) => child.hasAttribute(attribute) && child.setAttribute(attribute, room.name));
+    if (child.matches("a[href]")) child.href = "/" + encodeURIComponent(room.name);
+  });
+  node.querySelectorAll(".room-name").forEach((child) => (child.textContent = room.title));
+  const preview = webUrl((room.info && room.info.preview) || "");
+  node.querySelectorAll("img[data-preview]").forEach((img) => {
+    if (!preview) return img.remove();
+    img.src = img.dataset.preview = preview;
+    img.dataset.interval = Number((room.info && room.info["preview-interval"]) || 10);
+    img.alt = img.alt && `Preview of ${room.title}`;
+  });
+  return node;
+}
 
-  function each(attribute, name, callback) {
-    document.querySelectorAll(`[${attribute}="${CSS.escape(name)}"]`).forEach(callback);
-  }
+function reloadPreview(img) {
+  const base = img.dataset.preview;
+  const next = new Image();
+  next.src = base + (base.includes("?") ? "&" : "?") + "t=" + Date.now();
+  next.decode().then(
+    () => {
+      img.src = next.src;
+      img.classList.remove("stale");
+    },
+    () => img.classList.add("stale"), // keep the last good picture
+  );
+}
 
-  // Viewer counts arrive on their own every few seconds: they touch nothing else
-  // (the room's state on the page may be the player's, not the tracker's).
-  function showViewers(room) {
-    each("data-viewers", room.name, (node) => {
-      node.hidden = typeof room.viewers !== "number";
-      node.textContent = `${room.viewers} watching`;
-    });
-  }
+// Previews reload every data-interval seconds (at least `least`) without
+// flicker: the new image is loaded and decoded off-screen, then swapped in.
+export function watchPreview(img, least = 2) {
+  setInterval(() => reloadPreview(img), 1000 * Math.max(least, Number(img.dataset.interval) || 10));
+}
 
-  const STATES = { live: "Live", soon: "Starting soon", offline: "Offline", unknown: "Status unknown" };
-
-  // Update every element showing this room's state, viewers, still, note or now/next.
-  // `state` overrules the room's own when the page knows better.
-  function showRoom(room, state = roomState(room)) {
-    each("data-state", room.name, (node) => {
-      node.textContent = STATES[state];
-      node.className = "state " + state;
-    });
-    showViewers(room);
-    each("data-still", room.name, (node) => {
-      node.hidden = !room.live;
-    });
-    each("data-offline-note", room.name, (node) => {
-      node.hidden = room.live;
-      const time = el("time", { datetime: room.next ? room.next.start : "", "data-kind": "clock" });
-      node.replaceChildren(...(room.next ? ["Not streaming right now. Next talk at ", time, "."] : ["Not streaming right now."]));
-      localizeTimes(node);
-    });
-    if (!("now" in room) && !("next" in room)) return; // a tracker without schedules: keep the page's
-    each("data-nownext", room.name, (node) => {
-      node.replaceChildren(...nowNext(room));
-      localizeTimes(node);
-    });
-  }
-
-  function nowNext(room) {
-    return [room.now && event("Now", room.now), room.next && event("Next", room.next)].filter(Boolean);
-  }
-
-  function reloadPreview(img) {
-    const base = img.dataset.preview;
-    const next = new Image();
-    next.src = base + (base.includes("?") ? "&" : "?") + "t=" + Date.now();
-    next.decode().then(
-      () => {
-        img.src = next.src;
-        img.classList.remove("stale");
-      },
-      () => img.classList.add("stale"), // keep the last good picture
-    );
-  }
-
-  // Previews reload every data-interval seconds (at least `least`) without
-  // flicker: the new image is loaded and decoded off-screen, then swapped in.
-  function watchPreview(img, least = 2) {
-    setInterval(() => reloadPreview(img), 1000 * Math.max(least, Number(img.dataset.interval) || 10));
-  }
-
-  // Pages with their own time-bound parts (the programme) listen here.
-  const ticks = [];
-  function refresh() {
-    localizeTimes();
-    ticks.forEach((tick) => tick());
-  }
-  function onTick(callback) {
-    ticks.push(callback);
-  }
-
+// Pages with their own time-bound parts (the programme) listen here.
+const ticks = [];
+function refresh() {
   localizeTimes();
-  setInterval(refresh, 15000);
-  return { el, announce, webUrl, reliveLink, showRoom, showViewers, nowNext, roomState, setClock, now, onTick, localizeTimes, watchPreview };
-})();
+  ticks.forEach((tick) => tick());
+}
+export function onTick(callback) {
+  ticks.push(callback);
+}
+
+localizeTimes();
+setInterval(refresh, 15000);

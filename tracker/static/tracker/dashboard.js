@@ -515,10 +515,7 @@
     },
     change(message) {
       lastHeard = Date.now() / 1000;
-      if (message.type === "audience") {
-        audience = message.data;
-        rooms.forEach((room) => changed(room.name));
-      } else if (message.type === "schedules") {
+      if (message.type === "schedules") {
         schedules = message.data;
         changed();
       } else if (message.type === "removed") {
@@ -547,6 +544,12 @@
         }
         changed(member(record));
       }
+    },
+    figures(message) {
+      // Unversioned, every few seconds when it changed: the newest is the audience.
+      lastHeard = Date.now() / 1000;
+      audience = message.data;
+      rooms.forEach((room) => changed(room.name));
     },
     reply(message) {
       lastHeard = Date.now() / 1000;

@@ -6,13 +6,15 @@
 "use strict";
 
 // Messages without a version are outside the feed's order: `figures` hears
-// the viewer counts sent every few seconds (the newest is the truth, none is
-// missed by a gap), `reply` the answers to this socket alone.
+// the figures sent every few seconds (viewers' counts, operators' audience:
+// the newest is the truth, none is missed by a gap), `reply` the answers to
+// this socket alone.
 window.connectFeed = function connectFeed(
   url,
   { snapshot, change, status = () => {}, figures = () => {}, reply = () => {} },
 ) {
   const RESTART_SPREAD_MS = 3000;
+  const FIGURES = new Set(["viewers", "audience"]);
   let version = null;
   let waiting = true;
   let attempt = 0;
@@ -50,7 +52,7 @@ window.connectFeed = function connectFeed(
         return;
       }
       if (message.version === undefined) {
-        if (message.type !== "viewers") reply(message);
+        if (!FIGURES.has(message.type)) reply(message);
         else if (!waiting) figures(message);
         return;
       }

@@ -37,7 +37,7 @@ def own_redis(tmp_path: Path) -> Iterator[RedisProcess]:
 def receiver() -> Iterator[Receiver]:
     receiver = Receiver()
     yield receiver
-    receiver.server.shutdown()
+    receiver.stop()
 
 
 @pytest.fixture

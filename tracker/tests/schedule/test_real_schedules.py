@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections import Counter
@@ -197,3 +198,37 @@ def test_lca2016_eventfeed_naive_melbourne_times(shared: Path) -> None:
     )
     assert (dinner.duration, dinner.speakers, dinner.url) == (timedelta(hours=4), (), "")
     assert len([event for event in events if event.title == "Morning Tea"]) == 5
+
+
+# file: talks whose speakers opted out of recording, by the format's own field
+OPTED_OUT = {
+    "39c3-hub-schedule.xml": 6,  # <recording><optout>true</optout></recording>
+    "rc3-channels-2020-pretalx-schedule.json": 3,  # "do_not_record": true
+    "camp2019-frab-schedule.json": 0,  # "do_not_record": false everywhere
+    "38c3-hub-schedule2-example.json": 0,  # "recording": "RECORD_BY_DEFAULT"
+    "lca2016-zookeepr-eventfeed.json": 0,  # "video_release": "True" everywhere
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPTED_OUT))
+def test_talks_opted_out_of_recording_are_marked(shared: Path, name: str) -> None:
+    events = load(shared, name)
+
+    assert sum(event.do_not_record for event in events) == OPTED_OUT[name]
+    assert not [event.guid for event in events if event.do_not_record and event.recording]
+
+
+def test_schedule2_recording_links_and_opt_out(shared: Path) -> None:
+    data = json.loads((shared / "38c3-hub-schedule2-example.json").read_bytes())
+    first, second = data["schedule"]["events"][:2]
+    first["links"].append({"type": "RECORDING", "url": "https://media.example/v/opening"})
+    second["links"] = [{"type": "VIDEO", "url": "javascript:alert(1)"}]
+    second["recording"] = "DO_NOT_RECORD"
+
+    events = {e.guid: e for e in parse_schedule(json.dumps(data).encode(), timezone="Europe/Berlin")}
+
+    assert (events[first["guid"]].recording, events[first["guid"]].do_not_record) == (
+        "https://media.example/v/opening",
+        False,
+    )
+    assert (events[second["guid"]].recording, events[second["guid"]].do_not_record) == ("", True)
