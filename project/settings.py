@@ -140,7 +140,7 @@ if not SERVE_STATIC:
     # Hashed names (app.3f2a1b.js) that nginx may cache for a year.
     STORAGES = {
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
+        "staticfiles": {"BACKEND": "common.static_files.ModuleManifestStaticFilesStorage"},
     }
 
 # Behind the TLS-terminating proxy of ops/nginx (which also redirects to HTTPS).

@@ -11,12 +11,15 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
+from websockets.sync.client import connect
 
 from conftest import TEST_CONFIG_DIR, TEST_SECRET, Site, post_heartbeat, running
 from tracker.tests.test_alerts import Receiver
+from tracker.tests.test_ops_controls import VIEWER_REPORT
 
 PASSWORD = "operator-password-for-tests"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "schedules"
@@ -235,6 +238,30 @@ def test_sighup_adds_a_room_that_goes_live_from_a_heartbeat_without_a_restart(si
 
 
 # Records which rows a mutation touched, leaving out the clocks ("for", "last seen") that tick in every row.
+def test_a_viewer_report_arrives_in_its_rooms_feed_with_the_playback_details(site: Site, page: Page):
+    log_in(site, page)
+    with connect(site.url.replace("http", "ws") + "/ws/live/", origin=site.url, open_timeout=5) as viewer:
+        viewer.recv()  # the snapshot
+        viewer.send(json.dumps(VIEWER_REPORT))
+        sent_at = time.time()
+        box = page.locator('tbody[data-room="example"] .reports-box')
+        expect(box.locator("summary")).to_have_text("Viewer reports (1)")
+
+    box.locator("summary").click()
+    report = box.locator("li.report")
+    expect(report.locator(".text")).to_have_text("black picture since the break")
+    assert report.locator(".detail:visible").all_inner_texts() == [
+        "format hls",
+        "error manifestLoadError",
+        "stream https://cdn.example/example/hls_hd.m3u8",
+        "browser Firefox 133",
+    ]
+    expect(report.locator("time")).to_have_text(re.compile(r"^\d{1,2}:\d{2}"))
+    shown = report.locator("time").get_attribute("datetime").replace("Z", "+00:00")
+    assert abs(datetime.fromisoformat(shown).timestamp() - sent_at) < 5
+    expect(page.locator('tbody[data-room="hall-2"] .reports-box')).to_be_hidden()  # its own room's feed only
+
+
 WATCH_ROWS = """() => {
   window.touched = new Set();
   new MutationObserver((records) => records.forEach((record) => {

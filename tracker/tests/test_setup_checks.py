@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import re
 import subprocess
 import sys
 
@@ -109,3 +110,18 @@ def test_production_with_stale_collectstatic_names_the_missing_files(redis_url, 
     )
     assert deploy_check.returncode == 1
     assert "(tracker.E001) static files changed since the last collectstatic" in deploy_check.stderr
+
+
+def test_collected_dashboard_modules_import_the_hashed_files_of_the_same_release(redis_url, tmp_path):
+    env = site_environment(redis_url, f"sqlite:///{tmp_path}/db.sqlite3", SERVE_STATIC="0", STATIC_ROOT=str(tmp_path))
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput"], cwd=ROOT, env=env, check=True)
+    paths = json.loads((tmp_path / "staticfiles.json").read_text())["paths"]
+    dashboard = tmp_path / paths["tracker/dashboard.js"]
+
+    imported = re.findall(r'from "([^"]+)"', dashboard.read_text())
+
+    assert sorted(name.rsplit("/", 1)[-1] for name in imported) == sorted(
+        paths[f"{where}.js"].rsplit("/", 1)[-1]
+        for where in ("common/clock", "common/dom", "tracker/dashboard-model", "tracker/feed")
+    )
+    assert all((dashboard.parent / name).resolve().is_file() for name in imported)

@@ -3,6 +3,7 @@
 // watches, with an id per browser tab so a reconnect counts once. Viewer
 // counts come every few seconds to pages that show them (data-viewers): the
 // watched room's, else the page's room's, else every room's.
+import { connectFeed, feedUrl } from "../tracker/feed.js";
 import { setClock, showViewers } from "./ui.js";
 
 function tabId() {
@@ -61,7 +62,7 @@ export function connectLive(onRooms, onSchedule) {
     feed.send(message);
     return true;
   };
-  feed = window.connectFeed(window.feedUrl(base, "/ws/live/"), {
+  feed = connectFeed(feedUrl(base, "/ws/live/"), {
     snapshot(message) {
       setClock(message.time, message.schedule_offset);
       rooms.clear();

@@ -1,157 +1,135 @@
 // The dashboard's decisions as pure functions: what comes first, how a
 // figure reads. No DOM, no clock (callers pass `now`), so tests call them
 // with plain data (tracker/tests/test_dashboard_model.py).
-"use strict";
+// Worst first. "empty" is a room no encoder has reported for.
+export const STATES = ["down", "disconnected", "degraded", "late", "up"];
+const ROLES = ["collector", "mixer", "encoder", "endpoint"];
+const PROBLEMS = new Set(["down", "disconnected", "degraded", "late"]);
 
-(function (root) {
-  // Worst first. "empty" is a room no encoder has reported for.
-  const STATES = ["down", "disconnected", "degraded", "late", "up"];
-  const ROLES = ["collector", "mixer", "encoder", "endpoint"];
-  const PROBLEMS = new Set(["down", "disconnected", "degraded", "late"]);
+export function severity(state) {
+  const index = STATES.indexOf(state);
+  return index === -1 ? STATES.length : index;
+}
 
-  function severity(state) {
-    const index = STATES.indexOf(state);
-    return index === -1 ? STATES.length : index;
-  }
+function roleRank(role) {
+  const index = ROLES.indexOf(role);
+  return index === -1 ? ROLES.length : index;
+}
 
-  function roleRank(role) {
-    const index = ROLES.indexOf(role);
-    return index === -1 ? ROLES.length : index;
-  }
+// Worst state first; among problems of one state the oldest first (it has
+// waited longest); healthy ones stay put in role and name order.
+export function compareEncoders(a, b) {
+  return (
+    severity(a.state) - severity(b.state) ||
+    (PROBLEMS.has(a.state) ? a.since - b.since : 0) ||
+    roleRank(a.role) - roleRank(b.role) ||
+    a.name.localeCompare(b.name)
+  );
+}
 
-  // Worst state first; among problems of one state the oldest first (it has
-  // waited longest); healthy ones stay put in role and name order.
-  function compareEncoders(a, b) {
-    return (
-      severity(a.state) - severity(b.state) ||
-      (PROBLEMS.has(a.state) ? a.since - b.since : 0) ||
-      roleRank(a.role) - roleRank(b.role) ||
-      a.name.localeCompare(b.name)
-    );
-  }
+export function worstState(records) {
+  let worst = "empty";
+  records.forEach((record) => {
+    if (severity(record.state) < severity(worst)) worst = record.state;
+  });
+  return worst;
+}
 
-  function worstState(records) {
-    let worst = "empty";
-    records.forEach((record) => {
-      if (severity(record.state) < severity(worst)) worst = record.state;
-    });
-    return worst;
-  }
+// rooms: [{name, ...}] in config order; records: encoder records of any room.
+// Returns [{room, state, encoders}] worst room first, each room's encoders sorted.
+export function orderRooms(rooms, records) {
+  const grouped = new Map(rooms.map((room, index) => [room.name, { room, index, encoders: [] }]));
+  records.forEach((record) => grouped.get(record.room)?.encoders.push(record));
+  const entries = [...grouped.values()].map((entry) => {
+    const encoders = entry.encoders.sort(compareEncoders);
+    return { ...entry, encoders, state: worstState(encoders) };
+  });
+  entries.sort((a, b) => {
+    const worstA = a.encoders[0];
+    const worstB = b.encoders[0];
+    const sinceA = worstA && PROBLEMS.has(worstA.state) ? worstA.since : Infinity;
+    const sinceB = worstB && PROBLEMS.has(worstB.state) ? worstB.since : Infinity;
+    return severity(a.state) - severity(b.state) || (sinceA === sinceB ? 0 : sinceA - sinceB) || a.index - b.index;
+  });
+  return entries.map(({ room, state, encoders }) => ({ room, state, encoders }));
+}
 
-  // rooms: [{name, ...}] in config order; records: encoder records of any room.
-  // Returns [{room, state, encoders}] worst room first, each room's encoders sorted.
-  function orderRooms(rooms, records) {
-    const grouped = new Map(rooms.map((room, index) => [room.name, { room, index, encoders: [] }]));
-    records.forEach((record) => grouped.get(record.room)?.encoders.push(record));
-    const entries = [...grouped.values()].map((entry) => {
-      const encoders = entry.encoders.sort(compareEncoders);
-      return { ...entry, encoders, state: worstState(encoders) };
-    });
-    entries.sort((a, b) => {
-      const worstA = a.encoders[0];
-      const worstB = b.encoders[0];
-      const sinceA = worstA && PROBLEMS.has(worstA.state) ? worstA.since : Infinity;
-      const sinceB = worstB && PROBLEMS.has(worstB.state) ? worstB.since : Infinity;
-      return severity(a.state) - severity(b.state) || (sinceA === sinceB ? 0 : sinceA - sinceB) || a.index - b.index;
-    });
-    return entries.map(({ room, state, encoders }) => ({ room, state, encoders }));
-  }
+// "4 s", "7 min 30 s", "2 h 5 min", "3 d 4 h": two units at most, whole numbers.
+export function duration(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  if (s < 600) return s % 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s / 60} min`;
+  if (s < 3600) return `${Math.round(s / 60)} min`;
+  const minutes = Math.round(s / 60);
+  if (minutes < 24 * 60) return minutes % 60 ? `${Math.floor(minutes / 60)} h ${minutes % 60} min` : `${minutes / 60} h`;
+  const hours = Math.round(s / 3600);
+  return hours % 24 ? `${Math.floor(hours / 24)} d ${hours % 24} h` : `${hours / 24} d`;
+}
 
-  // "4 s", "7 min 30 s", "2 h 5 min", "3 d 4 h": two units at most, whole numbers.
-  function duration(seconds) {
-    const s = Math.max(0, Math.round(seconds));
-    if (s < 60) return `${s} s`;
-    if (s < 600) return s % 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s / 60} min`;
-    if (s < 3600) return `${Math.round(s / 60)} min`;
-    const minutes = Math.round(s / 60);
-    if (minutes < 24 * 60) return minutes % 60 ? `${Math.floor(minutes / 60)} h ${minutes % 60} min` : `${minutes / 60} h`;
-    const hours = Math.round(s / 3600);
-    return hours % 24 ? `${Math.floor(hours / 24)} d ${hours % 24} h` : `${hours / 24} d`;
-  }
+export function ago(seconds) {
+  return seconds < 1 ? "just now" : `${duration(seconds)} ago`;
+}
 
-  function ago(seconds) {
-    return seconds < 1 ? "just now" : `${duration(seconds)} ago`;
-  }
-
-  // Bits per second: three significant figures at most, SI prefixes.
-  function rate(bits) {
-    const units = [
-      [1e9, "Gbit/s"],
-      [1e6, "Mbit/s"],
-      [1e3, "kbit/s"],
-    ];
-    for (const [size, unit] of units) {
-      if (bits >= size) {
-        const value = bits / size;
-        return `${value >= 100 ? Math.round(value) : Number(value.toPrecision(value >= 10 ? 3 : 2))} ${unit}`;
-      }
+// Bits per second: three significant figures at most, SI prefixes.
+export function rate(bits) {
+  const units = [
+    [1e9, "Gbit/s"],
+    [1e6, "Mbit/s"],
+    [1e3, "kbit/s"],
+  ];
+  for (const [size, unit] of units) {
+    if (bits >= size) {
+      const value = bits / size;
+      return `${value >= 100 ? Math.round(value) : Number(value.toPrecision(value >= 10 ? 3 : 2))} ${unit}`;
     }
-    return `${Math.round(bits)} bit/s`;
   }
+  return `${Math.round(bits)} bit/s`;
+}
 
-  function plural(count, word) {
-    return `${count} ${word}${count === 1 ? "" : "s"}`;
-  }
+export function plural(count, word) {
+  return `${count} ${word}${count === 1 ? "" : "s"}`;
+}
 
-  // What a stream does, in words. Outgoing bandwidth is the encoder's own
-  // figure when it sends one, else estimated as clients × bitrate (and said so).
-  function streamText(stream) {
-    const parts = [[stream.format, stream.quality].filter(Boolean).join(" ")];
-    parts.push(plural(stream.clients || 0, "client"));
-    parts.push(`encoding ${rate(stream.bitrate || 0)}`);
-    if (typeof stream.bandwidth === "number") parts.push(`out ${rate(stream.bandwidth)}`);
-    else if (stream.clients) parts.push(`out ≈ ${rate(stream.clients * (stream.bitrate || 0))}`);
-    return parts.join(" · ");
-  }
+// What a stream does, in words. Outgoing bandwidth is the encoder's own
+// figure when it sends one, else estimated as clients × bitrate (and said so).
+export function streamText(stream) {
+  const parts = [[stream.format, stream.quality].filter(Boolean).join(" ")];
+  parts.push(plural(stream.clients || 0, "client"));
+  parts.push(`encoding ${rate(stream.bitrate || 0)}`);
+  if (typeof stream.bandwidth === "number") parts.push(`out ${rate(stream.bandwidth)}`);
+  else if (stream.clients) parts.push(`out ≈ ${rate(stream.clients * (stream.bitrate || 0))}`);
+  return parts.join(" · ");
+}
 
-  // Viewer playback health says what it counts: tabs that reported a state,
-  // out of the tabs open on the room.
-  function playbackText(figures) {
-    const viewers = (figures && figures.viewers) || 0;
-    if (!viewers) return "no viewers";
-    const health = (figures && figures.health) || {};
-    const reporting = Object.values(health).reduce((sum, n) => sum + n, 0);
-    const head = plural(viewers, "viewer");
-    if (!reporting) return `${head} · no tab reports playback`;
-    const states = ["playing", "buffering", "error", "paused"].filter((state) => health[state]);
-    return `${head} · ${reporting} of ${plural(viewers, "tab")} reporting: ${states.map((s) => `${health[s]} ${s}`).join(", ")}`;
-  }
+// Viewer playback health says what it counts: tabs that reported a state,
+// out of the tabs open on the room.
+export function playbackText(figures) {
+  const viewers = (figures && figures.viewers) || 0;
+  if (!viewers) return "no viewers";
+  const health = (figures && figures.health) || {};
+  const reporting = Object.values(health).reduce((sum, n) => sum + n, 0);
+  const head = plural(viewers, "viewer");
+  if (!reporting) return `${head} · no tab reports playback`;
+  const states = ["playing", "buffering", "error", "paused"].filter((state) => health[state]);
+  return `${head} · ${reporting} of ${plural(viewers, "tab")} reporting: ${states.map((s) => `${health[s]} ${s}`).join(", ")}`;
+}
 
-  // counts: state -> number of encoders. The title leads with the worst.
-  function titleText(counts, { connected = true } = {}) {
-    if (!connected) return "(disconnected) Dashboard";
-    const problems = STATES.filter((state) => state !== "up" && counts[state]);
-    return problems.length ? `(${problems.map((s) => `${counts[s]} ${s}`).join(", ")}) Dashboard` : "Dashboard";
-  }
+// counts: state -> number of encoders. The title leads with the worst.
+export function titleText(counts, { connected = true } = {}) {
+  if (!connected) return "(disconnected) Dashboard";
+  const problems = STATES.filter((state) => state !== "up" && counts[state]);
+  return problems.length ? `(${problems.map((s) => `${counts[s]} ${s}`).join(", ")}) Dashboard` : "Dashboard";
+}
 
-  // An acknowledgement holds for the problem it was given for: the encoder's
-  // state since that moment. Any change of state asks again.
-  function acknowledged(ack, record) {
-    return Boolean(ack && record && ack.since === record.since && ack.state === record.state);
-  }
+// An acknowledgement holds for the problem it was given for: the encoder's
+// state since that moment. Any change of state asks again.
+export function acknowledged(ack, record) {
+  return Boolean(ack && record && ack.since === record.since && ack.state === record.state);
+}
 
-  // The silence covering an encoder (its own or its room's), if any is running at `now`.
-  function silenceFor(silences, room, name, now) {
-    const own = silences[`${room}/${name}`];
-    const whole = silences[room];
-    return [own, whole].filter((s) => s && s.until > now).sort((a, b) => b.until - a.until)[0] || null;
-  }
-
-  const api = {
-    STATES,
-    severity,
-    compareEncoders,
-    worstState,
-    orderRooms,
-    duration,
-    ago,
-    rate,
-    plural,
-    streamText,
-    playbackText,
-    titleText,
-    acknowledged,
-    silenceFor,
-  };
-  root.DashboardModel = api;
-})(window);
+// The silence covering an encoder (its own or its room's), if any is running at `now`.
+export function silenceFor(silences, room, name, now) {
+  const own = silences[`${room}/${name}`];
+  const whole = silences[room];
+  return [own, whole].filter((s) => s && s.until > now).sort((a, b) => b.until - a.until)[0] || null;
+}

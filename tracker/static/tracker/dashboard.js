@@ -1,616 +1,596 @@
 // The operators' dashboard: every encoder's health, live from /ws/ops/.
 //
 // One grid for the whole site: a <tbody> per room, a row per encoder, kept
-// by key. A message marks what it changed; one pass per frame writes only
-// the cells whose text changed and moves only the rows that are out of
-// place (worst first, tracker/static/tracker/dashboard-model.js decides).
-"use strict";
+// by key and cloned from the <template>s in dashboard.html. A message marks
+// what it changed; one pass per frame writes only the cells whose text
+// changed and moves only the rows that are out of place (worst first,
+// dashboard-model.js decides).
+import { el, fromTemplate, setClass, setHidden, setText } from "../common/dom.js";
+import { hourMinute, nowMs, setServerTime } from "../common/clock.js";
+import * as M from "./dashboard-model.js";
+import { connectFeed, feedUrl } from "./feed.js";
 
-(function () {
-  const M = window.DashboardModel;
-  const COLUMNS = 8;
-  // What the viewer pages' player plays (frontend/static/frontend/player.js).
-  const PLAYED_FORMATS = new Set(["hls", "webm", "mp4", "audio"]);
-  const SILENCE_CHOICES = [
-    [15, "15 min"],
-    [60, "1 h"],
-    [240, "4 h"],
-    [1440, "24 h"],
-  ];
-  const SPARK_SECONDS = 600;
-  const SPARK_STEP = 10;
-  const PREVIEW_CHECK_SECONDS = 60;
-  const REFRESH_SECONDS = 15;
-  // The server answers a ping at once; a ping unanswered this long means the link is dead.
-  const PING_SECONDS = 3;
-  const SILENT_SECONDS = 8;
-  const COLORS = { down: "#c62828", disconnected: "#6a1b9a", degraded: "#b26a00", late: "#c77700", up: "#2e7d32", empty: "#2e7d32" };
+// What the viewer pages' player plays (frontend/static/frontend/player.js).
+const PLAYED_FORMATS = new Set(["hls", "webm", "mp4", "audio"]);
+const SPARK_SECONDS = 600;
+const SPARK_STEP = 10;
+const PREVIEW_CHECK_SECONDS = 60;
+const REFRESH_SECONDS = 15;
+// The server answers a ping at once; a ping unanswered this long means the link is dead.
+const PING_SECONDS = 3;
+const SILENT_SECONDS = 8;
+const COLORS = { down: "#c62828", disconnected: "#6a1b9a", degraded: "#b26a00", late: "#c77700", up: "#2e7d32", empty: "#2e7d32" };
 
-  const grid = document.getElementById("grid");
-  const summary = document.getElementById("summary");
-  const offline = document.getElementById("offline");
-  const setupList = document.getElementById("setup");
-  const refused = document.getElementById("refused");
-  const sound = document.getElementById("sound");
-  const compact = document.getElementById("compact");
-  const favicon = document.getElementById("favicon");
+const grid = document.getElementById("grid");
+const summary = document.getElementById("summary");
+const offline = document.getElementById("offline");
+const setupList = document.getElementById("setup");
+const refused = document.getElementById("refused");
+const sound = document.getElementById("sound");
+const compact = document.getElementById("compact");
+const favicon = document.getElementById("favicon");
 
-  let rooms = [];
-  const encoders = new Map(); // "room/name" -> record
-  const logs = new Map(); // room -> log entries (transitions and operators' actions), newest first
-  const sparks = new Map(); // "room/name" -> [[t, clients, bitrate], ...]
-  const reports = new Map(); // room -> [[id, report], ...], newest first
-  const previews = new Map(); // room -> why its preview does not load ("" when it does)
-  const onStage = {}; // room -> {now, next}: the talks, from the viewers' feed
-  let audience = {}; // room -> {viewers, health}
-  let schedules = {}; // room -> {events, ok_at, error, error_at, key, names}
-  let controls = {}; // "ack:room/name" | "silence:room[/name]" | "note:room/name" -> value
-  let setup = []; // site-wide setup problems, in words
-  let clockOffset = 0; // server time minus browser time, in seconds
-  let connected = false;
-  let offlineSince = Date.now() / 1000;
-  let lastHeard = Date.now() / 1000;
+let rooms = [];
+const encoders = new Map(); // "room/name" -> record
+const logs = new Map(); // room -> log entries (transitions and operators' actions), newest first
+const sparks = new Map(); // "room/name" -> [[t, clients, bitrate], ...]
+const reports = new Map(); // room -> [[id, report], ...], newest first
+const previews = new Map(); // room -> why its preview does not load ("" when it does)
+const onStage = {}; // room -> {now, next}: the talks, from the viewers' feed
+let audience = {}; // room -> {viewers, health}
+let schedules = {}; // room -> {events, ok_at, error, error_at, key, names}
+let controls = {}; // "ack:room/name" | "silence:room[/name]" | "note:room/name" -> value
+let setup = []; // site-wide setup problems, in words
+let connected = false;
+let offlineSince = Date.now() / 1000;
+let lastHeard = Date.now() / 1000;
 
-  const now = () => Date.now() / 1000 + clockOffset;
-  const member = (record) => `${record.room}/${record.name}`;
-  // One formatter for the page: toLocaleTimeString builds a new one per call, which showed in profiles.
-  const CLOCK = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit" });
-  const clock = (t) => CLOCK.format(t * 1000);
+// Seconds on the server's clock (common/clock.js), as the records count them.
+const now = () => nowMs() / 1000;
+const member = (record) => `${record.room}/${record.name}`;
+const clock = (t) => hourMinute(t * 1000);
 
-  function el(tag, attrs = {}, ...children) {
-    const node = document.createElement(tag);
-    Object.entries(attrs).forEach(([key, value]) => node.setAttribute(key, value));
-    node.append(...children);
-    return node;
-  }
+function setItems(list, texts) {
+  if (list.dataset.items === JSON.stringify(texts)) return;
+  list.dataset.items = JSON.stringify(texts);
+  list.replaceChildren(...texts.map((text) => el("li", {}, text)));
+  setHidden(list, texts.length === 0);
+}
 
-  // Writes only what changed: a text or class rewritten to the same value still costs a layout.
-  function setText(node, text) {
-    if (node.textContent !== text) node.textContent = text;
-  }
+function send(message) {
+  if (connected) ops.send(message);
+  else showRefused("not connected to the server; try again once the banner is gone");
+}
 
-  function setClass(node, name) {
-    if (node.className !== name) node.className = name;
-  }
+function showRefused(text) {
+  setText(refused, `Not done: ${text}`);
+  setHidden(refused, false);
+  clearTimeout(showRefused.timer);
+  showRefused.timer = setTimeout(() => setHidden(refused, true), 8000);
+}
 
-  function setHidden(node, hidden) {
-    if (node.hidden !== hidden) node.hidden = hidden;
-  }
+// --- settings of this browser
 
-  function setItems(list, texts) {
-    if (list.dataset.items === JSON.stringify(texts)) return;
-    list.dataset.items = JSON.stringify(texts);
-    list.replaceChildren(...texts.map((text) => el("li", {}, text)));
-    setHidden(list, texts.length === 0);
-  }
-
-  function send(message) {
-    if (connected) ops.send(message);
-    else showRefused("not connected to the server; try again once the banner is gone");
-  }
-
-  function showRefused(text) {
-    setText(refused, `Not done: ${text}`);
-    setHidden(refused, false);
-    clearTimeout(showRefused.timer);
-    showRefused.timer = setTimeout(() => setHidden(refused, true), 8000);
-  }
-
-  // --- settings of this browser
-
-  function toggleSetting(box, key, apply) {
-    box.checked = localStorage.getItem(key) === "on";
+function toggleSetting(box, key, apply) {
+  box.checked = localStorage.getItem(key) === "on";
+  apply(box.checked);
+  box.addEventListener("change", () => {
+    localStorage.setItem(key, box.checked ? "on" : "off");
     apply(box.checked);
-    box.addEventListener("change", () => {
-      localStorage.setItem(key, box.checked ? "on" : "off");
-      apply(box.checked);
-    });
-  }
-  toggleSetting(sound, "dashboard-sound", () => {});
-  toggleSetting(compact, "dashboard-compact", (on) => document.body.classList.toggle("compact", on));
-
-  // --- one room: a <tbody> whose first row says how the room is
-
-  function silenceMenu(target) {
-    const select = el("select", { "aria-label": `Silence alerts for ${target.name || target.room}` });
-    select.append(el("option", { value: "" }, "Silence…"));
-    SILENCE_CHOICES.forEach(([minutes, label]) => select.append(el("option", { value: String(minutes) }, label)));
-    select.append(el("option", { value: "0", class: "end" }, "End silence"));
-    select.addEventListener("change", () => {
-      if (select.value !== "") send({ type: "silence", ...target, minutes: Number(select.value) });
-      select.value = "";
-    });
-    return select;
-  }
-
-  function roomView(room) {
-    const title = el("strong", { class: "title" });
-    const badge = el("span", { class: "badge" });
-    const viewers = el("span", { class: "audience" });
-    const talks = el("span", { class: "nownext" });
-    const silenced = el("span", { class: "silenced" });
-    const problems = el("ul", { class: "problems", hidden: "" });
-    const reportList = el("ol", { class: "reports" });
-    const reportSummary = el("summary", {});
-    const reportBox = el("details", { class: "reports-box" }, reportSummary, reportList);
-    const logList = el("ol", { class: "log" });
-    const logSummary = el("summary", {});
-    const logBox = el("details", { class: "log-box" }, logSummary, logList);
-    const head = el(
-      "th",
-      { colspan: String(COLUMNS), scope: "rowgroup" },
-      el("div", { class: "room-line" }, title, badge, silenced, viewers, talks, silenceMenu({ room: room.name }), reportBox, logBox),
-      problems,
-    );
-    const body = el("tbody", { "data-room": room.name }, el("tr", { class: "room-head" }, head));
-    return { body, title, badge, viewers, talks, silenced, problems, reportList, reportSummary, reportBox, logList, logSummary };
-  }
-
-  function roomProblems(room, records) {
-    const texts = [];
-    const status = schedules[room.name];
-    if (status && status.error) {
-      const kept = status.ok_at ? `; showing the schedule fetched ${M.ago(now() - status.ok_at)}` : "";
-      texts.push(`Schedule problem for ${M.duration(now() - status.error_at)}: ${status.error}${kept}`);
-    }
-    if (status && !status.error && status.events === 0 && status.names) {
-      const names = status.names.length ? status.names.map((n) => `“${n}”`).join(", ") : "none";
-      texts.push(`Schedule has 0 events for “${status.key}”; the source's rooms are ${names} (set schedule-key)`);
-    }
-    if (previews.get(room.name)) texts.push(previews.get(room.name));
-    const unplayed = new Set();
-    records.forEach((r) => (r.streams || []).forEach((s) => PLAYED_FORMATS.has(s.format) || unplayed.add(s.format)));
-    if (unplayed.size) texts.push(`Streams in ${[...unplayed].join(", ")}: no viewer page plays this format`);
-    return texts;
-  }
-
-  function logText(entry) {
-    const who = entry.name ? entry.name : "the room";
-    if (entry.kind === "ack") return `${clock(entry.at)} ${entry.by} acknowledged ${who} (${entry.state})`;
-    if (entry.kind === "silence") return `${clock(entry.at)} ${entry.by} silenced ${who} until ${clock(entry.until)}`;
-    if (entry.kind === "unsilence") return `${clock(entry.at)} ${entry.by} ended the silence of ${who}`;
-    if (entry.kind === "note") return `${clock(entry.at)} ${entry.by} ${entry.text ? `noted on ${who}: ${entry.text}` : `removed the note on ${who}`}`;
-    return `${clock(entry.at)} ${entry.name}: ${entry.old || "new"} → ${entry.new} (${entry.reason})`;
-  }
-
-  function reportText([, report]) {
-    const what = [report.format, report.error, report.endpoint].filter(Boolean).join(" · ");
-    return `${clock(report.at)} ${report.text || "(no words)"}${what ? ` — ${what}` : ""}${report.browser ? ` — ${report.browser}` : ""}`;
-  }
-
-  function updateRoom(view, entry) {
-    const { room, state, encoders: records } = entry;
-    setText(view.title, room.title);
-    setClass(view.body, `room state-${state}`);
-    view.body.dataset.state = state;
-    setText(view.badge, state === "empty" ? "no encoder" : state);
-    const live = records.some((r) => ["up", "degraded", "late"].includes(r.state));
-    setText(view.viewers, M.playbackText(audience[room.name]) + (live || !records.length ? "" : " (room offline)"));
-    const stage = onStage[room.name];
-    const parts = [];
-    if (stage && stage.now) parts.push(`Now: ${stage.now.title}`);
-    if (stage && stage.next) parts.push(`Next ${clock(Date.parse(stage.next.start) / 1000)}: ${stage.next.title}`);
-    setText(view.talks, parts.join(" · "));
-    const silence = controls[`silence:${room.name}`];
-    setText(view.silenced, silence && silence.until > now() ? `Alerts silenced until ${clock(silence.until)} by ${silence.by}` : "");
-    setItems(view.problems, roomProblems(room, records));
-    const roomReports = reports.get(room.name) || [];
-    setText(view.reportSummary, `Viewer reports (${roomReports.length})`);
-    setHidden(view.reportBox, roomReports.length === 0);
-    setItems(view.reportList, roomReports.map(reportText));
-    const entries = (logs.get(room.name) || []).slice(0, 20);
-    setText(view.logSummary, `Log (${entries.length})`);
-    setItems(view.logList, entries.map(logText));
-  }
-
-  // --- one encoder: a row whose cells are rewritten only when their text changes
-
-  function rowView(record) {
-    const key = member(record);
-    const target = { room: record.room, name: record.name };
-    const cell = (cls) => el("td", { class: cls });
-    const name = el("span", { class: "name" }, record.name);
-    const role = el("small", {});
-    const note = el("small", { class: "note" });
-    const badge = el("span", { class: "badge" });
-    const reason = el("small", { class: "reason" });
-    const ack = el("small", { class: "ack" });
-    const silenced = el("small", { class: "silenced" });
-    const state = el("td", { class: "state" }, badge, " ", reason, ack, silenced, note);
-    const since = cell("since");
-    const seen = cell("seen");
-    const streams = el("ul", { class: "streams" });
-    const metrics = cell("metrics wide");
-    const spark = cell("spark-cell wide");
-    const ackButton = el("button", { type: "button", class: "ack-button", title: "Acknowledge: tell the other operators you are on it" }, "Ack");
-    ackButton.addEventListener("click", () => send({ type: "ack", ...target }));
-    const noteButton = el("button", { type: "button", class: "note-button" }, "Note");
-    noteButton.addEventListener("click", () => {
-      const current = controls[`note:${key}`];
-      const text = window.prompt(`Note on ${record.name} (empty removes it)`, current ? current.text : "");
-      if (text !== null) send({ type: "note", ...target, text });
-    });
-    const row = el(
-      "tr",
-      { "data-encoder": record.name },
-      el("th", { scope: "row" }, name, " ", role),
-      state,
-      since,
-      seen,
-      el("td", { class: "streams-cell" }, streams),
-      metrics,
-      spark,
-      el("td", { class: "actions" }, ackButton, silenceMenu(target), noteButton),
-    );
-    return { row, key, role, state, note, badge, reason, ack, silenced, since, seen, streams, metrics, spark, ackButton, sparkAt: -1 };
-  }
-
-  function streamLines(record) {
-    const errors = (record.metrics && record.metrics.errors) || [];
-    const lines = (record.streams || []).map((stream) => {
-      // A failing stream is named by its own error (the mount), or by an error whose source names it.
-      const failing = stream.error || errors.filter((e) => [stream.url, stream.quality, stream.mount].includes(e.source)).map((e) => e.reason).join("; ");
-      const unplayed = PLAYED_FORMATS.has(stream.format) ? "" : " · no viewer page plays this";
-      return { text: M.streamText(stream) + unplayed + (failing ? ` · failing: ${failing}` : ""), failing: Boolean(failing) };
-    });
-    lines.sort((a, b) => b.failing - a.failing); // the failing ones first: compact mode shows the first
-    // Streams counted but never offered (a legacy encoder's FLV, its loop), the
-    // encoder's totals, and figures it sent that nobody defined.
-    (record.counted || []).forEach((c) => lines.push({ text: `${c.name}: ${M.plural(c.clients, "client")}, not offered (${c.why})`, failing: false }));
-    const totals = record.totals || {};
-    if (totals.clients !== undefined && (record.counted || []).length) {
-      lines.push({ text: `total ${M.plural(totals.clients, "client")} · out ${M.rate(totals.bandwidth || 0)}`, failing: false });
-    }
-    const stats = Object.entries(record.stats || {}).map(([key, value]) => `${key} ${value}`);
-    if (stats.length) lines.push({ text: stats.join(" · "), failing: false });
-    return lines.length ? lines : [{ text: "no streams", failing: false }];
-  }
-
-  function updateRow(view, record) {
-    setClass(view.row, `encoder state-${record.state}`);
-    setText(view.role, record.role);
-    const note = controls[`note:${view.key}`];
-    setText(view.note, note ? `Note: ${note.text} (${note.by})` : "");
-    setText(view.badge, record.state);
-    setText(view.reason, record.reason || "");
-    const problem = record.state !== "up";
-    const ack = controls[`ack:${view.key}`];
-    const acked = M.acknowledged(ack, record);
-    setText(view.ack, acked ? `✔ ${ack.by} is on it (${clock(ack.at)})` : "");
-    setHidden(view.ackButton, !problem || acked);
-    const silence = M.silenceFor(silencesOf(), record.room, record.name, now());
-    setText(view.silenced, silence ? `silenced until ${clock(silence.until)} by ${silence.by}` : "");
-    // Compact mode cuts the state cell to one line: the whole of it on hover.
-    const full = [record.state, record.reason, view.ack.textContent, view.silenced.textContent, view.note.textContent];
-    const title = full.filter(Boolean).join(" · ");
-    if (view.state.title !== title) view.state.title = title;
-    setText(view.since, M.duration(now() - record.since));
-    setText(view.seen, M.ago(now() - record.last_seen));
-    const lines = streamLines(record);
-    const texts = lines.map((l) => l.text);
-    if (view.streams.dataset.items !== JSON.stringify(texts)) {
-      view.streams.dataset.items = JSON.stringify(texts);
-      view.streams.title = texts.join("\n");
-      view.streams.replaceChildren(...lines.map((l) => el("li", l.failing ? { class: "failing" } : {}, l.text)));
-    }
-    setText(view.metrics, metricsText(record.metrics || {}));
-    const points = sparks.get(view.key) || [];
-    const last = points.length ? points[points.length - 1][0] : -1;
-    if (last !== view.sparkAt) {
-      view.sparkAt = last;
-      view.spark.replaceChildren(sparkline(points));
-    }
-  }
-
-  function silencesOf() {
-    const silences = {};
-    Object.entries(controls).forEach(([field, value]) => field.startsWith("silence:") && (silences[field.slice(8)] = value));
-    return silences;
-  }
-
-  function metricsText(metrics) {
-    const parts = [];
-    if (metrics.cpu !== undefined) parts.push(`cpu ${Math.round(metrics.cpu)}%`);
-    if (metrics.memory !== undefined) parts.push(`mem ${Math.round(metrics.memory)}%`);
-    if (metrics.dropped_frames !== undefined) parts.push(`dropped ${metrics.dropped_frames}`);
-    if (metrics.silence !== undefined) parts.push(`silent ${M.duration(metrics.silence)}`);
-    if (metrics.audio_level !== undefined) parts.push(`audio ${metrics.audio_level} dB`);
-    if (metrics.uptime !== undefined) parts.push(`up ${M.duration(metrics.uptime)}`);
-    return parts.join(" · ");
-  }
-
-  function sparkline(points) {
-    const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-    svg.setAttribute("viewBox", "0 0 100 20");
-    svg.setAttribute("class", "spark");
-    svg.setAttribute("aria-hidden", "true");
-    if (points.length > 1) {
-      const start = now() - SPARK_SECONDS;
-      const top = Math.max(1, ...points.map((p) => p[1]));
-      const line = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
-      line.setAttribute(
-        "points",
-        points.map((p) => `${(((p[0] - start) / SPARK_SECONDS) * 100).toFixed(1)},${(19 - (p[1] / top) * 18).toFixed(1)}`).join(" "),
-      );
-      svg.append(line);
-    }
-    return svg;
-  }
-
-  function addSparkPoint(record) {
-    const points = sparks.get(member(record)) || [];
-    const last = points[points.length - 1];
-    if (!last || record.last_seen - last[0] >= SPARK_STEP) {
-      const streams = record.streams || [];
-      points.push([record.last_seen, streams.reduce((s, x) => s + x.clients, 0), streams.reduce((s, x) => s + x.bitrate, 0)]);
-    }
-    sparks.set(member(record), points.filter((p) => p[0] >= now() - SPARK_SECONDS));
-  }
-
-  // --- one pass over what changed
-
-  const roomViews = new Map();
-  const rowViews = new Map();
-  const dirtyRows = new Set(); // "room/name" of rows to rewrite
-  const dirtyRooms = new Set(); // rooms whose head to rewrite
-  let everything = true;
-  let pending = false;
-
-  // changed(): everything; changed("room"): a room's head; changed("room/name"): a row and its room's head.
-  function changed(key) {
-    if (!key) everything = true;
-    else if (key.includes("/")) {
-      dirtyRows.add(key);
-      dirtyRooms.add(key.slice(0, key.indexOf("/")));
-    } else dirtyRooms.add(key);
-    if (!pending) {
-      pending = true;
-      // Not requestAnimationFrame: it stops in a background tab, and the title and sound must not.
-      setTimeout(flush, 16);
-    }
-  }
-
-  // Puts `node` at position `index` of `parent`'s element children, moving it only if it is elsewhere.
-  function place(parent, node, index) {
-    const at = parent.children[index];
-    if (at !== node) parent.insertBefore(node, at || null);
-  }
-
-  function flush() {
-    pending = false;
-    const ordered = M.orderRooms(rooms, [...encoders.values()]);
-    const seenRooms = new Set();
-    const seenRows = new Set();
-    ordered.forEach((entry, roomIndex) => {
-      const name = entry.room.name;
-      seenRooms.add(name);
-      let view = roomViews.get(name);
-      if (!view) {
-        roomViews.set(name, (view = roomView(entry.room)));
-        updateRoom(view, entry);
-      } else if (everything || dirtyRooms.has(name) || view.body.dataset.state !== entry.state) {
-        updateRoom(view, entry);
-      }
-      place(grid, view.body, roomIndex + 1); // after the <thead>
-      entry.encoders.forEach((record, rowIndex) => {
-        const key = member(record);
-        seenRows.add(key);
-        let row = rowViews.get(key);
-        if (!row) {
-          rowViews.set(key, (row = rowView(record)));
-          updateRow(row, record);
-        } else if (everything || dirtyRows.has(key)) {
-          updateRow(row, record);
-        }
-        place(view.body, row.row, rowIndex + 1); // after the room's head
-      });
-    });
-    rowViews.forEach((view, key) => seenRows.has(key) || (view.row.remove(), rowViews.delete(key)));
-    roomViews.forEach((view, name) => seenRooms.has(name) || (view.body.remove(), roomViews.delete(name)));
-    dirtyRows.clear();
-    dirtyRooms.clear();
-    everything = false;
-    setItems(setupList, setup);
-    announce(ordered);
-  }
-
-  function announce(ordered) {
-    const counts = {};
-    encoders.forEach((r) => (counts[r.state] = (counts[r.state] || 0) + 1));
-    const worst = M.worstState([...encoders.values()]);
-    setText(summary, connected ? M.STATES.filter((s) => counts[s]).map((s) => `${counts[s]} ${s}`).join(", ") || "No encoders yet" : "Not connected");
-    const title = M.titleText(counts, { connected });
-    if (document.title !== title) document.title = title;
-    const problems = M.STATES.filter((s) => s !== "up").reduce((sum, s) => sum + (counts[s] || 0), 0);
-    drawFavicon(connected ? COLORS[worst] : "#757575", connected ? problems : 0);
-    document.body.dataset.worst = connected ? (ordered.length ? ordered[0].state : "empty") : "unknown";
-  }
-
-  let faviconDrawn = "";
-
-  function drawFavicon(color, count) {
-    if (faviconDrawn === `${color}/${count}`) return;
-    faviconDrawn = `${color}/${count}`;
-    const canvas = document.createElement("canvas");
-    canvas.width = canvas.height = 32;
-    const ctx = canvas.getContext("2d");
-    ctx.fillStyle = color;
-    ctx.beginPath();
-    ctx.arc(16, 16, 16, 0, 2 * Math.PI);
-    ctx.fill();
-    if (count) {
-      ctx.fillStyle = "#fff";
-      ctx.font = "bold 20px sans-serif";
-      ctx.textAlign = "center";
-      ctx.textBaseline = "middle";
-      ctx.fillText(count > 9 ? "9+" : String(count), 16, 17);
-    }
-    favicon.href = canvas.toDataURL();
-  }
-
-  // --- sound: a tone for each new problem nobody silenced, higher the worse it is
-
-  let audio = null; // one for the page: browsers limit how many may exist
-
-  function beep(state) {
-    audio = audio || new AudioContext();
-    const tone = audio.createOscillator();
-    tone.frequency.value = { down: 880, disconnected: 780, degraded: 590, late: 520 }[state] || 440;
-    tone.connect(audio.destination);
-    tone.start();
-    tone.stop(audio.currentTime + 0.3);
-  }
-
-  // --- connection: never show stale state as if it were live
-
-  function setConnected(on) {
-    if (on === connected) return;
-    connected = on;
-    if (!on) offlineSince = Date.now() / 1000;
-    document.body.classList.toggle("stale", !on);
-    showOffline();
-    changed();
-  }
-
-  function showOffline() {
-    setHidden(offline, connected);
-    if (!connected) {
-      const since = new Date(offlineSince * 1000).toLocaleTimeString();
-      setText(offline, `Disconnected from the server since ${since} (${M.duration(Date.now() / 1000 - offlineSince)}): what you see may be out of date. Reconnecting…`);
-    }
-  }
-
-  function checkPreviews() {
-    rooms.forEach((room) => {
-      const url = room.preview;
-      if (!url) return previews.delete(room.name);
-      if (!/^https?:\/\//.test(url)) return previews.set(room.name, `Preview “${url}” is not an http(s) URL: the monitor wall shows nothing`);
-      const image = new Image();
-      image.onload = () => previews.get(room.name) && (previews.set(room.name, ""), changed());
-      image.onerror = () => (previews.set(room.name, `Preview ${url} does not load`), changed());
-      image.src = `${url}${url.includes("?") ? "&" : "?"}check=${Date.now()}`;
-    });
-  }
-
-  const ops = window.connectFeed(window.feedUrl(null, "/ws/ops/"), {
-    snapshot(message) {
-      lastHeard = Date.now() / 1000;
-      clockOffset = message.now - Date.now() / 1000;
-      rooms = message.rooms;
-      encoders.clear();
-      message.encoders.forEach((r) => encoders.set(member(r), r));
-      logs.clear();
-      Object.entries(message.logs).forEach(([room, entries]) => logs.set(room, entries));
-      sparks.clear();
-      Object.entries(message.history).forEach(([key, points]) => sparks.set(key, points));
-      reports.clear();
-      Object.entries(message.reports).forEach(([room, entries]) => reports.set(room, entries));
-      audience = message.audience;
-      schedules = message.schedules;
-      controls = message.controls;
-      setup = message.setup;
-      setConnected(true);
-      checkPreviews();
-      changed();
-    },
-    change(message) {
-      lastHeard = Date.now() / 1000;
-      if (message.type === "schedules") {
-        schedules = message.data;
-        changed();
-      } else if (message.type === "removed") {
-        encoders.delete(`${message.room}/${message.name}`);
-        changed();
-      } else if (message.type === "control") {
-        if (message.value === null) delete controls[message.field];
-        else controls[message.field] = message.value;
-        const { room, name } = message.entry;
-        logs.set(room, [message.entry, ...(logs.get(room) || [])].slice(0, 50));
-        changed(name ? `${room}/${name}` : undefined); // a room's silence shows on each of its rows
-      } else if (message.type === "report") {
-        const room = message.report.room;
-        const known = reports.get(room) || [];
-        if (!known.some(([id]) => id === message.id)) reports.set(room, [[message.id, message.report], ...known].slice(0, 20));
-        changed(room);
-      } else if (message.type === "encoder") {
-        const record = message.encoder;
-        encoders.set(member(record), record);
-        addSparkPoint(record);
-        const transition = message.transition;
-        if (transition) {
-          logs.set(record.room, [transition, ...(logs.get(record.room) || [])].slice(0, 50));
-          const silent = M.silenceFor(silencesOf(), record.room, record.name, now());
-          if (transition.new !== "up" && sound.checked && !silent) beep(transition.new);
-        }
-        changed(member(record));
-      }
-    },
-    figures(message) {
-      // Unversioned, every few seconds when it changed: the newest is the audience.
-      lastHeard = Date.now() / 1000;
-      audience = message.data;
-      rooms.forEach((room) => changed(room.name));
-    },
-    reply(message) {
-      lastHeard = Date.now() / 1000;
-      if (message.type === "refused") showRefused(message.message);
-    },
-    status(text) {
-      // "" comes when the socket opens; connected is only what a snapshot proves.
-      if (text) setConnected(false);
-    },
   });
+}
+toggleSetting(sound, "dashboard-sound", () => {});
+toggleSetting(compact, "dashboard-compact", (on) => document.body.classList.toggle("compact", on));
 
-  // What is on stage comes with the rooms on the viewers' feed.
-  window.connectFeed(window.feedUrl(null, "/ws/live/"), {
-    snapshot(message) {
-      message.rooms.forEach((room) => (onStage[room.name] = { now: room.now, next: room.next }));
-      changed();
-    },
-    change(message) {
-      if (message.type !== "room") return;
-      onStage[message.room.name] = { now: message.room.now, next: message.room.next };
-      changed();
-    },
+// --- one room: a <tbody> whose first row says how the room is
+
+// A silence menu cloned with its row: choosing sends the silence at once.
+function wireSilenceMenu(select, target) {
+  select.setAttribute("aria-label", `Silence alerts for ${target.name || target.room}`);
+  select.addEventListener("change", () => {
+    if (select.value !== "") send({ type: "silence", ...target, minutes: Number(select.value) });
+    select.value = "";
   });
+}
 
-  // Once a second the clocks count up; every REFRESH_SECONDS (and when a
-  // silence ends) everything is looked at again, for the ages in the texts.
-  // While disconnected only the banner's age grows: the rest is what was
-  // known when the link broke.
-  let refreshedAt = 0;
-  setInterval(() => {
-    if (!connected) return showOffline();
-    const t = now();
-    const ending = Object.values(controls).some((value) => value.until && value.until > refreshedAt && value.until <= t);
-    if (ending || t - refreshedAt >= REFRESH_SECONDS) {
-      refreshedAt = t;
-      return changed();
+function roomView(room) {
+  const body = fromTemplate("room-template");
+  body.dataset.room = room.name;
+  const find = (selector) => body.querySelector(selector);
+  wireSilenceMenu(find(".silence-menu"), { room: room.name });
+  return {
+    body,
+    title: find(".title"),
+    badge: find(".badge"),
+    viewers: find(".audience"),
+    talks: find(".nownext"),
+    silenced: find(".silenced"),
+    problems: find(".problems"),
+    reportList: find(".reports"),
+    reportSummary: find(".reports-box summary"),
+    reportBox: find(".reports-box"),
+    logList: find(".log"),
+    logSummary: find(".log-box summary"),
+  };
+}
+
+function roomProblems(room, records) {
+  const texts = [];
+  const status = schedules[room.name];
+  if (status && status.error) {
+    const kept = status.ok_at ? `; showing the schedule fetched ${M.ago(now() - status.ok_at)}` : "";
+    texts.push(`Schedule problem for ${M.duration(now() - status.error_at)}: ${status.error}${kept}`);
+  }
+  if (status && !status.error && status.events === 0 && status.names) {
+    const names = status.names.length ? status.names.map((n) => `“${n}”`).join(", ") : "none";
+    texts.push(`Schedule has 0 events for “${status.key}”; the source's rooms are ${names} (set schedule-key)`);
+  }
+  if (previews.get(room.name)) texts.push(previews.get(room.name));
+  const unplayed = new Set();
+  records.forEach((r) => (r.streams || []).forEach((s) => PLAYED_FORMATS.has(s.format) || unplayed.add(s.format)));
+  if (unplayed.size) texts.push(`Streams in ${[...unplayed].join(", ")}: no viewer page plays this format`);
+  return texts;
+}
+
+function logText(entry) {
+  const who = entry.name ? entry.name : "the room";
+  if (entry.kind === "ack") return `${clock(entry.at)} ${entry.by} acknowledged ${who} (${entry.state})`;
+  if (entry.kind === "silence") return `${clock(entry.at)} ${entry.by} silenced ${who} until ${clock(entry.until)}`;
+  if (entry.kind === "unsilence") return `${clock(entry.at)} ${entry.by} ended the silence of ${who}`;
+  if (entry.kind === "note") return `${clock(entry.at)} ${entry.by} ${entry.text ? `noted on ${who}: ${entry.text}` : `removed the note on ${who}`}`;
+  return `${clock(entry.at)} ${entry.name}: ${entry.old || "new"} → ${entry.new} (${entry.reason})`;
+}
+
+function reportItem([id, report]) {
+  const item = fromTemplate("report-template");
+  item.dataset.id = id;
+  const time = item.querySelector("time");
+  time.dateTime = new Date(report.at * 1000).toISOString();
+  time.textContent = clock(report.at);
+  item.querySelector(".text").textContent = report.text || "(no words)";
+  item.querySelectorAll("[data-field]").forEach((detail) => {
+    const value = report[detail.dataset.field];
+    detail.hidden = !value;
+    detail.querySelector("b").textContent = value || "";
+  });
+  return item;
+}
+
+// Reports never change once made: only a list with new ones is redrawn.
+function setReports(list, entries) {
+  const ids = entries.map(([id]) => id).join(" ");
+  if (list.dataset.ids === ids) return;
+  list.dataset.ids = ids;
+  list.replaceChildren(...entries.map(reportItem));
+}
+
+function updateRoom(view, entry) {
+  const { room, state, encoders: records } = entry;
+  setText(view.title, room.title);
+  setClass(view.body, `room state-${state}`);
+  view.body.dataset.state = state;
+  setText(view.badge, state === "empty" ? "no encoder" : state);
+  const live = records.some((r) => ["up", "degraded", "late"].includes(r.state));
+  setText(view.viewers, M.playbackText(audience[room.name]) + (live || !records.length ? "" : " (room offline)"));
+  const stage = onStage[room.name];
+  const parts = [];
+  if (stage && stage.now) parts.push(`Now: ${stage.now.title}`);
+  if (stage && stage.next) parts.push(`Next ${clock(Date.parse(stage.next.start) / 1000)}: ${stage.next.title}`);
+  setText(view.talks, parts.join(" · "));
+  const silence = controls[`silence:${room.name}`];
+  setText(view.silenced, silence && silence.until > now() ? `Alerts silenced until ${clock(silence.until)} by ${silence.by}` : "");
+  setItems(view.problems, roomProblems(room, records));
+  const roomReports = reports.get(room.name) || [];
+  setText(view.reportSummary, `Viewer reports (${roomReports.length})`);
+  setHidden(view.reportBox, roomReports.length === 0);
+  setReports(view.reportList, roomReports);
+  const entries = (logs.get(room.name) || []).slice(0, 20);
+  setText(view.logSummary, `Log (${entries.length})`);
+  setItems(view.logList, entries.map(logText));
+}
+
+// --- one encoder: a row whose cells are rewritten only when their text changes
+
+function rowView(record) {
+  const key = member(record);
+  const target = { room: record.room, name: record.name };
+  const row = fromTemplate("encoder-template");
+  row.dataset.encoder = record.name;
+  const find = (selector) => row.querySelector(selector);
+  find(".name").textContent = record.name;
+  const ackButton = find(".ack-button");
+  ackButton.addEventListener("click", () => send({ type: "ack", ...target }));
+  wireSilenceMenu(find(".silence-menu"), target);
+  find(".note-button").addEventListener("click", () => {
+    const current = controls[`note:${key}`];
+    const text = window.prompt(`Note on ${record.name} (empty removes it)`, current ? current.text : "");
+    if (text !== null) send({ type: "note", ...target, text });
+  });
+  return {
+    row,
+    key,
+    ackButton,
+    role: find(".role"),
+    state: find(".state"),
+    note: find(".note"),
+    badge: find(".badge"),
+    reason: find(".reason"),
+    ack: find(".ack"),
+    silenced: find(".silenced"),
+    since: find(".since .clock"),
+    seen: find(".seen .clock"),
+    streams: find(".streams"),
+    metrics: find(".metrics"),
+    spark: find(".spark-cell"),
+    sparkAt: -1,
+  };
+}
+
+function streamLines(record) {
+  const errors = (record.metrics && record.metrics.errors) || [];
+  const lines = (record.streams || []).map((stream) => {
+    // A failing stream is named by its own error (the mount), or by an error whose source names it.
+    const failing = stream.error || errors.filter((e) => [stream.url, stream.quality, stream.mount].includes(e.source)).map((e) => e.reason).join("; ");
+    const unplayed = PLAYED_FORMATS.has(stream.format) ? "" : " · no viewer page plays this";
+    return { text: M.streamText(stream) + unplayed + (failing ? ` · failing: ${failing}` : ""), failing: Boolean(failing) };
+  });
+  lines.sort((a, b) => b.failing - a.failing); // the failing ones first: compact mode shows the first
+  // Streams counted but never offered (a legacy encoder's FLV, its loop), the
+  // encoder's totals, and figures it sent that nobody defined.
+  (record.counted || []).forEach((c) => lines.push({ text: `${c.name}: ${M.plural(c.clients, "client")}, not offered (${c.why})`, failing: false }));
+  const totals = record.totals || {};
+  if (totals.clients !== undefined && (record.counted || []).length) {
+    lines.push({ text: `total ${M.plural(totals.clients, "client")} · out ${M.rate(totals.bandwidth || 0)}`, failing: false });
+  }
+  const stats = Object.entries(record.stats || {}).map(([key, value]) => `${key} ${value}`);
+  if (stats.length) lines.push({ text: stats.join(" · "), failing: false });
+  return lines.length ? lines : [{ text: "no streams", failing: false }];
+}
+
+function updateRow(view, record) {
+  setClass(view.row, `encoder state-${record.state}`);
+  setText(view.role, record.role);
+  const note = controls[`note:${view.key}`];
+  setText(view.note, note ? `Note: ${note.text} (${note.by})` : "");
+  setText(view.badge, record.state);
+  setText(view.reason, record.reason || "");
+  const problem = record.state !== "up";
+  const ack = controls[`ack:${view.key}`];
+  const acked = M.acknowledged(ack, record);
+  setText(view.ack, acked ? `✔ ${ack.by} is on it (${clock(ack.at)})` : "");
+  setHidden(view.ackButton, !problem || acked);
+  const silence = M.silenceFor(silencesOf(), record.room, record.name, now());
+  setText(view.silenced, silence ? `silenced until ${clock(silence.until)} by ${silence.by}` : "");
+  // Compact mode cuts the state cell to one line: the whole of it on hover.
+  const full = [record.state, record.reason, view.ack.textContent, view.silenced.textContent, view.note.textContent];
+  const title = full.filter(Boolean).join(" · ");
+  if (view.state.title !== title) view.state.title = title;
+  setText(view.since, M.duration(now() - record.since));
+  setText(view.seen, M.ago(now() - record.last_seen));
+  const lines = streamLines(record);
+  const texts = lines.map((l) => l.text);
+  if (view.streams.dataset.items !== JSON.stringify(texts)) {
+    view.streams.dataset.items = JSON.stringify(texts);
+    view.streams.title = texts.join("\n");
+    view.streams.replaceChildren(...lines.map((l) => el("li", l.failing ? { class: "failing" } : {}, l.text)));
+  }
+  setText(view.metrics, metricsText(record.metrics || {}));
+  const points = sparks.get(view.key) || [];
+  const last = points.length ? points[points.length - 1][0] : -1;
+  if (last !== view.sparkAt) {
+    view.sparkAt = last;
+    view.spark.replaceChildren(sparkline(points));
+  }
+}
+
+function silencesOf() {
+  const silences = {};
+  Object.entries(controls).forEach(([field, value]) => field.startsWith("silence:") && (silences[field.slice(8)] = value));
+  return silences;
+}
+
+function metricsText(metrics) {
+  const parts = [];
+  if (metrics.cpu !== undefined) parts.push(`cpu ${Math.round(metrics.cpu)}%`);
+  if (metrics.memory !== undefined) parts.push(`mem ${Math.round(metrics.memory)}%`);
+  if (metrics.dropped_frames !== undefined) parts.push(`dropped ${metrics.dropped_frames}`);
+  if (metrics.silence !== undefined) parts.push(`silent ${M.duration(metrics.silence)}`);
+  if (metrics.audio_level !== undefined) parts.push(`audio ${metrics.audio_level} dB`);
+  if (metrics.uptime !== undefined) parts.push(`up ${M.duration(metrics.uptime)}`);
+  return parts.join(" · ");
+}
+
+function sparkline(points) {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", "0 0 100 20");
+  svg.setAttribute("class", "spark");
+  svg.setAttribute("aria-hidden", "true");
+  if (points.length > 1) {
+    const start = now() - SPARK_SECONDS;
+    const top = Math.max(1, ...points.map((p) => p[1]));
+    const line = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
+    line.setAttribute(
+      "points",
+      points.map((p) => `${(((p[0] - start) / SPARK_SECONDS) * 100).toFixed(1)},${(19 - (p[1] / top) * 18).toFixed(1)}`).join(" "),
+    );
+    svg.append(line);
+  }
+  return svg;
+}
+
+function addSparkPoint(record) {
+  const points = sparks.get(member(record)) || [];
+  const last = points[points.length - 1];
+  if (!last || record.last_seen - last[0] >= SPARK_STEP) {
+    const streams = record.streams || [];
+    points.push([record.last_seen, streams.reduce((s, x) => s + x.clients, 0), streams.reduce((s, x) => s + x.bitrate, 0)]);
+  }
+  sparks.set(member(record), points.filter((p) => p[0] >= now() - SPARK_SECONDS));
+}
+
+// --- one pass over what changed
+
+const roomViews = new Map();
+const rowViews = new Map();
+const dirtyRows = new Set(); // "room/name" of rows to rewrite
+const dirtyRooms = new Set(); // rooms whose head to rewrite
+let everything = true;
+let pending = false;
+
+// changed(): everything; changed("room"): a room's head; changed("room/name"): a row and its room's head.
+function changed(key) {
+  if (!key) everything = true;
+  else if (key.includes("/")) {
+    dirtyRows.add(key);
+    dirtyRooms.add(key.slice(0, key.indexOf("/")));
+  } else dirtyRooms.add(key);
+  if (!pending) {
+    pending = true;
+    // Not requestAnimationFrame: it stops in a background tab, and the title and sound must not.
+    setTimeout(flush, 16);
+  }
+}
+
+// Puts `node` at position `index` of `parent`'s element children, moving it only if it is elsewhere.
+function place(parent, node, index) {
+  const at = parent.children[index];
+  if (at !== node) parent.insertBefore(node, at || null);
+}
+
+function flush() {
+  pending = false;
+  const ordered = M.orderRooms(rooms, [...encoders.values()]);
+  const seenRooms = new Set();
+  const seenRows = new Set();
+  ordered.forEach((entry, roomIndex) => {
+    const name = entry.room.name;
+    seenRooms.add(name);
+    let view = roomViews.get(name);
+    if (!view) {
+      roomViews.set(name, (view = roomView(entry.room)));
+      updateRoom(view, entry);
+    } else if (everything || dirtyRooms.has(name) || view.body.dataset.state !== entry.state) {
+      updateRoom(view, entry);
     }
-    rowViews.forEach((view) => {
-      const record = encoders.get(view.key);
-      if (!record) return;
-      setText(view.since, M.duration(t - record.since));
-      setText(view.seen, M.ago(t - record.last_seen));
-    });
-  }, 1000);
-  setInterval(checkPreviews, PREVIEW_CHECK_SECONDS * 1000);
-  // Judged from the last unanswered ping, not from quiet alone: a background
-  // tab's timers may run once a minute, and a quiet feed is not a dead one.
-  let pingSentAt = 0;
-  setInterval(() => {
-    if (!connected) return;
-    const t = Date.now() / 1000;
-    if (pingSentAt && lastHeard < pingSentAt) {
-      if (t - pingSentAt > SILENT_SECONDS) {
-        pingSentAt = 0;
-        setConnected(false);
-        ops.restart();
+    place(grid, view.body, roomIndex + 1); // after the <thead>
+    entry.encoders.forEach((record, rowIndex) => {
+      const key = member(record);
+      seenRows.add(key);
+      let row = rowViews.get(key);
+      if (!row) {
+        rowViews.set(key, (row = rowView(record)));
+        updateRow(row, record);
+      } else if (everything || dirtyRows.has(key)) {
+        updateRow(row, record);
       }
-      return;
-    }
-    pingSentAt = t;
-    ops.send({ type: "ping" });
-  }, PING_SECONDS * 1000);
+      place(view.body, row.row, rowIndex + 1); // after the room's head
+    });
+  });
+  rowViews.forEach((view, key) => seenRows.has(key) || (view.row.remove(), rowViews.delete(key)));
+  roomViews.forEach((view, name) => seenRooms.has(name) || (view.body.remove(), roomViews.delete(name)));
+  dirtyRows.clear();
+  dirtyRooms.clear();
+  everything = false;
+  setItems(setupList, setup);
+  announce(ordered);
+}
+
+function announce(ordered) {
+  const counts = {};
+  encoders.forEach((r) => (counts[r.state] = (counts[r.state] || 0) + 1));
+  const worst = M.worstState([...encoders.values()]);
+  setText(summary, connected ? M.STATES.filter((s) => counts[s]).map((s) => `${counts[s]} ${s}`).join(", ") || "No encoders yet" : "Not connected");
+  const title = M.titleText(counts, { connected });
+  if (document.title !== title) document.title = title;
+  const problems = M.STATES.filter((s) => s !== "up").reduce((sum, s) => sum + (counts[s] || 0), 0);
+  drawFavicon(connected ? COLORS[worst] : "#757575", connected ? problems : 0);
+  document.body.dataset.worst = connected ? (ordered.length ? ordered[0].state : "empty") : "unknown";
+}
+
+let faviconDrawn = "";
+
+function drawFavicon(color, count) {
+  if (faviconDrawn === `${color}/${count}`) return;
+  faviconDrawn = `${color}/${count}`;
+  const canvas = document.createElement("canvas");
+  canvas.width = canvas.height = 32;
+  const ctx = canvas.getContext("2d");
+  ctx.fillStyle = color;
+  ctx.beginPath();
+  ctx.arc(16, 16, 16, 0, 2 * Math.PI);
+  ctx.fill();
+  if (count) {
+    ctx.fillStyle = "#fff";
+    ctx.font = "bold 20px sans-serif";
+    ctx.textAlign = "center";
+    ctx.textBaseline = "middle";
+    ctx.fillText(count > 9 ? "9+" : String(count), 16, 17);
+  }
+  favicon.href = canvas.toDataURL();
+}
+
+// --- sound: a tone for each new problem nobody silenced, higher the worse it is
+
+let audio = null; // one for the page: browsers limit how many may exist
+
+function beep(state) {
+  audio = audio || new AudioContext();
+  const tone = audio.createOscillator();
+  tone.frequency.value = { down: 880, disconnected: 780, degraded: 590, late: 520 }[state] || 440;
+  tone.connect(audio.destination);
+  tone.start();
+  tone.stop(audio.currentTime + 0.3);
+}
+
+// --- connection: never show stale state as if it were live
+
+function setConnected(on) {
+  if (on === connected) return;
+  connected = on;
+  if (!on) offlineSince = Date.now() / 1000;
+  document.body.classList.toggle("stale", !on);
+  showOffline();
   changed();
-})();
+}
+
+function showOffline() {
+  setHidden(offline, connected);
+  if (!connected) {
+    const since = hourMinute(offlineSince * 1000);
+    setText(offline, `Disconnected from the server since ${since} (${M.duration(Date.now() / 1000 - offlineSince)}): what you see may be out of date. Reconnecting…`);
+  }
+}
+
+function checkPreviews() {
+  rooms.forEach((room) => {
+    const url = room.preview;
+    if (!url) return previews.delete(room.name);
+    if (!/^https?:\/\//.test(url)) return previews.set(room.name, `Preview “${url}” is not an http(s) URL: the monitor wall shows nothing`);
+    const image = new Image();
+    image.onload = () => previews.get(room.name) && (previews.set(room.name, ""), changed());
+    image.onerror = () => (previews.set(room.name, `Preview ${url} does not load`), changed());
+    image.src = `${url}${url.includes("?") ? "&" : "?"}check=${Date.now()}`;
+  });
+}
+
+const ops = connectFeed(feedUrl(null, "/ws/ops/"), {
+  snapshot(message) {
+    lastHeard = Date.now() / 1000;
+    setServerTime(message.now);
+    rooms = message.rooms;
+    encoders.clear();
+    message.encoders.forEach((r) => encoders.set(member(r), r));
+    logs.clear();
+    Object.entries(message.logs).forEach(([room, entries]) => logs.set(room, entries));
+    sparks.clear();
+    Object.entries(message.history).forEach(([key, points]) => sparks.set(key, points));
+    reports.clear();
+    Object.entries(message.reports).forEach(([room, entries]) => reports.set(room, entries));
+    audience = message.audience;
+    schedules = message.schedules;
+    controls = message.controls;
+    setup = message.setup;
+    setConnected(true);
+    checkPreviews();
+    changed();
+  },
+  change(message) {
+    lastHeard = Date.now() / 1000;
+    if (message.type === "schedules") {
+      schedules = message.data;
+      changed();
+    } else if (message.type === "removed") {
+      encoders.delete(`${message.room}/${message.name}`);
+      changed();
+    } else if (message.type === "control") {
+      if (message.value === null) delete controls[message.field];
+      else controls[message.field] = message.value;
+      const { room, name } = message.entry;
+      logs.set(room, [message.entry, ...(logs.get(room) || [])].slice(0, 50));
+      changed(name ? `${room}/${name}` : undefined); // a room's silence shows on each of its rows
+    } else if (message.type === "report") {
+      const room = message.report.room;
+      const known = reports.get(room) || [];
+      if (!known.some(([id]) => id === message.id)) reports.set(room, [[message.id, message.report], ...known].slice(0, 20));
+      changed(room);
+    } else if (message.type === "encoder") {
+      const record = message.encoder;
+      encoders.set(member(record), record);
+      addSparkPoint(record);
+      const transition = message.transition;
+      if (transition) {
+        logs.set(record.room, [transition, ...(logs.get(record.room) || [])].slice(0, 50));
+        const silent = M.silenceFor(silencesOf(), record.room, record.name, now());
+        if (transition.new !== "up" && sound.checked && !silent) beep(transition.new);
+      }
+      changed(member(record));
+    }
+  },
+  figures(message) {
+    // Unversioned, every few seconds when it changed: the newest is the audience.
+    lastHeard = Date.now() / 1000;
+    audience = message.data;
+    rooms.forEach((room) => changed(room.name));
+  },
+  reply(message) {
+    lastHeard = Date.now() / 1000;
+    if (message.type === "refused") showRefused(message.message);
+  },
+  status(text) {
+    // "" comes when the socket opens; connected is only what a snapshot proves.
+    if (text) setConnected(false);
+  },
+});
+
+// What is on stage comes with the rooms on the viewers' feed.
+connectFeed(feedUrl(null, "/ws/live/"), {
+  snapshot(message) {
+    message.rooms.forEach((room) => (onStage[room.name] = { now: room.now, next: room.next }));
+    changed();
+  },
+  change(message) {
+    if (message.type !== "room") return;
+    onStage[message.room.name] = { now: message.room.now, next: message.room.next };
+    changed();
+  },
+});
+
+// Once a second the clocks count up; every REFRESH_SECONDS (and when a
+// silence ends) everything is looked at again, for the ages in the texts.
+// While disconnected only the banner's age grows: the rest is what was
+// known when the link broke.
+let refreshedAt = 0;
+setInterval(() => {
+  if (!connected) return showOffline();
+  const t = now();
+  const ending = Object.values(controls).some((value) => value.until && value.until > refreshedAt && value.until <= t);
+  if (ending || t - refreshedAt >= REFRESH_SECONDS) {
+    refreshedAt = t;
+    return changed();
+  }
+  rowViews.forEach((view) => {
+    const record = encoders.get(view.key);
+    if (!record) return;
+    setText(view.since, M.duration(t - record.since));
+    setText(view.seen, M.ago(t - record.last_seen));
+  });
+}, 1000);
+setInterval(checkPreviews, PREVIEW_CHECK_SECONDS * 1000);
+// Judged from the last unanswered ping, not from quiet alone: a background
+// tab's timers may run once a minute, and a quiet feed is not a dead one.
+let pingSentAt = 0;
+setInterval(() => {
+  if (!connected) return;
+  const t = Date.now() / 1000;
+  if (pingSentAt && lastHeard < pingSentAt) {
+    if (t - pingSentAt > SILENT_SECONDS) {
+      pingSentAt = 0;
+      setConnected(false);
+      ops.restart();
+    }
+    return;
+  }
+  pingSentAt = t;
+  ops.send({ type: "ping" });
+}, PING_SECONDS * 1000);
+changed();

@@ -2,14 +2,13 @@
 // Every message carries the next version; a gap means a message was lost,
 // so the client asks for a fresh snapshot instead of guessing. Reconnects
 // back off exponentially with jitter so thousands of browsers don't return
-// in the same instant after a restart.
-"use strict";
+// in the same instant after a restart. An ES module: the dashboard imports it.
 
 // Messages without a version are outside the feed's order: `figures` hears
 // the figures sent every few seconds (viewers' counts, operators' audience:
 // the newest is the truth, none is missed by a gap), `reply` the answers to
 // this socket alone.
-window.connectFeed = function connectFeed(
+export function connectFeed(
   url,
   { snapshot, change, status = () => {}, figures = () => {}, reply = () => {} },
 ) {
@@ -99,8 +98,8 @@ window.connectFeed = function connectFeed(
       open();
     },
   };
-};
+}
 
-window.feedUrl = function feedUrl(base, path) {
+export function feedUrl(base, path) {
   return (base || window.location.origin).replace(/^http/, "ws") + path;
-};
+}
