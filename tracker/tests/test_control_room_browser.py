@@ -17,7 +17,8 @@ from pathlib import Path
 from playwright.sync_api import Browser, Page, expect
 from websockets.sync.client import connect
 
-from conftest import TEST_CONFIG_DIR, TEST_SECRET, Site, post_heartbeat, running
+from conftest import TEST_CONFIG_DIR, TEST_SECRET, Site, running
+from testing.factories import post_heartbeat
 from tracker.tests.test_alerts import Receiver
 from tracker.tests.test_ops_controls import VIEWER_REPORT
 

@@ -63,6 +63,7 @@ def sources(use_config, monkeypatch) -> Iterator[tuple[DrippingServer, ScheduleS
     good.http.shutdown()
 
 
+@pytest.mark.usefixtures("redis")
 async def test_a_dripping_source_ends_at_its_deadline_and_holds_back_no_other(sources):
     redis = store.get_redis()
     changed = asyncio.Event()
