@@ -19,7 +19,7 @@ const REFRESH_SECONDS = 15;
 // The server answers a ping at once; a ping unanswered this long means the link is dead.
 const PING_SECONDS = 3;
 const SILENT_SECONDS = 8;
-const COLORS = { down: "#c62828", disconnected: "#6a1b9a", degraded: "#b26a00", late: "#c77700", up: "#2e7d32", empty: "#2e7d32" };
+const COLORS = { down: "#c62828", disconnected: "#6a1b9a", degraded: "#9a5b00", late: "#b45309", up: "#2e7d32", empty: "#2e7d32" };
 
 const grid = document.getElementById("grid");
 const summary = document.getElementById("summary");
