@@ -1,10 +1,13 @@
 """What holds an idle viewer socket: `python -m bench.memory_probe [N]`.
 
-Starts the bench site with one daphne serving bench.memory_trace (tracemalloc
-on), dumps its traced memory, opens N idle viewer sockets (default 1,000)
-from this process, dumps again and prints the growth per socket by the
-allocating traceback, then what RSS grew per socket. Diagnostic only:
-tracing makes daphne slow and its own bookkeeping inflates RSS.
+Starts the bench site with one daphne serving bench.memory_trace
+(tracemalloc on unless BENCH_TRACEMALLOC=0), dumps its memory, opens N idle
+viewer sockets (default 1,000) from this process (BENCH_CHURN=0.3: then
+replaces 30 % of them three times), dumps again and prints what grew per
+type and per allocating traceback, and what RSS grew per socket.
+BENCH_COLLECT=1 runs the collector before counting; BENCH_HOLDERS=1 adds
+what refers to a closed socket's protocol still in memory. Diagnostic
+only: tracing makes daphne slow and its own bookkeeping inflates RSS.
 """
 
 from __future__ import annotations
@@ -22,12 +25,20 @@ from .common import raise_open_files, rss_bytes
 from .fanout import _touch, ws_target
 
 
+async def _open(url: str, origin: str):
+    ws = await connect(url, origin=origin, compression=None, ping_interval=None, open_timeout=20)
+    await asyncio.wait_for(ws.recv(), 20)
+    return ws
+
+
 async def _hold(url: str, origin: str, n: int, ready: asyncio.Event, done: asyncio.Event) -> None:
-    sockets = []
-    for _ in range(n):
-        ws = await connect(url, origin=origin, compression=None, ping_interval=None, open_timeout=20)
-        await asyncio.wait_for(ws.recv(), 20)
-        sockets.append(ws)
+    sockets = [await _open(url, origin) for _ in range(n)]
+    # BENCH_CHURN=0.3: then three times replace that share of the sockets by new ones.
+    replaced = int(n * float(os.environ.get("BENCH_CHURN", "0")))
+    for _ in range(3 if replaced else 0):
+        gone, sockets = sockets[:replaced], sockets[replaced:]
+        await asyncio.gather(*(ws.close() for ws in gone), return_exceptions=True)
+        sockets += [await _open(url, origin) for _ in range(replaced)]
     ready.set()
     await done.wait()
     await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
@@ -55,7 +66,7 @@ def _dump(pid: int, out: str) -> str:
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     raise_open_files()
-    with Cluster(asgi_app="bench.memory_trace:application") as cluster:
+    with Cluster(asgi_app="bench.memory_trace:application", keep_logs=bool(os.environ.get("BENCH_KEEP"))) as cluster:
         out = str(cluster.tmp / "memory.txt")
         cluster.env["BENCH_MEMORY_OUT"] = out
         [(port, process)] = cluster.add_daphnes(1)

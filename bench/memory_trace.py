@@ -48,6 +48,8 @@ def _dump_traces(out: str) -> None:
 def census() -> dict[str, tuple[int, int]]:
     """Live objects the collector tracks, by type: (count, shallow bytes)."""
     counts: dict[str, list[int]] = {}
+    if os.environ.get("BENCH_COLLECT") == "1":
+        gc.collect()  # count only what is reachable (closed sockets' cycles go)
     for obj in gc.get_objects():
         kind = type(obj)
         entry = counts.setdefault(f"{kind.__module__}.{kind.__qualname__}", [0, 0])
@@ -84,23 +86,19 @@ signal.signal(signal.SIGUSR1, dump)
 
 
 def _holders(signum, frame) -> None:
-    """SIGUSR2: who refers to one live handshake request (daphne's WebRequest), two levels up."""
+    """SIGUSR2: what refers to one closed, uncollected websocket protocol, two levels up."""
     out = os.environ.get("BENCH_MEMORY_OUT", "memory.txt") + ".holders"
-    lines = []
-    for kind in ("WebRequest", "HTTPChannel", "Deferred", "deque"):
-        targets = [o for o in gc.get_objects() if type(o).__name__ == kind]
-        if not targets:
-            continue
-        target = targets[len(targets) // 2]
-        lines.append(f"== {kind} ({len(targets)} live): {repr(target)[:200]}")
+    closed = [o for o in gc.get_objects() if type(o).__name__ == "WebSocketProtocol" and o.state == o.STATE_CLOSED]
+    lines = [f"{len(closed)} closed protocols alive"]
+    if closed:
+        target = closed[len(closed) // 2]
         for ref in gc.get_referrers(target):
-            if ref is targets or (isinstance(ref, type(frame)) and ref is frame):
+            if ref is closed:
                 continue
             lines.append(f"  <- {type(ref).__module__}.{type(ref).__qualname__} {repr(ref)[:300]}")
             for ref2 in gc.get_referrers(ref)[:6]:
-                if ref2 is targets:
-                    continue
-                lines.append(f"       <- {type(ref2).__module__}.{type(ref2).__qualname__} {repr(ref2)[:200]}")
+                if ref2 is not closed:
+                    lines.append(f"       <- {type(ref2).__module__}.{type(ref2).__qualname__} {repr(ref2)[:300]}")
     with open(out, "w") as f:
         f.write("\n".join(lines) + "\n")
 

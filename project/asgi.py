@@ -22,6 +22,7 @@ from tracker.config import ConfigError, get_config  # noqa: E402
 from tracker.reload import reload_on_sighup  # noqa: E402
 from tracker.routing import websocket_application  # noqa: E402
 from tracker.setup_checks import static_problems  # noqa: E402
+from tracker.site_health import StampsIntake  # noqa: E402
 
 if not settings.DEBUG and settings.SECRET_KEY == settings.DEVELOPMENT_SECRET_KEY:
     sys.exit("settings error: set SECRET_KEY in the environment (or DEBUG=1 for development)")
@@ -41,3 +42,5 @@ protocols = {"http": http_application()}
 if "tracker" in settings.SITE_PARTS:  # the live sockets are the tracker's
     protocols["websocket"] = websocket_application
 application = ProtocolTypeRouter(protocols)
+if "tracker" in settings.SITE_PARTS:  # the worker judges encoders only while some process takes heartbeats
+    application = StampsIntake(application)

@@ -27,7 +27,7 @@ from .config import get_config
 from .dashboard import ops_snapshot
 from .draining import CLOSE_RESTARTING, draining
 from .draining import REASON as DRAINING_REASON
-from .frames import Frame, Writer, direct_writer, own_inbox
+from .frames import DaphneSocket, Frame, direct_writer, own_inbox
 from .health import Identity
 from .heartbeat import InvalidField, bearer, decode_json, parse_heartbeat
 from .identities import find_identity
@@ -88,7 +88,7 @@ class DatabaseFreeConsumer(AsyncWebsocketConsumer):
     async def push(self, text: str) -> None:
         await self.base_send({"type": "websocket.send", "text": text})
 
-    writer: Writer | None = None
+    writer: DaphneSocket | None = None
 
     def write(self, frame: Frame) -> bool:
         """Write a broadcast's frame at once if daphne's socket is at hand; False: push() it instead."""
@@ -118,7 +118,9 @@ class ControlledConsumer(DatabaseFreeConsumer):
 
     channel_name = ""
     group = ""
-    joined = 0.0  # when it joined its group (time.time(): orders come from other machines too)
+    # When it joined its group. Wall-clock time, as orders come from other
+    # machines: one joined within their clocks' difference of an order may be spared.
+    joined = 0.0
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         self.scope, self.base_send = scope, send
@@ -206,6 +208,8 @@ class LiveConsumer(DatabaseFreeConsumer):
     async def disconnect(self, code: int) -> None:
         address_limits().release(self.address, self)
         get_hub().leave(self)
+        if self.writer is not None:
+            self.writer.forget()
 
     async def close_once(self, code: int, reason: str) -> None:
         self.closing = True

@@ -1,4 +1,5 @@
-"""The light inbox that replaces daphne's per-socket asyncio.Queue (tracker.frames)."""
+"""What tracker.frames does to keep an idle daphne socket small: the light inbox that
+replaces daphne's per-socket asyncio.Queue, and a closed socket freed at once."""
 
 import asyncio
 import functools
@@ -62,3 +63,25 @@ async def test_other_servers_keep_their_receive():
 
     assert own_inbox(queue.get, send) == queue.get
     assert vars(queue)
+
+
+def test_a_closed_sockets_protocol_is_freed_without_the_collector():
+    import gc
+    import weakref
+
+    from twisted.internet.defer import Deferred
+
+    from tracker.frames import DaphneSocket
+
+    protocol = Protocol()
+    protocol.is_closed = Deferred()
+    protocol.is_closed.callback(protocol)  # what autobahn does when the socket closes
+    gone = weakref.ref(protocol)
+    socket = DaphneSocket(Server(), protocol)
+    gc.disable()
+    try:
+        socket.forget()
+        del socket, protocol
+        assert gone() is None  # freed by its reference count, not left for a full collection
+    finally:
+        gc.enable()
