@@ -9,7 +9,7 @@ REDIS_URL ?= redis://127.0.0.1:6390/0
 export REDIS_URL
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: serve test lint system-packages bench vendor soak
+.PHONY: serve test test-unit lint system-packages bench vendor soak
 
 $(VENV)/installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -89,9 +89,15 @@ lint: $(VENV)/installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) -m mypy
 
 test: $(VENV)/installed vendor $(AXE) system-packages lint
 	$(PY) -m pytest
+
+# The tests that need no Redis, database, server or browser (markers set by
+# conftest.py from the fixtures each test uses): no redis-server is started.
+test-unit: $(VENV)/installed
+	$(PY) -m pytest -m unit
 
 bench: $(VENV)/installed
 	$(PY) -m bench $(BENCH_ARGS)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -23,6 +22,11 @@ import pytest
 import redis
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from common.lean import lean_view_running
+from testing.client import AsyncClient, Client
+
+# Moved to testing/factories.py; importable from here too for tests not yet moved.
+from testing.factories import post_heartbeat, published, report  # noqa: F401
 from tracker.management.commands.dev_redis import PERSISTENCE
 
 ROOT = Path(__file__).resolve().parent
@@ -101,9 +105,14 @@ class RedisProcess:
         self.process.send_signal(signal.SIGCONT)
 
 
+# What a test gets as REDIS_URL unless it asks for Redis: nothing listens there,
+# so a unit test that reaches for Redis fails at once instead of finding one.
+NO_REDIS = "redis://127.0.0.1:9/0"
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The tests' Redis, on a free port, for the whole session."""
+    """The tests' Redis, on a free port, started by the first test that needs it."""
     server = RedisProcess(free_port(), tmp_path_factory.mktemp("redis"))
     server.start()
     try:
@@ -112,33 +121,127 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.stop()
 
 
+def use_redis(settings, url: str) -> None:
+    """The site's store and its Channels layer at this Redis."""
+    settings.REDIS_URL = url
+    layer = settings.CHANNEL_LAYERS["default"]
+    host = {**layer["CONFIG"]["hosts"][0], "address": url}
+    settings.CHANNEL_LAYERS = {"default": {**layer, "CONFIG": {**layer["CONFIG"], "hosts": [host]}}}
+
+
+@pytest.fixture(name="redis")
+def empty_redis(settings, redis_url: str) -> str:
+    """The tests' Redis, emptied, as the site's store: a test that reads or writes live state asks for this."""
+    use_redis(settings, redis_url)
+    with redis.Redis.from_url(redis_url) as client:
+        client.flushdb()
+    return redis_url
+
+
 @pytest.fixture
 def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    """A client of the tests' Redis (emptied by test_site, as for every test using redis_url)."""
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     yield client
     client.close()
 
 
 @pytest.fixture(autouse=True)
-def test_site(settings, redis_url: str) -> Iterator[None]:
-    """Every test starts with the test rooms and an empty Redis."""
+def test_site(request: pytest.FixtureRequest, settings) -> Iterator[None]:
+    """Every test starts with the test rooms, and (unless it is a unit test) an empty Redis."""
     from frontend.tracker_api import forget_room_list
     from tracker import config
 
     forget_room_list()
-    settings.REDIS_URL = redis_url
-    layer = settings.CHANNEL_LAYERS["default"]
-    host = {**layer["CONFIG"]["hosts"][0], "address": redis_url}
-    settings.CHANNEL_LAYERS = {"default": {**layer, "CONFIG": {**layer["CONFIG"], "hosts": [host]}}}
+    use_redis(settings, NO_REDIS)
+    if request.node.get_closest_marker("unit") is None:  # see pytest_collection_modifyitems
+        request.getfixturevalue("redis")
     settings.ROOMS_CONFIG_DIR = TEST_CONFIG_DIR
     settings.SECURE_SSL_REDIRECT = False  # the test client speaks plain HTTP
     # Production's hashed names need collectstatic; tests read the sources.
     settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": STATIC_FILES}}
     config.reset_cache()
-    with redis.Redis.from_url(redis_url) as client:
-        client.flushdb()
     yield
     config.reset_cache()
+
+
+# Markers by the fixtures a test uses (with those they use), so `pytest -m unit`
+# (`make test-unit`) needs no Redis, database, server or browser.
+BROWSER_FIXTURES = {"browser"}
+INTEGRATION_FIXTURES = {
+    *("redis_url", "db", "transactional_db", "site_database", "live_server"),
+    *("own_redis", "sentinel", "nginx"),  # servers some test modules start for themselves
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if used & BROWSER_FIXTURES:
+            item.add_marker(pytest.mark.browser)
+        elif used & INTEGRATION_FIXTURES or item.get_closest_marker("django_db"):
+            item.add_marker(pytest.mark.integration)
+        else:
+            item.add_marker(pytest.mark.unit)
+
+
+class LeanDatabaseGuard:
+    """A database execute wrapper that refuses SQL while a lean view runs."""
+
+    def __init__(self) -> None:
+        self.refused: list[str] = []
+
+    def __call__(self, execute, sql, params, many, context):
+        view = lean_view_running()
+        if view is not None:
+            self.refused.append(f"{view} ran {sql[:120]}")
+            raise AssertionError(f"lean view {view} touched the database (common.lean: mark it database_on_purpose)")
+        return execute(sql, params, many, context)
+
+    def install(self, connection, **_) -> None:
+        if self not in connection.execute_wrappers:
+            connection.execute_wrappers.append(self)
+
+
+@pytest.fixture(scope="session")
+def lean_database_guard() -> Iterator[LeanDatabaseGuard]:
+    from django.db import connections
+    from django.db.backends.signals import connection_created
+
+    guard = LeanDatabaseGuard()
+    # Each thread has its own connections: guard every one as it opens, and those open now.
+    connection_created.connect(guard.install)
+    for connection in connections.all():
+        guard.install(connection)
+    yield guard
+    connection_created.disconnect(guard.install)
+
+
+@pytest.fixture(autouse=True)
+def lean_views_use_no_database(lean_database_guard: LeanDatabaseGuard) -> Iterator[None]:
+    """Fails the test when a lean view ran SQL, even if the view turned the error into an answer."""
+    lean_database_guard.refused.clear()
+    yield
+    assert not lean_database_guard.refused, "\n".join(lean_database_guard.refused)
+
+
+# Django's test clients, answered by the site's real ASGI application
+# (testing/client.py); with the tests' Redis, which the site's views read.
+@pytest.fixture
+def client(redis: str) -> Client:
+    return Client()
+
+
+@pytest.fixture
+def async_client(redis: str) -> AsyncClient:
+    return AsyncClient()
+
+
+@pytest.fixture
+def admin_client(redis: str, admin_user) -> Client:
+    logged_in = Client()
+    logged_in.force_login(admin_user)
+    return logged_in
 
 
 @pytest.fixture
@@ -160,7 +263,7 @@ def use_config(settings, tmp_path: Path):
 
 
 @pytest.fixture
-def encoder_token(transactional_db) -> str:
+def encoder_token(transactional_db, redis: str) -> str:
     """A token for encoder "enc-1" in room "example".
 
     Transactional: an unknown token is looked up in the database from another
@@ -169,40 +272,6 @@ def encoder_token(transactional_db) -> str:
     from tracker.identities import add_encoder
 
     return add_encoder(room="example", name="enc-1")[1]
-
-
-async def report(
-    room: str, encoder: str, *streams: dict, interval: int = 10, now: float | None = None, metrics: dict | None = None
-) -> None:
-    """Store a heartbeat the way the API does, skipping HTTP and tokens."""
-    from tracker import ingest, store
-    from tracker.health import Identity
-    from tracker.heartbeat import Heartbeat
-
-    identity = Identity(name=encoder, room=room, role="encoder", grace=1)
-    beat = Heartbeat(room=room, encoder=encoder, interval=interval, streams=list(streams), metrics=metrics or {})
-    await ingest.accept(store.get_redis(), identity=identity, beat=beat, now=time.time() if now is None else now)
-
-
-async def published(pubsub) -> list[dict]:
-    """Every message a subscription gets within half a second (subscribe acks read as None)."""
-    messages = []
-    deadline = asyncio.get_running_loop().time() + 0.5
-    while asyncio.get_running_loop().time() < deadline:
-        message = await pubsub.get_message(timeout=0.1)
-        if message is not None:
-            messages.append(json.loads(message["data"]))
-    return messages
-
-
-def post_heartbeat(base_url: str, body: dict, *, token: str) -> dict:
-    request = urllib.request.Request(
-        base_url + "/tracker/api/heartbeat",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
-    )
-    with urllib.request.urlopen(request, timeout=5) as response:
-        return json.load(response)
 
 
 @dataclass

@@ -10,15 +10,25 @@ what public responses need: the ALLOWED_HOSTS check, the error answers of
 common.errors and the security headers of Django's own SecurityMiddleware
 and XFrameOptionsMiddleware (the HTTPS redirect is the proxy's job:
 ops/nginx). Everything else goes through Django as usual.
+
+What a lean view may not do is checked: @lean refuses a view that is not
+async when the module is imported, and `lean_view_running()` names the lean
+view the current code runs for, so the tests' database guard (conftest.py)
+fails any test in which a lean view runs SQL outside `database_on_purpose`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from typing import Any
 
+from asgiref.sync import iscoroutinefunction
 from django.conf import settings
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+from django.core.asgi import get_asgi_application
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpResponse
 from django.middleware.clickjacking import XFrameOptionsMiddleware
@@ -29,17 +39,40 @@ from .errors import error_response
 from .logs import start_request
 
 View = Callable[..., Any]
+ASGIApp = Callable[..., Any]
+
+# The lean view being served in this context (None on Django's path, or where
+# a lean view reaches the database on purpose).
+_running: ContextVar[str | None] = ContextVar("lean_view", default=None)
 
 
 def lean(view: View) -> View:
     """Mark an async view that needs no database, session or CSRF middleware."""
-    view.lean = True
+    if not iscoroutinefunction(view):
+        # Called on the event loop, a sync view would block every other request.
+        raise TypeError(f"@lean needs an async view; {view.__module__}.{view.__qualname__} is not")
+    view.lean = True  # type: ignore[attr-defined]  # a mark on the function, read by LeanApplication
     return view
+
+
+def lean_view_running() -> str | None:
+    """The name of the lean view the calling code runs for, if any."""
+    return _running.get()
+
+
+@contextlib.contextmanager
+def database_on_purpose() -> Iterator[None]:
+    """Around the rare database read a lean view makes by design (say so at the call)."""
+    token = _running.set(None)
+    try:
+        yield
+    finally:
+        _running.reset(token)
 
 
 def any_host(view: View) -> View:
     """Mark a lean view that answers whatever Host it is asked by (load balancers' health checks)."""
-    view.any_host = True
+    view.any_host = True  # type: ignore[attr-defined]
     return view
 
 
@@ -55,15 +88,6 @@ async def read_body(receive: Callable[[], Any], limit: int) -> bytes | None:
             body += message.get("body", b"")
         if not message.get("more_body"):
             return bytes(body[: limit + 1])
-
-
-def allow_cross_origin(request: ASGIRequest, response: HttpResponse) -> None:
-    """Let pages of TRACKER_ALLOWED_ORIGINS (the frontend on another machine)
-    read public GET answers; nothing else is opened."""
-    origin = request.headers.get("Origin", "")
-    if request.method == "GET" and origin in settings.TRACKER_ALLOWED_ORIGINS:
-        response["Access-Control-Allow-Origin"] = origin
-        response["Vary"] = "Origin"
 
 
 class LeanApplication:
@@ -87,12 +111,15 @@ class LeanApplication:
         try:
             if not getattr(func, "any_host", False):
                 request.get_host()  # ALLOWED_HOSTS, as CommonMiddleware checks on Django's path
-            response = await func(request, *args, **kwargs)
+            running = _running.set(f"{func.__module__}.{func.__qualname__}")
+            try:
+                response = await func(request, *args, **kwargs)
+            finally:
+                _running.reset(running)
         except Exception as exc:  # the same answers the middleware gives elsewhere
             response = error_response(request, exc)
         response = self.xframe.process_response(request, self.security.process_response(request, response))
         response["X-Request-ID"] = current
-        allow_cross_origin(request, response)
         await self.respond(response, send)
 
     @staticmethod
@@ -114,3 +141,12 @@ class LeanApplication:
         headers.append((b"content-length", str(len(response.content)).encode()))
         await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
         await send({"type": "http.response.body", "body": response.content})
+
+
+def http_application() -> ASGIApp:
+    """What answers HTTP: Django behind the lean path, static files in front
+    when SERVE_STATIC. Daphne serves it (project/asgi.py); the tests' client drives it."""
+    application: ASGIApp = LeanApplication(get_asgi_application())
+    if settings.SERVE_STATIC:
+        application = ASGIStaticFilesHandler(application)
+    return application

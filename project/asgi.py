@@ -15,15 +15,14 @@ django.setup()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
-from django.core.asgi import get_asgi_application  # noqa: E402
 
 from common.capacity import log_capacity  # noqa: E402
-from common.lean import LeanApplication  # noqa: E402
+from common.lean import http_application  # noqa: E402
 from tracker.config import ConfigError, get_config  # noqa: E402
 from tracker.reload import reload_on_sighup  # noqa: E402
 from tracker.routing import websocket_application  # noqa: E402
 from tracker.setup_checks import static_problems  # noqa: E402
+from tracker.site_health import StampsIntake  # noqa: E402
 
 if not settings.DEBUG and settings.SECRET_KEY == settings.DEVELOPMENT_SECRET_KEY:
     sys.exit("settings error: set SECRET_KEY in the environment (or DEBUG=1 for development)")
@@ -39,11 +38,9 @@ if problems := static_problems():
 
 log_capacity()
 
-http_application = LeanApplication(get_asgi_application())
-if settings.SERVE_STATIC:
-    http_application = ASGIStaticFilesHandler(http_application)
-
-protocols = {"http": http_application}
+protocols = {"http": http_application()}
 if "tracker" in settings.SITE_PARTS:  # the live sockets are the tracker's
     protocols["websocket"] = websocket_application
 application = ProtocolTypeRouter(protocols)
+if "tracker" in settings.SITE_PARTS:  # the worker judges encoders only while some process takes heartbeats
+    application = StampsIntake(application)

@@ -118,7 +118,9 @@ class ControlledConsumer(DatabaseFreeConsumer):
 
     channel_name = ""
     group = ""
-    joined = 0.0  # when it joined its group (time.time(): orders come from other machines too)
+    # When it joined its group. Wall-clock time, as orders come from other
+    # machines: one joined within their clocks' difference of an order may be spared.
+    joined = 0.0
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         self.scope, self.base_send = scope, send

@@ -268,7 +268,7 @@ def after_heartbeat(
         name=identity.name,
         role=identity.role,
         state=state,
-        since=now if changed else previous.since,
+        since=previous.since if previous and not changed else now,
         last_seen=now,
         interval=interval,
         grace=identity.grace,

@@ -14,6 +14,7 @@ import contextlib
 import email.utils
 import hashlib
 import http.client
+import json
 import logging
 import os
 import socket
@@ -300,18 +301,20 @@ def health_lock() -> asyncio.Lock:
     return _health_locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
 
 
-async def sync(redis: Redis, *, only: str | None = None, changed: asyncio.Event | None = None) -> list[str]:
+async def sync(redis: Redis, *, only: str | None = None) -> list[str]:
     """Fetch every source (or only the one of room `only`) side by side; returns the rooms that changed.
 
-    Each source is stored the moment it arrives, and sets `changed`: a slow
-    source holds back no other room's schedule.
+    Each source is stored the moment it arrives, and its changed rooms are
+    published on the schedules channel at once (whichever process synced:
+    the worker or `manage.py schedule sync`), which wakes the now/next timer
+    of every worker: a slow source holds back no other room's schedule.
     """
     rooms = [room for room in get_config().rooms.values() if only is None or room.name == only]
 
     async def one(location: str, members: list[Room]) -> list[str]:
         names = await sync_source(redis, location, members, now=time.time())
-        if names and changed is not None:
-            changed.set()
+        if names:
+            await redis.publish(store.schedules_channel(), json.dumps(names))
         return names
 
     results = await asyncio.gather(
@@ -357,7 +360,24 @@ async def now_next_forever(redis: Redis, changed: asyncio.Event) -> None:
             await asyncio.wait_for(changed.wait(), timeout=delay)
 
 
-async def sync_forever(redis: Redis, changed: asyncio.Event) -> None:
+async def wake_on_changes(changed: asyncio.Event) -> None:
+    """Set `changed` whenever a sync (here or in another process) changed a schedule.
+
+    Also once subscribed: a change published while the subscription was down
+    is caught up with then.
+    """
+    client = store.connect(socket_timeout=None)  # a subscription idles by design
+    try:
+        async with client.pubsub(ignore_subscribe_messages=True) as pubsub:
+            await pubsub.subscribe(store.schedules_channel())
+            changed.set()
+            async for _ in pubsub.listen():
+                changed.set()
+    finally:
+        await client.aclose()
+
+
+async def sync_forever(redis: Redis) -> None:
     while True:
-        await sync(redis, changed=changed)
+        await sync(redis)
         await asyncio.sleep(get_config().settings["schedule-minutes"] * 60)

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.request import validate_host
 from django.views.decorators.http import require_GET
 
+from common.cors import cross_origin
 from common.lean import lean
 
 from . import store
@@ -38,6 +39,7 @@ def programme_view(render: Callable[[HttpRequest, Room, list[Event], datetime], 
     """A GET view answering with `render(request, room, events, moment)`, or the programme's error."""
 
     @lean
+    @cross_origin
     @require_GET
     async def view(request: HttpRequest, name: str) -> HttpResponse:
         found = await programme(request, name)

@@ -1,18 +1,30 @@
-"""What the site knows about its own machinery: is a worker alive, does Redis persist.
+"""What the site knows about its own machinery: is a worker alive, are web
+processes taking heartbeats, does Redis persist.
 
 The worker stamps a liveness key every few seconds; web processes read it
 for /readyz, the metrics and the dashboard's banner. Neither a dead worker
 nor a Redis without persistence makes a web process unready (taking every
 process out of the load balancer would help nobody): they are warnings.
+
+Each web process serving the tracker stamps an intake key every second
+(expiring after INTAKE_STALE_SECONDS, by Redis's clock, so the machines'
+clocks need not agree). While no process stamps it, nobody can take a
+heartbeat, so the worker judges no encoder: every web process down is an
+outage of ours, not of the encoders.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
 import os
 import socket
+from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from . import store
 
@@ -20,6 +32,11 @@ from . import store
 WORKER_STAMP_SECONDS = 2
 # ...and is reported missing once its stamp is older than this.
 WORKER_STALE_SECONDS = 10
+# Web processes stamp the intake key this often; it expires after the other.
+INTAKE_STAMP_SECONDS = 1
+INTAKE_STALE_SECONDS = 3
+
+logger = logging.getLogger(__name__)
 
 
 def worker_name() -> str:
@@ -35,6 +52,39 @@ async def worker_age(redis: Redis, *, now: float) -> float | None:
     """Seconds since a worker last stamped its key, or None if none ever did."""
     text = await redis.get(store.key("worker"))
     return max(0.0, now - json.loads(text)["at"]) if text else None
+
+
+async def stamp_intake(redis: Redis, *, name: str) -> None:
+    """Say that a web process (any of them) takes heartbeats for the next INTAKE_STALE_SECONDS."""
+    await redis.set(store.key("intake"), name, px=INTAKE_STALE_SECONDS * 1000)
+
+
+async def intake_alive(redis: Redis) -> bool:
+    """Whether a web process stamped the intake key in the last INTAKE_STALE_SECONDS."""
+    return bool(await redis.exists(store.key("intake")))
+
+
+async def stamp_intake_forever() -> None:
+    redis, name = store.connect(), worker_name()
+    while True:
+        with contextlib.suppress(RedisError):  # Redis away: the sweeper notices that itself
+            await stamp_intake(redis, name=name)
+        await asyncio.sleep(INTAKE_STAMP_SECONDS)
+
+
+class StampsIntake:
+    """ASGI wrapper of a web process that takes heartbeats: from its first
+    connection on (daphne has no start-up hook; /readyz probes, heartbeats
+    and viewers all come in), it stamps the intake key every second."""
+
+    def __init__(self, application: Any) -> None:
+        self.application = application
+        self.stamping: asyncio.Task[None] | None = None
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if self.stamping is None:
+            self.stamping = asyncio.create_task(stamp_intake_forever(), name="intake-stamp")
+        await self.application(scope, receive, send)
 
 
 async def persistence(redis: Redis) -> str:

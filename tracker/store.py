@@ -81,6 +81,11 @@ def control_channel() -> str:
     return key("control")
 
 
+def schedules_channel() -> str:
+    """Where a sync names the rooms whose schedule it changed: the worker's now/next timer wakes on it."""
+    return key("schedules")
+
+
 def connect(**options: Any) -> Redis:
     """A client for REDIS_URL (or the master of REDIS_SENTINELS).
 

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from redis.exceptions import RedisError
 
 from common.addresses import in_networks, is_venue, request_address
+from common.cors import cross_origin
 from common.lean import lean
 
 from . import history, legacy, metrics, rooms, store
@@ -161,6 +162,7 @@ async def current_state(names: list[str]) -> store.Snapshot:
 
 
 @lean
+@cross_origin
 @require_GET
 async def room_list(request: HttpRequest) -> JsonResponse:
     config = get_config()
@@ -175,6 +177,7 @@ async def room_list(request: HttpRequest) -> JsonResponse:
 
 
 @lean
+@cross_origin
 @require_GET
 async def room_detail(request: HttpRequest, name: str) -> JsonResponse:
     room = get_config().rooms.get(name)
@@ -186,6 +189,7 @@ async def room_detail(request: HttpRequest, name: str) -> JsonResponse:
 
 
 @lean
+@cross_origin
 @require_GET
 async def room_stream(request: HttpRequest, name: str) -> JsonResponse:
     """The endpoint a viewer should play; viewers in the venue get none."""
@@ -215,6 +219,7 @@ async def room_stream(request: HttpRequest, name: str) -> JsonResponse:
 
 
 @lean
+@cross_origin
 @require_GET
 async def venue(request: HttpRequest) -> JsonResponse:
     """Whether an address (default: the caller's) is in the venue's networks."""
@@ -223,6 +228,7 @@ async def venue(request: HttpRequest) -> JsonResponse:
 
 
 @lean
+@cross_origin
 @require_GET
 async def history_series(request: HttpRequest) -> JsonResponse:
     """Clients and bitrate per room over the last `range` minutes."""

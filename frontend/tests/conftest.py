@@ -10,9 +10,8 @@ from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from django.contrib.staticfiles.handlers import StaticFilesHandler
-from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
-from django.core.wsgi import get_wsgi_application
+
+from testing.server import serving
 
 # 60 s of ffmpeg's test picture, small and quick to encode.
 FFMPEG_TEST_PICTURE = [
@@ -54,19 +53,11 @@ def media_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.server_close()
 
 
-class QuietWSGIHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def frontend_url() -> Iterator[str]:
+def frontend_url(settings) -> Iterator[str]:
     """The frontend served from this process, so a test can set what the tracker
-    answers (monkeypatch tracker_api). No database: the public pages use none."""
-    server = ThreadedWSGIServer(("127.0.0.1", 0), QuietWSGIHandler)
-    server.set_app(StaticFilesHandler(get_wsgi_application()))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    answers (monkeypatch tracker_api): the site's ASGI application, lean path and
+    static files included (testing/server.py). No database: the public pages use none."""
+    settings.SERVE_STATIC = True
+    with serving() as url:
+        yield url

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from frontend import tracker_api
 from frontend.tests.test_screens import no_horizontal_scroll, scripted, still  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,6 +53,26 @@ def test_no_serious_accessibility_violations_on_any_public_page(browser: Browser
         page.wait_for_timeout(300)  # the live snapshot applied
         found[path] = serious_violations(page)
     assert not any(found.values()), found
+    page.context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_no_serious_accessibility_violations_on_the_in_room_page(
+    browser: Browser,
+    scripted,  # noqa: F811
+    still,  # noqa: F811
+    scheme,
+    monkeypatch,
+):
+    async def at_the_venue(address: str) -> bool:
+        return True
+
+    monkeypatch.setattr(tracker_api, "is_venue", at_the_venue)
+    page = open_view(browser, scripted, still, color_scheme=scheme, viewport={"width": 390, "height": 844})
+    page.goto(scripted[0] + "/example")
+    expect(page.locator(".slate.inroom")).to_be_visible()
+    page.wait_for_timeout(300)  # the live snapshot applied
+    assert not serious_violations(page)
     page.context.close()
 
 

@@ -6,25 +6,26 @@ import json
 import re
 import threading
 import time
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from conftest import Site, post_heartbeat
+from conftest import Site
 from frontend import tracker_api
+from testing import factories
+from testing.factories import post_heartbeat
 from tracker import live
 
 
 def heartbeat(encoder: str = "cam-1", *streams: dict, interval: int = 1) -> dict:
-    streams = streams or ({"format": "webm", "url": "http://127.0.0.1:9/none.webm", "clients": 0, "bitrate": 1},)
-    return {"room": "example", "encoder": encoder, "interval": interval, "streams": list(streams)}
+    """A heartbeat from `encoder`; by default with one WebM stream that plays nothing."""
+    silent = factories.stream("http://127.0.0.1:9/none.webm", format="webm", clients=0)
+    return factories.heartbeat(*streams or [silent], encoder=encoder, interval=interval)
 
 
 def stream(url: str, format: str = "webm", quality: str = "hd", clients: int = 0) -> dict:
-    return {"format": format, "quality": quality, "url": url, "clients": clients, "bitrate": 1}
+    return factories.stream(url, format=format, quality=quality, clients=clients)
 
 
 class Encoders:
@@ -201,20 +202,12 @@ def test_monitor_wall_updates_live(site: Site, page: Page):
     expect(page.locator('.tile[data-room="hall-2"] .state')).to_have_text("Offline")
 
 
-def feed_can_send(site: Site) -> bool:
-    """Whether the tracker's feed client returns send(), which watch messages need."""
-    with urllib.request.urlopen(site.url + "/static/tracker/feed.js", timeout=5) as response:
-        return re.search(r"return\s*\{[^}]*send", response.read().decode()) is not None
-
-
 # A count reaches pages within: each process reports (1 s), the worker adds
 # them up (1 s), the hub passes changes on (live.FIGURES_SECONDS), plus slack.
 COUNT_MS = (1 + 1 + live.FIGURES_SECONDS + 3) * 1000
 
 
 def test_viewer_count_follows_open_pages(site: Site, browser: Browser, page: Page):
-    if not feed_can_send(site):
-        pytest.skip("needs tracker/static/tracker/feed.js connectFeed() to return {send} (issue 5, tracker half)")
     page.goto(site.url + "/example")
     expect(page.locator("#viewers")).to_have_text("1 watching", timeout=COUNT_MS)
 

@@ -6,7 +6,8 @@ import time
 
 from playwright.sync_api import Page, expect
 
-from conftest import Site, post_heartbeat, running
+from conftest import Site, running
+from testing.factories import post_heartbeat
 from tracker import history, store
 
 

@@ -1,16 +1,16 @@
-"""Server-rendered pages, through Django's async test client."""
+"""Server-rendered pages, through the site's ASGI application (testing/client.py)."""
 
 import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.test import AsyncClient
-from django.urls import Resolver404, resolve
 
-from conftest import free_port, post_heartbeat, report
+from conftest import free_port
 from frontend import tracker_api
+from testing.client import AsyncClient
+from testing.factories import post_heartbeat, report, stream
 
-STREAM = {"format": "hls", "url": "https://cdn.example/a.m3u8", "clients": 1, "bitrate": 1}
+STREAM = stream("https://cdn.example/a.m3u8")
 NOW = {
     "guid": "1",
     "title": "Opening",
@@ -79,10 +79,8 @@ def venue_lookups(monkeypatch):
 
 
 async def get_from(address: str, path: str, **headers: str):
-    """GET as a connection from this address: REMOTE_ADDR comes from the ASGI scope's client."""
-    raw = [(b"host", b"testserver")] + [(k.replace("_", "-").encode(), v.encode()) for k, v in headers.items()]
-    scope = {"method": "GET", "path": path, "query_string": "", "headers": raw, "client": [address, 50000]}
-    return await AsyncClient().request(**scope)
+    """GET as a connection from this address (REMOTE_ADDR comes from the ASGI scope's client)."""
+    return await AsyncClient(address=address).get(path, headers={k.replace("_", "-"): v for k, v in headers.items()})
 
 
 async def go_live(room: str = "example") -> None:
@@ -314,15 +312,6 @@ async def test_spoofed_forwarded_for_behind_a_trusted_proxy_does_not_hide_the_cl
     assert venue_lookups == ["198.51.100.4"]
 
 
-def venue_api_missing() -> bool:
-    try:
-        resolve("/tracker/api/venue")
-    except Resolver404:
-        return True
-    return False
-
-
-@pytest.mark.skipif(venue_api_missing(), reason="needs the tracker's GET /tracker/api/venue (issue 5, tracker half)")
 async def test_venue_networks_from_config_get_the_in_room_page(async_client, settings, tmp_path):
     # Depends on the tracker's venue API and `localips` in the rooms config.
     from conftest import TEST_CONFIG_DIR

@@ -95,8 +95,8 @@ def open_room(page: Page, url: str, snapshot: str, playing: str = "Playing HLS H
 
 
 def wait_for(page: Page, requested: list[str], name: str) -> None:
-    """Until the page has asked for `name` (at most 5 s)."""
-    for _ in range(50):
+    """Until the page has asked for `name` (at most 10 s: the machine may be busy)."""
+    for _ in range(100):
         if name in requested:
             return
         page.wait_for_timeout(100)

@@ -36,7 +36,9 @@ log = logging.getLogger("tracker.agent")
 
 TOKEN_ENV = "ENCODER_AGENT_TOKEN"
 FILE_KEYS = {"tracker", "token", "token_file", "room", "encoder", "interval", "transport", "timeout", "sources"}
-ENCODER_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+# As the tracker reads them (tracker/heartbeat.py; tracker/tests/agent/test_limits.py compares).
+ENCODER_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}\Z")  # \Z: "$" would let a trailing newline through
+MIN_INTERVAL, MAX_INTERVAL = 1, 300
 
 
 @dataclass(frozen=True)
@@ -140,8 +142,8 @@ def resolve(options: Mapping[str, Any], environ: Mapping[str, str] = os.environ)
     if not isinstance(encoder, str) or not ENCODER_NAME.match(encoder):
         raise ConfigError("encoder: must be 1-64 letters, digits, '.', '_' or '-'")
     interval = values.get("interval", 10)
-    if isinstance(interval, bool) or not isinstance(interval, int) or not 1 <= interval <= 300:
-        raise ConfigError("interval: must be a whole number of seconds from 1 to 300")
+    if isinstance(interval, bool) or not isinstance(interval, int) or not MIN_INTERVAL <= interval <= MAX_INTERVAL:
+        raise ConfigError(f"interval: must be a whole number of seconds from {MIN_INTERVAL} to {MAX_INTERVAL}")
     transport = "legacy" if given.get("legacy") else values.get("transport", "auto")
     if transport not in MODES:
         raise ConfigError(f"transport: must be one of {', '.join(MODES)}")

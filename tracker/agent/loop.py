@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -16,10 +17,13 @@ from .transports import Ack, AuthRejected, Rejected, Transport, Unreachable
 
 log = logging.getLogger("tracker.agent")
 
-# The tracker refuses heartbeats beyond these (tracker/heartbeat.py).
+# The tracker refuses heartbeats beyond these (tracker/heartbeat.py, and its
+# DATA_UPLOAD_MAX_MEMORY_SIZE for the body); tracker/tests/agent/test_limits.py compares.
 MAX_STREAMS = 32
 MAX_ERRORS = 16
 MAX_REASON = 200
+MAX_URL_LENGTH = 2048
+MAX_BODY = 64 * 1024
 
 
 class Agent:
@@ -80,6 +84,10 @@ class Agent:
                 if source.name not in self.failing:
                     log.exception("source %s crashed", source.name)
                 errors.append({"source": source.name, "reason": f"internal error: {type(exc).__name__}"})
+        if any(len(stream["url"]) > MAX_URL_LENGTH for stream in streams):
+            # One such URL would get the whole heartbeat refused.
+            errors.append({"source": "agent", "reason": f"a stream URL over {MAX_URL_LENGTH} characters is left out"})
+            streams = [stream for stream in streams if len(stream["url"]) <= MAX_URL_LENGTH]
         if len(streams) > MAX_STREAMS:
             errors.append({"source": "agent", "reason": f"more than {MAX_STREAMS} streams; the rest are left out"})
             streams = streams[:MAX_STREAMS]
@@ -91,6 +99,13 @@ class Agent:
         body["streams"] = streams
         if self.send_metrics:
             body["metrics"] = {"errors": errors}
+        # Streams at the tracker's limits (32 URLs of 2048 characters) add up to more than
+        # its body limit: the last ones are left out, and the errors say so.
+        if len(json.dumps(body)) > MAX_BODY:
+            if self.send_metrics:
+                errors[MAX_ERRORS - 1 :] = [{"source": "agent", "reason": f"over {MAX_BODY} bytes: streams left out"}]
+            while len(json.dumps(body)) > MAX_BODY and streams:
+                streams.pop()
         return body
 
     def deliver(self, body: dict[str, Any]) -> Ack:

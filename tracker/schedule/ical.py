@@ -40,7 +40,7 @@ def parse_ical(content: bytes, *, tz: tzinfo) -> list[Event]:
     zone = source_timezone(_text(calendar, "X-WR-TIMEZONE"), tz)
     # pretalx writes SUMMARY as "<title> - <speaker>, <speaker>" and has no other speaker field.
     from_pretalx = "pretalx" in _text(calendar, "PRODID").lower()
-    events = calendar.walk("VEVENT")
+    events = [event for event in calendar.walk("VEVENT") if isinstance(event, icalendar.Event)]
     return finish([_draft(event, index, zone, from_pretalx) for index, event in enumerate(events)], zone)
 
 

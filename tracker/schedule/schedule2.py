@@ -19,7 +19,9 @@ def parse_schedule2(data: dict[str, Any], *, tz: tzinfo) -> list[Event]:
     schedule = data.get("schedule", data)
     if not isinstance(schedule, dict) or not isinstance(schedule.get("events"), list):
         raise ScheduleError("schedule2 JSON: schedule.events is missing or not a list")
-    conference = schedule.get("conference") if isinstance(schedule.get("conference"), dict) else {}
+    conference = schedule.get("conference")
+    if not isinstance(conference, dict):
+        conference = {}
     zone = source_timezone(conference.get("time_zone_name"), tz)
     # Events refer to tracks by slug only; the names are in conference.tracks.
     track_names = {

@@ -19,6 +19,8 @@ def get_timezone(name: str) -> tzinfo:
 
 def localize(naive: datetime, tz: tzinfo) -> datetime:
     """A naive wall-clock time read in the pytz zone tz; fixed rules for hours a DST change skips or repeats."""
+    if not isinstance(tz, pytz.BaseTzInfo):  # a fixed offset (datetime.timezone) has no DST to resolve
+        return naive.replace(tzinfo=tz)
     try:
         return tz.localize(naive, is_dst=None)
     except pytz.AmbiguousTimeError:

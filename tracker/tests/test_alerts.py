@@ -10,10 +10,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.core.management import CommandError, call_command
 
-from conftest import report
+from testing.factories import report, stream
 from tracker import alerts, ingest, store
 
-STREAM = {"format": "hls", "url": "https://a/x.m3u8", "clients": 1, "bitrate": 1}
+STREAM = stream()
 
 
 class Receiver:
@@ -81,6 +81,7 @@ async def run_worker_once(*, now: float) -> int:
     return await alerts.deliver_due(redis, now=now)
 
 
+@pytest.mark.usefixtures("redis")
 async def test_alerts_sent_on_down_and_on_recovery(receiver):
     await alerts.ensure_groups(store.get_redis())
     await go_down_and_back(at=1000.0)
@@ -92,6 +93,7 @@ async def test_alerts_sent_on_down_and_on_recovery(receiver):
     assert receiver.received[0]["text"] == "DOWN: cam in Example Room — no heartbeat for 11 s"
 
 
+@pytest.mark.usefixtures("redis")
 async def test_alerts_sent_when_a_source_fails_and_when_it_is_back(receiver):
     await alerts.ensure_groups(store.get_redis())
     failed = {"errors": [{"source": "icecast", "reason": "expected mount /main.mp3 has no source"}]}
@@ -108,6 +110,7 @@ async def test_alerts_sent_when_a_source_fails_and_when_it_is_back(receiver):
     assert "expected mount /main.mp3 has no source" in receiver.received[0]["text"]
 
 
+@pytest.mark.usefixtures("redis")
 async def test_alerts_flapping_encoder_gets_one_down_alert_per_window(receiver):
     await alerts.ensure_groups(store.get_redis())
     await go_down_and_back(at=1000.0)
@@ -126,6 +129,7 @@ async def test_alerts_flapping_encoder_gets_one_down_alert_per_window(receiver):
     ]
 
 
+@pytest.mark.usefixtures("redis")
 async def test_alerts_failed_delivery_is_retried_with_backoff(receiver):
     await alerts.ensure_groups(store.get_redis())
     receiver.fail = 2
@@ -143,6 +147,7 @@ async def test_alerts_failed_delivery_is_retried_with_backoff(receiver):
     assert [a["new"] for a in receiver.received] == ["down"]
 
 
+@pytest.mark.usefixtures("redis")
 async def test_alerts_are_not_sent_for_history_before_the_worker_started(receiver):
     await go_down_and_back(at=1000.0)
     await alerts.ensure_groups(store.get_redis())
@@ -164,6 +169,7 @@ def test_test_alert_command_fails_loudly(receiver, capsys):
         call_command("test_alert")
 
 
+@pytest.mark.usefixtures("redis")
 async def test_alerts_are_not_sent_while_silenced_and_resume_by_themselves(receiver):
     from tracker import controls
 
@@ -180,6 +186,7 @@ async def test_alerts_are_not_sent_while_silenced_and_resume_by_themselves(recei
     assert [(a["new"], a["at"]) for a in receiver.received] == [("down", 1311.0), ("up", 1320.0)]
 
 
+@pytest.mark.usefixtures("redis")
 async def test_alerts_silence_of_one_encoder_leaves_the_others_alerted(receiver):
     from tracker import controls
 
@@ -195,6 +202,7 @@ async def test_alerts_silence_of_one_encoder_leaves_the_others_alerted(receiver)
     assert [(a["name"], a["new"]) for a in receiver.received] == [("other", "down")]
 
 
+@pytest.mark.usefixtures("redis")
 async def test_alerts_resume_after_a_silence_is_ended_early(receiver):
     from tracker import controls
 
@@ -208,6 +216,7 @@ async def test_alerts_resume_after_a_silence_is_ended_early(receiver):
     assert await run_worker_once(now=1021.0) == 2
 
 
+@pytest.mark.usefixtures("redis")
 async def test_an_alert_a_killed_worker_read_but_never_handled_is_claimed_back(receiver, monkeypatch):
     redis = store.get_redis()
     await alerts.ensure_groups(redis)
@@ -225,6 +234,7 @@ async def test_an_alert_a_killed_worker_read_but_never_handled_is_claimed_back(r
     assert (await redis.xpending(store.key("log", "example"), alerts.GROUP))["pending"] == 0
 
 
+@pytest.mark.usefixtures("redis")
 async def test_an_entry_two_workers_both_handle_is_alerted_once(receiver):
     redis = store.get_redis()
     log = store.key("log", "example")
@@ -244,6 +254,7 @@ async def test_an_entry_two_workers_both_handle_is_alerted_once(receiver):
     assert [a["new"] for a in receiver.received] == ["down"]
 
 
+@pytest.mark.usefixtures("redis")
 async def test_a_delivery_being_sent_is_leased_and_due_again_after_the_lease(receiver):
     redis = store.get_redis()
     await alerts.ensure_groups(redis)

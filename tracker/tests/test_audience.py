@@ -4,8 +4,10 @@ import asyncio
 import json
 import time
 
+import pytest
 from channels.testing import WebsocketCommunicator
 
+from testing.factories import ROOMS
 from tracker import audience, live, store
 from tracker.live import get_hub
 from tracker.routing import websocket_application
@@ -26,6 +28,7 @@ async def settle() -> None:
     await asyncio.sleep(0.05)  # let the consumers handle what was sent
 
 
+@pytest.mark.usefixtures("redis")
 async def test_audience_counts_tabs_not_sockets():
     sockets = [
         await viewer("example", "tab-aaaaaaaa"),
@@ -46,6 +49,7 @@ async def test_audience_counts_tabs_not_sockets():
         await socket.disconnect()
 
 
+@pytest.mark.usefixtures("redis")
 async def test_audience_playback_health_is_counted_per_state():
     first, second = await viewer("example", "tab-aaaaaaaa"), await viewer("example", "tab-bbbbbbbb")
     await first.send_to(text_data=json.dumps({"type": "health", "state": "buffering", "format": "hls"}))
@@ -57,6 +61,7 @@ async def test_audience_playback_health_is_counted_per_state():
     await second.disconnect()
 
 
+@pytest.mark.usefixtures("redis")
 async def test_audience_bad_watch_message_closes_the_socket():
     communicator = await viewer(None, "")
 
@@ -72,13 +77,13 @@ async def test_audience_totals_add_processes_and_drop_stale_ones(redis_client):
     await audience.report_process(redis, "web-2", {"example": {"viewers": 2, "health": {"buffering": 1}}}, now=1000.0)
     await audience.report_process(redis, "gone", {"example": {"viewers": 50, "health": {}}}, now=900.0)
 
-    totals = await audience.publish_totals(redis, ["example", "hall-2"], now=1001.0)
-    again = await audience.publish_totals(redis, ["example", "hall-2"], now=1002.0)
+    totals = await audience.publish_totals(redis, list(ROOMS), now=1001.0)
+    again = await audience.publish_totals(redis, list(ROOMS), now=1002.0)
 
     assert totals["example"] == {"viewers": 5, "health": {"playing": 3, "buffering": 1}}
     assert again == totals
     assert set(redis_client.hkeys("streaming:audience")) == {"web-1", "web-2"}
-    assert await store.read_viewer_counts(redis, ["example", "hall-2"]) == {"example": 5, "hall-2": 0}
+    assert await store.read_viewer_counts(redis, list(ROOMS)) == {"example": 5, "hall-2": 0}
 
 
 async def test_audience_counts_are_no_room_versions(redis_client):
@@ -87,7 +92,7 @@ async def test_audience_counts_are_no_room_versions(redis_client):
     await feed.subscribe(store.live_channel())
     await audience.report_process(redis, "web-1", {"example": {"viewers": 3, "health": {}}}, now=time.time())
 
-    await audience.publish_totals(redis, ["example", "hall-2"])
+    await audience.publish_totals(redis, list(ROOMS))
 
     assert await feed.get_message(timeout=0.5) is None  # nothing for every viewer socket
     assert redis_client.get("streaming:version") in (None, "0")
@@ -108,7 +113,7 @@ async def test_audience_counts_reach_only_the_pages_showing_them(redis_client, m
     await audience.report_process(redis, "web-2", {"example": {"viewers": 4, "health": {}}}, now=time.time())
     await audience.report_process(redis, get_hub().process, get_hub().audience(), now=time.time())
 
-    await audience.publish_totals(redis, ["example", "hall-2"])
+    await audience.publish_totals(redis, list(ROOMS))
 
     # Each page gets what it shows: its room's count (hall-2 went from 0 to 1), or all.
     assert json.loads(await room_page.receive_from(timeout=3)) == {"type": "viewers", "rooms": {"example": 5}}
@@ -130,6 +135,7 @@ async def test_audience_counts_reach_only_the_pages_showing_them(redis_client, m
         await socket.disconnect()
 
 
+@pytest.mark.usefixtures("redis")
 async def test_audience_viewers_message_for_an_unknown_room_closes_the_socket():
     communicator = await viewer(None, "")
 
@@ -148,9 +154,9 @@ async def test_audience_reaches_operators_without_an_ops_version(redis_client, t
     figures = {"example": {"viewers": 3, "health": {"playing": 3}}}
     await audience.report_process(redis, "web-1", figures, now=time.time())
 
-    await audience.publish_totals(redis, ["example", "hall-2"])
+    await audience.publish_totals(redis, list(ROOMS))
     figure = json.loads(await operator.receive_from(timeout=3))
-    await audience.publish_totals(redis, ["example", "hall-2"])  # unchanged: nothing more
+    await audience.publish_totals(redis, list(ROOMS))  # unchanged: nothing more
 
     assert figure == {
         "type": "audience",

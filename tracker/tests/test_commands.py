@@ -1,3 +1,4 @@
+import json
 import os
 import re
 import subprocess
@@ -18,7 +19,8 @@ def test_fake_encoder_registers_and_prints_one_line_per_heartbeat(site):
 
 
 def test_fake_encoder_over_the_websocket(site):
-    args = ["fake_encoder", "--ws", "--room", "hall-2", "--interval", "1", "--count", "2", "--tracker", site.url]
+    args = ["fake_encoder", "--transport", "websocket", "--room", "hall-2", "--interval", "1", "--count", "2"]
+    args += ["--tracker", site.url]
 
     lines = site.manage(*args).splitlines()
     metrics = urllib.request.urlopen(site.url + "/tracker/metrics", timeout=5).read().decode()
@@ -37,6 +39,8 @@ def test_fake_encoder_reports_errors_on_its_line(site, tmp_path):
             sys.executable,
             "manage.py",
             "fake_encoder",
+            "--transport",
+            "http",
             "--count",
             "1",
             "--tracker",
@@ -53,7 +57,18 @@ def test_fake_encoder_reports_errors_on_its_line(site, tmp_path):
 
     # The token is for another room: the tracker refuses and the line says so.
     assert result.stdout.startswith("Registered example at ")
-    assert "result ERROR 403" in result.stdout
+    assert "result ERROR HTTP 403 forbidden room: this token is for room 'hall-2'" in result.stdout
+
+
+def test_fake_encoder_speaks_the_previous_generations_protocol_with_the_sites_secret(site):
+    args = ["fake_encoder", "--transport", "legacy", "--interval", "1", "--count", "1", "--tracker", site.url]
+
+    lines = site.manage(*args).splitlines()
+    room = json.load(urllib.request.urlopen(site.url + "/tracker/api/rooms/example", timeout=5))
+
+    assert [line.endswith("result OK") for line in lines] == [True]
+    # One endpoint per sender address, as the original tracker kept them.
+    assert [(e["encoder"], e["state"]) for e in room["endpoints"]] == [("legacy-127.0.0.1", "up")]
 
 
 def test_daphne_refuses_to_start_with_a_broken_config(tmp_path):

@@ -69,6 +69,7 @@ def test_reload_config_command_refuses_a_bad_edit_with_the_one_line_error(use_co
     )
 
 
+@pytest.mark.usefixtures("redis")
 async def test_reload_order_gives_viewers_a_snapshot_with_the_new_room(use_config):
     use_config()
     viewer = WebsocketCommunicator(websocket_application, "/ws/live/", headers=HEADERS)

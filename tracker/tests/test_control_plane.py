@@ -48,6 +48,7 @@ async def tokens_for(count: int) -> list[str]:
     return tokens
 
 
+@pytest.mark.usefixtures("redis")
 async def test_a_second_connection_of_an_encoder_closes_the_first_with_4409():
     [token] = await tokens_for(1)
     first = await encoder_socket(token)
@@ -82,6 +83,7 @@ async def test_viewer_sockets_never_join_the_layer_encoder_sockets_do(redis_clie
     assert redis_client.pubsub_channels(LAYER) == []  # a closed socket leaves the layer
 
 
+@pytest.mark.usefixtures("redis")
 async def test_hundreds_of_encoder_sockets_held_idle_past_5_s_still_get_their_orders():
     # redis-py 8 reads with a 5 s timeout by default, and its pool fails at 100 connections (FINDINGS.md).
     tokens = await tokens_for(200)
@@ -98,7 +100,7 @@ async def test_hundreds_of_encoder_sockets_held_idle_past_5_s_still_get_their_or
 
 
 @pytest.fixture
-def layer_at(settings):
+def layer_at(settings, redis):
     """Point the layer at another Redis (the tests' own keeps serving everything else)."""
 
     def point(url: str) -> None:

@@ -17,7 +17,8 @@ from pathlib import Path
 from playwright.sync_api import Browser, Page, expect
 from websockets.sync.client import connect
 
-from conftest import TEST_CONFIG_DIR, TEST_SECRET, Site, post_heartbeat, running
+from conftest import TEST_CONFIG_DIR, TEST_SECRET, Site, running
+from testing.factories import post_heartbeat
 from tracker.tests.test_alerts import Receiver
 from tracker.tests.test_ops_controls import VIEWER_REPORT
 
@@ -238,6 +239,24 @@ def test_sighup_adds_a_room_that_goes_live_from_a_heartbeat_without_a_restart(si
 
 
 # Records which rows a mutation touched, leaving out the clocks ("for", "last seen") that tick in every row.
+def test_filter_shows_the_rooms_asked_for_and_counts_the_problems_it_hides(site: Site, page: Page):
+    tokens = add_encoders(site, ("example", "cam-a"), ("hall-2", "cam-b"))
+    log_in(site, page)
+    beat(site, tokens[("example", "cam-a")], "example", "cam-a", interval=1)  # and no more: down in 2 s
+    beat(site, tokens[("hall-2", "cam-b")], "hall-2", "cam-b")
+
+    page.fill("#filter", "hall")
+    expect(page.locator('tbody[data-room="example"]')).to_be_hidden()
+    expect(page.locator('tr[data-encoder="cam-b"]')).to_be_visible()
+    expect(page.locator("#summary")).to_have_text("1 down, 1 up (1 problem outside the filter)", timeout=6000)
+    expect(page).to_have_title("(1 down) Dashboard")  # the title and favicon ignore the filter
+
+    page.reload()  # the filter is in the address: a bookmark per room
+    expect(page.locator("#filter")).to_have_value("hall")
+    expect(page.locator('tbody[data-room="example"]')).to_be_hidden()
+    expect(page.locator('tbody[data-room="hall-2"]')).to_be_visible()
+
+
 def test_a_viewer_report_arrives_in_its_rooms_feed_with_the_playback_details(site: Site, page: Page):
     log_in(site, page)
     with connect(site.url.replace("http", "ws") + "/ws/live/", origin=site.url, open_timeout=5) as viewer:

@@ -6,7 +6,9 @@ import time
 from playwright.sync_api import Page, expect
 from websockets.sync.client import connect
 
-from conftest import Site, post_heartbeat, running
+from conftest import Site, running
+from testing import factories
+from testing.factories import post_heartbeat
 
 PASSWORD = "operator-password-for-tests"
 
@@ -26,8 +28,7 @@ def log_in(site: Site, page: Page) -> None:
 
 
 def heartbeat(name: str, interval: int = 1) -> dict:
-    stream = {"format": "hls", "url": f"https://cdn.example/{name}.m3u8", "clients": 1, "bitrate": 1}
-    return {"room": "example", "encoder": name, "interval": interval, "streams": [stream]}
+    return factories.heartbeat(factories.stream(f"https://cdn.example/{name}.m3u8"), encoder=name, interval=interval)
 
 
 def test_dashboard_shows_an_encoder_going_down_in_row_and_title(site: Site, page: Page):

@@ -173,3 +173,18 @@ def test_silence_covers_encoder_or_its_room_until_it_ends(model):
     assert model("silenceFor", silences, "b", "cam", 100)["until"] == 150
     assert model("silenceFor", silences, "b", "cam", 150) is None
     assert model("silenceFor", silences, "c", "cam", 100) is None
+
+
+def test_filter_shows_rooms_by_name_or_title_and_encoders_by_name(model):
+    room = {"name": "hall-1", "title": "Großer Saal"}
+    records = [encoder("hall-1-hd", "up"), encoder("hall-1-sd", "up"), encoder("collector", "down")]
+
+    results = [model("filterRoom", text, room, records) for text in ("", "saal", "sd", "HALL hd", "lounge")]
+
+    assert results == [
+        {"room": True, "encoders": ["hall-1-hd", "hall-1-sd", "collector"]},
+        {"room": True, "encoders": ["hall-1-hd", "hall-1-sd", "collector"]},  # the title: the whole room
+        {"room": True, "encoders": ["hall-1-sd"]},
+        {"room": True, "encoders": ["hall-1-hd"]},  # every word, in any field, any case
+        {"room": False, "encoders": []},
+    ]

@@ -5,14 +5,15 @@ import json
 import pytest
 from channels.testing import WebsocketCommunicator
 
+from testing.factories import heartbeat, stream
 from tracker import store
 from tracker.routing import websocket_application
 
-STREAM = {"format": "hls", "url": "https://a/x.m3u8", "clients": 2, "bitrate": 10}
+STREAM = stream(clients=2, bitrate=10)
 
 
 def beat(**overrides) -> dict:
-    return {"room": "example", "encoder": "enc-1", "interval": 5, "streams": [STREAM], **overrides}
+    return heartbeat(STREAM, interval=5) | overrides
 
 
 async def open_socket(token: str | None) -> WebsocketCommunicator:

@@ -27,7 +27,10 @@ from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from conftest import TEST_CONFIG_DIR, TEST_SECRET, Site, post_heartbeat, running, site_environment
+from conftest import TEST_CONFIG_DIR, TEST_SECRET, Site, running, site_environment
+
+# Bounded: the whole module runs in well under a minute on a loaded 2-core machine.
+from testing.factories import post_heartbeat, stream
 
 # Bounded: the whole module runs in well under a minute on a loaded 2-core machine.
 FUZZ = settings(
@@ -38,7 +41,7 @@ FUZZ = settings(
 )
 # What the web process itself writes on its own every few seconds (its audience report, pushed-message count).
 OWN_BOOKKEEPING = {"streaming:audience", "streaming:stats:pushed"}
-STREAM = {"format": "hls", "quality": "hd", "url": "https://cdn.example/hd.m3u8", "clients": 1, "bitrate": 1}
+STREAM = stream("https://cdn.example/hd.m3u8", quality="hd")
 # Its own name: the site's database outlives the module (other tests empty it when they start).
 ENCODER = f"fuzz-{uuid.uuid4().hex[:8]}"
 VALID = {"room": "example", "encoder": ENCODER, "interval": 10, "streams": [STREAM]}

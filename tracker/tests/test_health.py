@@ -2,6 +2,7 @@
 
 import pytest
 
+from testing.factories import stream
 from tracker.health import (
     Identity,
     Record,
@@ -14,7 +15,7 @@ from tracker.health import (
 
 IDENTITY = Identity(name="cam", room="example", role="encoder", grace=5)
 THRESHOLDS = Thresholds(silence=30, no_streams=60)
-STREAM = {"format": "hls", "url": "https://a/x.m3u8", "clients": 1, "bitrate": 1}
+STREAM = stream()
 
 
 def beat(

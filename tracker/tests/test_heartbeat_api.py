@@ -2,20 +2,13 @@ import json
 
 import pytest
 
+from testing import factories
+
 URL = "/tracker/api/heartbeat"
 
 
 def beat(**overrides) -> dict:
-    body = {
-        "room": "example",
-        "encoder": "enc-1",
-        "interval": 5,
-        "streams": [
-            {"format": "hls", "quality": "hd", "url": "https://cdn.example/hd.m3u8", "clients": 3, "bitrate": 2000}
-        ],
-    }
-    body.update(overrides)
-    return body
+    return factories.heartbeat(stream(), interval=5) | overrides
 
 
 def state_keys(redis_client) -> list[str]:
@@ -25,7 +18,7 @@ def state_keys(redis_client) -> list[str]:
 
 
 def stream(**overrides) -> dict:
-    return {**beat()["streams"][0], **overrides}
+    return factories.stream("https://cdn.example/hd.m3u8", quality="hd", clients=3, bitrate=2000) | overrides
 
 
 @pytest.fixture

@@ -1,12 +1,15 @@
 """Clients and bitrate history: one point per step, trimmed by time."""
 
-from conftest import TEST_SECRET, report
+import pytest
+
+from conftest import TEST_SECRET
+from testing.factories import ROOMS, report, stream
 from tracker import history, store
 
-STREAM = {"format": "hls", "url": "https://a/x.m3u8", "clients": 3, "bitrate": 1000}
-ROOMS = ["example", "hall-2"]
+STREAM = stream(clients=3, bitrate=1000)
 
 
+@pytest.mark.usefixtures("redis")
 async def test_history_one_point_per_room_per_step():
     redis = store.get_redis()
     await report("example", "a", STREAM, now=1000.0)
@@ -21,6 +24,7 @@ async def test_history_one_point_per_room_per_step():
     assert series == {"example": [(1000.0, 7, 2000, 7000)], "hall-2": [(1000.0, 0, 0, 0)]}
 
 
+@pytest.mark.usefixtures("redis")
 async def test_history_keeps_per_encoder_series():
     redis = store.get_redis()
     await report("example", "a", STREAM, now=1000.0)
@@ -32,6 +36,7 @@ async def test_history_keeps_per_encoder_series():
     assert series == {"example/a": [(1010.0, 3, 1000, 3000)]}
 
 
+@pytest.mark.usefixtures("redis")
 async def test_history_tells_measured_bandwidth_from_encoding_bitrate():
     redis = store.get_redis()
     # An nginx-rtmp style stream: encoded at 2 Mbit/s, 5 Mbit/s going out to its players.

@@ -8,14 +8,15 @@ import pytest
 from channels.testing import WebsocketCommunicator
 
 from conftest import TEST_SECRET
+from testing.factories import heartbeat, stream
 from tracker import budgets
 from tracker.routing import websocket_application
 
-STREAM = {"format": "hls", "url": "https://cdn.example/a.m3u8", "clients": 1, "bitrate": 1}
+STREAM = stream("https://cdn.example/a.m3u8")
 
 
 def beat(**overrides) -> dict:
-    return {"room": "example", "encoder": "enc-1", "streams": [STREAM], **overrides}
+    return heartbeat(STREAM) | overrides
 
 
 async def post_beat(async_client, body, token: str):
@@ -114,6 +115,7 @@ async def close_code(communicator: WebsocketCommunicator) -> int:
             return output["code"]
 
 
+@pytest.mark.usefixtures("redis")
 async def test_viewer_frame_over_budget_size_closes_4429():
     communicator = await live_socket()
     await communicator.receive_from()
@@ -123,6 +125,7 @@ async def test_viewer_frame_over_budget_size_closes_4429():
     assert await close_code(communicator) == 4429
 
 
+@pytest.mark.usefixtures("redis")
 async def test_viewer_frames_over_budget_rate_close_4429_and_later_frames_are_ignored():
     communicator = await live_socket()
     await communicator.receive_from()
@@ -143,6 +146,7 @@ async def test_viewer_frames_within_budget_are_served():
     assert not all(budget.spend(now=10.0) for _ in range(budgets.BURST + 1))
 
 
+@pytest.mark.usefixtures("redis")
 async def test_one_address_gets_its_cap_of_sockets_and_of_counted_tabs(use_config):
     use_config({"viewer-sockets-per-address": 3, "viewer-tabs-per-address": 2})
     from tracker.live import get_hub
@@ -166,6 +170,7 @@ async def test_one_address_gets_its_cap_of_sockets_and_of_counted_tabs(use_confi
     assert budgets.address_limits().sockets == {}
 
 
+@pytest.mark.usefixtures("redis")
 async def test_venue_addresses_are_not_capped(use_config):
     use_config({"viewer-sockets-per-address": 1, "localips": ["10.0.0.0/8"]})
 

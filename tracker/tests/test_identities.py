@@ -7,10 +7,11 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.core.management import CommandError, call_command
 
+from testing.factories import report, stream
 from tracker.identities import hash_token
 from tracker.models import Encoder
 
-STREAM = {"format": "hls", "url": "https://a/x.m3u8", "clients": 2, "bitrate": 10}
+STREAM = stream(clients=2, bitrate=10)
 
 
 async def post(async_client, token, **body):
@@ -144,12 +145,10 @@ async def test_a_copy_from_the_database_cannot_bring_a_revoked_token_back(encode
 
 
 async def test_revoked_encoders_history_expires_and_its_alert_memory_goes(encoder_token, redis_client):
-    from conftest import report
     from tracker import history, store
     from tracker.identities import revoke_encoder
 
-    stream = {"format": "hls", "url": "https://a/x.m3u8", "clients": 1, "bitrate": 1}
-    await report("example", "enc-1", stream, now=time.time())
+    await report("example", "enc-1", stream(), now=time.time())
     await history.add_points(store.get_redis(), rooms=["example"], now=time.time(), keep_hours=24)
     redis_client.hset("streaming:alerts:memory", "example/enc-1", '{"down_open": true}')
     assert redis_client.ttl("streaming:hist:enc:example/enc-1") == -1  # kept while the encoder exists
@@ -159,5 +158,5 @@ async def test_revoked_encoders_history_expires_and_its_alert_memory_goes(encode
     assert redis_client.hget("streaming:records", "example/enc-1") is None
     assert 23 * 3600 < redis_client.ttl("streaming:hist:enc:example/enc-1") <= 24 * 3600  # history-hours
     assert redis_client.hget("streaming:alerts:memory", "example/enc-1") is None
-    await report("example", "enc-1", stream, now=time.time())  # the name comes back: its history is kept again
+    await report("example", "enc-1", stream(), now=time.time())  # the name comes back: its history is kept again
     assert redis_client.ttl("streaming:hist:enc:example/enc-1") == -1

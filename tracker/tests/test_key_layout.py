@@ -15,7 +15,8 @@ from pathlib import Path
 import redis
 from websockets.sync.client import connect
 
-from conftest import ROOT, TEST_CONFIG_DIR, TEST_SECRET, free_port, post_heartbeat, running, wait_for
+from conftest import ROOT, TEST_CONFIG_DIR, TEST_SECRET, free_port, running, wait_for
+from testing.factories import post_heartbeat, stream
 from tracker import controls, reload
 from tracker.identities import run_with_redis
 from tracker.tests.legacy.original_client import original_data, original_form
@@ -24,7 +25,7 @@ DOC = ROOT / "docs" / "architecture.md"
 SECTION = "## Redis key layout"
 TYPES = {"string", "hash", "zset", "stream", "channel"}
 PREFIX = "streaming"  # the site's processes run with the default REDIS_PREFIX
-STREAM = {"format": "hls", "url": "https://cdn.example/a.m3u8", "clients": 3, "bitrate": 1000}
+STREAM = stream("https://cdn.example/a.m3u8", clients=3, bitrate=1000)
 # Keys that last two seconds: the run writes them, but they may be gone when it looks.
 FLEETING = {"<prefix>:rate:<token hash>:<second>", "<prefix>:rate:legacy:<room>:<encoder>:<second>"}
 

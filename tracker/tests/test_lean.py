@@ -2,26 +2,32 @@
 
 import json
 
-from channels.testing import HttpCommunicator
-from django.core.asgi import get_asgi_application
+import pytest
+from django.contrib.auth.models import User
+from django.http import JsonResponse
+from django.urls import path
 
-from common.lean import LeanApplication
+from common.cors import cross_origin
+from common.lean import LeanApplication, lean
+from testing.client import call_application
+from testing.factories import ROOMS
 
 
 async def call(method: str, path: str, body: bytes = b"", headers=()) -> tuple[int, dict, bytes]:
-    app = LeanApplication(get_asgi_application())  # built now: middleware reads the test's settings
+    """A raw ASGI request (no test client conveniences): bodies without Content-Length, any Host."""
     if not any(name == b"host" for name, _ in headers):
         headers = [(b"host", b"127.0.0.1"), *headers]
-    communicator = HttpCommunicator(app, method, path, body=body, headers=list(headers))
-    response = await communicator.get_response(timeout=5)
-    return response["status"], {k.decode().lower(): v.decode() for k, v in response["headers"]}, response["body"]
+    scope = {"type": "http", "method": method, "path": path, "query_string": b"", "headers": list(headers)}
+    status, raw_headers, answer = await call_application(scope, body)
+    return status, {k.decode().lower(): v.decode() for k, v in raw_headers}, answer
 
 
+@pytest.mark.usefixtures("redis")
 async def test_lean_view_answers_with_security_headers():
     status, headers, body = await call("GET", "/tracker/api/rooms")
 
     assert status == 200
-    assert [room["name"] for room in json.loads(body)["rooms"]] == ["example", "hall-2"]
+    assert [room["name"] for room in json.loads(body)["rooms"]] == list(ROOMS)
     assert headers["x-frame-options"] == "DENY"
     assert headers["x-content-type-options"] == "nosniff"
     assert headers["content-length"] == str(len(body))
@@ -102,3 +108,76 @@ def test_public_pages_and_api_take_the_lean_path_and_operator_pages_do_not():
 
     assert [path for path in lean if LeanApplication.lean_view({"type": "http", "path": path}) is None] == []
     assert [path for path in django if LeanApplication.lean_view({"type": "http", "path": path})] == []
+
+
+def test_lean_refuses_a_view_that_is_not_async_when_decorated():
+    def blocking(request):
+        return None
+
+    with pytest.raises(TypeError, match="needs an async view"):
+        lean(blocking)
+
+
+# Views of this module's own URLs (the tests marked urls=__name__).
+@lean
+async def lean_counting_users(request):
+    return JsonResponse({"users": await User.objects.acount()})
+
+
+@lean
+@cross_origin
+async def lean_public(request):
+    return JsonResponse({"path": "lean"})
+
+
+@cross_origin
+def django_public(request):
+    return JsonResponse({"path": "django"})
+
+
+urlpatterns = [
+    path("lean-db", lean_counting_users),
+    path("lean-public", lean_public),
+    path("django-public", django_public),
+]
+
+
+@pytest.mark.urls(__name__)
+async def test_lean_view_touching_the_database_is_refused_and_recorded(
+    async_client, lean_database_guard, transactional_db
+):
+    response = await async_client.get("/lean-db")
+
+    assert response.status_code == 500
+    assert lean_database_guard.refused[0].startswith("tracker.tests.test_lean.lean_counting_users ran SELECT")
+    # The autouse guard would fail this test on the record: it is what this test expects, so taken back.
+    lean_database_guard.refused.clear()
+
+
+@pytest.mark.urls(__name__)
+@pytest.mark.parametrize("url", ["/lean-public", "/django-public"])
+async def test_cross_origin_opens_get_to_allowed_origins_on_both_paths(async_client, settings, url):
+    settings.TRACKER_ALLOWED_ORIGINS = ["https://frontend.example"]
+    allowed = await async_client.get(url, headers={"Origin": "https://frontend.example"})
+    other = await async_client.get(url, headers={"Origin": "https://evil.example"})
+    posted = await async_client.post(url, headers={"Origin": "https://frontend.example"})
+
+    assert allowed.json()["path"] == url.split("/")[1].split("-")[0]  # the path it was served on
+    assert allowed["Access-Control-Allow-Origin"] == "https://frontend.example"
+    assert "Origin" in allowed["Vary"] and "Origin" in other["Vary"]
+    assert "Access-Control-Allow-Origin" not in other
+    assert "Access-Control-Allow-Origin" not in posted
+
+
+async def test_public_api_is_readable_cross_origin_but_heartbeats_and_pages_are_not(async_client, settings):
+    settings.TRACKER_ALLOWED_ORIGINS = ["https://frontend.example"]
+    origin = {"Origin": "https://frontend.example"}
+    api = ["/tracker/api/rooms", "/tracker/api/rooms/example", "/tracker/api/venue", "/tracker/api/history"]
+    api.append("/tracker/api/rooms/example/schedule.json")
+    others = ["/", "/example", "/healthz", "/tracker/metrics"]
+
+    opened = {url: (await async_client.get(url, headers=origin)).get("Access-Control-Allow-Origin") for url in api}
+    closed = {url: (await async_client.get(url, headers=origin)).get("Access-Control-Allow-Origin") for url in others}
+
+    assert opened == dict.fromkeys(api, "https://frontend.example")
+    assert closed == dict.fromkeys(others)

@@ -4,9 +4,12 @@ when it is sent, so browsers time talk boundaries by the server (issue 15, item 
 import asyncio
 import time
 
+import pytest
+
 from tracker.tests.test_live_feed import connect, receive
 
 
+@pytest.mark.usefixtures("redis")
 async def test_each_snapshot_carries_the_time_it_was_sent_and_the_schedule_offset(settings):
     settings.SCHEDULE_OFFSET_SECONDS = -86400.5
     first = await connect()

@@ -7,7 +7,8 @@ import os
 import socket
 import struct
 
-from conftest import Site, report
+from conftest import Site
+from testing.factories import report
 
 CHANGES = 150
 # Big room messages (32 streams with long URLs, ~40 KB each), so a reader

@@ -7,7 +7,7 @@ import time
 import pytest
 from channels.testing import WebsocketCommunicator
 
-from conftest import report
+from testing.factories import report
 from tracker import ingest, store
 from tracker.routing import websocket_application
 
@@ -45,6 +45,7 @@ def rooms_by_name(snapshot: dict) -> dict:
     return {room["name"]: room for room in snapshot["rooms"]}
 
 
+@pytest.mark.usefixtures("redis")
 async def test_live_connect_gets_snapshot_of_every_room():
     communicator = await connect()
 
@@ -115,6 +116,7 @@ async def test_live_client_can_ask_for_a_fresh_snapshot(encoder_token, async_cli
 
 
 @pytest.mark.parametrize("text", ["hello", "[]", json.dumps({"type": "subscribe"})])
+@pytest.mark.usefixtures("redis")
 async def test_live_bad_client_message_closes_with_reason(text):
     communicator = await connect()
     await receive(communicator)
@@ -127,6 +129,7 @@ async def test_live_bad_client_message_closes_with_reason(text):
     assert "snapshot" in closed["reason"]
 
 
+@pytest.mark.usefixtures("redis")  # even the consumer refusing the socket takes a channel from the layer
 async def test_live_foreign_origin_is_refused():
     communicator = WebsocketCommunicator(
         websocket_application, "/ws/live/", headers=[(b"origin", b"https://evil.example")]
@@ -172,6 +175,7 @@ async def test_live_hundreds_of_sockets_share_one_subscription(encoder_token, as
         await communicator.disconnect()
 
 
+@pytest.mark.usefixtures("redis")
 async def test_live_changes_of_rooms_no_longer_configured_still_count_versions():
     communicator = await connect()
     snapshot = await receive(communicator)

@@ -1,9 +1,9 @@
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import report
+from testing.factories import report, stream
 
-STREAM = {"format": "hls", "url": "https://a/x.m3u8", "clients": 7, "bitrate": 3000}
+STREAM = stream(clients=7, bitrate=3000)
 
 
 def samples(text: str) -> dict[str, float]:

@@ -6,13 +6,13 @@ import time
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
-from django.test import AsyncClient
 
-from conftest import report
+from testing.client import AsyncClient
+from testing.factories import report, stream
 from tracker import ingest, store
 from tracker.routing import websocket_application
 
-STREAM = {"format": "hls", "url": "https://a/x.m3u8", "clients": 2, "bitrate": 10}
+STREAM = stream(clients=2, bitrate=10)
 HEADERS = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
 
 

@@ -7,11 +7,11 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 
-from conftest import report
+from testing.factories import ROOMS, report, stream
 from tracker import ingest, store
 from tracker.routing import websocket_application
 
-STREAM = {"format": "hls", "url": "https://a/x.m3u8", "clients": 2, "bitrate": 10}
+STREAM = stream(clients=2, bitrate=10)
 
 
 async def logged_in_cookie(client) -> bytes:
@@ -50,7 +50,7 @@ async def test_ops_socket_sends_snapshot_then_each_record_change(transactional_d
     assert snapshot["type"] == "snapshot"
     assert [(e["name"], e["state"]) for e in snapshot["encoders"]] == [("cam", "up")]
     assert snapshot["logs"]["example"][0]["new"] == "up"
-    assert [r["name"] for r in snapshot["rooms"]] == ["example", "hall-2"]
+    assert [r["name"] for r in snapshot["rooms"]] == list(ROOMS)
     assert change["version"] == snapshot["version"] + 1
     assert (change["encoder"]["state"], change["transition"]["new"]) == ("late", "late")
     await communicator.disconnect()

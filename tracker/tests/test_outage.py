@@ -1,11 +1,11 @@
 """An outage of our own store is not an encoder outage: after it, judging resumes with grace."""
 
-from conftest import report
+from testing.factories import report, stream
 from tracker import ingest, store
 from tracker.health import State
 from tracker.outage import StoreWatch
 
-STREAM = {"format": "hls", "url": "https://a/x.m3u8", "clients": 1, "bitrate": 1}
+STREAM = stream()
 
 
 async def test_after_an_outage_no_encoder_turns_late_before_an_interval_plus_grace(redis_client):

@@ -4,12 +4,13 @@ import json
 import time
 import urllib.request
 
-from conftest import TEST_CONFIG_DIR, TEST_SECRET, post_heartbeat, report, running, wait_for
+from conftest import TEST_CONFIG_DIR, TEST_SECRET, running, wait_for
+from testing.factories import post_heartbeat, report, stream
 from tracker import alerts, audience, dashboard, ingest, metrics, store
 from tracker.health import State
 from tracker.tests.test_alerts import Receiver
 
-STREAM = {"format": "hls", "url": "https://a/x.m3u8", "clients": 1, "bitrate": 1}
+STREAM = stream()
 URL = "/tracker/api/heartbeat"
 
 

@@ -1,4 +1,4 @@
-from conftest import report
+from testing.factories import report
 
 
 def hls(url: str, clients: int, bitrate: int = 1000, fmt: str = "hls") -> dict:
@@ -114,9 +114,7 @@ async def test_stream_filters_by_quality(async_client):
 async def test_stream_refuses_viewers_in_the_venue(async_client, settings, use_config):
     import json
 
-    from django.test import AsyncRequestFactory
-
-    from tracker import views
+    from testing.client import AsyncClient
 
     use_config({"localips": ["10.73.0.0/16", "^192\\.168\\.5\\."]})
     settings.TRUSTED_PROXIES = ["127.0.0.1"]
@@ -124,10 +122,9 @@ async def test_stream_refuses_viewers_in_the_venue(async_client, settings, use_c
     url = "/tracker/api/rooms/example/stream"
 
     def get(address, forwarded=None):
-        # The test client can't set the connection's address: build the request.
-        request = AsyncRequestFactory().get(url, headers={"X-Forwarded-For": forwarded} if forwarded else {})
-        request.META["REMOTE_ADDR"] = address
-        return views.room_stream(request, name="example")
+        # From a connection of this address (the ASGI scope's client).
+        from_address = AsyncClient(address=address)
+        return from_address.get(url, headers={"X-Forwarded-For": forwarded} if forwarded else {})
 
     venue = await get("10.73.1.2")
     venue_by_regex = await get("192.168.5.20")

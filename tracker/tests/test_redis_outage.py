@@ -7,10 +7,11 @@ import urllib.error
 
 from websockets.sync.client import connect
 
-from conftest import RedisProcess, free_port, post_heartbeat, running, wait_for
+from conftest import RedisProcess, free_port, running, wait_for
+from testing.factories import heartbeat, post_heartbeat, stream
 
-STREAM = {"format": "webm", "url": "https://cdn.example/a.webm", "clients": 0, "bitrate": 1}
-BEAT = {"room": "example", "encoder": "cam-1", "interval": 30, "streams": [STREAM]}
+STREAM = stream("https://cdn.example/a.webm", format="webm", clients=0)
+BEAT = heartbeat(STREAM, encoder="cam-1", interval=30)
 
 
 def heartbeat_status(url: str, token: str) -> int:

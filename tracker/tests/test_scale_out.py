@@ -6,9 +6,10 @@ import urllib.request
 
 from websockets.sync.client import connect
 
-from conftest import post_heartbeat, running
+from conftest import running
+from testing.factories import post_heartbeat, stream
 
-STREAM = {"format": "webm", "url": "https://cdn.example/a.webm", "clients": 0, "bitrate": 1}
+STREAM = stream("https://cdn.example/a.webm", format="webm", clients=0)
 
 
 def status_of(url: str) -> int:

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import published
+from testing.factories import published
 from tracker import schedule_sync, store
 
 
@@ -70,6 +70,7 @@ def server(use_config) -> Iterator[ScheduleServer]:
     server.http.shutdown()
 
 
+@pytest.mark.usefixtures("redis")
 async def test_sync_stores_room_events_and_announces_the_change(server):
     redis = store.get_redis()
     pubsub = redis.pubsub(ignore_subscribe_messages=True)
@@ -86,6 +87,7 @@ async def test_sync_stores_room_events_and_announces_the_change(server):
     await pubsub.aclose()
 
 
+@pytest.mark.usefixtures("redis")
 async def test_sync_uses_conditional_get_and_reports_no_change(server):
     redis = store.get_redis()
     await schedule_sync.sync(redis)
@@ -99,6 +101,7 @@ async def test_sync_uses_conditional_get_and_reports_no_change(server):
     assert third == ["example"]
 
 
+@pytest.mark.usefixtures("redis")
 async def test_sync_failure_keeps_last_good_schedule_and_tells_operators(server, caplog):
     redis = store.get_redis()
     await schedule_sync.sync(redis)
@@ -118,6 +121,7 @@ async def test_sync_failure_keeps_last_good_schedule_and_tells_operators(server,
     ]
 
 
+@pytest.mark.usefixtures("redis")
 async def test_sync_parse_error_is_reported_not_stored(server):
     redis = store.get_redis()
     server.body = b"<schedule><day"
@@ -128,6 +132,7 @@ async def test_sync_parse_error_is_reported_not_stored(server):
     assert "XML" in (await store.get_ops_state(redis, "schedules"))["example"]["error"]
 
 
+@pytest.mark.usefixtures("redis")
 async def test_now_next_at_exact_boundaries(server):
     redis = store.get_redis()
     await schedule_sync.sync(redis)
@@ -144,6 +149,7 @@ async def test_now_next_at_exact_boundaries(server):
     assert "abstract" not in state_at["now"]
 
 
+@pytest.mark.usefixtures("redis")
 async def test_now_next_in_a_gap_is_a_break_filler(server):
     redis = store.get_redis()
     await schedule_sync.sync(redis)
@@ -180,6 +186,7 @@ async def test_schedule_of_a_room_without_one_is_empty(async_client):
     assert day["day"] == []
 
 
+@pytest.mark.usefixtures("redis")
 async def test_schedule_from_a_file_path(use_config, tmp_path):
     path = tmp_path / "programme.json"
     path.write_bytes(DAY)
@@ -192,6 +199,7 @@ async def test_schedule_from_a_file_path(use_config, tmp_path):
     assert (first, unchanged) == (["hall-2"], [])
 
 
+@pytest.mark.usefixtures("redis")
 def test_schedule_commands_sync_and_show(server, capsys):
     from django.core.management import call_command
 
@@ -206,6 +214,7 @@ def test_schedule_commands_sync_and_show(server, capsys):
     assert any("[break]" in line for line in shown)
 
 
+@pytest.mark.usefixtures("redis")
 async def test_viewers_are_told_when_a_schedule_changes(server):
     from channels.testing import WebsocketCommunicator
 
@@ -224,6 +233,7 @@ async def test_viewers_are_told_when_a_schedule_changes(server):
     await communicator.disconnect()
 
 
+@pytest.mark.usefixtures("redis")
 async def test_a_source_that_breaks_the_parser_does_not_stop_the_others(use_config, tmp_path):
     broken, good = tmp_path / "broken.json", tmp_path / "good.json"
     broken.write_text(
@@ -264,6 +274,7 @@ def test_manual_sync_publishes_now_and_next_at_once(server, redis_client):
     assert nownext["next"]["title"] == "Opening"  # the test's day is ahead of the clock
 
 
+@pytest.mark.usefixtures("redis")
 async def test_sync_with_a_wrong_key_tells_operators_the_room_names_the_source_has(use_config):
     server = ScheduleServer()
     use_config(example={"schedule": server.url, "schedule-key": "Hall One"})

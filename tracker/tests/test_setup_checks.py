@@ -56,6 +56,7 @@ def test_check_config_fails_on_a_relative_preview(use_config, capsys):
     assert "room 'example': key 'preview': 'example.jpg'" in capsys.readouterr().err
 
 
+@pytest.mark.usefixtures("redis")
 async def test_check_config_names_the_rooms_of_a_schedule_whose_key_matched_nothing(use_config, tmp_path, capsys):
     schedule = tmp_path / "schedule.json"
     schedule.write_text(

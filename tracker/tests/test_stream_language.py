@@ -3,7 +3,7 @@ viewers see it and the stream API picks by it."""
 
 import json
 
-from conftest import report
+from testing.factories import report
 
 
 async def test_a_translation_carries_its_language_and_is_picked_by_it(async_client):

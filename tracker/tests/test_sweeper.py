@@ -3,11 +3,13 @@
 import asyncio
 import json
 
-from conftest import published, report
+import pytest
+
+from testing.factories import ROOMS, published, report, stream
 from tracker import ingest, store
 from tracker.health import State
 
-STREAM = {"format": "hls", "url": "https://a/x.m3u8", "clients": 1, "bitrate": 1}
+STREAM = stream()
 
 
 async def subscribe(redis, channel):
@@ -43,6 +45,7 @@ async def test_two_sweepers_racing_make_one_transition_and_one_log_entry(redis_c
     assert redis_client.xlen("streaming:log:example") == 20
 
 
+@pytest.mark.usefixtures("redis")
 async def test_changes_are_published_with_consecutive_versions():
     redis = store.get_redis()
     live = await subscribe(redis, store.live_channel())
@@ -58,6 +61,7 @@ async def test_changes_are_published_with_consecutive_versions():
     await live.aclose()
 
 
+@pytest.mark.usefixtures("redis")
 async def test_every_record_change_goes_to_operators_with_its_transition():
     redis = store.get_redis()
     ops = await subscribe(redis, store.ops_channel())
@@ -73,6 +77,7 @@ async def test_every_record_change_goes_to_operators_with_its_transition():
     await ops.aclose()
 
 
+@pytest.mark.usefixtures("redis")
 async def test_unchanged_public_report_publishes_nothing_to_viewers():
     redis = store.get_redis()
     await report("example", "a", STREAM, now=1000.0)
@@ -97,11 +102,12 @@ async def test_log_keeps_transitions_with_reasons(redis_client):
     ]
 
 
+@pytest.mark.usefixtures("redis")
 async def test_snapshot_and_version_agree():
     redis = store.get_redis()
     await report("hall-2", "a", STREAM, now=1000.0)
 
-    snapshot = await store.read_snapshot(redis, ["example", "hall-2"])
+    snapshot = await store.read_snapshot(redis, list(ROOMS))
 
     assert snapshot.version == 1
     assert snapshot.rooms["example"] == store.RoomState(reports={}, attrs={})

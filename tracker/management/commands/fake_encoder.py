@@ -1,15 +1,18 @@
-"""A stand-in encoder: heartbeats like a real one so a new site shows live rooms."""
+"""A stand-in encoder: heartbeats like a real one so a new site shows live rooms.
 
-import json
+It sends through the encoder agent's own transports (tracker/agent/transports),
+so development exercises the client real encoders run, over the websocket,
+HTTP or the previous generation's register endpoint.
+"""
+
 import random
 import time
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from tracker.agent.transports import MODES, Transport, TransportError, build_transport
 from tracker.config import ConfigError, get_config
 from tracker.identities import IdentityError, add_encoder, revoke_encoder
 from tracker.models import Encoder, Role
@@ -34,35 +37,55 @@ class Command(BaseCommand):
         parser.add_argument("--interval", type=int, default=10, help="seconds between heartbeats")
         parser.add_argument("--tracker", default="http://127.0.0.1:8000", help="the tracker's base URL")
         parser.add_argument("--count", type=int, default=0, help="stop after this many heartbeats (0: never)")
-        parser.add_argument("--ws", action="store_true", help="send heartbeats over the websocket, not HTTP")
+        parser.add_argument(
+            "--transport",
+            choices=MODES,
+            default="auto",
+            help="as the encoder agent: auto (websocket, HTTP when it fails), websocket, http, "
+            "or legacy (the previous generation's register endpoint, with the site's secret)",
+        )
         parser.add_argument(
             "--token-file",
             help="file holding the encoder's token; without it the command (re)creates its own encoder identity",
         )
 
-    def handle(self, *args, room, encoder, interval, tracker, count, token_file, ws, **options):
+    def handle(self, *args, room, encoder, interval, tracker, count, token_file, transport, **options):
         encoder = encoder or f"fake-{room}"
         try:
-            get_config()
-            token = Path(token_file).read_text().strip() if token_file else fresh_token(room, encoder)
+            config = get_config()
+            if transport == "legacy":
+                token = config.secret  # the original protocol knows one shared secret, not encoder tokens
+            else:
+                token = Path(token_file).read_text().strip() if token_file else fresh_token(room, encoder)
         except (ConfigError, IdentityError, OSError) as exc:
             raise CommandError(str(exc)) from None
-        send = WebsocketSender(tracker, token) if ws else HttpSender(tracker, token)
+        sender = build_transport(transport, tracker, token, timeout=5)
         sent = 0
-        while count == 0 or sent < count:
-            body = {
-                "room": room,
-                "encoder": encoder,
-                "interval": interval,
-                "streams": [{**s, "clients": random.randint(0, 50), "bitrate": 2_500_000} for s in TEST_STREAMS],
-            }
-            result = send(body)
-            stamp = datetime.now(UTC).isoformat(timespec="seconds")
-            self.stdout.write(f"Registered {room} at {stamp} result {result}")
-            self.stdout.flush()
-            sent += 1
-            if count == 0 or sent < count:
-                time.sleep(interval)
+        try:
+            while count == 0 or sent < count:
+                result = send(sender, heartbeat(room, encoder, interval))
+                stamp = datetime.now(UTC).isoformat(timespec="seconds")
+                self.stdout.write(f"Registered {room} at {stamp} result {result}")
+                self.stdout.flush()
+                sent += 1
+                if count == 0 or sent < count:
+                    time.sleep(interval)
+        finally:
+            sender.close()  # a websocket closed at the end: operators see the encoder gone at once
+
+
+def heartbeat(room: str, encoder: str, interval: int) -> dict:
+    streams = [{**s, "clients": random.randint(0, 50), "bitrate": 2_500_000} for s in TEST_STREAMS]
+    return {"room": room, "encoder": encoder, "interval": interval, "streams": streams}
+
+
+def send(sender: Transport, body: dict) -> str:
+    """ "OK", or "ERROR <why>" as the agent's transports say it."""
+    try:
+        sender.send(body)
+    except TransportError as exc:
+        return f"ERROR {exc.reason}"
+    return "OK"
 
 
 def fresh_token(room: str, name: str) -> str:
@@ -70,50 +93,3 @@ def fresh_token(room: str, name: str) -> str:
     if Encoder.objects.filter(name=name).exists():
         revoke_encoder(name)
     return add_encoder(room=room, name=name, role=Role.ENCODER)[1]
-
-
-class HttpSender:
-    """POSTs heartbeats; each call returns "OK" or "ERROR <why>"."""
-
-    def __init__(self, tracker: str, token: str):
-        self.url, self.token = tracker.rstrip("/") + "/tracker/api/heartbeat", token
-
-    def __call__(self, body: dict) -> str:
-        request = urllib.request.Request(
-            self.url,
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=5):
-                return "OK"
-        except urllib.error.HTTPError as exc:
-            return f"ERROR {exc.code} {exc.read(500).decode(errors='replace')}"
-        except OSError as exc:
-            return f"ERROR {getattr(exc, 'reason', exc)}"
-
-
-class WebsocketSender:
-    """The reference websocket client: one socket, a frame per heartbeat, an ack per frame.
-
-    The token goes in the Authorization header, never in the URL.
-    """
-
-    def __init__(self, tracker: str, token: str):
-        self.url = tracker.rstrip("/").replace("http", "ws", 1) + "/tracker/ws/encoder/"
-        self.token = token
-        self.socket = None
-
-    def __call__(self, body: dict) -> str:
-        from websockets.exceptions import WebSocketException
-        from websockets.sync.client import connect
-
-        try:
-            if self.socket is None:
-                self.socket = connect(self.url, additional_headers={"Authorization": f"Bearer {self.token}"})
-            self.socket.send(json.dumps(body))
-            ack = json.loads(self.socket.recv(timeout=5))
-        except (OSError, TimeoutError, WebSocketException) as exc:
-            self.socket = None  # reconnect with the next heartbeat
-            return f"ERROR {exc}"
-        return "OK" if ack.get("ok") else f"ERROR {ack.get('field')}: {ack.get('message')}"

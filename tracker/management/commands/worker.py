@@ -74,13 +74,20 @@ async def sweep_forever(redis: store.Redis, watch: StoreWatch, shutdown: Shutdow
     stamped = 0.0
     while True:
         try:
-            if await watch.outage_ended(redis):
-                granted = await ingest.grant_recovery_grace(redis, now=time.time())
-                watch.dealt_with()
-                logger.warning("redis is back after an outage: %d encoders get an interval plus grace", granted)
             if time.time() - stamped >= site_health.WORKER_STAMP_SECONDS:
                 await site_health.stamp_worker(redis, now=time.time(), name=site_health.worker_name())
                 stamped = time.time()
+            if not await site_health.intake_alive(redis):
+                # No web process takes heartbeats: encoders cannot report, so nobody is judged.
+                if not watch.lost:
+                    logger.warning("no web process is taking heartbeats: judging nobody until one is")
+                watch.failed()
+                await shutdown.pause(MAX_SLEEP_SECONDS)
+                continue
+            if await watch.outage_ended(redis):
+                granted = await ingest.grant_recovery_grace(redis, now=time.time())
+                watch.dealt_with()
+                logger.warning("back after an outage of ours: %d encoders get an interval plus grace", granted)
             for transition in await ingest.sweep(redis, now=time.time()):
                 logger.info(
                     "%s/%s %s -> %s: %s",
@@ -153,9 +160,10 @@ async def schedules_forever(redis: store.Redis) -> None:
     changed = asyncio.Event()
     while True:
         try:
-            # A task group: when one loop fails, the other is stopped too, not left behind.
+            # A task group: when one loop fails, the others are stopped too, not left behind.
             async with asyncio.TaskGroup() as group:
-                group.create_task(schedule_sync.sync_forever(redis, changed))
+                group.create_task(schedule_sync.sync_forever(redis))
+                group.create_task(schedule_sync.wake_on_changes(changed))
                 group.create_task(schedule_sync.now_next_forever(redis, changed))
         except* RedisError as errors:
             logger.warning("schedules cannot reach redis: %s", errors.exceptions[0])

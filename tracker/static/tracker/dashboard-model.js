@@ -133,3 +133,16 @@ export function silenceFor(silences, room, name, now) {
   const whole = silences[room];
   return [own, whole].filter((s) => s && s.until > now).sort((a, b) => b.until - a.until)[0] || null;
 }
+
+// The filter box: which rooms and encoders a crew member follows. Every word
+// must be found in the room's name or title or the encoder's name ("hall
+// enc" finds hall-1's encoders); a room whose name or title has them all
+// shows all its encoders. Returns {room, encoders}: whether the room shows,
+// and the names of its encoders that do.
+export function filterRoom(filter, room, records) {
+  const words = filter.toLowerCase().split(/\s+/).filter(Boolean);
+  const found = (...texts) => words.every((word) => texts.some((text) => (text || "").toLowerCase().includes(word)));
+  const whole = found(room.name, room.title);
+  const shown = records.filter((record) => whole || found(room.name, room.title, record.name)).map((r) => r.name);
+  return { room: whole || shown.length > 0, encoders: shown };
+}

@@ -19,7 +19,7 @@ const REFRESH_SECONDS = 15;
 // The server answers a ping at once; a ping unanswered this long means the link is dead.
 const PING_SECONDS = 3;
 const SILENT_SECONDS = 8;
-const COLORS = { down: "#c62828", disconnected: "#6a1b9a", degraded: "#b26a00", late: "#c77700", up: "#2e7d32", empty: "#2e7d32" };
+const COLORS = { down: "#c62828", disconnected: "#6a1b9a", degraded: "#9a5b00", late: "#b45309", up: "#2e7d32", empty: "#2e7d32" };
 
 const grid = document.getElementById("grid");
 const summary = document.getElementById("summary");
@@ -29,6 +29,7 @@ const refused = document.getElementById("refused");
 const sound = document.getElementById("sound");
 const compact = document.getElementById("compact");
 const favicon = document.getElementById("favicon");
+const filterBox = document.getElementById("filter");
 
 let rooms = [];
 const encoders = new Map(); // "room/name" -> record
@@ -81,6 +82,16 @@ function toggleSetting(box, key, apply) {
 }
 toggleSetting(sound, "dashboard-sound", () => {});
 toggleSetting(compact, "dashboard-compact", (on) => document.body.classList.toggle("compact", on));
+
+// The filter lives in the address (?filter=hall-1): a screen per room is a bookmark.
+filterBox.value = new URLSearchParams(window.location.search).get("filter") || "";
+filterBox.addEventListener("input", () => {
+  const url = new URL(window.location.href);
+  if (filterBox.value) url.searchParams.set("filter", filterBox.value);
+  else url.searchParams.delete("filter");
+  window.history.replaceState(null, "", url);
+  changed();
+});
 
 // --- one room: a <tbody> whose first row says how the room is
 
@@ -362,6 +373,7 @@ function flush() {
   const ordered = M.orderRooms(rooms, [...encoders.values()]);
   const seenRooms = new Set();
   const seenRows = new Set();
+  let filteredProblems = 0; // problems the filter hides: the summary still says them
   ordered.forEach((entry, roomIndex) => {
     const name = entry.room.name;
     seenRooms.add(name);
@@ -373,6 +385,8 @@ function flush() {
       updateRoom(view, entry);
     }
     place(grid, view.body, roomIndex + 1); // after the <thead>
+    const shown = M.filterRoom(filterBox.value, entry.room, entry.encoders);
+    setHidden(view.body, !shown.room);
     entry.encoders.forEach((record, rowIndex) => {
       const key = member(record);
       seenRows.add(key);
@@ -384,6 +398,8 @@ function flush() {
         updateRow(row, record);
       }
       place(view.body, row.row, rowIndex + 1); // after the room's head
+      setHidden(row.row, !shown.encoders.includes(record.name));
+      if (row.row.hidden && record.state !== "up") filteredProblems += 1;
     });
   });
   rowViews.forEach((view, key) => seenRows.has(key) || (view.row.remove(), rowViews.delete(key)));
@@ -392,14 +408,15 @@ function flush() {
   dirtyRooms.clear();
   everything = false;
   setItems(setupList, setup);
-  announce(ordered);
+  announce(ordered, filteredProblems);
 }
 
-function announce(ordered) {
+function announce(ordered, filteredProblems) {
   const counts = {};
   encoders.forEach((r) => (counts[r.state] = (counts[r.state] || 0) + 1));
   const worst = M.worstState([...encoders.values()]);
-  setText(summary, connected ? M.STATES.filter((s) => counts[s]).map((s) => `${counts[s]} ${s}`).join(", ") || "No encoders yet" : "Not connected");
+  const outside = filteredProblems ? ` (${M.plural(filteredProblems, "problem")} outside the filter)` : "";
+  setText(summary, connected ? (M.STATES.filter((s) => counts[s]).map((s) => `${counts[s]} ${s}`).join(", ") || "No encoders yet") + outside : "Not connected");
   const title = M.titleText(counts, { connected });
   if (document.title !== title) document.title = title;
   const problems = M.STATES.filter((s) => s !== "up").reduce((sum, s) => sum + (counts[s] || 0), 0);

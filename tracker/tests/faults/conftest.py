@@ -15,10 +15,11 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from conftest import TEST_CONFIG_DIR, TEST_SECRET, RedisProcess, free_port, post_heartbeat
+from conftest import TEST_CONFIG_DIR, TEST_SECRET, RedisProcess, free_port
+from testing.factories import post_heartbeat, stream
 from tracker.tests.test_alerts import Receiver
 
-STREAM = {"format": "webm", "url": "https://cdn.example/a.webm", "clients": 0, "bitrate": 1}
+STREAM = stream("https://cdn.example/a.webm", format="webm", clients=0)
 
 
 @pytest.fixture

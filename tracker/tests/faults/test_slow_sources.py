@@ -63,15 +63,20 @@ def sources(use_config, monkeypatch) -> Iterator[tuple[DrippingServer, ScheduleS
     good.http.shutdown()
 
 
+@pytest.mark.usefixtures("redis")
 async def test_a_dripping_source_ends_at_its_deadline_and_holds_back_no_other(sources):
     redis = store.get_redis()
     changed = asyncio.Event()
+    waking = asyncio.create_task(schedule_sync.wake_on_changes(changed))  # what wakes the worker's timer
+    await asyncio.wait_for(changed.wait(), timeout=5)  # subscribed
+    changed.clear()
     started = time.monotonic()
 
-    sync = asyncio.create_task(schedule_sync.sync(redis, changed=changed))
+    sync = asyncio.create_task(schedule_sync.sync(redis))
     await asyncio.wait_for(changed.wait(), timeout=DEADLINE)
     others_in = time.monotonic() - started
     result = await sync
+    waking.cancel()
     ended_in = time.monotonic() - started
     health = await store.get_ops_state(redis, "schedules")
     print(

@@ -214,3 +214,28 @@ def restart_daphne(site, port: int, logs: Path) -> subprocess.Popen:
     process = subprocess.Popen(command, cwd=ROOT, env=site.env, stdout=log, stderr=subprocess.STDOUT)
     log.close()
     return process
+
+
+def test_every_web_process_gone_8_s_is_no_encoder_outage(fault_env, own_redis, receiver, tmp_path):
+    port = free_port()
+    with running(fault_env, tmp_path, port=port) as site:
+        token = site.add_encoder("example", "cam-1")
+        with Encoder(site.url, token, name="cam-1", interval=5, every=1) as encoder:
+            wait_for(lambda: transitions(own_redis.url) == [("cam-1", None, "up")], timeout=10, what="cam-1 up")
+            site.processes[0].kill()  # the only web process: nobody can take a heartbeat
+            time.sleep(8)  # past cam-1's interval plus grace: late, then down, were it judged
+            again = restart_daphne(site, port, tmp_path)
+            back = time.monotonic()
+            try:
+                wait_for(lambda: encoder.first_accepted_after(back), timeout=20, what="heartbeats taken again")
+                accepted_in = encoder.first_accepted_after(back) - back
+                time.sleep(3)  # room for a wrong alert
+            finally:
+                again.terminate()
+                again.wait(timeout=10)
+    log = next(tmp_path.glob(f"{port}-1.log")).read_text()
+    print(f"\nevery web process gone 8 s: heartbeats taken {accepted_in:.1f} s after the restart, no encoder judged")
+
+    assert transitions(own_redis.url) == [("cam-1", None, "up")]
+    assert receiver.received == []
+    assert "no web process is taking heartbeats" in log and "encoders get an interval plus grace" in log

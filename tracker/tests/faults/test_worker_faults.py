@@ -72,6 +72,7 @@ def test_worker_stops_cleanly_on_sigterm(fault_env, tmp_path):
         code = worker.wait(timeout=15)
         stopped_in = time.monotonic() - asked
     log = next(tmp_path.glob("*-1.log")).read_text()
+    print(f"\nworker SIGTERM: stopped after {stopped_in:.2f} s")
 
     assert code == 0
     assert stopped_in < 3
