@@ -91,7 +91,12 @@ async def room(request: HttpRequest, name: str) -> HttpResponse:
     if venue:
         return page(request, "inroom.html", {"room": current})
     # Recordings of the talks that ended today, newest first (from the schedule or the room's template).
-    recorded = [t for t in (await day_of(current))["day"] if t["ended"] and t["relive"]]
+    # Without the schedule the page still plays: the script adds the recordings once it reads them.
+    try:
+        day = (await day_of(current))["day"]
+    except tracker_api.TrackerUnavailable:
+        day = []
+    recorded = [t for t in day if t["ended"] and t["relive"]]
     return page(request, "room.html", {"room": current, "sources": sources(current), "recorded": recorded[::-1][:3]})
 
 

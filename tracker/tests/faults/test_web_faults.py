@@ -172,10 +172,11 @@ def test_frontend_alone_keeps_its_rooms_while_its_tracker_is_gone(fault_env, own
             wait_for(lambda: 'data-room="example"' in page_of(frontend.url), timeout=10, what="the room live")
             tracker.processes[0].kill()  # systemd starts it again two seconds later
             gone = time.monotonic()
-            during = []
+            during, room_pages = [], []
             while time.monotonic() - gone < 3:
                 started = time.monotonic()
                 during.append((page_of(frontend.url), time.monotonic() - started, readiness(frontend.url)))
+                room_pages.append(page_of(frontend.url, "/example"))  # a 503 raises here
                 time.sleep(0.5)
             again = restart_daphne(tracker, tracker_port, tmp_path)
             back = time.monotonic()
@@ -187,6 +188,7 @@ def test_frontend_alone_keeps_its_rooms_while_its_tracker_is_gone(fault_env, own
     print(f"\ntracker gone 3 s: frontend answered in at most {slowest:.2f} s; fresh again {fresh_in:.2f} s after")
 
     assert all('data-room="example"' in html for html, _, _ in during)  # the room stayed on the pages
+    assert all('id="video"' in html for html in room_pages)  # and its player, schedule or not
     assert all(status == 200 for _, _, (status, _) in during)
     assert any("tracker" in body.get("warnings", {}) for _, _, (_, body) in during)
     assert slowest < 1
@@ -195,8 +197,8 @@ def test_frontend_alone_keeps_its_rooms_while_its_tracker_is_gone(fault_env, own
     assert [t for t in transitions(own_redis.url)] == [("cam-1", None, "up")]
 
 
-def page_of(url: str) -> str:
-    with urllib.request.urlopen(url + "/", timeout=5) as response:
+def page_of(url: str, path: str = "/") -> str:
+    with urllib.request.urlopen(url + path, timeout=5) as response:
         return response.read().decode()
 
 
