@@ -7,6 +7,8 @@ from typing import Any, Protocol
 
 # Websocket close codes the tracker uses for a token it does not accept.
 AUTH_CLOSE_CODES = {4401, 4403}
+# The tracker closes an encoder's older socket when the same encoder connects again.
+REPLACED_CLOSE_CODE = 4409
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,10 @@ class TransportError(Exception):
 
 class Unreachable(TransportError):
     """No answer: connection refused, timed out, dropped, or a 5xx. Retry with backoff."""
+
+
+class Replaced(TransportError):
+    """Another connection with this token took over (close 4409): most likely a second agent with the same token."""
 
 
 class Rejected(TransportError):

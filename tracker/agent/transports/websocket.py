@@ -9,7 +9,17 @@ from urllib.parse import urlsplit, urlunsplit
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.sync.client import ClientConnection, connect
 
-from .base import AUTH_CLOSE_CODES, Ack, AuthRejected, Rejected, Unreachable, next_interval, rejection
+from .base import (
+    AUTH_CLOSE_CODES,
+    REPLACED_CLOSE_CODE,
+    Ack,
+    AuthRejected,
+    Rejected,
+    Replaced,
+    Unreachable,
+    next_interval,
+    rejection,
+)
 
 
 def websocket_url(tracker: str) -> str:
@@ -81,6 +91,9 @@ class WebsocketTransport:
             close = exc.rcvd
             if close is not None and close.code in AUTH_CLOSE_CODES:
                 raise AuthRejected(f"closed {close.code} {close.reason}".strip(), error="forbidden") from None
+            if close is not None and close.code == REPLACED_CLOSE_CODE:
+                # Not a lost link: reconnecting at once would replace the other connection in turn.
+                raise Replaced(f"closed {close.code} {close.reason}".strip()) from None
             reason = f"websocket closed ({close.code} {close.reason})".strip() if close else "websocket lost"
             raise Unreachable(reason) from None
         except TimeoutError:
