@@ -13,7 +13,7 @@ from typing import Any, TextIO
 
 from .backoff import Backoff
 from .sources import Incomplete, Source, SourceError
-from .transports import Ack, AuthRejected, Rejected, Replaced, Transport, Unreachable
+from .transports import Ack, AuthRejected, Rejected, Replaced, Revoked, Transport, Unreachable
 
 log = logging.getLogger("tracker.agent")
 
@@ -71,6 +71,7 @@ class Agent:
         self.send_metrics = True
         self.metrics_warned = False
         self.ok = False
+        self.revoked = False
         # Sources are read in parallel so one slow server does not delay the others' report.
         self.executor = ThreadPoolExecutor(max_workers=max(1, len(sources)), thread_name_prefix="source")
 
@@ -146,6 +147,12 @@ class Agent:
                 f" with the same token? Waiting {delay:.0f} s before reconnecting"
             )
             return self.failed(state, exc.reason, logging.WARNING, delay=delay)
+        except Revoked as exc:
+            # Retrying cannot help: a revoked token never comes back. Stop, so the operator notices.
+            self.revoked = True
+            self.stop.set()
+            state = f"token revoked by the tracker ({exc.reason}): stopping; give the encoder a new token and restart"
+            return self.failed(state, exc.reason, logging.ERROR, delay=0.0)
         except AuthRejected as exc:
             return self.failed(f"token refused: {exc.reason}", exc.reason, logging.ERROR)
         except Rejected as exc:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Ack, AuthRejected, Rejected, Replaced, Transport, TransportError, Unreachable
+from .base import Ack, AuthRejected, Rejected, Replaced, Revoked, Transport, TransportError, Unreachable
 from .fallback import WebsocketWithFallback
 from .http import HttpTransport
 from .legacy import LegacyTransport
@@ -16,6 +16,7 @@ __all__ = [
     "LegacyTransport",
     "Rejected",
     "Replaced",
+    "Revoked",
     "Transport",
     "TransportError",
     "Unreachable",

@@ -53,6 +53,10 @@ class AuthRejected(Rejected):
     """The tracker does not accept the token (401/403, close 4401/4403, `ERROR SECRET`)."""
 
 
+class Revoked(AuthRejected):
+    """The tracker closed a socket it had accepted heartbeats on with 4401/4403: the token was revoked."""
+
+
 class Transport(Protocol):
     name: str
 

@@ -185,6 +185,36 @@ def test_agent_module_runs_with_verbose_lines(real_tracker, tmp_path: Path):
     assert token not in errors  # the token is never logged
 
 
+def test_agent_stops_with_exit_3_when_its_token_is_revoked(real_tracker, site, tmp_path: Path):
+    config = tmp_path / "agent.json"
+    config.write_text(
+        json.dumps({"tracker": real_tracker.url, "room": "hall-2", "encoder": "proc-revoked", "sources": [STATIC]})
+    )
+    env = {**os.environ, "ENCODER_AGENT_TOKEN": real_tracker.token_for("hall-2", "proc-revoked")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tracker.agent", "-c", str(config), "--interval", "1", "-v"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().endswith("result OK\n")  # connected and reporting
+        site.manage("encoder", "revoke", "proc-revoked")
+        rest, errors = process.communicate(timeout=30)  # no --count: only the revocation stops it
+    finally:
+        process.kill()
+
+    assert process.returncode == 3, errors  # ops/encoder-agent.service: RestartPreventExitStatus=3
+    assert rest.splitlines()[-1].endswith("result ERROR closed 4403")
+    revoked = [line for line in errors.splitlines() if "token revoked" in line]
+    assert len(revoked) == 1 and revoked[0].endswith(
+        "token revoked by the tracker (closed 4403): stopping; give the encoder a new token and restart"
+    ), errors
+
+
 def test_agent_reconnects_after_the_real_tracker_restarts(site_env, tmp_path):
     port = free_port()
     with running(site_env, tmp_path, port=port) as site:
