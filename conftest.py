@@ -24,9 +24,6 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from common.lean import lean_view_running
 from testing.client import AsyncClient, Client
-
-# Moved to testing/factories.py; importable from here too for tests not yet moved.
-from testing.factories import post_heartbeat, published, report  # noqa: F401
 from tracker.management.commands.dev_redis import PERSISTENCE
 
 ROOT = Path(__file__).resolve().parent
@@ -124,6 +121,11 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def use_redis(settings, url: str) -> None:
     """The site's store and its Channels layer at this Redis."""
     settings.REDIS_URL = url
+    use_layer(settings, url)
+
+
+def use_layer(settings, url: str) -> None:
+    """The site's Channels layer (only) at this Redis."""
     layer = settings.CHANNEL_LAYERS["default"]
     host = {**layer["CONFIG"]["hosts"][0], "address": url}
     settings.CHANNEL_LAYERS = {"default": {**layer, "CONFIG": {**layer["CONFIG"], "hosts": [host]}}}

@@ -33,10 +33,10 @@ from conftest import (  # noqa: E402
     TEST_SECRET,
     RedisProcess,
     free_port,
-    post_heartbeat,
     site_environment,
     wait_for,
 )
+from testing.factories import post_heartbeat  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
 PASSWORD = "screenshot-password"

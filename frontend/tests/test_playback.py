@@ -6,8 +6,9 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from conftest import Site, post_heartbeat
+from conftest import Site
 from frontend.tests.test_browser import heartbeat, stream
+from testing.factories import post_heartbeat
 
 BROKEN = "http://127.0.0.1:9/live.webm"
 

@@ -19,6 +19,9 @@ from .transports import MODES, build_transport
 
 log = logging.getLogger("tracker.agent")
 
+# The tracker revoked the token: retrying cannot help (ops/encoder-agent.service does not restart on it).
+EXIT_REVOKED = 3
+
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -93,4 +96,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     ok = agent.run(count=1 if args.once else args.count)
     log.info("stopped")
+    if agent.revoked:
+        return EXIT_REVOKED
     return 0 if ok or not args.once else 1

@@ -13,7 +13,7 @@ from typing import Any, TextIO
 
 from .backoff import Backoff
 from .sources import Incomplete, Source, SourceError
-from .transports import Ack, AuthRejected, Rejected, Transport, Unreachable
+from .transports import Ack, AuthRejected, Rejected, Replaced, Revoked, Transport, Unreachable
 
 log = logging.getLogger("tracker.agent")
 
@@ -24,6 +24,10 @@ MAX_ERRORS = 16
 MAX_REASON = 200
 MAX_URL_LENGTH = 2048
 MAX_BODY = 64 * 1024
+
+# Waits after another connection with this token took over: 1-2 minutes (jitter), doubling to 15.
+REPLACED_WAIT = 120.0
+REPLACED_CAP = 900.0
 
 
 class Agent:
@@ -44,6 +48,7 @@ class Agent:
         sources: list[Source],
         transport: Transport,
         backoff: Backoff | None = None,
+        replaced_backoff: Backoff | None = None,
         clock: Callable[[], float] = time.monotonic,
         stop: threading.Event | None = None,
         verbose: TextIO | None = None,
@@ -54,6 +59,10 @@ class Agent:
         self.sources = sources
         self.transport = transport
         self.backoff = backoff or Backoff()
+        # After a 4409 the other connection is most likely a second agent with this token:
+        # reconnecting at once would replace it in turn, forever. Not reset by a heartbeat
+        # that gets through, so two such agents take turns ever more rarely.
+        self.replaced_backoff = replaced_backoff or Backoff(base=REPLACED_WAIT, cap=REPLACED_CAP)
         self.clock = clock
         self.stop = stop or threading.Event()
         self.verbose = verbose
@@ -62,6 +71,7 @@ class Agent:
         self.send_metrics = True
         self.metrics_warned = False
         self.ok = False
+        self.revoked = False
         # Sources are read in parallel so one slow server does not delay the others' report.
         self.executor = ThreadPoolExecutor(max_workers=max(1, len(sources)), thread_name_prefix="source")
 
@@ -130,6 +140,19 @@ class Agent:
             # A tracker that comes back may be a newer one: offer metrics again.
             self.send_metrics = True
             return self.failed(f"tracker unreachable: {exc.reason}", exc.reason, logging.WARNING)
+        except Replaced as exc:
+            delay = self.replaced_backoff.next()
+            state = (
+                f"replaced by another connection with this token ({exc.reason}): is a second agent running"
+                f" with the same token? Waiting {delay:.0f} s before reconnecting"
+            )
+            return self.failed(state, exc.reason, logging.WARNING, delay=delay)
+        except Revoked as exc:
+            # Retrying cannot help: a revoked token never comes back. Stop, so the operator notices.
+            self.revoked = True
+            self.stop.set()
+            state = f"token revoked by the tracker ({exc.reason}): stopping; give the encoder a new token and restart"
+            return self.failed(state, exc.reason, logging.ERROR, delay=0.0)
         except AuthRejected as exc:
             return self.failed(f"token refused: {exc.reason}", exc.reason, logging.ERROR)
         except Rejected as exc:
@@ -144,11 +167,12 @@ class Agent:
         self.registered("OK")
         return ack.next or float(self.interval)
 
-    def failed(self, state: str, reason: str, level: int) -> float:
+    def failed(self, state: str, reason: str, level: int, *, delay: float | None = None) -> float:
+        """Log the failure; returns `delay`, or the next retry backoff when not given."""
         self.ok = False
         self.set_state(state, level)
         self.registered(f"ERROR {reason}")
-        return self.backoff.next()
+        return self.backoff.next() if delay is None else delay
 
     # -- logging ----------------------------------------------------------
 

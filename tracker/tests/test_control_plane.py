@@ -7,7 +7,7 @@ import logging
 import pytest
 from channels.testing import WebsocketCommunicator
 
-from conftest import RedisProcess, free_port
+from conftest import RedisProcess, free_port, use_layer
 from tracker import control_plane, store
 from tracker.health import Identity
 from tracker.identities import hash_token
@@ -102,13 +102,7 @@ async def test_hundreds_of_encoder_sockets_held_idle_past_5_s_still_get_their_or
 @pytest.fixture
 def layer_at(settings, redis):
     """Point the layer at another Redis (the tests' own keeps serving everything else)."""
-
-    def point(url: str) -> None:
-        layer = settings.CHANNEL_LAYERS["default"]
-        host = {**layer["CONFIG"]["hosts"][0], "address": url}
-        settings.CHANNEL_LAYERS = {"default": {**layer, "CONFIG": {**layer["CONFIG"], "hosts": [host]}}}
-
-    return point
+    return lambda url: use_layer(settings, url)
 
 
 async def test_orders_with_redis_away_are_logged_not_raised(layer_at, caplog):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Ack, AuthRejected, Rejected, Transport, TransportError, Unreachable
+from .base import Ack, AuthRejected, Rejected, Replaced, Revoked, Transport, TransportError, Unreachable
 from .fallback import WebsocketWithFallback
 from .http import HttpTransport
 from .legacy import LegacyTransport
@@ -15,6 +15,8 @@ __all__ = [
     "HttpTransport",
     "LegacyTransport",
     "Rejected",
+    "Replaced",
+    "Revoked",
     "Transport",
     "TransportError",
     "Unreachable",

@@ -7,6 +7,8 @@ from typing import Any, Protocol
 
 # Websocket close codes the tracker uses for a token it does not accept.
 AUTH_CLOSE_CODES = {4401, 4403}
+# The tracker closes an encoder's older socket when the same encoder connects again.
+REPLACED_CLOSE_CODE = 4409
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,10 @@ class Unreachable(TransportError):
     """No answer: connection refused, timed out, dropped, or a 5xx. Retry with backoff."""
 
 
+class Replaced(TransportError):
+    """Another connection with this token took over (close 4409): most likely a second agent with the same token."""
+
+
 class Rejected(TransportError):
     """The tracker answered and refused the heartbeat (a 4xx, an error frame, `ERROR …`)."""
 
@@ -45,6 +51,10 @@ class Rejected(TransportError):
 
 class AuthRejected(Rejected):
     """The tracker does not accept the token (401/403, close 4401/4403, `ERROR SECRET`)."""
+
+
+class Revoked(AuthRejected):
+    """The tracker closed a socket it had accepted heartbeats on with 4401/4403: the token was revoked."""
 
 
 class Transport(Protocol):

@@ -9,7 +9,18 @@ from urllib.parse import urlsplit, urlunsplit
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.sync.client import ClientConnection, connect
 
-from .base import AUTH_CLOSE_CODES, Ack, AuthRejected, Rejected, Unreachable, next_interval, rejection
+from .base import (
+    AUTH_CLOSE_CODES,
+    REPLACED_CLOSE_CODE,
+    Ack,
+    AuthRejected,
+    Rejected,
+    Replaced,
+    Revoked,
+    Unreachable,
+    next_interval,
+    rejection,
+)
 
 
 def websocket_url(tracker: str) -> str:
@@ -67,12 +78,13 @@ class WebsocketTransport:
     def send(self, body: dict[str, Any]) -> Ack:
         if self.connection is not None:
             try:
-                return self.exchange(self.connection, body)
+                return self.exchange(self.connection, body, accepted=True)
             except Unreachable:
                 pass  # the connection went stale between heartbeats (say, a tracker restart): try a fresh one
-        return self.exchange(self.connect(), body)
+        return self.exchange(self.connect(), body, accepted=False)
 
-    def exchange(self, connection: ClientConnection, body: dict[str, Any]) -> Ack:
+    def exchange(self, connection: ClientConnection, body: dict[str, Any], *, accepted: bool) -> Ack:
+        """One frame and its ack; `accepted`: the tracker took this socket's token before."""
         try:
             connection.send(json.dumps(body))
             text = connection.recv(timeout=self.timeout)
@@ -80,7 +92,13 @@ class WebsocketTransport:
             self.connection = None
             close = exc.rcvd
             if close is not None and close.code in AUTH_CLOSE_CODES:
-                raise AuthRejected(f"closed {close.code} {close.reason}".strip(), error="forbidden") from None
+                # A token refused on a socket it was accepted on was revoked (its close reason
+                # does not survive every server, so this is how the two are told apart).
+                kind = Revoked if accepted else AuthRejected
+                raise kind(f"closed {close.code} {close.reason}".strip(), error="forbidden") from None
+            if close is not None and close.code == REPLACED_CLOSE_CODE:
+                # Not a lost link: reconnecting at once would replace the other connection in turn.
+                raise Replaced(f"closed {close.code} {close.reason}".strip()) from None
             reason = f"websocket closed ({close.code} {close.reason})".strip() if close else "websocket lost"
             raise Unreachable(reason) from None
         except TimeoutError:

@@ -10,7 +10,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from conftest import ROOT, free_port, running
+from conftest import ROOT, free_port, running, wait_for
 from tracker.agent.backoff import Backoff
 from tracker.agent.loop import Agent
 from tracker.agent.sources import build_sources
@@ -72,6 +72,50 @@ def test_agent_websocket_transport_to_real_tracker(real_tracker):
 
     assert agent.ok and agent.state == "reporting example as agent-1 over websocket"
     assert [endpoint["encoder"] for endpoint in detail["endpoints"]] == ["agent-1"]
+
+
+def test_two_agents_with_one_token_back_off_instead_of_replacing_each_other(real_tracker, agent_log):
+    token = real_tracker.token_for("example", "agent-1")
+    first, second = (
+        Agent(
+            room="example",
+            encoder="agent-1",
+            interval=5,
+            sources=build_sources([STATIC], timeout=2),
+            transport=build_transport("websocket", real_tracker.url, token, timeout=5),
+            backoff=Backoff(base=0.1, cap=0.5),
+            replaced_backoff=Backoff(base=120, cap=900, rng=lambda: 1.0),
+        )
+        for _ in range(2)
+    )
+
+    def connects_over(newer: Agent, older: Agent) -> float:
+        """`newer` beats; the tracker closes `older`'s socket with 4409 (through the Channels layer)."""
+        socket = older.transport.connection
+        delay = newer.beat()
+        wait_for(lambda: socket.close_code is not None, timeout=5, what="the 4409 close")
+        return delay
+
+    first.beat()
+    connects_over(second, first)
+    waits = [first.beat()]  # a beat after a wait reconnects (the run loop sleeps the delay first)...
+    connects_over(first, second)
+    waits.append(second.beat())
+    connects_over(second, first)  # ...so two agents take turns, each wait longer than its last
+    waits.append(first.beat())
+    first.close()
+    second.close()
+
+    assert waits == [120, 120, 240]
+    assert not first.ok and second.ok
+    warning = (
+        "replaced by another connection with this token (closed 4409): is a second agent running with the same token?"
+    )
+    assert [line for line in agent_log() if line.startswith("replaced")] == [
+        f"{warning} Waiting 120 s before reconnecting",
+        f"{warning} Waiting 120 s before reconnecting",
+        f"{warning} Waiting 240 s before reconnecting",
+    ]
 
 
 def test_agent_http_transport_wrong_token_is_refused(real_tracker):
@@ -139,6 +183,36 @@ def test_agent_module_runs_with_verbose_lines(real_tracker, tmp_path: Path):
     assert [endpoint["encoder"] for endpoint in detail["endpoints"]] == ["proc-1"]
     assert "reporting hall-2 as proc-1 over" in errors  # one state line on stderr
     assert token not in errors  # the token is never logged
+
+
+def test_agent_stops_with_exit_3_when_its_token_is_revoked(real_tracker, site, tmp_path: Path):
+    config = tmp_path / "agent.json"
+    config.write_text(
+        json.dumps({"tracker": real_tracker.url, "room": "hall-2", "encoder": "proc-revoked", "sources": [STATIC]})
+    )
+    env = {**os.environ, "ENCODER_AGENT_TOKEN": real_tracker.token_for("hall-2", "proc-revoked")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tracker.agent", "-c", str(config), "--interval", "1", "-v"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().endswith("result OK\n")  # connected and reporting
+        site.manage("encoder", "revoke", "proc-revoked")
+        rest, errors = process.communicate(timeout=30)  # no --count: only the revocation stops it
+    finally:
+        process.kill()
+
+    assert process.returncode == 3, errors  # ops/encoder-agent.service: RestartPreventExitStatus=3
+    assert rest.splitlines()[-1].endswith("result ERROR closed 4403")
+    revoked = [line for line in errors.splitlines() if "token revoked" in line]
+    assert len(revoked) == 1 and revoked[0].endswith(
+        "token revoked by the tracker (closed 4403): stopping; give the encoder a new token and restart"
+    ), errors
 
 
 def test_agent_reconnects_after_the_real_tracker_restarts(site_env, tmp_path):
