@@ -6,7 +6,7 @@ from django.contrib.staticfiles.storage import ManifestStaticFilesStorage
 class ModuleManifestStaticFilesStorage(ManifestStaticFilesStorage):
     """ManifestStaticFilesStorage that also rewrites `import ... from "./x.js"`.
 
-    The dashboard's scripts are ES modules. Without the rewrite a hashed
+    The dashboard and the viewer pages are ES modules. Without the rewrite a hashed
     dashboard.<hash>.js would import the unhashed dom.js, which nginx caches
     for 5 minutes and which may belong to another release than the page.
     """

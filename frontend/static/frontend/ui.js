@@ -16,7 +16,7 @@ export function announce(text) {
 }
 
 // Only http(s) links from config and schedules: never javascript: URLs.
-export function webUrl(value) {
+function webUrl(value) {
   try {
     const url = new URL(value);
     return url.protocol === "http:" || url.protocol === "https:" ? url.href : "";
@@ -51,7 +51,7 @@ function progress(bar) {
   bar.value = Math.round(Math.min(100, Math.max(0, ((now() - start) / (end - start)) * 100)));
 }
 
-export function localizeTimes(root = document) {
+function localizeTimes(root = document) {
   root.querySelectorAll("time[data-kind]").forEach((node) => {
     const date = new Date(node.getAttribute("datetime"));
     if (Number.isNaN(date.getTime())) return;
@@ -94,7 +94,7 @@ function eventNode(label, talk) {
   return node;
 }
 
-export function nowNext(room) {
+function nowNext(room) {
   return [room.now && eventNode("Now", room.now), room.next && eventNode("Next", room.next)].filter(Boolean);
 }
 

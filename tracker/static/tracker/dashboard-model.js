@@ -6,7 +6,7 @@ export const STATES = ["down", "disconnected", "degraded", "late", "up"];
 const ROLES = ["collector", "mixer", "encoder", "endpoint"];
 const PROBLEMS = new Set(["down", "disconnected", "degraded", "late"]);
 
-export function severity(state) {
+function severity(state) {
   const index = STATES.indexOf(state);
   return index === -1 ? STATES.length : index;
 }
@@ -18,7 +18,7 @@ function roleRank(role) {
 
 // Worst state first; among problems of one state the oldest first (it has
 // waited longest); healthy ones stay put in role and name order.
-export function compareEncoders(a, b) {
+function compareEncoders(a, b) {
   return (
     severity(a.state) - severity(b.state) ||
     (PROBLEMS.has(a.state) ? a.since - b.since : 0) ||

@@ -2,7 +2,8 @@
 // Every message carries the next version; a gap means a message was lost,
 // so the client asks for a fresh snapshot instead of guessing. Reconnects
 // back off exponentially with jitter so thousands of browsers don't return
-// in the same instant after a restart. An ES module: the dashboard imports it.
+// in the same instant after a restart. An ES module: the dashboard and the
+// viewer pages (frontend/static/frontend/live.js) import it.
 
 // Messages without a version are outside the feed's order: `figures` hears
 // the figures sent every few seconds (viewers' counts, operators' audience:
