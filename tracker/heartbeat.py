@@ -182,6 +182,8 @@ def parse_heartbeat(data: Any) -> Heartbeat:
     if not isinstance(data, dict):
         raise InvalidField("body", "must be a JSON object")
     for name in data.keys() - HEARTBEAT_FIELDS:
+        if not name:  # the answer must still name a field
+            raise InvalidField("body", "has a field with an empty name")
         raise InvalidField(name, "is not a known field")
     for name in ("room", "encoder", "streams"):
         if name not in data:

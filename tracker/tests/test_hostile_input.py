@@ -37,6 +37,7 @@ async def post_beat(async_client, body, token: str):
         (beat(room=["example"]), "room"),
         (beat(encoder={"a": 1}), "encoder"),
         (beat(room="exa\x00mple"), "room"),
+        ({**beat(), "": None}, "body"),  # found by the fuzzer: an unknown field with no name
         (beat(streams=[{**STREAM, "url": "https://cdn.example/a\r\nX-Injected: 1"}]), "streams[0].url"),
         (beat(metrics={"errors": [{"source": "a\u0085b", "reason": "x"}]}), "metrics.errors[0].source"),
         (beat(metrics={"errors": [{"source": "a", "reason": "\udfff"}]}), "metrics.errors[0].reason"),
