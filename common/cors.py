@@ -17,6 +17,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 
+from .errors import error_response
+
 View = Callable[..., Any]
 
 
@@ -35,12 +37,20 @@ def cross_origin(view: View) -> View:
 
         @functools.wraps(view)
         async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            return allow_origin(request, await view(request, *args, **kwargs))
+            try:
+                response = await view(request, *args, **kwargs)
+            except Exception as exc:  # the other origin must be able to read the error too (a 503: retry)
+                response = error_response(request, exc)
+            return allow_origin(request, response)
 
         return async_wrapper
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        return allow_origin(request, view(request, *args, **kwargs))
+        try:
+            response = view(request, *args, **kwargs)
+        except Exception as exc:
+            response = error_response(request, exc)
+        return allow_origin(request, response)
 
     return wrapper

@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.http import JsonResponse
 from django.urls import path
+from redis.exceptions import RedisError
 
 from common.cors import cross_origin
 from common.lean import LeanApplication, lean
@@ -135,10 +136,23 @@ def django_public(request):
     return JsonResponse({"path": "django"})
 
 
+@lean
+@cross_origin
+async def lean_public_failing(request):
+    raise RedisError("store away")
+
+
+@cross_origin
+def django_public_failing(request):
+    raise RedisError("store away")
+
+
 urlpatterns = [
     path("lean-db", lean_counting_users),
     path("lean-public", lean_public),
     path("django-public", django_public),
+    path("lean-public-failing", lean_public_failing),
+    path("django-public-failing", django_public_failing),
 ]
 
 
@@ -167,6 +181,17 @@ async def test_cross_origin_opens_get_to_allowed_origins_on_both_paths(async_cli
     assert "Origin" in allowed["Vary"] and "Origin" in other["Vary"]
     assert "Access-Control-Allow-Origin" not in other
     assert "Access-Control-Allow-Origin" not in posted
+
+
+@pytest.mark.urls(__name__)
+@pytest.mark.parametrize("url", ["/lean-public-failing", "/django-public-failing"])
+async def test_cross_origin_error_answers_are_readable_by_the_allowed_origin(async_client, settings, url):
+    """A frontend elsewhere must see the 503 (and retry), not a browser's opaque CORS failure."""
+    settings.TRACKER_ALLOWED_ORIGINS = ["https://frontend.example"]
+    response = await async_client.get(url, headers={"Origin": "https://frontend.example"})
+
+    assert response.status_code == 503
+    assert response["Access-Control-Allow-Origin"] == "https://frontend.example"
 
 
 async def test_public_api_is_readable_cross_origin_but_heartbeats_and_pages_are_not(async_client, settings):
