@@ -152,22 +152,26 @@ def test_agent_legacy_mode_registers_with_real_tracker(real_tracker):
     ]
 
 
+def agent_process(config: Path, token: str, *options: str) -> subprocess.Popen:
+    """`python -m tracker.agent` as systemd runs it, reporting every second, verbose."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "tracker.agent", "-c", str(config), "--interval", "1", "-v", *options],
+        cwd=ROOT,
+        env={**os.environ, "ENCODER_AGENT_TOKEN": token},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def test_agent_module_runs_with_verbose_lines(real_tracker, tmp_path: Path):
     config = tmp_path / "agent.json"
     config.write_text(
         json.dumps({"tracker": real_tracker.url, "room": "hall-2", "encoder": "proc-1", "sources": [STATIC]})
     )
     token = real_tracker.token_for("hall-2", "proc-1")
-    env = {**os.environ, "ENCODER_AGENT_TOKEN": token}
 
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tracker.agent", "-c", str(config), "--interval", "1", "--count", "3", "-v"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = agent_process(config, token, "--count", "3")
     try:
         assert process.stdout is not None
         first = process.stdout.readline()  # the agent is connected and reporting now
@@ -190,15 +194,7 @@ def test_agent_stops_with_exit_3_when_its_token_is_revoked(real_tracker, site, t
     config.write_text(
         json.dumps({"tracker": real_tracker.url, "room": "hall-2", "encoder": "proc-revoked", "sources": [STATIC]})
     )
-    env = {**os.environ, "ENCODER_AGENT_TOKEN": real_tracker.token_for("hall-2", "proc-revoked")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tracker.agent", "-c", str(config), "--interval", "1", "-v"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = agent_process(config, real_tracker.token_for("hall-2", "proc-revoked"))
     try:
         assert process.stdout is not None
         assert process.stdout.readline().endswith("result OK\n")  # connected and reporting
