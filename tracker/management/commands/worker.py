@@ -5,6 +5,7 @@ and keeps schedules and now/next current."""
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -68,6 +69,16 @@ async def cancel_until_done(tasks: Iterable[asyncio.Task], *, within: float) -> 
             task.cancel()
         _, pending = await asyncio.wait(pending, timeout=min(CANCEL_AGAIN_SECONDS, deadline - loop.time()))
     return pending
+
+
+def all_tasks_but(keep: Iterable[asyncio.Task]) -> set[asyncio.Task]:
+    """Every task of the loop but the caller's and `keep`: what a stop cancels directly.
+
+    Directly, children included: a TaskGroup cancels its children once only,
+    so a child that lost that cancel (see cancel_until_done) would keep its
+    group, and the job that runs it, waiting for good.
+    """
+    return asyncio.all_tasks() - {asyncio.current_task(), *keep}
 
 
 async def sweep_forever(redis: store.Redis, watch: StoreWatch, shutdown: Shutdown) -> None:
@@ -254,16 +265,24 @@ async def run() -> None:
             ("alerts", lambda: alert_forever(alerts_redis, shutdown)),
         )
     ]
-    # Cut short at once when stopping: a fetch left halfway writes nothing.
-    schedules = asyncio.create_task(supervised("schedules", lambda: schedules_forever(schedules_redis), shutdown))
-    reloads = asyncio.create_task(supervised("config reloads", follow_config, shutdown))
+    # Cut short at once when stopping: a fetch left halfway writes nothing. (Held here
+    # because the event loop keeps only weak references to its tasks.)
+    cut_short_jobs = [
+        asyncio.create_task(supervised("schedules", lambda: schedules_forever(schedules_redis), shutdown)),
+        asyncio.create_task(supervised("config reloads", follow_config, shutdown)),
+    ]
     await shutdown.requested.wait()
     logger.info("worker stopping: finishing the current steps")
+    cut_short = all_tasks_but(jobs)  # cut_short_jobs, and every task they started
+    assert set(cut_short_jobs) <= cut_short
     stubborn, (_, overran) = await asyncio.gather(
-        cancel_until_done([schedules, reloads], within=STOP_SECONDS),
+        cancel_until_done(cut_short, within=STOP_SECONDS),
         asyncio.wait(jobs, timeout=STOP_SECONDS),
     )
     stubborn |= await cancel_until_done(overran, within=CUT_SHORT_SECONDS)
-    if stubborn:
-        logger.error("worker stopped with %d jobs still running after being cancelled", len(stubborn))
     logger.info("worker stopped%s", f" ({len(overran)} jobs cut short)" if overran else "")
+    if stubborn:
+        # asyncio.run would wait for them for good: the steps are done, so leave without them.
+        logger.error("worker stopped with %d tasks still running after being cancelled", len(stubborn))
+        logging.shutdown()
+        os._exit(1)
