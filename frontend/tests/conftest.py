@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import functools
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from testing.server import serving
+from testing.server import serving, serving_folder
 
 # 60 s of ffmpeg's test picture, small and quick to encode.
 FFMPEG_TEST_PICTURE = [
     *("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=160x90:rate=10", "-t", "60"),
     *("-c:v", "libvpx", "-b:v", "50k", "-deadline", "realtime", "-cpu-used", "8"),
 ]
-
-
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 @pytest.fixture(scope="session")
@@ -45,12 +37,8 @@ def media_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # 60 s of a tone, for the audio-only stream.
     tone = ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=60", "-c:a", "libopus"]
     subprocess.run([*tone, "-b:a", "24k", str(folder / "audio.webm")], check=True, timeout=60)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(folder)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving_folder(folder) as url:
+        yield url
 
 
 @pytest.fixture

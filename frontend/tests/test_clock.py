@@ -33,6 +33,10 @@ def serve(monkeypatch, room: dict, day: list[dict]) -> None:
 
 
 def open_page(browser: Browser, url: str, room: dict, server_time: datetime):
+    """`url` in a new browser context whose live socket gets one snapshot of `room` at `server_time`.
+
+    Returns the context, the page and the page's live sockets (to send it changes).
+    """
     context = browser.new_context(locale="en-GB", timezone_id="UTC")
     page = context.new_page()
     snapshot = {
@@ -42,9 +46,15 @@ def open_page(browser: Browser, url: str, room: dict, server_time: datetime):
         "schedule_offset": OFFSET,
         "rooms": [room],
     }
-    page.route_web_socket(re.compile(r".*/ws/live/$"), lambda socket: socket.send(json.dumps(snapshot)))
+    sockets = []
+
+    def feed(socket) -> None:
+        sockets.append(socket)
+        socket.send(json.dumps(snapshot))
+
+    page.route_web_socket(re.compile(r".*/ws/live/$"), feed)
     page.goto(url)
-    return context, page
+    return context, page, sockets
 
 
 def test_the_programme_marks_the_new_talk_at_the_boundary_by_the_servers_clock(
@@ -59,7 +69,7 @@ def test_the_programme_marks_the_new_talk_at_the_boundary_by_the_servers_clock(
     serve(monkeypatch, room, [first, second])
 
     # The browser's own clock says neither talk is on (they are tomorrow).
-    context, page = open_page(browser, frontend_url + "/example/schedule", room, real)
+    context, page, _ = open_page(browser, frontend_url + "/example/schedule", room, real)
     page.evaluate("window.notReloaded = true")
     current = page.locator("#programme li.current")
 
@@ -82,7 +92,7 @@ def test_a_talk_that_just_started_in_a_rehearsal_does_not_say_ending_now(
     room.update(now=on, next=None)
     serve(monkeypatch, room, [on])
 
-    context, page = open_page(browser, frontend_url + "/example", room, real)
+    context, page, _ = open_page(browser, frontend_url + "/example", room, real)
 
     expect(page.locator(".event time[data-kind=ends]")).to_have_text("ends in 40 minutes")
     expect(page.locator("progress.talk")).to_have_attribute("value", "11")
@@ -109,7 +119,7 @@ def test_ended_talks_offer_their_recording_and_the_one_ending_now_joins_them(
     real = datetime.now(UTC)
     room, coming = recorded_room(monkeypatch, boundary=real + timedelta(days=1, seconds=4))
 
-    context, page = open_page(browser, frontend_url + "/example/schedule", room, real)
+    context, page, _ = open_page(browser, frontend_url + "/example/schedule", room, real)
     links = page.locator("#programme a.relive")
     expect(links.nth(0)).to_be_visible()
     expect(links.nth(0)).to_have_attribute("href", "https://relive.example/7/g-0")
@@ -122,17 +132,7 @@ def test_ended_talks_offer_their_recording_and_the_one_ending_now_joins_them(
     # The room page lists what ended today, and the talk that just ended joins at once.
     real = datetime.now(UTC)
     room, coming = recorded_room(monkeypatch, boundary=real + timedelta(days=1, minutes=1))
-    context = browser.new_context(locale="en-GB", timezone_id="UTC")
-    page = context.new_page()
-    sockets = []
-
-    def feed(socket):
-        sockets.append(socket)
-        snapshot = {"type": "snapshot", "version": 1, "time": real.timestamp(), "schedule_offset": OFFSET}
-        socket.send(json.dumps({**snapshot, "rooms": [room]}))
-
-    page.route_web_socket(re.compile(r".*/ws/live/$"), feed)
-    page.goto(frontend_url + "/example")
+    context, page, sockets = open_page(browser, frontend_url + "/example", room, real)
     recorded = page.locator("#recorded a")
     expect(recorded).to_have_text(["Welcome"])
     expect(recorded).to_have_attribute("href", "https://relive.example/7/g-0")
@@ -155,17 +155,7 @@ def test_watch_again_prefers_the_schedules_recording_and_never_links_an_opted_ou
     room = {"name": "example", "title": "Example Room", "live": False, "streams": [], "viewers": 0}
     room.update(info={"relive-url": RELIVE}, now=running, next=None)
     serve(monkeypatch, room, [recorded, opted_out, running])
-    sockets = []
-    context = browser.new_context(locale="en-GB", timezone_id="UTC")
-    page = context.new_page()
-
-    def feed(socket):
-        sockets.append(socket)
-        snapshot = {"type": "snapshot", "version": 1, "time": real.timestamp(), "schedule_offset": OFFSET}
-        socket.send(json.dumps({**snapshot, "rooms": [room]}))
-
-    page.route_web_socket(re.compile(r".*/ws/live/$"), feed)
-    page.goto(frontend_url + "/example/schedule")
+    context, page, sockets = open_page(browser, frontend_url + "/example/schedule", room, real)
     items = page.locator("#programme li")
 
     def check() -> None:
@@ -184,9 +174,7 @@ def test_watch_again_prefers_the_schedules_recording_and_never_links_an_opted_ou
     expect(items.nth(1).locator(".speakers")).to_have_count(0)
     context.close()
 
-    page = browser.new_page(locale="en-GB", timezone_id="UTC")
-    page.route_web_socket(re.compile(r".*/ws/live/$"), feed)
-    page.goto(frontend_url + "/example")
+    context, page, _ = open_page(browser, frontend_url + "/example", room, real)
     expect(page.locator("#recorded a")).to_have_text(["Welcome"])  # newest first, none for the opted-out talk
     expect(page.locator("#recorded a")).to_have_attribute("href", "https://media.example/v/welcome")
-    page.close()
+    context.close()

@@ -8,23 +8,19 @@ docs/screenshots/ is made)."""
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import json
 import os
 import re
 import subprocess
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from frontend import tracker_api
-from frontend.tests.conftest import QuietHandler
+from testing.server import serving_folder
 
 SIZES = {"phone": {"width": 390, "height": 844}, "laptop": {"width": 1366, "height": 768}}
 
@@ -187,19 +183,6 @@ def snippets(page: Page, url: str) -> list[str]:
     return page.locator(".embed-snippet code").all_text_contents()
 
 
-@contextlib.contextmanager
-def other_site(folder: Path) -> Iterator[str]:
-    """Another origin on loopback serving `folder` (Chromium lets only local pages frame local ones)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(folder)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.mark.parametrize("width", [640, 320])
 def test_an_embed_fills_its_frame_without_scrollbars(browser: Browser, scripted, width: int, tmp_path: Path):
     url, _, snapshot = scripted
@@ -209,7 +192,7 @@ def test_an_embed_fills_its_frame_without_scrollbars(browser: Browser, scripted,
     fixed, responsive = snippets(page, url)
     assert 'width="640" height="360"' in fixed
     (tmp_path / "host.html").write_text(f'<!doctype html><div style="width:{width}px">{responsive}</div>{fixed}')
-    with other_site(tmp_path) as host:
+    with serving_folder(tmp_path) as host:  # another origin: Chromium lets only local pages frame local ones
         page.goto(host + "/host.html")
         embeds_fit(page, width)
     context.close()

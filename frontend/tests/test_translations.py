@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from frontend import tracker_api
-from frontend.tests.conftest import QuietHandler
+from testing.server import QuietFileHandler
 
 # 10 s of test picture with two sounds: English (440 Hz, the default) and German (880 Hz).
 FFMPEG_TWO_LANGUAGES = [
@@ -36,7 +36,7 @@ FFMPEG_TWO_LANGUAGES = [
 SUBTITLES = "WEBVTT\n\n00:00.000 --> 01:00.000\nHello from the stage\n"
 
 
-class CorsHandler(QuietHandler):
+class CorsHandler(QuietFileHandler):
     """hls.js and the subtitles are fetched from another origin, as from a CDN."""
 
     def end_headers(self) -> None:
