@@ -271,7 +271,7 @@ def encoder_token(transactional_db, redis: str) -> str:
     Transactional: an unknown token is looked up in the database from another
     thread, which must see committed rows.
     """
-    from tracker.identities import add_encoder
+    from tracker.encoders.identities import add_encoder
 
     return add_encoder(room="example", name="enc-1")[1]
 

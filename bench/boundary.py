@@ -3,7 +3,7 @@
 Run by the keynote scenario as `python -m bench.boundary AT ROOM...` with the
 cluster's environment: sets up Django, waits until the system-wide monotonic
 clock reads AT, then stores each room's new now/next the way
-tracker.schedule_sync does (one versioned room message per room).
+tracker.programme.sync does (one versioned room message per room).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import time
 
 
 async def boundary(at: float, rooms: list[str]) -> None:
-    from tracker import store
+    from tracker.encoders import store
 
     redis = store.connect()
     await asyncio.sleep(max(0.0, at - time.monotonic()))

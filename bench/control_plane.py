@@ -2,7 +2,7 @@
 
 For channels-redis's RedisPubSubChannelLayer (the site's choice, project/settings.py) and its core
 RedisChannelLayer: N sockets' worth of layer state in one process (each a channel of its own, a group
-`encoder.<i>` and a waiting receive, as tracker.consumers.ControlledConsumer holds them), then
+`encoder.<i>` and a waiting receive, as tracker.live.sockets.ControlledConsumer holds them), then
 
 - order latency: one `group_send` to one socket's group until its receive returns, p50 / p99;
 - memory per socket: Python allocations (tracemalloc) for the N sockets' layer state, divided by N;

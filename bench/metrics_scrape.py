@@ -1,7 +1,7 @@
 """What one /tracker/metrics scrape costs: `python -m bench.metrics_scrape [--rooms 100 --encoders 3]`.
 
 Starts its own redis-server, configures that many rooms with that many live encoders each (heartbeats
-stored the way the API stores them), then times `tracker.metrics.exposition` (the Redis reads, the
+stored the way the API stores them), then times `tracker.ops.metrics.exposition` (the Redis reads, the
 figures and the text) over many scrapes: wall-clock p50 / p99 ms, and this process's CPU ms per scrape
 (steadier than wall time on a shared machine; Redis's own work is in its process).
 """
@@ -33,9 +33,9 @@ def write_config(directory: Path, rooms: int) -> None:
 
 
 async def fill(rooms: int, encoders: int) -> None:
-    from tracker import ingest, store
-    from tracker.health import Identity
-    from tracker.heartbeat import Heartbeat
+    from tracker.encoders import ingest, store
+    from tracker.encoders.heartbeat import Heartbeat
+    from tracker.encoders.state_machine import Identity
 
     now = time.time()
     for room in range(rooms):
@@ -48,7 +48,8 @@ async def fill(rooms: int, encoders: int) -> None:
 
 
 async def measure() -> tuple[list[float], float, int]:
-    from tracker import metrics, store
+    from tracker.encoders import store
+    from tracker.ops import metrics
 
     redis = store.get_redis()
     text = await metrics.exposition(redis)  # warm: scripts, connections, imports

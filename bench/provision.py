@@ -48,7 +48,7 @@ def main(config_dir: Path, encoders: list[list[str]], rooms: list[str]) -> dict[
     from django.core.management import call_command
 
     call_command("migrate", "--noinput", verbosity=0, stdout=io.StringIO())
-    from tracker.identities import add_encoder
+    from tracker.encoders.identities import add_encoder
 
     tokens = {name: add_encoder(room=room, name=name)[1] for room, name in encoders}
     return {"tokens": tokens, "operator_session": operator_session()}

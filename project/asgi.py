@@ -19,10 +19,10 @@ from django.conf import settings  # noqa: E402
 from common.capacity import log_capacity  # noqa: E402
 from common.lean import http_application  # noqa: E402
 from tracker.config import ConfigError, get_config  # noqa: E402
-from tracker.reload import reload_on_sighup  # noqa: E402
+from tracker.live.config_reload import reload_on_sighup  # noqa: E402
+from tracker.ops.setup_checks import static_problems  # noqa: E402
+from tracker.ops.site_health import StampsIntake  # noqa: E402
 from tracker.routing import websocket_application  # noqa: E402
-from tracker.setup_checks import static_problems  # noqa: E402
-from tracker.site_health import StampsIntake  # noqa: E402
 
 if not settings.DEBUG and settings.SECRET_KEY == settings.DEVELOPMENT_SECRET_KEY:
     sys.exit("settings error: set SECRET_KEY in the environment (or DEBUG=1 for development)")

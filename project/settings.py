@@ -166,7 +166,7 @@ REDIS_SENTINEL_MASTER = os.environ.get("REDIS_SENTINEL_MASTER", "mymaster")
 REDIS_PREFIX = os.environ.get("REDIS_PREFIX", "streaming")
 
 # The Channels layer carries the control plane: orders for particular sockets
-# (tracker/control_plane.py; docs/architecture.md says why the live feeds do
+# (tracker/socket_orders.py; docs/architecture.md says why the live feeds do
 # not use it). The pub/sub layer: bench/control_plane.py measured it faster
 # than the core layer, and its consumers outlive a Redis outage. redis-py's
 # defaults are not kept: commands time out after 2 s instead of hanging on a

@@ -28,9 +28,9 @@ async def report(
     room: str, encoder: str, *streams: dict, interval: int = 10, now: float | None = None, metrics: dict | None = None
 ) -> None:
     """Store a heartbeat the way the API does, skipping HTTP and tokens (needs the `redis` fixture)."""
-    from tracker import ingest, store
-    from tracker.health import Identity
-    from tracker.heartbeat import Heartbeat
+    from tracker.encoders import ingest, store
+    from tracker.encoders.heartbeat import Heartbeat
+    from tracker.encoders.state_machine import Identity
 
     identity = Identity(name=encoder, room=room, role="encoder", grace=1)
     beat = Heartbeat(room=room, encoder=encoder, interval=interval, streams=list(streams), metrics=metrics or {})

@@ -3,8 +3,8 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
 
-from .identities import add_encoder, publish_identity, revoke_encoder, run_with_redis
-from .models import Encoder
+from tracker.encoders.identities import add_encoder, publish_identity, revoke_encoder, run_with_redis
+from tracker.models import Encoder
 
 
 @admin.register(Encoder)

@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 import pytz
 from django.conf import settings
 
-from . import legacy
-from .safetext import bad_character
+from tracker.encoders import legacy
+from tracker.safetext import bad_character
 
 MAIN_FILE = "config.json"
 PRIVATE_FILE = "config.private.json"

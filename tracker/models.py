@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
-from .heartbeat import ENCODER_NAME
+from tracker.encoders.heartbeat import ENCODER_NAME
 
 
 class Role(models.TextChoices):
@@ -33,7 +33,7 @@ class Encoder(models.Model):
         ordering = ["room", "name"]
 
     def clean(self) -> None:
-        from .config import get_config
+        from tracker.config import get_config
 
         if self.room not in get_config().rooms:
             raise ValidationError({"room": f"no room named {self.room!r} in the config"})

@@ -4,7 +4,9 @@ from channels.security.websocket import OriginValidator
 from django.conf import settings
 from django.urls import path
 
-from .consumers import EncoderConsumer, LiveConsumer, OpsConsumer
+from tracker.live.encoder_socket import EncoderConsumer
+from tracker.live.viewer_socket import LiveConsumer
+from tracker.ops.operator_socket import OpsConsumer
 
 
 def from_browsers(application, *, also: list[str] | tuple[str, ...] = ()):

@@ -1,8 +1,9 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import schedule_views, views
-from .operators import ThrottledAuthenticationForm
+from tracker import views
+from tracker.ops.accounts import ThrottledAuthenticationForm
+from tracker.programme import views as schedule_views
 
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),

@@ -21,11 +21,9 @@ from redis.exceptions import RedisError
 from common.addresses import in_networks, is_venue, request_address
 from common.cors import cross_origin
 from common.lean import lean
-
-from . import history, legacy, metrics, rooms, store
-from .config import get_config
-from .health import Identity
-from .heartbeat import (
+from tracker.config import get_config
+from tracker.encoders import history, legacy, store
+from tracker.encoders.heartbeat import (
     FORMATS,
     LANGUAGE,
     QUALITY,
@@ -35,7 +33,10 @@ from .heartbeat import (
     decode_json,
     parse_heartbeat,
 )
-from .ingest import Refused, accept_legacy, ingest
+from tracker.encoders.ingest import Refused, accept_legacy, ingest
+from tracker.encoders.state_machine import Identity
+from tracker.live import public_rooms as rooms
+from tracker.ops import metrics
 
 
 def json_error(status: int, error: str, message: str, *, field: str | None = None) -> JsonResponse:

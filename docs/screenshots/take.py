@@ -90,7 +90,7 @@ class Scene:
             lambda: urllib.request.urlopen(self.url + "/readyz", timeout=1).status == 200, timeout=30, what="daphne"
         )
         code = (
-            "import json; from tracker.identities import add_encoder; "
+            "import json; from tracker.encoders.identities import add_encoder; "
             f"print(json.dumps([add_encoder(room=r, name=n, role=role)[1] for r, n, role in {encoders!r}]))"
         )
         tokens = json.loads(self.manage("shell", "--no-imports", "-c", code))

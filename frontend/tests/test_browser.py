@@ -15,7 +15,7 @@ from conftest import Site
 from frontend import tracker_api
 from testing import factories
 from testing.factories import post_heartbeat
-from tracker import live
+from tracker.live import hub as live
 
 
 def heartbeat(encoder: str = "cam-1", *streams: dict, interval: int = 1) -> dict:

@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 
 from conftest import Site, running
 from testing.factories import post_heartbeat
-from tracker import history, store
+from tracker.encoders import history, store
 
 
 def add_history_point(*, now: float) -> None:

@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tracker import schedule_sync, store
+from tracker.encoders import store
+from tracker.programme import sync
 
 
 @pytest.fixture
@@ -39,8 +40,8 @@ def programme(use_config, tmp_path):
 
 async def synced() -> None:
     redis = store.get_redis()
-    await schedule_sync.sync(redis)
-    await schedule_sync.push_now_next(redis, now=schedule_sync.schedule_now())
+    await sync.sync(redis)
+    await sync.push_now_next(redis, now=sync.schedule_now())
 
 
 async def test_programme_page_lists_the_day_with_the_current_talk(programme, async_client):

@@ -9,8 +9,8 @@ import sys
 from conftest import ROOT
 
 PURE = "common/tests/test_layers.py"  # no fixture of Redis, database or browser: unit without saying so
-REDIS = "tracker/tests/test_outage.py"  # every test asks for redis_client
-BROWSER = "tracker/tests/test_dashboard_browser.py"
+REDIS = "tracker/encoders/tests/test_outage.py"  # every test asks for redis_client
+BROWSER = "tracker/ops/tests/test_dashboard_browser.py"
 
 
 def setup_plan(*args: str) -> str:

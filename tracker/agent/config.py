@@ -36,7 +36,7 @@ log = logging.getLogger("tracker.agent")
 
 TOKEN_ENV = "ENCODER_AGENT_TOKEN"
 FILE_KEYS = {"tracker", "token", "token_file", "room", "encoder", "interval", "transport", "timeout", "sources"}
-# As the tracker reads them (tracker/heartbeat.py; tracker/tests/agent/test_limits.py compares).
+# As the tracker reads them (tracker/encoders/heartbeat.py; tracker/tests/agent/test_limits.py compares).
 ENCODER_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}\Z")  # \Z: "$" would let a trailing newline through
 MIN_INTERVAL, MAX_INTERVAL = 1, 300
 

@@ -17,7 +17,7 @@ from .transports import Ack, AuthRejected, Rejected, Replaced, Revoked, Transpor
 
 log = logging.getLogger("tracker.agent")
 
-# The tracker refuses heartbeats beyond these (tracker/heartbeat.py, and its
+# The tracker refuses heartbeats beyond these (tracker/encoders/heartbeat.py, and its
 # DATA_UPLOAD_MAX_MEMORY_SIZE for the body); tracker/tests/agent/test_limits.py compares.
 MAX_STREAMS = 32
 MAX_ERRORS = 16

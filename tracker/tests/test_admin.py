@@ -2,7 +2,7 @@
 
 from django.contrib.auth import get_user_model
 
-from tracker.identities import hash_token
+from tracker.encoders.identities import hash_token
 from tracker.models import Encoder
 
 

@@ -8,8 +8,9 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from tracker import reload, store
 from tracker.config import get_config
+from tracker.encoders import store
+from tracker.live import config_reload as reload
 from tracker.routing import websocket_application
 
 HEADERS = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
@@ -31,7 +32,7 @@ def test_reload_applies_new_changed_and_removed_rooms(use_config, caplog):
         private["annex"] = {"title": "Annex"}
 
     edit_private(change)
-    with caplog.at_level(logging.INFO, logger="tracker.reload"):
+    with caplog.at_level(logging.INFO, logger="tracker.live.config_reload"):
         reloaded = reload.reload_now(why="test")
 
     assert reloaded
@@ -45,7 +46,7 @@ def test_reload_refuses_a_bad_edit_and_keeps_the_running_config(use_config, capl
     get_config()
 
     edit_private(lambda private: private.update(annex={"colour": "red"}))
-    with caplog.at_level(logging.ERROR, logger="tracker.reload"):
+    with caplog.at_level(logging.ERROR, logger="tracker.live.config_reload"):
         reloaded = reload.reload_now(why="SIGHUP")
 
     assert not reloaded

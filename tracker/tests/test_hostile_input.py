@@ -9,7 +9,7 @@ from channels.testing import WebsocketCommunicator
 
 from conftest import TEST_SECRET
 from testing.factories import heartbeat, stream
-from tracker import budgets
+from tracker.live import budgets
 from tracker.routing import websocket_application
 
 STREAM = stream("https://cdn.example/a.m3u8")
@@ -150,7 +150,7 @@ async def test_viewer_frames_within_budget_are_served():
 @pytest.mark.usefixtures("redis")
 async def test_one_address_gets_its_cap_of_sockets_and_of_counted_tabs(use_config):
     use_config({"viewer-sockets-per-address": 3, "viewer-tabs-per-address": 2})
-    from tracker.live import get_hub
+    from tracker.live.hub import get_hub
 
     sockets = [await live_socket() for _ in range(3)]
     for number, communicator in enumerate(sockets):
@@ -184,7 +184,7 @@ async def test_venue_addresses_are_not_capped(use_config):
 
 async def test_encoder_socket_store_outage_closes_4503(encoder_token, settings):
     settings.REDIS_URL = "redis://127.0.0.1:9/0"  # nothing listens there
-    from tracker import store
+    from tracker.encoders import store
 
     store._clients.clear()
     communicator = WebsocketCommunicator(

@@ -17,8 +17,9 @@ from websockets.sync.client import connect
 
 from conftest import ROOT, TEST_CONFIG_DIR, TEST_SECRET, free_port, running, wait_for
 from testing.factories import post_heartbeat, stream
-from tracker import controls, reload
-from tracker.identities import run_with_redis
+from tracker.encoders.identities import run_with_redis
+from tracker.live import config_reload as reload
+from tracker.ops import actions
 from tracker.tests.legacy.original_client import original_data, original_form
 
 DOC = ROOT / "docs" / "architecture.md"
@@ -34,7 +35,7 @@ FLEETING = {"<prefix>:rate:<token hash>:<second>", "<prefix>:rate:legacy:<room>:
 # two encoders, one more that is revoked at once, and a schedule sync.
 SET_UP = """
 from django.core.management import call_command
-from tracker.identities import add_encoder, revoke_encoder
+from tracker.encoders.identities import add_encoder, revoke_encoder
 print(add_encoder(room="example", name="enc-1")[1])
 print(add_encoder(room="hall-2", name="enc-2")[1])
 add_encoder(room="hall-2", name="enc-3")
@@ -147,7 +148,7 @@ def run_a_day(site, client: redis.Redis) -> list[str]:
         for name in ("ops:audience", "stats:pushed"):
             wait_for(lambda name=name: client.exists(f"{PREFIX}:{name}"), timeout=10, what=f"{PREFIX}:{name}")
     run_with_redis(
-        lambda r: controls.note(
+        lambda r: actions.note(
             r, {"room": "example", "name": "enc-1", "text": "spare cable"}, by="lead", now=time.time()
         )
     )

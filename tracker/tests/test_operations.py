@@ -12,7 +12,8 @@ import redis
 
 from common.logs import JsonFormatter, LineFormatter, RequestIdFilter, request_id
 from conftest import ROOT, TEST_CONFIG_DIR, RedisProcess, free_port, wait_for
-from tracker import site_health, store
+from tracker.encoders import store
+from tracker.ops import site_health
 
 
 async def test_healthz_and_readyz(async_client):

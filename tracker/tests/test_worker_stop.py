@@ -6,7 +6,7 @@ import asyncio
 import random
 import time
 
-from tracker import store
+from tracker.encoders import store
 from tracker.management.commands.worker import all_tasks_but, cancel_until_done
 
 

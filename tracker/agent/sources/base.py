@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-# The formats and limits the tracker accepts (tracker/heartbeat.py). Copied, not
+# The formats and limits the tracker accepts (tracker/encoders/heartbeat.py). Copied, not
 # imported: the agent must run without the tracker's code and Django.
 FORMATS = ("hls", "dash", "webm", "mp4", "audio")
 MAX_QUALITY = 32

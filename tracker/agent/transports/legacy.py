@@ -10,7 +10,7 @@ from .base import Ack, AuthRejected, Rejected, Unreachable
 from .http import post
 
 # The stream names the original tracker had columns for (it refused any other
-# key), by the file extension of the stream's URL. Copied from tracker/legacy.py:
+# key), by the file extension of the stream's URL. Copied from tracker/encoders/legacy.py:
 # the agent runs without the tracker's code.
 AUDIO_NAMES = {".mp3": "mp3_high", ".aac": "aac_high", ".ogg": "ogg_high", ".oga": "ogg_high", ".opus": "ogg_high"}
 

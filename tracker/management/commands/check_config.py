@@ -5,9 +5,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from redis.exceptions import RedisError
 
-from tracker import setup_checks, store
 from tracker.config import ConfigError, SiteConfig, get_config
-from tracker.legacy import mixed_content
+from tracker.encoders import store
+from tracker.encoders.legacy import mixed_content
+from tracker.ops import setup_checks
 
 
 class Command(BaseCommand):

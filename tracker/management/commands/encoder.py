@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from tracker.identities import IdentityError, add_encoder, revoke_encoder
+from tracker.encoders.identities import IdentityError, add_encoder, revoke_encoder
 from tracker.models import Encoder, Role
 
 

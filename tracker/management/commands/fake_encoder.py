@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from tracker.agent.transports import MODES, Transport, TransportError, build_transport
 from tracker.config import ConfigError, get_config
-from tracker.identities import IdentityError, add_encoder, revoke_encoder
+from tracker.encoders.identities import IdentityError, add_encoder, revoke_encoder
 from tracker.models import Encoder, Role
 
 # Public test streams that browsers can play, so the example room shows video.

@@ -4,8 +4,9 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from tracker import reload, store
 from tracker.config import ConfigError, load_config
+from tracker.encoders import store
+from tracker.live import config_reload as reload
 
 
 class Command(BaseCommand):

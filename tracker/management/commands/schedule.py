@@ -3,10 +3,10 @@ from datetime import datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tracker import store
 from tracker.config import ConfigError, get_config
+from tracker.encoders import store
+from tracker.programme.sync import parse_moment, push_now_next, room_events, schedule_now, sync
 from tracker.schedule import now_and_next
-from tracker.schedule_sync import parse_moment, push_now_next, room_events, schedule_now, sync
 
 
 def moment_option(text: str) -> datetime:

@@ -2,8 +2,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tracker.alerts import alert_text, post_json
 from tracker.config import ConfigError, get_config
+from tracker.ops.alerts import alert_text, post_json
 
 
 class Command(BaseCommand):

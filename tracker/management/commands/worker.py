@@ -13,10 +13,14 @@ from collections.abc import Awaitable, Callable, Iterable
 from django.core.management.base import BaseCommand, CommandError
 from redis.exceptions import RedisError
 
-from tracker import alerts, audience, history, ingest, reload, schedule_sync, site_health, store
 from tracker.config import ConfigError, get_config
-from tracker.identities import copy_identities_to_redis
-from tracker.outage import StoreWatch
+from tracker.encoders import history, ingest, store
+from tracker.encoders.identities import copy_identities_to_redis
+from tracker.encoders.outage import StoreWatch
+from tracker.live import audience
+from tracker.live import config_reload as reload
+from tracker.ops import alerts, site_health
+from tracker.programme import sync as schedule_sync
 
 logger = logging.getLogger("tracker.worker")
 

@@ -1,6 +1,6 @@
 // The dashboard's decisions as pure functions: what comes first, how a
 // figure reads. No DOM, no clock (callers pass `now`), so tests call them
-// with plain data (tracker/tests/test_dashboard_model.py).
+// with plain data (tracker/ops/tests/test_dashboard_model.py).
 // Worst first. "empty" is a room no encoder has reported for.
 export const STATES = ["down", "disconnected", "degraded", "late", "up"];
 const ROLES = ["collector", "mixer", "encoder", "endpoint"];

@@ -11,15 +11,14 @@ import pytest
 from django.conf import settings
 
 from testing.factories import heartbeat, stream
-from tracker import heartbeat as tracker_heartbeat
-from tracker.agent import config as agent_config
-from tracker.agent import loop
+from tracker.agent import config, loop
 from tracker.agent.loop import Agent
 from tracker.agent.sources import build_sources
 from tracker.agent.sources.base import SourceError, clean_quality
 from tracker.agent.transports import HttpTransport
 from tracker.config import GLOBAL_DEFAULTS
-from tracker.heartbeat import InvalidField, parse_heartbeat
+from tracker.encoders import heartbeat as tracker_heartbeat
+from tracker.encoders.heartbeat import InvalidField, parse_heartbeat
 
 
 class Failing:
@@ -77,7 +76,7 @@ def test_the_most_source_errors_the_agent_sends_the_tracker_takes_and_one_more_i
 
 
 def test_a_source_name_the_agent_refuses_is_one_the_tracker_would_refuse():
-    with pytest.raises(agent_config.ConfigError, match="1-64"):
+    with pytest.raises(config.ConfigError, match="1-64"):
         build_sources([{"type": "static", "name": "s" * 65, "streams": []}], timeout=1)
     errors = {"errors": [{"source": "s" * 65, "reason": "down"}]}
 
@@ -103,19 +102,19 @@ def test_the_largest_heartbeat_the_agent_sends_fits_the_trackers_body_limit():
 
 @pytest.mark.parametrize("name", ["cam-1", "c", "c" * 64, "c" * 65, "", "cam 1", "cam-1\n", "kamera-ü", "a/b"])
 def test_encoder_names_the_agent_accepts_are_those_the_tracker_accepts(name):
-    by_agent = agent_config.ENCODER_NAME.match(name) is not None
+    by_agent = config.ENCODER_NAME.match(name) is not None
     by_tracker = refused_field(heartbeat(stream(), encoder=name)) is None
 
     assert by_agent == by_tracker
 
 
 def test_intervals_the_agent_accepts_are_those_the_tracker_accepts():
-    agent_range = (agent_config.MIN_INTERVAL, agent_config.MAX_INTERVAL)
+    agent_range = (config.MIN_INTERVAL, config.MAX_INTERVAL)
     tracker_range = (tracker_heartbeat.MIN_INTERVAL, tracker_heartbeat.MAX_INTERVAL)
 
     assert agent_range == tracker_range
-    assert refused_field(heartbeat(stream(), interval=agent_config.MIN_INTERVAL - 1)) == "interval"
-    assert refused_field(heartbeat(stream(), interval=agent_config.MAX_INTERVAL + 1)) == "interval"
+    assert refused_field(heartbeat(stream(), interval=config.MIN_INTERVAL - 1)) == "interval"
+    assert refused_field(heartbeat(stream(), interval=config.MAX_INTERVAL + 1)) == "interval"
 
 
 @pytest.mark.parametrize("label", ["HD", "1080p60", "x" * 40, "ünïcode", "a b/c", "--", "720p (backup)"])
@@ -128,6 +127,6 @@ def test_quality_labels_the_agent_makes_are_ones_the_tracker_takes(label):
 def test_the_agent_at_its_fastest_stays_under_the_trackers_default_rate():
     # At the shortest interval one heartbeat is at most four sends: the websocket,
     # then HTTP, each once more without metrics for a tracker that predates them.
-    sends_per_second = 4 / agent_config.MIN_INTERVAL
+    sends_per_second = 4 / config.MIN_INTERVAL
 
     assert sends_per_second <= GLOBAL_DEFAULTS["heartbeat-rate"]

@@ -17,7 +17,7 @@ from websockets.sync.client import connect
 
 from conftest import TEST_CONFIG_DIR, TEST_SECRET, RedisProcess, free_port
 from testing.factories import post_heartbeat, stream
-from tracker.tests.test_alerts import Receiver
+from tracker.ops.tests.test_alerts import Receiver
 
 STREAM = stream("https://cdn.example/a.webm", format="webm", clients=0)
 

@@ -123,7 +123,7 @@ def state_of(client: redis.Redis) -> dict:
 async def test_pooled_connections_outlive_a_redis_restart(own_redis, settings):
     import asyncio
 
-    from tracker import store
+    from tracker.encoders import store
 
     settings.REDIS_URL = own_redis.url
     client = store.connect()

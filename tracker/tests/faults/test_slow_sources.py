@@ -11,8 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tracker import schedule_sync, store
-from tracker.tests.test_schedule_sync import ScheduleServer
+from tracker.encoders import store
+from tracker.programme import sync as schedule_sync
+from tracker.programme.tests.test_schedule_sync import ScheduleServer
 
 DEADLINE = 3  # instead of 20 s, to keep the suite quick
 

@@ -11,7 +11,7 @@ import time
 import urllib.request
 
 from conftest import ROOT, running, wait_for
-from tracker import alerts
+from tracker.ops import alerts
 
 from .conftest import Encoder, transitions
 

@@ -1,0 +1,134 @@
+"""/ws/live/: the viewers' socket."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from common.addresses import is_venue, scope_address
+from tracker.config import get_config
+from tracker.encoders import store
+from tracker.live import viewer_reports
+from tracker.live.audience import PLAYBACK_STATES
+from tracker.live.budgets import FRAMES_PER_SECOND, FrameBudget, address_limits, too_big
+from tracker.live.budgets import MAX_FRAME_BYTES as MAX_VIEWER_FRAME_BYTES
+from tracker.live.daphne_sockets import direct_writer
+from tracker.live.draining import CLOSE_RESTARTING, draining
+from tracker.live.draining import REASON as DRAINING_REASON
+from tracker.live.hub import EVERY_ROOM, get_hub
+from tracker.live.sockets import CLOSE_BAD_MESSAGE, CLOSE_RATE_LIMITED, DatabaseFreeConsumer
+
+logger = logging.getLogger(__name__)
+
+# A viewer may report a problem this often per socket; more are dropped.
+REPORT_SECONDS = 10
+
+
+class LiveConsumer(DatabaseFreeConsumer):
+    """/ws/live/: a snapshot of every room, then each change, all versioned;
+    and every few seconds, unversioned, the changed viewer counts the page shows.
+
+    Clients may send:
+      {"type": "snapshot"} whenever they see a version gap;
+      {"type": "watch", "room": R, "tab": T} to count as a viewer of R (T
+        identifies the browser tab, so its reconnects count once) and get R's count;
+      {"type": "viewers", "room": R} to get R's viewer count without being
+        counted, or {"type": "viewers"} for every room's;
+      {"type": "health", "state": S, ...} how playback goes (S is playing,
+        buffering, error or paused), aggregated per room for operators;
+      {"type": "report", "room": R, "tab": T, "format", "endpoint", "error",
+        "browser", "text"} a viewer's "report a problem", for operators.
+    Within budgets (tracker.live.budgets): frames per second and bytes per frame,
+    sockets and counted tabs per client address.
+    """
+
+    last_health = last_snapshot = last_report = 0.0
+    address = ""
+    closing = False  # frames queued behind a close are not looked at
+    exempt = False  # a venue address: the hall may share one
+
+    async def connect(self) -> None:
+        self.writer = direct_writer(self.base_send)
+        await self.accept()
+        if draining():  # this process is stopping: the browser reconnects to another
+            await self.close(code=CLOSE_RESTARTING, reason=DRAINING_REASON)
+            return
+        self.address = scope_address(self.scope)
+        if self.writer is not None:
+            # Held for hours by every idle viewer: the request's headers were needed until here.
+            self.writer.shed_handshake()
+            self.scope["headers"].clear()
+        self.budget = FrameBudget(time.monotonic())
+        settings = get_config().settings
+        self.exempt = is_venue(self.address, settings["localips"])
+        if not self.exempt and not address_limits().admit(
+            self.address, self, limit=settings["viewer-sockets-per-address"]
+        ):
+            await self.close_once(CLOSE_RATE_LIMITED, f"at most {settings['viewer-sockets-per-address']} per address")
+            return
+        await self.push(await get_hub().join(self))
+
+    async def disconnect(self, code: int) -> None:
+        address_limits().release(self.address, self)
+        get_hub().leave(self)
+        if self.writer is not None:
+            self.writer.forget()
+
+    async def close_once(self, code: int, reason: str) -> None:
+        self.closing = True
+        await self.close(code=code, reason=reason)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.closing:
+            return
+        if too_big(text_data, bytes_data):
+            await self.close_once(CLOSE_RATE_LIMITED, f"frames are at most {MAX_VIEWER_FRAME_BYTES} bytes")
+            return
+        if not self.budget.spend(time.monotonic()):
+            await self.close_once(CLOSE_RATE_LIMITED, f"at most {FRAMES_PER_SECOND} frames per second")
+            return
+        request = self.client_request(text_data)
+        kind = request.get("type")
+        room, tab = request.get("room"), request.get("tab")
+        if kind == "snapshot":
+            # A snapshot is every room: one per second per socket is plenty.
+            if time.monotonic() - self.last_snapshot >= 1:
+                self.last_snapshot = time.monotonic()
+                await self.push(get_hub().snapshot_text())
+        elif (
+            kind == "watch"
+            and isinstance(room, str)
+            and room in get_config().rooms
+            and viewer_reports.TAB.match(str(tab))
+        ):
+            # Beyond its address's share of tabs the socket still gets every change, but is not counted.
+            limit = get_config().settings["viewer-tabs-per-address"]
+            if self.exempt or address_limits().count_tab(self.address, self, room, tab, limit=limit):
+                get_hub().watch(self, room, tab)
+        elif kind == "viewers" and (room is None or (isinstance(room, str) and room in get_config().rooms)):
+            get_hub().follow(self, EVERY_ROOM if room is None else room)
+        elif kind == "health" and request.get("state") in PLAYBACK_STATES:
+            # Clients report every 30 s at most; a flood changes nothing.
+            if time.monotonic() - self.last_health >= 1:
+                self.last_health = time.monotonic()
+                get_hub().playback(self, request["state"])
+        elif kind == "report":
+            await self.report(request)
+        else:
+            await self.close_once(CLOSE_BAD_MESSAGE, "expected a snapshot, watch, viewers, health or report message")
+
+    async def report(self, request: dict[str, Any]) -> None:
+        try:
+            report = viewer_reports.parse_report(request)
+        except viewer_reports.Refused as exc:
+            await self.close_once(CLOSE_BAD_MESSAGE, str(exc))
+            return
+        if time.monotonic() - self.last_report < REPORT_SECONDS:
+            return  # one person reports once; a loop of reports is noise
+        self.last_report = time.monotonic()
+        with contextlib.suppress(RedisError):  # a lost report is no reason to drop the viewer
+            await viewer_reports.add_report(store.get_redis(), report, now=time.time())

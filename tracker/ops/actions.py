@@ -1,0 +1,135 @@
+"""What operators say about problems.
+
+Operators acknowledge a problem (the others see who is on it), silence the
+alerts of an encoder or a whole room for a while (a rehearsal, maintenance),
+and leave notes on encoders. Each is one field of a Redis hash, written,
+logged in the room's transition log and pushed to every operator by one
+Lua script, so the dashboards and the log never disagree.
+
+Viewers' reports (tracker.live.viewer_reports) are read here with the
+controls, for the operators' snapshot.
+
+Layout, under settings.REDIS_PREFIX:
+    <prefix>:ops:controls      hash    "ack:<room>/<encoder>", "silence:<room>[/<encoder>]",
+                                       "note:<room>/<encoder>" -> JSON
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from tracker.config import get_config
+from tracker.encoders import store
+from tracker.encoders.state_machine import State
+
+MAX_SILENCE_MINUTES = 7 * 24 * 60
+MAX_NOTE_CHARACTERS = 500
+REPORTS_SHOWN = 20
+PROBLEMS = frozenset({State.LATE, State.DEGRADED, State.DISCONNECTED, State.DOWN})
+
+CONTROL_LUA = store.load_script("control")
+
+
+class Refused(ValueError):
+    """An operator's request that cannot be done, in words for them."""
+
+
+@dataclass(frozen=True)
+class Target:
+    room: str
+    name: str | None  # None: the whole room
+
+    @property
+    def member(self) -> str:
+        return self.room if self.name is None else f"{self.room}/{self.name}"
+
+
+def target(request: dict[str, Any], *, whole_room: bool = False) -> Target:
+    room, name = request.get("room"), request.get("name")
+    if not isinstance(room, str) or room not in get_config().rooms:
+        raise Refused("room: not a configured room")
+    if name is None and whole_room:
+        return Target(room, None)
+    if not isinstance(name, str) or not name:
+        raise Refused("name: the encoder is required")
+    return Target(room, name)
+
+
+async def _commit(redis: Redis, room: str, field: str, value: dict[str, Any] | None, entry: dict[str, Any]) -> int:
+    keep = get_config().settings["history-hours"] * 3600
+    return await CONTROL_LUA(
+        keys=[store.key("ops", "controls"), store.key("log", room), store.key("ops", "version")],
+        args=[
+            field,
+            "" if value is None else store.encode_json(value),
+            store.encode_json(entry),
+            max(0, int((entry["at"] - keep) * 1000)),
+            store.ops_channel(),
+        ],
+        client=redis,
+    )
+
+
+async def acknowledge(redis: Redis, request: dict[str, Any], *, by: str, now: float) -> int:
+    """Say that `by` is on the encoder's current problem; it holds until the state changes."""
+    where = target(request)
+    record = await store.read_record(redis, where.member)
+    if record is None or record.state not in PROBLEMS:
+        raise Refused("name: this encoder has no problem to acknowledge")
+    ack = {"by": by, "at": now, "state": record.state, "since": record.since}
+    entry = {"kind": "ack", "room": where.room, "name": where.name, "by": by, "at": now, "state": record.state}
+    return await _commit(redis, where.room, f"ack:{where.member}", ack, entry)
+
+
+async def silence(redis: Redis, request: dict[str, Any], *, by: str, now: float) -> int:
+    """Silence alerts for an encoder or a room for `minutes` (0 ends a silence)."""
+    where = target(request, whole_room=True)
+    minutes = request.get("minutes")
+    if not isinstance(minutes, int) or isinstance(minutes, bool) or not 0 <= minutes <= MAX_SILENCE_MINUTES:
+        raise Refused(f"minutes: a whole number from 0 to {MAX_SILENCE_MINUTES}")
+    value = {"by": by, "at": now, "until": now + minutes * 60} if minutes else None
+    entry = {"kind": "silence" if minutes else "unsilence", "room": where.room, "name": where.name, "by": by, "at": now}
+    if minutes:
+        entry["until"] = value["until"]
+    return await _commit(redis, where.room, f"silence:{where.member}", value, entry)
+
+
+async def note(redis: Redis, request: dict[str, Any], *, by: str, now: float) -> int:
+    """Leave a note on an encoder ("" removes it)."""
+    where = target(request)
+    text = request.get("text")
+    if not isinstance(text, str) or len(text) > MAX_NOTE_CHARACTERS:
+        raise Refused(f"text: at most {MAX_NOTE_CHARACTERS} characters")
+    text = text.strip()
+    value = {"by": by, "at": now, "text": text} if text else None
+    entry = {"kind": "note", "room": where.room, "name": where.name, "by": by, "at": now, "text": text}
+    return await _commit(redis, where.room, f"note:{where.member}", value, entry)
+
+
+OPERATOR_ACTIONS = {"ack": acknowledge, "silence": silence, "note": note}
+
+
+async def silenced_until(redis: Redis, room: str, name: str, *, at: float) -> float | None:
+    """When the silence covering this encoder at `at` ends (its own or its room's), or None."""
+    own, whole = await redis.hmget(store.key("ops", "controls"), f"silence:{room}/{name}", f"silence:{room}")
+    ends = [json.loads(text)["until"] for text in (own, whole) if text]
+    ends = [until for until in ends if until > at]
+    return max(ends) if ends else None
+
+
+async def read_controls_and_reports(redis: Redis, rooms: list[str]) -> tuple[dict[str, Any], dict[str, list]]:
+    """Every control by field, and each room's latest reports (newest first) as [id, report]."""
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.hgetall(store.key("ops", "controls"))
+        for room in rooms:
+            pipe.xrevrange(store.key("reports", room), count=REPORTS_SHOWN)
+        controls, *streams = await pipe.execute()
+    reports = {
+        room: [[entry_id, json.loads(fields["report"])] for entry_id, fields in entries]
+        for room, entries in zip(rooms, streams, strict=True)
+    }
+    return {field: json.loads(value) for field, value in controls.items()}, reports

@@ -1,0 +1,236 @@
+"""Alerts: a JSON POST to each configured webhook when an encoder goes down
+and when it recovers.
+
+The worker reads transitions from the rooms' logs through a Redis consumer
+group (so each is handled by one worker, and none is lost while no worker
+runs), decides what to send, and queues one delivery per webhook in a
+sorted set by due time, acknowledging the entry, storing the encoder's
+alert memory and queuing its deliveries in one step (take_alert.lua). An
+entry a killed worker read but never acknowledged is claimed back after
+CLAIM_IDLE_SECONDS. A delivery being sent is leased (LEASE_SECONDS): one
+whose worker died mid-send is sent again after the lease, with the same
+`id` in its payload (`<room>-<log entry id>`) so that receivers can drop
+the duplicate. Failed deliveries go back into the set with a longer delay.
+Nothing here runs on the heartbeat path.
+
+Flap suppression: at most one down-alert per encoder per
+`alert-suppress-minutes`; a recovery is sent exactly when the down before it
+was sent.
+
+Silences (tracker.ops.actions): a transition made while its encoder or room is
+silenced is not alerted, nor is the recovery that ends it; once the silence
+ends, alerts flow again by themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import urllib.parse
+import urllib.request
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from tracker.config import get_config
+from tracker.encoders import store
+from tracker.ops import actions
+
+logger = logging.getLogger(__name__)
+
+GROUP = "alerts"
+# Seconds before each retry; after the last one the alert is dropped (and logged).
+RETRY_DELAYS = (5, 15, 60, 300, 900)
+DELIVERY_TIMEOUT_SECONDS = 5
+# A log entry read but not acknowledged this long ago belongs to a worker that
+# stopped (handling one takes milliseconds): another claims it.
+CLAIM_IDLE_SECONDS = 10
+# A delivery being sent is held this long (more than DELIVERY_TIMEOUT_SECONDS);
+# after it, a delivery whose worker died mid-send is due again.
+LEASE_SECONDS = 15
+# Deciding again when another worker changed the same encoder's memory meanwhile.
+MEMORY_RACE_ATTEMPTS = 3
+TAKE_ALERT_LUA = store.load_script("take_alert")
+LEASE_DELIVERY_LUA = store.load_script("lease_delivery")
+RECOVERED = {"up", "degraded"}
+
+
+async def ensure_groups(redis: Redis) -> None:
+    """Create the consumer group on every room log; new ones start at the log's end."""
+    for room in get_config().rooms:
+        try:
+            await redis.xgroup_create(store.key("log", room), GROUP, id="$", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+
+def alert_text(transition: dict[str, Any], title: str) -> str:
+    if transition["new"] in ("down", "degraded") and transition["old"] != "down":
+        return f"{transition['new'].upper()}: {transition['name']} in {title} — {transition['reason']}"
+    return f"RECOVERED: {transition['name']} in {title} is {transition['new']} again"
+
+
+def decide(memory: dict[str, Any], transition: dict[str, Any], *, now: float, suppress: float) -> dict[str, Any] | None:
+    """The encoder's new alert memory when this transition is alerted, else None."""
+    new, old = transition["new"], transition["old"]
+    if new == "down" or (new == "degraded" and old != "down"):  # down -> degraded is a recovery, below
+        if now - memory.get(f"last_{new}_sent", float("-inf")) < suppress:
+            return None
+        # A down alert supersedes an open degraded one: one recovery says it is over.
+        return {
+            **memory,
+            f"last_{new}_sent": now,
+            f"{new}_open": True,
+            **({"degraded_open": False} if new == "down" else {}),
+        }
+    if old == "down" and new in RECOVERED and memory.get("down_open"):
+        return {**memory, "down_open": False}
+    if old == "degraded" and new == "up" and memory.get("degraded_open"):
+        return {**memory, "degraded_open": False}
+    return None
+
+
+async def take_transitions(redis: Redis, *, consumer: str, now: float, block_ms: int | None = None) -> int:
+    """Queue deliveries for new down/recovery transitions; returns how many were queued.
+
+    Entries another consumer read but never handled (a worker killed between
+    reading and acknowledging) are claimed back once idle for CLAIM_IDLE_SECONDS.
+    """
+    streams = {store.key("log", room): ">" for room in get_config().rooms}
+    claimed = await claim_stale(redis, consumer=consumer, streams=list(streams))
+    # Claimed entries are handled at once, not after waiting for new ones.
+    answer = await redis.xreadgroup(GROUP, consumer, streams, count=100, block=None if claimed else block_ms)
+    queued = 0
+    for stream, entries in [*claimed, *(answer or [])]:
+        for entry_id, fields in entries:
+            queued += await take_entry(redis, stream, entry_id, fields, now=now)
+    return queued
+
+
+async def claim_stale(redis: Redis, *, consumer: str, streams: list[str]) -> list[tuple[str, list]]:
+    async with redis.pipeline(transaction=False) as pipe:
+        for stream in streams:
+            pipe.xautoclaim(stream, GROUP, consumer, min_idle_time=int(CLAIM_IDLE_SECONDS * 1000), count=100)
+        answers = await pipe.execute()
+    claimed = [(stream, answer[1]) for stream, answer in zip(streams, answers, strict=True) if answer[1]]
+    for stream, entries in claimed:
+        logger.warning("claimed %d alert entries of %s left unhandled by a stopped worker", len(entries), stream)
+    return claimed
+
+
+async def take_entry(redis: Redis, stream: str, entry_id: str, fields: dict[str, str] | None, *, now: float) -> int:
+    """Acknowledge one log entry, with its alert memory and deliveries in the same step; returns deliveries queued."""
+    config = get_config()
+    # The logs also hold operators' actions (acknowledgements, silences, notes): no transition.
+    text = (fields or {}).get("transition")  # None: an entry trimmed away while pending
+    transition = None if text is None else store.readable(f"{stream}/{entry_id}", text, read_transition)
+    memory_key = store.key("alerts", "memory")
+    for _ in range(MEMORY_RACE_ATTEMPTS):
+        member, read_memory, memory, jobs = "", "", None, []
+        if transition is not None and not await silenced(redis, transition):
+            member = f"{transition['room']}/{transition['name']}"
+            read_memory = await redis.hget(memory_key, member) or ""
+            remembered = store.readable(f"{memory_key}/{member}", read_memory or "{}", json.loads)
+            memory = decide(
+                remembered if isinstance(remembered, dict) else {},
+                transition,
+                now=now,
+                suppress=config.settings["alert-suppress-minutes"] * 60,
+            )
+        if memory is None:
+            member = ""  # nothing to remember, nothing to send: acknowledged alone
+        else:
+            title = config.rooms[transition["room"]].title if transition["room"] in config.rooms else ""
+            # The same id in every attempt and resend: receivers drop what they already have.
+            payload = {"text": alert_text(transition, title), "id": f"{transition['room']}-{entry_id}", **transition}
+            jobs = [
+                json.dumps({"url": url, "payload": payload, "attempt": 0}, sort_keys=True)
+                for url in config.settings["webhooks"]
+            ]
+        handled = await TAKE_ALERT_LUA(
+            keys=[stream, memory_key, store.key("alerts", "outbox")],
+            # Due at the transition's time, so a down goes out before its recovery.
+            args=[GROUP, entry_id, member, read_memory, json.dumps(memory), transition["at"] if jobs else 0, *jobs],
+            client=redis,
+        )
+        if handled >= 0:
+            return len(jobs) if handled else 0
+    logger.warning("alert memory of %s kept changing; %s left for a later claim", member, entry_id)
+    return 0
+
+
+async def silenced(redis: Redis, transition: dict[str, Any]) -> bool:
+    room, name = transition["room"], transition["name"]
+    if await actions.silenced_until(redis, room, name, at=transition["at"]):
+        logger.info("alert for %s/%s not sent: silenced", room, name)
+        return True
+    return False
+
+
+def read_transition(text: str) -> dict[str, Any]:
+    transition = json.loads(text)
+    if not all(isinstance(transition[name], str) for name in ("room", "name", "new", "reason")):
+        raise ValueError("not a transition")
+    if not isinstance(transition["at"], (int, float)):
+        raise ValueError("not a transition")
+    return transition
+
+
+def read_job(text: str) -> dict[str, Any]:
+    job = json.loads(text)
+    if not isinstance(job["url"], str) or not isinstance(job["attempt"], int) or not isinstance(job["payload"], dict):
+        raise ValueError("not a delivery")
+    return job
+
+
+def post_json(url: str, payload: dict[str, Any]) -> None:
+    """POST one alert; raises OSError (incl. HTTPError) when it was not accepted."""
+    request = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=DELIVERY_TIMEOUT_SECONDS):
+        pass
+
+
+async def deliver_due(redis: Redis, *, now: float) -> int:
+    """Send every queued alert that is due; returns how many were delivered.
+
+    Each is leased while it is sent (LEASE_SECONDS): if this worker dies
+    mid-send, it is due again when the lease ends, and sent with the same id.
+    """
+    outbox = store.key("alerts", "outbox")
+    delivered = 0
+    for text in await redis.zrangebyscore(outbox, "-inf", now, start=0, num=20):
+        if not await LEASE_DELIVERY_LUA(keys=[outbox], args=[text, now, now + LEASE_SECONDS], client=redis):
+            continue  # another worker holds it
+        job = store.readable(outbox, text, read_job)
+        if job is None:
+            await redis.zrem(outbox, text)
+            continue
+        try:
+            await asyncio.to_thread(post_json, job["url"], job["payload"])
+        except (OSError, ValueError) as exc:
+            await retry_later(redis, text, job, exc, now=now)
+            continue
+        await redis.zrem(outbox, text)
+        delivered += 1
+    return delivered
+
+
+async def retry_later(redis: Redis, text: str, job: dict[str, Any], error: Exception, *, now: float) -> None:
+    """Replace the leased delivery `text` by its next attempt, or drop it after the last."""
+    attempt = job["attempt"]
+    host = urllib.parse.urlsplit(job["url"]).hostname  # never the whole URL: it may hold a secret
+    outbox = store.key("alerts", "outbox")
+    async with redis.pipeline(transaction=True) as pipe:  # never both or neither: one MULTI
+        pipe.zrem(outbox, text)
+        if attempt >= len(RETRY_DELAYS):
+            logger.error("alert to %s dropped after %d attempts: %s", host, attempt + 1, error)
+        else:
+            logger.warning("alert to %s failed (%s), retrying in %d s", host, error, RETRY_DELAYS[attempt])
+            next_attempt = json.dumps({**job, "attempt": attempt + 1}, sort_keys=True)
+            pipe.zadd(outbox, {next_attempt: now + RETRY_DELAYS[attempt]})
+        await pipe.execute()

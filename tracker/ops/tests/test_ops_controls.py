@@ -1,0 +1,167 @@
+"""Operators' acknowledgements, silences and notes, and viewers' reports, over real sockets."""
+
+import json
+import time
+
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth import get_user_model
+
+from testing.client import AsyncClient
+from testing.factories import report, stream
+from tracker.encoders import ingest, store
+from tracker.routing import websocket_application
+
+STREAM = stream(clients=2, bitrate=10)
+HEADERS = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
+
+
+async def operator(username: str) -> WebsocketCommunicator:
+    """A logged-in operator's /ws/ops/ socket, its snapshot already read."""
+    user = await sync_to_async(get_user_model().objects.create_user)(username, password="pw-for-tests", is_staff=True)
+    client = AsyncClient()
+    await client.aforce_login(user)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    communicator = WebsocketCommunicator(websocket_application, "/ws/ops/", headers=[*HEADERS, (b"cookie", cookie)])
+    assert (await communicator.connect())[0]
+    assert json.loads(await communicator.receive_from(timeout=3))["type"] == "snapshot"
+    return communicator
+
+
+async def next_of_type(communicator: WebsocketCommunicator, kind: str) -> dict:
+    while True:
+        message = json.loads(await communicator.receive_from(timeout=3))
+        if message["type"] == kind:
+            return message
+
+
+async def down_encoder() -> None:
+    now = time.time()
+    await report("example", "cam", STREAM, now=now - 30)
+    await ingest.sweep(store.get_redis(), now=now - 19)
+    await ingest.sweep(store.get_redis(), now=now - 18)
+
+
+async def test_acknowledgement_reaches_every_operator_and_the_log(transactional_db):
+    await down_encoder()
+    alice, bob = await operator("alice"), await operator("bob")
+
+    await alice.send_to(text_data=json.dumps({"type": "ack", "room": "example", "name": "cam"}))
+    seen_by_alice, seen_by_bob = await next_of_type(alice, "control"), await next_of_type(bob, "control")
+    await bob.send_to(text_data=json.dumps({"type": "snapshot"}))
+    snapshot = await next_of_type(bob, "snapshot")
+
+    assert seen_by_alice == seen_by_bob
+    assert seen_by_bob["field"] == "ack:example/cam"
+    assert (seen_by_bob["value"]["by"], seen_by_bob["value"]["state"]) == ("alice", "down")
+    assert snapshot["controls"]["ack:example/cam"]["by"] == "alice"
+    assert snapshot["logs"]["example"][0] == seen_by_bob["entry"]
+    assert snapshot["logs"]["example"][0]["kind"] == "ack"
+    for communicator in (alice, bob):
+        await communicator.disconnect()
+
+
+async def test_acknowledging_a_healthy_encoder_is_refused_to_that_operator_only(transactional_db):
+    await report("example", "cam", STREAM, now=time.time())
+    alice = await operator("alice")
+
+    await alice.send_to(text_data=json.dumps({"type": "ack", "room": "example", "name": "cam"}))
+    answer = json.loads(await alice.receive_from(timeout=3))
+
+    assert answer == {"type": "refused", "message": "name: this encoder has no problem to acknowledge"}
+    assert await store.get_redis().hgetall(store.key("ops", "controls")) == {}
+    await alice.disconnect()
+
+
+async def test_silence_and_note_are_pushed_and_ending_them_clears_them(transactional_db):
+    alice, bob = await operator("alice"), await operator("bob")
+
+    await alice.send_to(text_data=json.dumps({"type": "silence", "room": "example", "minutes": 30}))
+    silenced = await next_of_type(bob, "control")
+    await alice.send_to(text_data=json.dumps({"type": "note", "room": "example", "name": "cam", "text": " spare "}))
+    noted = await next_of_type(bob, "control")
+    await alice.send_to(text_data=json.dumps({"type": "silence", "room": "example", "minutes": 0}))
+    ended = await next_of_type(bob, "control")
+
+    assert silenced["field"] == "silence:example"
+    assert round(silenced["value"]["until"] - silenced["value"]["at"]) == 1800
+    assert (noted["field"], noted["value"]["text"], noted["value"]["by"]) == ("note:example/cam", "spare", "alice")
+    assert (ended["field"], ended["value"], ended["entry"]["kind"]) == ("silence:example", None, "unsilence")
+    for communicator in (alice, bob):
+        await communicator.disconnect()
+
+
+async def test_bad_operator_actions_are_refused_with_the_field(transactional_db):
+    alice = await operator("alice")
+    answers = []
+
+    for request in (
+        {"type": "silence", "room": "nowhere", "minutes": 5},
+        {"type": "silence", "room": "example", "minutes": -1},
+        {"type": "silence", "room": "example", "minutes": True},
+        {"type": "note", "room": "example", "name": "cam", "text": "x" * 501},
+    ):
+        await alice.send_to(text_data=json.dumps(request))
+        answers.append(json.loads(await alice.receive_from(timeout=3))["message"].split(":")[0])
+
+    assert answers == ["room", "minutes", "minutes", "text"]
+    await alice.disconnect()
+
+
+async def live_socket() -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(websocket_application, "/ws/live/", headers=HEADERS)
+    assert (await communicator.connect())[0]
+    await communicator.receive_from(timeout=3)  # the snapshot
+    return communicator
+
+
+VIEWER_REPORT = {
+    "type": "report",
+    "room": "example",
+    "tab": "tab-0123456789",
+    "format": "hls",
+    "endpoint": "https://cdn.example/example/hls_hd.m3u8",
+    "error": "manifestLoadError",
+    "browser": "Firefox 133",
+    "text": "black picture since the break",
+}
+
+
+async def test_viewer_report_reaches_operators_once_per_ten_seconds(transactional_db):
+    alice = await operator("alice")
+    viewer = await live_socket()
+
+    await viewer.send_to(text_data=json.dumps(VIEWER_REPORT))
+    pushed = await next_of_type(alice, "report")
+    await viewer.send_to(text_data=json.dumps({**VIEWER_REPORT, "text": "again"}))  # too soon: dropped
+    await alice.send_to(text_data=json.dumps({"type": "snapshot"}))
+    snapshot = await next_of_type(alice, "snapshot")
+
+    expected = {k: v for k, v in VIEWER_REPORT.items() if k != "type"}
+    assert {k: v for k, v in pushed["report"].items() if k != "at"} == expected
+    assert [entry[0] for entry in snapshot["reports"]["example"]] == [pushed["id"]]
+    assert snapshot["reports"]["hall-2"] == []
+    await viewer.disconnect()
+    await alice.disconnect()
+
+
+async def test_bad_viewer_report_closes_with_the_field(transactional_db):
+    viewer = await live_socket()
+
+    await viewer.send_to(text_data=json.dumps({**VIEWER_REPORT, "error": "x" * 301}))
+    output = await viewer.receive_output(timeout=3)
+
+    assert (output["type"], output["code"]) == ("websocket.close", 4400)
+    assert output["reason"].startswith("error:")
+
+
+async def test_ops_ping_is_answered_on_that_socket_only(transactional_db):
+    alice, bob = await operator("alice"), await operator("bob")
+
+    await alice.send_to(text_data=json.dumps({"type": "ping"}))
+    answer = json.loads(await alice.receive_from(timeout=3))
+
+    assert answer == {"type": "pong"}
+    assert await bob.receive_nothing(timeout=0.3)
+    for communicator in (alice, bob):
+        await communicator.disconnect()
