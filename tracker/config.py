@@ -52,6 +52,13 @@ GLOBAL_DEFAULTS: dict[str, Any] = {
     # Alerts: JSON POSTed to each URL on down and on recovery.
     "webhooks": [],
     "alert-suppress-minutes": 10,
+    # A room's viewers are failing when this many distinct client addresses,
+    # or this percentage of the addresses reporting playback (at least two),
+    # failed to play or reported a problem within the last so many seconds.
+    # A room may set its own in its config (add the key to "default" first).
+    "viewers-failing-clients": 3,
+    "viewers-failing-percent": 50,
+    "viewers-failing-seconds": 30,
     # /tracker/metrics: a bearer token, or callers from these addresses.
     "metrics-token": "",
     "metrics-allow": ["127.0.0.1", "::1"],
@@ -75,6 +82,9 @@ GLOBAL_RANGES = {
     "viewer-tabs-per-address": (1, 100_000),
     "history-hours": (1, 24 * 14),
     "alert-suppress-minutes": (0, 24 * 60),
+    "viewers-failing-clients": (1, 100_000),
+    "viewers-failing-percent": (1, 100),
+    "viewers-failing-seconds": (5, 3600),
     "schedule-minutes": (1, 24 * 60),
     "break-minutes": (1, 24 * 60),
 }
@@ -100,6 +110,11 @@ class Room:
     @property
     def title(self) -> str:
         return self.settings.get("title") or self.name
+
+    def setting(self, key: str, site: dict[str, Any]) -> Any:
+        """The room's own value of a global setting that rooms may override, else the site's."""
+        value = self.settings.get(key)
+        return site[key] if value is None or isinstance(value, bool) or not isinstance(value, int) else value
 
 
 @dataclass(frozen=True)

@@ -388,6 +388,7 @@ class OpsSnapshot:
     records: list[Record]
     audience: dict[str, Any]  # room -> viewers and playback health
     schedules: dict[str, Any]  # room -> schedule fetch health
+    states: dict[str, Any]  # room -> its judged state (tracker.live.room_state)
     logs: dict[str, list[dict[str, Any]]]  # room -> transitions, newest first
 
 
@@ -396,12 +397,13 @@ OPS_SNAPSHOT_LUA = load_script("ops_snapshot")
 
 async def read_ops_snapshot(redis: Redis, rooms: list[str], *, log_entries: int = 50) -> OpsSnapshot:
     """Every encoder record and each room's latest transitions, read atomically."""
-    version, flat_records, audience, schedules, *logs = await OPS_SNAPSHOT_LUA(
+    version, flat_records, audience, schedules, states, *logs = await OPS_SNAPSHOT_LUA(
         keys=[
             key("ops", "version"),
             key("records"),
             key("ops", "audience"),
             key("ops", "schedules"),
+            key("ops", "rooms"),
             *(key("log", room) for room in rooms),
         ],
         args=[log_entries],
@@ -412,6 +414,7 @@ async def read_ops_snapshot(redis: Redis, rooms: list[str], *, log_entries: int 
         records=parse_records(dict(zip(flat_records[::2], flat_records[1::2], strict=True))),
         audience=readable(key("ops", "audience"), audience, json.loads) or {},
         schedules=readable(key("ops", "schedules"), schedules, json.loads) or {},
+        states=readable(key("ops", "rooms"), states, json.loads) or {},
         logs={room: read_log(room, entries) for room, entries in zip(rooms, logs, strict=True)},
     )
 
@@ -502,3 +505,21 @@ async def get_schedule(redis: Redis, room: str) -> list[dict[str, Any]] | None:
     """A room's stored events, or None if it has never had a schedule."""
     text = await redis.get(key("schedule", room))
     return readable(key("schedule", room), text, json.loads) if text else None
+
+
+ROOM_STATES_LUA = load_script("room_states")
+
+
+async def set_room_states(
+    redis: Redis, states: dict[str, Any], changes: dict[str, dict[str, Any]], *, now: float
+) -> int:
+    """Store every room's judged state; log each change in its room's log; push it all if anything changed.
+
+    Returns the ops feed's version, or 0 when nothing changed.
+    """
+    oldest = max(0, int((now - history_hours() * 3600) * 1000))
+    return await ROOM_STATES_LUA(
+        keys=[key("ops", "rooms"), key("ops", "version"), *(key("log", room) for room in changes)],
+        args=[encode_json(states), ops_channel(), oldest, *(encode_json(change) for change in changes.values())],
+        client=redis,
+    )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
@@ -23,15 +24,61 @@ from tracker.encoders import store
 PLAYBACK_STATES = ("playing", "buffering", "error", "paused")
 # A process that has not reported for this long is gone; its viewers too.
 STALE_SECONDS = 15
+# Failing clients named with their evidence per room and process (the count has them all).
+EVIDENCE_KEPT = 20
+# What a failing client's evidence may hold (format and error come from the browser).
+FORMAT_CHARACTERS, ERROR_CHARACTERS = 16, 120
 
 
-def process_counts(tabs: dict[str, dict[str, str]]) -> dict[str, dict[str, Any]]:
-    """One process's figures from room -> {tab: playback state}."""
-    return {
-        room: {"viewers": len(states), "health": dict(Counter(s for s in states.values() if s))}
-        for room, states in tabs.items()
-        if states
-    }
+@dataclass
+class Tab:
+    """One browser tab watching a room on this process's sockets."""
+
+    room: str
+    tab: str
+    address: str
+    state: str = ""  # its latest playback state, "" before the first
+    format: str = ""
+    error: str = ""
+    failed_at: float = float("-inf")  # its player's last error, or its viewer's last report
+
+    def failed(self, *, format: str, error: str, now: float) -> None:
+        self.format, self.error, self.failed_at = format[:FORMAT_CHARACTERS], error[:ERROR_CHARACTERS], now
+
+    def failing(self, *, now: float, window: float) -> bool:
+        """Failed within the window and not playing since (a player that recovered clears it)."""
+        return now - self.failed_at <= window and self.state != "playing"
+
+
+def process_counts(tabs: list[Tab], *, now: float, windows: dict[str, float]) -> dict[str, dict[str, Any]]:
+    """One process's figures per room: tabs, playback health, and the clients
+    (distinct addresses, however many tabs each) that report and that fail."""
+    by_room: dict[str, list[Tab]] = defaultdict(list)
+    for tab in tabs:
+        by_room[tab.room].append(tab)
+    counts = {}
+    for room, watching in by_room.items():
+        window = windows.get(room, 30.0)
+        failing: dict[str, dict[str, Any]] = {}
+        for tab in watching:
+            if tab.failing(now=now, window=window):
+                evidence = failing.setdefault(tab.address, {"tabs": 0, "format": tab.format, "error": tab.error})
+                evidence["tabs"] += 1
+        counts[room] = {
+            "viewers": len({tab.tab for tab in watching}),
+            "health": dict(Counter(tab.state for tab in {t.tab: t for t in watching}.values() if tab.state)),
+            "clients": len({tab.address for tab in watching if tab.state or tab.failed_at > float("-inf")}),
+            "failing": len(failing),
+            "evidence": [{"address": a, **e} for a, e in sorted(failing.items())[:EVIDENCE_KEPT]],
+        }
+    return counts
+
+
+def viewers_failing(figures: dict[str, Any], *, clients: int, percent: int) -> bool:
+    """Enough distinct clients fail: `clients` of them, or `percent` of those
+    reporting (never one address alone, however many tabs it opened)."""
+    failing, reporting = figures.get("failing", 0), figures.get("clients", 0)
+    return failing >= clients or (failing >= 2 and failing * 100 >= percent * reporting)
 
 
 async def report_process(redis: Redis, process: str, counts: dict[str, dict[str, Any]], *, now: float) -> None:
@@ -40,7 +87,9 @@ async def report_process(redis: Redis, process: str, counts: dict[str, dict[str,
 
 def combine(reports: dict[str, str], rooms: list[str], *, now: float) -> tuple[dict[str, Any], list[str]]:
     """Sum fresh process reports per room; also returns the stale processes."""
-    totals: dict[str, dict[str, Any]] = {room: {"viewers": 0, "health": defaultdict(int)} for room in rooms}
+    totals: dict[str, dict[str, Any]] = {
+        room: {"viewers": 0, "health": defaultdict(int), "clients": 0, "failing": 0, "evidence": []} for room in rooms
+    }
     stale = []
     for process, text in reports.items():
         report = store.readable(f"{store.key('audience')}/{process}", text, read_report)
@@ -49,10 +98,15 @@ def combine(reports: dict[str, str], rooms: list[str], *, now: float) -> tuple[d
             continue
         for room, figures in report["rooms"].items():
             if room in totals:
-                totals[room]["viewers"] += figures["viewers"]
+                total = totals[room]
+                total["viewers"] += figures["viewers"]
                 for state, count in figures["health"].items():
-                    totals[room]["health"][state] += count
-    return {room: {"viewers": t["viewers"], "health": dict(t["health"])} for room, t in totals.items()}, stale
+                    total["health"][state] += count
+                # An address on two processes counts twice: rare (a reconnect lands elsewhere), and brief.
+                for name in ("clients", "failing"):
+                    total[name] += figures.get(name, 0)
+                total["evidence"] = (total["evidence"] + figures.get("evidence", []))[:EVIDENCE_KEPT]
+    return {room: {**t, "health": dict(t["health"])} for room, t in totals.items()}, stale
 
 
 def read_report(text: str) -> dict[str, Any]:
@@ -63,6 +117,10 @@ def read_report(text: str) -> dict[str, Any]:
     for figures in report["rooms"].values():
         if not isinstance(figures["viewers"], int) or not all(isinstance(n, int) for n in figures["health"].values()):
             raise ValueError("counts are not integers")
+        if not all(isinstance(figures.get(name, 0), int) for name in ("clients", "failing")):
+            raise ValueError("counts are not integers")
+        if not isinstance(figures.get("evidence", []), list):
+            raise ValueError("evidence is not a list")
     return report
 
 

@@ -95,8 +95,8 @@ class LiveHub:
         self._reporter: asyncio.Task[None] | None = None
         self._figures: asyncio.Task[None] | None = None
         self.unflushed_sends = 0
-        # Viewer sockets watching a room: (room, browser tab, playback state).
-        self.watching: dict[Listener, tuple[str, str, str]] = {}
+        # Viewer sockets watching a room: its tab, address and playback.
+        self.watching: dict[Listener, audience.Tab] = {}
         # Viewer sockets whose page shows viewer counts: the room, or EVERY_ROOM.
         self.following: dict[Listener, str] = {}
         self.process = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -133,25 +133,36 @@ class LiveHub:
         self.watching.pop(listener, None)
         self.following.pop(listener, None)
 
-    def watch(self, listener: Listener, room: str, tab: str) -> None:
+    def watch(self, listener: Listener, room: str, tab: str, address: str = "") -> None:
         """Count the listener's browser tab as a viewer of `room`; its page shows that room's count."""
-        self.watching[listener] = (room, tab, "")
+        self.watching[listener] = audience.Tab(room=room, tab=tab, address=address)
         self.following[listener] = room
 
     def follow(self, listener: Listener, room: str) -> None:
         """Send the listener `room`'s viewer count when it changes (EVERY_ROOM: every room's)."""
         self.following[listener] = room
 
-    def playback(self, listener: Listener, state: str) -> None:
-        if listener in self.watching:
-            room, tab, _ = self.watching[listener]
-            self.watching[listener] = (room, tab, state)
+    def playback(self, listener: Listener, state: str, *, format: str = "", error: str = "") -> None:
+        tab = self.watching.get(listener)
+        if tab is not None:
+            tab.state = state
+            if state == "error":
+                tab.failed(format=format, error=error, now=time.time())
 
-    def audience(self) -> dict[str, dict[str, Any]]:
-        tabs: dict[str, dict[str, str]] = {}
-        for room, tab, state in self.watching.values():
-            tabs.setdefault(room, {})[tab] = state
-        return audience.process_counts(tabs)
+    def reported(self, listener: Listener, *, format: str, error: str) -> None:
+        """The viewer said "report a problem": their client fails until it plays again or the window passes."""
+        tab = self.watching.get(listener)
+        if tab is not None:
+            tab.failed(format=format, error=error or "reported by the viewer", now=time.time())
+
+    def audience(self, now: float | None = None) -> dict[str, dict[str, Any]]:
+        config = get_config()
+        windows = {
+            name: float(room.setting("viewers-failing-seconds", config.settings)) for name, room in config.rooms.items()
+        }
+        return audience.process_counts(
+            list(self.watching.values()), now=time.time() if now is None else now, windows=windows
+        )
 
     async def join_ops(self, listener: OpsListener) -> None:
         await self.started()
@@ -309,7 +320,8 @@ class LiveHub:
         while True:
             await asyncio.sleep(REPORT_SECONDS)
             sends, self.unflushed_sends = self.unflushed_sends, 0
-            counts, now = self.audience(), time.time()
+            now = time.time()
+            counts = self.audience(now)
             try:
                 if sends:
                     await redis.incrby(store.key("stats", "pushed"), sends)

@@ -7,6 +7,7 @@ from typing import Any
 from tracker.config import Room
 from tracker.encoders.state_machine import Record
 from tracker.encoders.store import Snapshot
+from tracker.live import room_state
 
 Reports = dict[str, dict[str, Any]]  # encoder name -> its public report
 
@@ -33,6 +34,12 @@ def public_room(room: Room, reports: Reports, attrs: dict[str, Any]) -> dict[str
         # Live means there is something to watch: an encoder that reports no
         # public stream (say, a mixer) does not make its room live.
         "live": bool(playable),
+        # What viewers are told (tracker.live.room_state): on-air, viewers-failing
+        # (playback trouble reported), off-air-talk (the talk is on, its stream
+        # interrupted) or off-air. Off air follows the streams at once.
+        "state": room_state.public_state(
+            playable=bool(playable), talk_on=room_state.talk_on(nownext), judged=attrs.get("judged")
+        ),
         "viewers": attrs.get("viewers", 0),
         # A translation carries its language; the room's own streams have none.
         "streams": [

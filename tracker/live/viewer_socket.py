@@ -38,8 +38,10 @@ class LiveConsumer(DatabaseFreeConsumer):
         identifies the browser tab, so its reconnects count once) and get R's count;
       {"type": "viewers", "room": R} to get R's viewer count without being
         counted, or {"type": "viewers"} for every room's;
-      {"type": "health", "state": S, ...} how playback goes (S is playing,
-        buffering, error or paused), aggregated per room for operators;
+      {"type": "health", "state": S, "format": F, "error": E} how playback goes
+        (S is playing, buffering, error or paused; with an error, the format
+        and the player's words), aggregated per room for operators: enough
+        distinct clients failing make the room's viewers failing;
       {"type": "report", "room": R, "tab": T, "format", "endpoint", "error",
         "browser", "text"} a viewer's "report a problem", for operators.
     Within budgets (tracker.live.budgets): frames per second and bytes per frame,
@@ -108,14 +110,14 @@ class LiveConsumer(DatabaseFreeConsumer):
             # Beyond its address's share of tabs the socket still gets every change, but is not counted.
             limit = get_config().settings["viewer-tabs-per-address"]
             if self.exempt or address_limits().count_tab(self.address, self, room, tab, limit=limit):
-                get_hub().watch(self, room, tab)
+                get_hub().watch(self, room, tab, self.address)
         elif kind == "viewers" and (room is None or (isinstance(room, str) and room in get_config().rooms)):
             get_hub().follow(self, EVERY_ROOM if room is None else room)
         elif kind == "health" and request.get("state") in PLAYBACK_STATES:
             # Clients report every 30 s at most; a flood changes nothing.
             if time.monotonic() - self.last_health >= 1:
                 self.last_health = time.monotonic()
-                get_hub().playback(self, request["state"])
+                get_hub().playback(self, request["state"], **evidence(request))
         elif kind == "report":
             await self.report(request)
         else:
@@ -130,5 +132,11 @@ class LiveConsumer(DatabaseFreeConsumer):
         if time.monotonic() - self.last_report < REPORT_SECONDS:
             return  # one person reports once; a loop of reports is noise
         self.last_report = time.monotonic()
+        get_hub().reported(self, format=report["format"], error=report["error"] or report["text"])
         with contextlib.suppress(RedisError):  # a lost report is no reason to drop the viewer
             await viewer_reports.add_report(store.get_redis(), report, now=time.time())
+
+
+def evidence(request: dict[str, Any]) -> dict[str, str]:
+    """The format and error a health message names, cut to what the audience keeps (never refused: it is a figure)."""
+    return {name: value if isinstance(value := request.get(name), str) else "" for name in ("format", "error")}

@@ -42,6 +42,7 @@ async def ops_snapshot(redis: Redis, *, now: float) -> tuple[int, str]:
             "logs": snapshot.logs,
             "audience": snapshot.audience,
             "schedules": snapshot.schedules,
+            "states": snapshot.states,
             "history": sparklines,
             "controls": operator_controls,
             "reports": reports,

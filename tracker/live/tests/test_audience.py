@@ -75,14 +75,22 @@ async def test_audience_bad_watch_message_closes_the_socket():
 
 async def test_audience_totals_add_processes_and_drop_stale_ones(redis_client):
     redis = store.get_redis()
+    failing = {"address": "127.0.0.2", "tabs": 1, "format": "hls", "error": "manifestLoadError"}
     await audience.report_process(redis, "web-1", {"example": {"viewers": 3, "health": {"playing": 3}}}, now=1000.0)
-    await audience.report_process(redis, "web-2", {"example": {"viewers": 2, "health": {"buffering": 1}}}, now=1000.0)
+    web_2 = {"viewers": 2, "health": {"buffering": 1}, "clients": 2, "failing": 1, "evidence": [failing]}
+    await audience.report_process(redis, "web-2", {"example": web_2}, now=1000.0)
     await audience.report_process(redis, "gone", {"example": {"viewers": 50, "health": {}}}, now=900.0)
 
     totals = await audience.publish_totals(redis, list(ROOMS), now=1001.0)
     again = await audience.publish_totals(redis, list(ROOMS), now=1002.0)
 
-    assert totals["example"] == {"viewers": 5, "health": {"playing": 3, "buffering": 1}}
+    assert totals["example"] == {
+        "viewers": 5,
+        "health": {"playing": 3, "buffering": 1},
+        "clients": 2,
+        "failing": 1,
+        "evidence": [failing],
+    }
     assert again == totals
     assert set(redis_client.hkeys("streaming:audience")) == {"web-1", "web-2"}
     assert await store.read_viewer_counts(redis, list(ROOMS)) == {"example": 5, "hall-2": 0}
@@ -162,7 +170,10 @@ async def test_audience_reaches_operators_without_an_ops_version(redis_client, t
 
     assert figure == {
         "type": "audience",
-        "data": {"example": {"viewers": 3, "health": {"playing": 3}}, "hall-2": {"viewers": 0, "health": {}}},
+        "data": {
+            "example": {"viewers": 3, "health": {"playing": 3}, "clients": 0, "failing": 0, "evidence": []},
+            "hall-2": {"viewers": 0, "health": {}, "clients": 0, "failing": 0, "evidence": []},
+        },
     }
     # The ops feed's version counts state changes only: a browser sees no gap and no resync.
     assert int(redis_client.get("streaming:ops:version") or 0) == snapshot["version"]

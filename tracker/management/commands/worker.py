@@ -19,7 +19,7 @@ from tracker.encoders.identities import copy_identities_to_redis
 from tracker.encoders.outage import StoreWatch
 from tracker.live import audience
 from tracker.live import config_reload as reload
-from tracker.ops import alerts, site_health
+from tracker.ops import alerts, room_watch, site_health
 from tracker.programme import sync as schedule_sync
 
 logger = logging.getLogger("tracker.worker")
@@ -164,7 +164,9 @@ async def alert_forever(redis: store.Redis, shutdown: Shutdown) -> None:
 async def count_viewers_forever(redis: store.Redis, shutdown: Shutdown) -> None:
     while True:
         try:
-            await audience.publish_totals(redis, list(get_config().rooms))
+            totals = await audience.publish_totals(redis, list(get_config().rooms))
+            # The rooms' states need the audience just added up (viewers failing): same step.
+            await room_watch.judge_rooms(redis, totals, now=time.time())
         except RedisError as exc:
             logger.warning("viewer counts cannot reach redis: %s", exc)
         await shutdown.pause(1)
@@ -265,7 +267,7 @@ async def run() -> None:
         for name, job in (
             ("sweeper", lambda: sweep_forever(redis, watch, shutdown)),
             ("history", lambda: record_history_forever(redis, shutdown)),
-            ("viewer counts", lambda: count_viewers_forever(redis, shutdown)),
+            ("viewer counts and room states", lambda: count_viewers_forever(redis, shutdown)),
             ("alerts", lambda: alert_forever(alerts_redis, shutdown)),
         )
     ]
