@@ -113,10 +113,11 @@ async def note(redis: Redis, request: dict[str, Any], *, by: str, now: float) ->
 OPERATOR_ACTIONS = {"ack": acknowledge, "silence": silence, "note": note}
 
 
-async def silenced_until(redis: Redis, room: str, name: str, *, at: float) -> float | None:
-    """When the silence covering this encoder at `at` ends (its own or its room's), or None."""
-    own, whole = await redis.hmget(store.key("ops", "controls"), f"silence:{room}/{name}", f"silence:{room}")
-    ends = [json.loads(text)["until"] for text in (own, whole) if text]
+async def silenced_until(redis: Redis, room: str, name: str | None, *, at: float) -> float | None:
+    """When the silence covering this encoder (None: the room itself) at `at` ends (its own or its room's), or None."""
+    fields = [f"silence:{room}"] if name is None else [f"silence:{room}/{name}", f"silence:{room}"]
+    texts = await redis.hmget(store.key("ops", "controls"), fields)
+    ends = [json.loads(text)["until"] for text in texts if text]
     ends = [until for until in ends if until > at]
     return max(ends) if ends else None
 

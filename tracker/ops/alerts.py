@@ -20,6 +20,13 @@ was sent.
 Silences (tracker.ops.actions): a transition made while its encoder or room is
 silenced is not alerted, nor is the recovery that ends it; once the silence
 ends, alerts flow again by themselves.
+
+Room-level alerts (tracker.live.room_state, judged by tracker.ops.room_watch):
+one per change of a room's state into a state that needs a look (redundancy
+lost: a warning; a format lost, viewers failing: an error; off air during a
+talk: critical), and one when the room is fine again, with the same flap
+suppression (per room and state) and the room's silences. Their payload
+carries `"kind": "room"` and the `severity`.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from redis.exceptions import ResponseError
 
 from tracker.config import get_config
 from tracker.encoders import store
+from tracker.live.room_state import Severity
 from tracker.ops import actions
 
 logger = logging.getLogger(__name__)
@@ -93,6 +101,27 @@ def decide(memory: dict[str, Any], transition: dict[str, Any], *, now: float, su
     return None
 
 
+def room_alert_text(change: dict[str, Any], title: str) -> str:
+    if change["severity"] == Severity.OK:
+        return f"RECOVERED: {title} is {change['label']} now"
+    reasons = "; ".join(change["reasons"])
+    return f"{change['label'].upper()}: {title}" + (f" — {reasons}" if reasons else "")
+
+
+def decide_room(
+    memory: dict[str, Any], change: dict[str, Any], *, now: float, suppress: float
+) -> dict[str, Any] | None:
+    """The room's new alert memory when this change of state is alerted, else None."""
+    new = change["new"]
+    if change["severity"] != Severity.OK:
+        if now - memory.get(f"last_{new}_sent", float("-inf")) < suppress:
+            return None
+        return {**memory, f"last_{new}_sent": now, "open": new}
+    if memory.get("open"):  # fine again, after a problem that was alerted
+        return {**memory, "open": None}
+    return None
+
+
 async def take_transitions(redis: Redis, *, consumer: str, now: float, block_ms: int | None = None) -> int:
     """Queue deliveries for new down/recovery transitions; returns how many were queued.
 
@@ -127,6 +156,10 @@ async def take_entry(redis: Redis, stream: str, entry_id: str, fields: dict[str,
     # The logs also hold operators' actions (acknowledgements, silences, notes): no transition.
     text = (fields or {}).get("transition")  # None: an entry trimmed away while pending
     transition = None if text is None else store.readable(f"{stream}/{entry_id}", text, read_transition)
+    if transition is None and (fields or {}).get("room_state"):
+        change = store.readable(f"{stream}/{entry_id}", fields["room_state"], read_room_change)
+        if change is not None:
+            return await take_room_entry(redis, stream, entry_id, change, now=now)
     memory_key = store.key("alerts", "memory")
     for _ in range(MEMORY_RACE_ATTEMPTS):
         member, read_memory, memory, jobs = "", "", None, []
@@ -160,6 +193,54 @@ async def take_entry(redis: Redis, stream: str, entry_id: str, fields: dict[str,
             return len(jobs) if handled else 0
     logger.warning("alert memory of %s kept changing; %s left for a later claim", member, entry_id)
     return 0
+
+
+async def take_room_entry(redis: Redis, stream: str, entry_id: str, change: dict[str, Any], *, now: float) -> int:
+    """A room's change of state: acknowledged with its alert memory (field `<room>`) and deliveries in one step."""
+    config = get_config()
+    room = change["room"]
+    memory_key = store.key("alerts", "memory")
+    for _ in range(MEMORY_RACE_ATTEMPTS):
+        member, read_memory, memory, jobs = "", "", None, []
+        if await actions.silenced_until(redis, room, None, at=change["at"]):
+            logger.info("room alert for %s not sent: silenced", room)
+        else:
+            member = room
+            read_memory = await redis.hget(memory_key, member) or ""
+            remembered = store.readable(f"{memory_key}/{member}", read_memory or "{}", json.loads)
+            memory = decide_room(
+                remembered if isinstance(remembered, dict) else {},
+                change,
+                now=now,
+                suppress=config.settings["alert-suppress-minutes"] * 60,
+            )
+        if memory is None:
+            member = ""
+        else:
+            title = config.rooms[room].title if room in config.rooms else room
+            payload = {"text": room_alert_text(change, title), "id": f"{room}-{entry_id}", **change}
+            jobs = [
+                json.dumps({"url": url, "payload": payload, "attempt": 0}, sort_keys=True)
+                for url in config.settings["webhooks"]
+            ]
+        handled = await TAKE_ALERT_LUA(
+            keys=[stream, memory_key, store.key("alerts", "outbox")],
+            args=[GROUP, entry_id, member, read_memory, json.dumps(memory), change["at"] if jobs else 0, *jobs],
+            client=redis,
+        )
+        if handled >= 0:
+            return len(jobs) if handled else 0
+    logger.warning("alert memory of room %s kept changing; %s left for a later claim", room, entry_id)
+    return 0
+
+
+def read_room_change(text: str) -> dict[str, Any]:
+    change = json.loads(text)
+    if not all(isinstance(change[name], str) for name in ("room", "new", "label", "severity")):
+        raise ValueError("not a room's change of state")
+    if not isinstance(change["at"], (int, float)) or not isinstance(change["reasons"], list):
+        raise ValueError("not a room's change of state")
+    return change
 
 
 async def silenced(redis: Redis, transition: dict[str, Any]) -> bool:
