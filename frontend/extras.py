@@ -131,10 +131,15 @@ def moment(value: Any) -> datetime | None:
 SOON = timedelta(minutes=30)
 
 
-def room_state(live: bool, upcoming: dict[str, Any] | None, now: datetime) -> str:
-    """live, soon or offline: the same rule as ui.js's roomState."""
+def room_state(live: bool, upcoming: dict[str, Any] | None, now: datetime, said: str = "") -> str:
+    """What a viewer page says of a room, the same rule as ui.js's roomState, from
+    the tracker's public state (`said`): live; trouble (live, but enough viewers'
+    players fail: playback trouble reported); interrupted (a talk is on and
+    nothing streams); soon or offline."""
     if live:
-        return "live"
+        return "trouble" if said == "viewers-failing" else "live"
+    if said == "off-air-talk":
+        return "interrupted"
     starts = moment(upcoming["start"]) if upcoming else None
     return "soon" if starts and now < starts < now + SOON else "offline"
 
@@ -156,7 +161,7 @@ def prepare(room: dict[str, Any], now: datetime) -> dict[str, Any]:
         "extras": room_extras(room),
         "now": current and {**current, "progress": progress(current, now)},
         "next": upcoming,
-        "state": room_state(bool(room.get("live")), upcoming, now),
+        "state": room_state(bool(room.get("live")), upcoming, now, str(room.get("state", ""))),
         "viewers": room.get("viewers") if isinstance(room.get("viewers"), int) else None,
     }
 

@@ -337,7 +337,8 @@ export function createPlayer({ name, report, changed = () => {} }) {
   function sendHealth() {
     if (!health || !current || current.format === "youtube") return;
     sentAt = Date.now();
-    report({ type: "health", state: health, format: current.format, quality: current.quality });
+    // With an error, its words: the operators see which format fails and how.
+    report({ type: "health", state: health, format: current.format, quality: current.quality, error: health === "error" ? lastError.slice(0, 300) : "" });
   }
   setInterval(() => Date.now() - sentAt >= 30000 && sendHealth(), 30000);
 
@@ -483,6 +484,8 @@ export function createPlayer({ name, report, changed = () => {} }) {
     if (believeMedia(watchable)) return "unknown";
     section.hidden = !watchable;
     offline.hidden = watchable;
+    const words = room.state === "off-air-talk" ? "interrupted" : "offline";
+    offline.querySelectorAll("[data-interrupted]").forEach((line) => (line.textContent = line.dataset[words]));
     offerChoices();
     if (!watchable) {
       if (!idle) stop("");

@@ -12,6 +12,8 @@ const ANNOUNCEMENTS = {
   live: (title) => `${title} is live now`,
   offline: (title) => `${title} went offline`,
   soon: (title) => `${title} went offline; a talk starts soon`,
+  trouble: (title) => `${title}: viewers report playback trouble`,
+  interrupted: (title) => `${title}: the talk is on, but its stream is interrupted`,
   unknown: (title) => `${title}: status unknown, the stream is still playing`,
 };
 let feed = null;
@@ -35,7 +37,8 @@ function recorded(room) {
 
 function render() {
   const said = player ? player.update(latest) : latest.live ? "live" : "offline";
-  const state = said === "offline" ? roomState(latest) : said; // offline may be "starting soon"
+  // Offline may be "starting soon" or an interrupted talk; live may have playback trouble reported.
+  const state = said === "offline" || (said === "live" && latest.live) ? roomState(latest) : said;
   showRoom(latest, state);
   if ("now" in latest) recorded(latest);
   if (shown !== null && shown !== state) announce(ANNOUNCEMENTS[state](latest.title));

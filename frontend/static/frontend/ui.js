@@ -61,9 +61,12 @@ function localizeTimes(root = document) {
   root.querySelectorAll("progress.talk").forEach(progress);
 }
 
-// live, soon (not live, a talk starts within half an hour) or offline.
+// What the page says of a room (extras.py's room_state does the same): live;
+// trouble (live, but enough viewers' players fail); interrupted (a talk is on
+// and nothing streams); soon (a talk starts within half an hour) or offline.
 export function roomState(room) {
-  if (room.live) return "live";
+  if (room.live) return room.state === "viewers-failing" ? "trouble" : "live";
+  if (room.state === "off-air-talk") return "interrupted";
   const starts = room.next ? Date.parse(room.next.start) : NaN;
   return starts - now() < SOON_MINUTES * 60000 && starts > now() ? "soon" : "offline";
 }
@@ -123,7 +126,19 @@ export function showViewers(room) {
   });
 }
 
-const STATES = { live: "Live", soon: "Starting soon", offline: "Offline", unknown: "Status unknown" };
+export const STATES = {
+  live: "Live",
+  trouble: "Live · playback trouble reported",
+  interrupted: "Stream interrupted",
+  soon: "Starting soon",
+  offline: "Offline",
+  unknown: "Status unknown",
+};
+// Under an off-air room: what is going on, and whether to wait.
+const OFFLINE_NOTES = {
+  interrupted: "The talk is on, but its stream is interrupted. It comes back here as soon as it returns.",
+  default: "Not streaming right now.",
+};
 
 // Update every element showing this room's state, viewers, still, note or now/next.
 // `state` overrules the room's own when the page knows better.
@@ -134,7 +149,10 @@ export function showRoom(room, state = roomState(room)) {
   });
   showViewers(room);
   each("data-still", room.name, (node) => setHidden(node, !room.live));
-  each("data-offline-note", room.name, (node) => setHidden(node, room.live));
+  each("data-offline-note", room.name, (node) => {
+    setHidden(node, room.live);
+    setText(node, OFFLINE_NOTES[state] || OFFLINE_NOTES.default);
+  });
   if (!("now" in room) && !("next" in room)) return; // a tracker without schedules: keep the page's
   each("data-nownext", room.name, (node) => {
     node.replaceChildren(...nowNext(room));

@@ -143,10 +143,74 @@ def test_playback_text_says_how_many_tabs_report(model):
     texts = [model("playbackText", f) for f in (reporting, silent, None)]
 
     assert texts == [
-        "12 viewers · 9 of 12 tabs reporting: 7 playing, 2 buffering",
-        "3 viewers · no tab reports playback",
-        "no viewers",
+        "12 tabs on this site · 9 reporting: 7 playing, 2 buffering",
+        "3 tabs on this site · no tab reports playback",
+        "no tabs on this site",
     ]
+
+
+def test_streaming_text_counts_the_streaming_servers_clients_of_live_encoders(model):
+    records = [
+        {**encoder("a", "up"), "totals": {"clients": 40}},
+        {**encoder("b", "late"), "streams": [{"clients": 2}, {"clients": 3}]},
+        {**encoder("c", "down"), "totals": {"clients": 99}},
+    ]
+    assert model("streamingText", records) == "45 clients of the streaming servers"
+    assert model("streamingText", [encoder("c", "down")]) == ""
+
+
+def test_order_puts_the_worst_room_state_first_whatever_its_encoders(model):
+    rooms = [{"name": "backup-lost"}, {"name": "dark"}, {"name": "fine"}, {"name": "quiet"}]
+    records = [
+        encoder("c", "down", since=5, room="backup-lost"),
+        encoder("a", "up", room="backup-lost"),
+        encoder("cam", "late", since=50, room="dark"),
+        encoder("cam", "up", room="fine"),
+    ]
+    states = {
+        "backup-lost": {"state": "redundancy-lost"},
+        "dark": {"state": "off-air-talk"},
+        "fine": {"state": "on-air"},
+        "quiet": {"state": "off-air"},
+    }
+
+    ordered = model("orderRooms", rooms, records, states)
+
+    assert [(r["room"]["name"], r["roomState"]) for r in ordered] == [
+        ("dark", "off-air-talk"),
+        ("backup-lost", "redundancy-lost"),
+        ("fine", "on-air"),
+        ("quiet", "off-air"),
+    ]
+
+
+def test_room_state_text_says_why_and_failing_text_gives_the_evidence(model):
+    judged = {"state": "redundancy-lost", "reasons": ["c down"]}
+    assert model("roomStateText", judged) == "on air, redundancy lost — c down"
+    viewers = {
+        "clients": 4,
+        "failing": 3,
+        "evidence": [
+            {"address": "127.0.0.2", "tabs": 1, "format": "hls", "error": "manifestLoadError"},
+            {"address": "127.0.0.3", "tabs": 4, "format": "hls", "error": "manifestLoadError"},
+            {"address": "127.0.0.4", "tabs": 1, "format": "webm", "error": ""},
+        ],
+    }
+    assert model("failingText", viewers) == (
+        "3 clients failing of 4 reporting (distinct addresses) · hls: manifestLoadError (2) · webm: no error given (1)"
+    )
+
+
+def test_title_and_favicon_count_unacknowledged_problems_and_say_the_acknowledged_apart(model):
+    records = [encoder("a", "down", since=10), encoder("b", "late", since=20), encoder("c", "up")]
+    acks = {"a/a": {"state": "down", "since": 10, "by": "op"}}
+    states = {"r1": {"state": "off-air-talk"}, "r2": {"state": "no-encoders"}, "r3": {"state": "on-air"}}
+
+    problems = model("problemCounts", records, states, acks)
+    title = model("titleText", problems["counts"], {"rooms": problems["rooms"], "acked": problems["acked"]})
+
+    assert problems["open"] == 3  # two rooms, one encoder nobody is on
+    assert title == "(1 off air during a talk, 1 no encoders (setup); 1 late; 1 acknowledged) Dashboard"
 
 
 def test_title_follows_the_worst_states_not_only_down(model):

@@ -35,23 +35,75 @@ export function worstState(records) {
   return worst;
 }
 
-// rooms: [{name, ...}] in config order; records: encoder records of any room.
-// Returns [{room, state, encoders}] worst room first, each room's encoders sorted.
-export function orderRooms(rooms, records) {
+// A room's own state, judged by the server (tracker/live/room_state.py),
+// worst first: the room is the unit of truth, its encoders' states sit under it.
+export const ROOM_STATES = ["off-air-talk", "viewers-failing", "format-lost", "redundancy-lost", "no-encoders", "on-air", "off-air"];
+// Rooms in these states are fine: on air, or quiet while nothing is scheduled.
+const QUIET_ROOMS = new Set(["on-air", "off-air"]);
+export const ROOM_LABELS = {
+  "on-air": "on air",
+  "redundancy-lost": "on air, redundancy lost",
+  "format-lost": "on air, a format lost",
+  "viewers-failing": "on air, viewers failing",
+  "off-air-talk": "off air during a talk",
+  "off-air": "off air",
+  "no-encoders": "no encoders (setup)",
+};
+
+function roomRank(state) {
+  const index = ROOM_STATES.indexOf(state);
+  return index === -1 ? ROOM_STATES.indexOf("on-air") : index; // not judged yet: among the fine ones
+}
+
+export function roomProblem(state) {
+  return ROOM_STATES.includes(state) && !QUIET_ROOMS.has(state);
+}
+
+// rooms: [{name, ...}] in config order; records: encoder records of any room;
+// states: room -> the server's judgement ({state, ...}).
+// Returns [{room, state, roomState, encoders}] worst room first (by the room's
+// own state, then its worst encoder), each room's encoders sorted.
+export function orderRooms(rooms, records, states = {}) {
   const grouped = new Map(rooms.map((room, index) => [room.name, { room, index, encoders: [] }]));
   records.forEach((record) => grouped.get(record.room)?.encoders.push(record));
   const entries = [...grouped.values()].map((entry) => {
     const encoders = entry.encoders.sort(compareEncoders);
-    return { ...entry, encoders, state: worstState(encoders) };
+    const judged = states[entry.room.name];
+    return { ...entry, encoders, state: worstState(encoders), roomState: (judged && judged.state) || "unknown" };
   });
   entries.sort((a, b) => {
     const worstA = a.encoders[0];
     const worstB = b.encoders[0];
     const sinceA = worstA && PROBLEMS.has(worstA.state) ? worstA.since : Infinity;
     const sinceB = worstB && PROBLEMS.has(worstB.state) ? worstB.since : Infinity;
-    return severity(a.state) - severity(b.state) || (sinceA === sinceB ? 0 : sinceA - sinceB) || a.index - b.index;
+    return (
+      roomRank(a.roomState) - roomRank(b.roomState) ||
+      severity(a.state) - severity(b.state) ||
+      (sinceA === sinceB ? 0 : sinceA - sinceB) ||
+      a.index - b.index
+    );
   });
-  return entries.map(({ room, state, encoders }) => ({ room, state, encoders }));
+  return entries.map(({ room, state, roomState, encoders }) => ({ room, state, roomState, encoders }));
+}
+
+// The room's state in words, with why ("c down", "no webm stream") and, when
+// its viewers fail, the evidence: distinct clients (addresses), formats, errors.
+export function roomStateText(judged) {
+  if (!judged || !judged.state) return "not judged yet";
+  const parts = [ROOM_LABELS[judged.state] || judged.state];
+  if ((judged.reasons || []).length) parts.push(judged.reasons.join(", "));
+  return parts.join(" — ");
+}
+
+export function failingText(viewers) {
+  if (!viewers || !viewers.failing) return "";
+  const head = `${plural(viewers.failing, "client")} failing of ${viewers.clients} reporting (distinct addresses)`;
+  const seen = new Map();
+  (viewers.evidence || []).forEach((e) => {
+    const key = [e.format || "?", e.error || "no error given"].join(": ");
+    seen.set(key, (seen.get(key) || 0) + 1);
+  });
+  return [head, ...[...seen].map(([key, n]) => `${key} (${n})`)].join(" · ");
 }
 
 // "4 s", "7 min 30 s", "2 h 5 min", "3 d 4 h": two units at most, whole numbers.
@@ -101,24 +153,52 @@ export function streamText(stream) {
   return parts.join(" · ");
 }
 
-// Viewer playback health says what it counts: tabs that reported a state,
-// out of the tabs open on the room.
+// Viewer playback health says what it counts: tabs open on this site's room
+// page, and those that reported a state (the streaming servers' own clients,
+// external players included, are counted apart: streamingText).
 export function playbackText(figures) {
   const viewers = (figures && figures.viewers) || 0;
-  if (!viewers) return "no viewers";
+  if (!viewers) return "no tabs on this site";
   const health = (figures && figures.health) || {};
   const reporting = Object.values(health).reduce((sum, n) => sum + n, 0);
-  const head = plural(viewers, "viewer");
+  const head = `${plural(viewers, "tab")} on this site`;
   if (!reporting) return `${head} · no tab reports playback`;
   const states = ["playing", "buffering", "error", "paused"].filter((state) => health[state]);
-  return `${head} · ${reporting} of ${plural(viewers, "tab")} reporting: ${states.map((s) => `${health[s]} ${s}`).join(", ")}`;
+  return `${head} · ${reporting} reporting: ${states.map((s) => `${health[s]} ${s}`).join(", ")}`;
 }
 
-// counts: state -> number of encoders. The title leads with the worst.
-export function titleText(counts, { connected = true } = {}) {
+// The streaming servers' clients of a room's live encoders (external players included).
+export function streamingText(records) {
+  const live = records.filter((r) => ["up", "degraded", "late"].includes(r.state));
+  const clients = live.reduce((sum, r) => sum + ((r.totals && r.totals.clients) ?? (r.streams || []).reduce((s, x) => s + (x.clients || 0), 0)), 0);
+  return live.length ? `${plural(clients, "client")} of the streaming servers` : "";
+}
+
+// counts: state -> number of encoders whose problem nobody acknowledged;
+// rooms: room state -> number of rooms; acked: acknowledged problems, said
+// apart. The title leads with the rooms' problems, then the encoders'.
+export function titleText(counts, { connected = true, rooms = {}, acked = 0 } = {}) {
   if (!connected) return "(disconnected) Dashboard";
-  const problems = STATES.filter((state) => state !== "up" && counts[state]);
-  return problems.length ? `(${problems.map((s) => `${counts[s]} ${s}`).join(", ")}) Dashboard` : "Dashboard";
+  const roomParts = ROOM_STATES.filter((state) => roomProblem(state) && rooms[state]).map((s) => `${rooms[s]} ${ROOM_LABELS[s]}`);
+  const encoderParts = STATES.filter((state) => state !== "up" && counts[state]).map((s) => `${counts[s]} ${s}`);
+  const parts = [roomParts.join(", "), encoderParts.join(", "), acked ? `${acked} acknowledged` : ""].filter(Boolean);
+  return parts.length ? `(${parts.join("; ")}) Dashboard` : "Dashboard";
+}
+
+// What the title and favicon count: unacknowledged problems (rooms in a
+// problem state, encoders with a problem nobody is on), and the acknowledged apart.
+export function problemCounts(records, states, acks) {
+  const counts = {};
+  let acked = 0;
+  records.forEach((r) => {
+    if (!PROBLEMS.has(r.state)) return;
+    if (acknowledged(acks[`${r.room}/${r.name}`], r)) acked += 1;
+    else counts[r.state] = (counts[r.state] || 0) + 1;
+  });
+  const rooms = {};
+  Object.values(states).forEach((judged) => roomProblem(judged.state) && (rooms[judged.state] = (rooms[judged.state] || 0) + 1));
+  const open = Object.values(counts).reduce((a, b) => a + b, 0) + Object.values(rooms).reduce((a, b) => a + b, 0);
+  return { counts, rooms, acked, open };
 }
 
 // An acknowledgement holds for the problem it was given for: the encoder's

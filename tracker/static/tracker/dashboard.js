@@ -16,9 +16,21 @@ const SPARK_SECONDS = 600;
 const SPARK_STEP = 10;
 const PREVIEW_CHECK_SECONDS = 60;
 const REFRESH_SECONDS = 15;
-// The server answers a ping at once; a ping unanswered this long means the link is dead.
-const PING_SECONDS = 3;
-const SILENT_SECONDS = 8;
+// The server answers a ping at once: one a second, and a ping unanswered
+// this long means the link is dead (a server that stopped without closing
+// is caught within PING_SECONDS + SILENT_SECONDS + a check, about 3 s).
+const PING_SECONDS = 1;
+const SILENT_SECONDS = 1.5;
+const PING_CHECK_MS = 250;
+const ROOM_COLORS = {
+  "off-air-talk": "#c62828",
+  "viewers-failing": "#ad1457",
+  "format-lost": "#b45309",
+  "redundancy-lost": "#9a5b00",
+  "no-encoders": "#546e7a",
+  "on-air": "#2e7d32",
+  "off-air": "#757575",
+};
 const COLORS = { down: "#c62828", disconnected: "#6a1b9a", degraded: "#9a5b00", late: "#b45309", up: "#2e7d32", empty: "#2e7d32" };
 
 const grid = document.getElementById("grid");
@@ -38,7 +50,8 @@ const sparks = new Map(); // "room/name" -> [[t, clients, bitrate], ...]
 const reports = new Map(); // room -> [[id, report], ...], newest first
 const previews = new Map(); // room -> why its preview does not load ("" when it does)
 const onStage = {}; // room -> {now, next}: the talks, from the viewers' feed
-let audience = {}; // room -> {viewers, health}
+let audience = {}; // room -> {viewers, health, clients, failing, evidence}
+let roomStates = {}; // room -> the server's judgement: {state, label, severity, reasons, since, viewers}
 let schedules = {}; // room -> {events, ok_at, error, error_at, key, names}
 let controls = {}; // "ack:room/name" | "silence:room[/name]" | "note:room/name" -> value
 let setup = []; // site-wide setup problems, in words
@@ -127,6 +140,12 @@ function roomView(room) {
 
 function roomProblems(room, records) {
   const texts = [];
+  const judged = roomStates[room.name];
+  if (judged && M.roomProblem(judged.state)) {
+    texts.push(`${M.roomStateText(judged)} (for ${M.duration(now() - judged.since)})`);
+    const failing = M.failingText(judged.viewers);
+    if (judged.state === "viewers-failing" && failing) texts.push(`Viewers failing: ${failing}`);
+  }
   const status = schedules[room.name];
   if (status && status.error) {
     const kept = status.ok_at ? `; showing the schedule fetched ${M.ago(now() - status.ok_at)}` : "";
@@ -148,6 +167,7 @@ function logText(entry) {
   if (entry.kind === "ack") return `${clock(entry.at)} ${entry.by} acknowledged ${who} (${entry.state})`;
   if (entry.kind === "silence") return `${clock(entry.at)} ${entry.by} silenced ${who} until ${clock(entry.until)}`;
   if (entry.kind === "unsilence") return `${clock(entry.at)} ${entry.by} ended the silence of ${who}`;
+  if (entry.kind === "room") return `${clock(entry.at)} the room: ${M.ROOM_LABELS[entry.old] || "new"} → ${entry.label}`;
   if (entry.kind === "note") return `${clock(entry.at)} ${entry.by} ${entry.text ? `noted on ${who}: ${entry.text}` : `removed the note on ${who}`}`;
   return `${clock(entry.at)} ${entry.name}: ${entry.old || "new"} → ${entry.new} (${entry.reason})`;
 }
@@ -176,13 +196,14 @@ function setReports(list, entries) {
 }
 
 function updateRoom(view, entry) {
-  const { room, state, encoders: records } = entry;
+  const { room, state, roomState, encoders: records } = entry;
   setText(view.title, room.title);
-  setClass(view.body, `room state-${state}`);
+  // The room's colour and badge are its own state; its encoders' are on their rows.
+  setClass(view.body, `room room-${roomState}`);
   view.body.dataset.state = state;
-  setText(view.badge, state === "empty" ? "no encoder" : state);
-  const live = records.some((r) => ["up", "degraded", "late"].includes(r.state));
-  setText(view.viewers, M.playbackText(audience[room.name]) + (live || !records.length ? "" : " (room offline)"));
+  view.body.dataset.roomState = roomState;
+  setText(view.badge, M.ROOM_LABELS[roomState] || "not judged yet");
+  setText(view.viewers, [M.playbackText(audience[room.name]), M.streamingText(records)].filter(Boolean).join(" · "));
   const stage = onStage[room.name];
   const parts = [];
   if (stage && stage.now) parts.push(`Now: ${stage.now.title}`);
@@ -370,7 +391,7 @@ function place(parent, node, index) {
 
 function flush() {
   pending = false;
-  const ordered = M.orderRooms(rooms, [...encoders.values()]);
+  const ordered = M.orderRooms(rooms, [...encoders.values()], roomStates);
   const seenRooms = new Set();
   const seenRows = new Set();
   let filteredProblems = 0; // problems the filter hides: the summary still says them
@@ -381,7 +402,7 @@ function flush() {
     if (!view) {
       roomViews.set(name, (view = roomView(entry.room)));
       updateRoom(view, entry);
-    } else if (everything || dirtyRooms.has(name) || view.body.dataset.state !== entry.state) {
+    } else if (everything || dirtyRooms.has(name) || view.body.dataset.state !== entry.state || view.body.dataset.roomState !== entry.roomState) {
       updateRoom(view, entry);
     }
     place(grid, view.body, roomIndex + 1); // after the <thead>
@@ -414,14 +435,20 @@ function flush() {
 function announce(ordered, filteredProblems) {
   const counts = {};
   encoders.forEach((r) => (counts[r.state] = (counts[r.state] || 0) + 1));
-  const worst = M.worstState([...encoders.values()]);
   const outside = filteredProblems ? ` (${M.plural(filteredProblems, "problem")} outside the filter)` : "";
-  setText(summary, connected ? (M.STATES.filter((s) => counts[s]).map((s) => `${counts[s]} ${s}`).join(", ") || "No encoders yet") + outside : "Not connected");
-  const title = M.titleText(counts, { connected });
+  const roomCounts = {};
+  ordered.forEach((entry) => (roomCounts[entry.roomState] = (roomCounts[entry.roomState] || 0) + 1));
+  const roomsText = M.ROOM_STATES.filter((s) => roomCounts[s]).map((s) => `${roomCounts[s]} ${M.ROOM_LABELS[s]}`).join(", ");
+  const encodersText = M.STATES.filter((s) => counts[s]).map((s) => `${counts[s]} ${s}`).join(", ");
+  setText(summary, connected ? `Rooms: ${roomsText || "not judged yet"} · Encoders: ${encodersText || "none yet"}${outside}` : "Not connected");
+  const acks = {};
+  Object.entries(controls).forEach(([field, value]) => field.startsWith("ack:") && (acks[field.slice(4)] = value));
+  const problems = M.problemCounts([...encoders.values()], roomStates, acks);
+  const title = M.titleText(problems.counts, { connected, rooms: problems.rooms, acked: problems.acked });
   if (document.title !== title) document.title = title;
-  const problems = M.STATES.filter((s) => s !== "up").reduce((sum, s) => sum + (counts[s] || 0), 0);
-  drawFavicon(connected ? COLORS[worst] : "#757575", connected ? problems : 0);
-  document.body.dataset.worst = connected ? (ordered.length ? ordered[0].state : "empty") : "unknown";
+  const worstRoom = ordered.length ? ordered[0].roomState : "unknown";
+  drawFavicon(connected ? ROOM_COLORS[worstRoom] || COLORS.up : "#757575", connected ? problems.open : 0);
+  document.body.dataset.worst = connected ? worstRoom : "unknown";
 }
 
 let faviconDrawn = "";
@@ -461,10 +488,11 @@ function beep(state) {
 
 // --- connection: never show stale state as if it were live
 
-function setConnected(on) {
+// since: when the server was last heard from (a silent link is found after the fact).
+function setConnected(on, since = Date.now() / 1000) {
   if (on === connected) return;
   connected = on;
-  if (!on) offlineSince = Date.now() / 1000;
+  if (!on) offlineSince = since;
   document.body.classList.toggle("stale", !on);
   showOffline();
   changed();
@@ -473,7 +501,7 @@ function setConnected(on) {
 function showOffline() {
   setHidden(offline, connected);
   if (!connected) {
-    const since = hourMinute(offlineSince * 1000);
+    const since = new Date(offlineSince * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
     setText(offline, `Disconnected from the server since ${since} (${M.duration(Date.now() / 1000 - offlineSince)}): what you see may be out of date. Reconnecting…`);
   }
 }
@@ -504,6 +532,7 @@ const ops = connectFeed(feedUrl(null, "/ws/ops/"), {
     reports.clear();
     Object.entries(message.reports).forEach(([room, entries]) => reports.set(room, entries));
     audience = message.audience;
+    roomStates = message.states || {};
     schedules = message.schedules;
     controls = message.controls;
     setup = message.setup;
@@ -515,6 +544,14 @@ const ops = connectFeed(feedUrl(null, "/ws/ops/"), {
     lastHeard = Date.now() / 1000;
     if (message.type === "schedules") {
       schedules = message.data;
+      changed();
+    } else if (message.type === "rooms") {
+      roomStates = message.data;
+      (message.entries || []).forEach((entry) => {
+        logs.set(entry.room, [entry, ...(logs.get(entry.room) || [])].slice(0, 50));
+        const silent = M.silenceFor(silencesOf(), entry.room, "", now());
+        if (entry.severity !== "ok" && sound.checked && !silent) beep(entry.severity === "critical" ? "down" : "degraded");
+      });
       changed();
     } else if (message.type === "removed") {
       encoders.delete(`${message.room}/${message.name}`);
@@ -555,7 +592,7 @@ const ops = connectFeed(feedUrl(null, "/ws/ops/"), {
   },
   status(text) {
     // "" comes when the socket opens; connected is only what a snapshot proves.
-    if (text) setConnected(false);
+    if (text) setConnected(false, Math.max(lastHeard, Date.now() / 1000 - PING_SECONDS));
   },
 });
 
@@ -602,12 +639,13 @@ setInterval(() => {
   if (pingSentAt && lastHeard < pingSentAt) {
     if (t - pingSentAt > SILENT_SECONDS) {
       pingSentAt = 0;
-      setConnected(false);
+      setConnected(false, lastHeard); // disconnected since we last heard from it, not since we noticed
       ops.restart();
     }
     return;
   }
+  if (t - pingSentAt < PING_SECONDS) return;
   pingSentAt = t;
   ops.send({ type: "ping" });
-}, PING_SECONDS * 1000);
+}, PING_CHECK_MS);
 changed();
