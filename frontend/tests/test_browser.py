@@ -209,21 +209,21 @@ COUNT_MS = (1 + 1 + live.FIGURES_SECONDS + 3) * 1000
 
 def test_viewer_count_follows_open_pages(site: Site, browser: Browser, page: Page):
     page.goto(site.url + "/example")
-    expect(page.locator("#viewers")).to_have_text("1 watching", timeout=COUNT_MS)
+    expect(page.locator("#viewers")).to_have_text("1 watching on this site", timeout=COUNT_MS)
 
     second = browser.new_context()
     other = second.new_page()
     other.goto(site.url + "/example")
-    expect(page.locator("#viewers")).to_have_text("2 watching", timeout=COUNT_MS)
+    expect(page.locator("#viewers")).to_have_text("2 watching on this site", timeout=COUNT_MS)
     other.reload()  # same tab reconnecting counts once
-    expect(other.locator("#viewers")).to_have_text("2 watching", timeout=COUNT_MS)
+    expect(other.locator("#viewers")).to_have_text("2 watching on this site", timeout=COUNT_MS)
 
     wall = second.new_page()  # the monitor wall counts nobody, shows everyone
     wall.goto(site.url + "/monitor")
-    expect(wall.locator('.tile[data-room="example"] .viewers')).to_have_text("2 watching")
+    expect(wall.locator('.tile[data-room="example"] .viewers')).to_have_text("2 watching on this site")
     other.close()
-    expect(page.locator("#viewers")).to_have_text("1 watching", timeout=COUNT_MS)
-    expect(wall.locator('.tile[data-room="example"] .viewers')).to_have_text("1 watching", timeout=COUNT_MS)
+    expect(page.locator("#viewers")).to_have_text("1 watching on this site", timeout=COUNT_MS)
+    expect(wall.locator('.tile[data-room="example"] .viewers')).to_have_text("1 watching on this site", timeout=COUNT_MS)
     second.close()
 
 
@@ -295,7 +295,7 @@ def test_schedule_youtube_and_previews_from_the_room_config(frontend_url: str, m
     starts = (now + timedelta(hours=1)).astimezone(ZoneInfo("Asia/Kolkata")).strftime("%H:%M")
     expect(page.locator(".event time[data-kind=ends]")).to_have_text("ends in 12 minutes")
     expect(page.locator(".event time[data-kind=starts]")).to_have_text(f"starts at {starts}")
-    expect(page.locator("#viewers")).to_have_text("3 watching")
+    expect(page.locator("#viewers")).to_have_text("3 watching on this site")
     youtube = page.locator("#screen iframe")
     expect(youtube).to_have_attribute("src", "https://www.youtube-nocookie.com/embed/abc_DEF-123?autoplay=1&mute=1")
     expect(page.locator("#playback")).to_have_text("Playing on YouTube (privacy-enhanced mode)")

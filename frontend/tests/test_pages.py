@@ -192,7 +192,7 @@ async def test_room_page_shows_extras_from_config(async_client, rooms):
     assert '<iframe class="irclog" src="https://log.example/hall"' in html
     assert '<a href="https://mastodon.social/tags/hall">#hall</a>' in html
     assert '<a href="/example/schedule">Programme</a>' in html
-    assert ">7 watching</span>" in html
+    assert ">7 watching on this site</span>" in html
 
 
 async def test_room_page_refuses_script_links_from_config(async_client, rooms):
@@ -257,7 +257,7 @@ async def test_monitor_shows_every_room_with_preview(async_client, rooms):
     assert 'data-preview="https://cdn.example/hall.jpg" data-interval="5"' in html
     assert 'id="state"' not in html  # many rooms: no duplicate ids
     assert 'data-state="hall-2">Offline</span>' in html
-    assert 'data-viewers="example" >7 watching' in html
+    assert 'data-viewers="example" >7 watching on this site' in html
 
 
 async def test_venue_address_gets_the_in_room_page(async_client, rooms, venue_lookups):
@@ -386,3 +386,21 @@ def test_recording_links_come_from_the_rooms_template_and_only_safe_ones():
     assert relive_link("", recorded) == "https://media.example/v/12"
     assert relive_link("https://relive.example/{id}", {**recorded, "do_not_record": True}) == ""
     assert relive_link("", {**talk, "recording": "javascript:alert(1)"}) == ""
+
+
+async def test_pages_say_an_interrupted_talk_and_reported_playback_trouble(async_client, rooms):
+    # The tracker's public state (tracker/live/room_state.py): a talk on, nothing streaming.
+    rooms[:] = [room_object(live=False, streams=[], state="off-air-talk")]
+    room_page = (await async_client.get("/example")).content.decode()
+    index = (await async_client.get("/")).content.decode()
+
+    assert 'class="state interrupted" data-state="example">Stream interrupted</span>' in room_page
+    assert "The talk is on, but its stream is interrupted." in room_page
+    assert "starts here by itself when it goes live.</p>" not in room_page.split('id="offline-how"')[1].split("</p>")[0]
+    assert 'id="report"' in room_page  # "report a problem" whatever the state
+    assert "The talk is on, but its stream is interrupted. It comes back here" in index
+
+    rooms[:] = [room_object(state="viewers-failing")]
+    for path in ("/", "/example", "/example/embed", "/monitor"):
+        html = (await async_client.get(path)).content.decode()
+        assert 'class="state trouble" data-state="example">Live · playback trouble reported</span>' in html, path

@@ -138,7 +138,7 @@ def test_home_shows_every_room_with_the_offline_one_and_its_next_talk(view):
     live, failed = page.locator('.room-card[data-room="example"]'), page.locator('.room-card[data-room="hall-2"]')
     expect(live.locator(".state")).to_have_text("Live")
     expect(live.locator("img[data-still]")).to_be_visible()
-    expect(live.locator(".viewers")).to_have_text("1284 watching")
+    expect(live.locator(".viewers")).to_have_text("1284 watching on this site")
     expect(live.locator(".event .title").first).to_have_text("Resilient streaming for large events")
     expect(live.locator("progress.talk")).to_have_attribute("value", re.compile(r"^5[4-6]$"))
     expect(failed.locator(".state")).to_have_text("Offline")

@@ -177,8 +177,11 @@ class LiveHub:
                 {"type": "snapshot", "version": self.version, "rooms": list(self.rooms.values())}
             )
         # Browsers set their clock by ours (progress bars, talk boundaries):
-        # the server's time and the schedule offset, stamped per send.
-        clock = f'{{"time": {time.time():.3f}, "schedule_offset": {settings.SCHEDULE_OFFSET_SECONDS:g}, '
+        # the server's time and the schedule offset, stamped per send. The
+        # offset exactly as set (JSON's shortest round trip): a year back, as
+        # a rehearsal sets it, has more digits than a short format keeps.
+        offset = json.dumps(float(settings.SCHEDULE_OFFSET_SECONDS))
+        clock = f'{{"time": {time.time():.3f}, "schedule_offset": {offset}, '
         return clock + self._snapshot_text[1:]
 
     async def _run(self) -> None:

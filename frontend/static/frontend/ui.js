@@ -122,7 +122,7 @@ function each(attribute, name, callback) {
 export function showViewers(room) {
   each("data-viewers", room.name, (node) => {
     setHidden(node, typeof room.viewers !== "number");
-    setText(node, `${room.viewers} watching`);
+    setText(node, `${room.viewers} watching on this site`);
   });
 }
 

@@ -24,3 +24,13 @@ async def test_each_snapshot_carries_the_time_it_was_sent_and_the_schedule_offse
     assert later["rooms"] == snapshot["rooms"]
     await first.disconnect()
     await second.disconnect()
+
+
+@pytest.mark.usefixtures("redis")
+@pytest.mark.parametrize("offset", [-31536032.0, -31536032.25, 1234567.5, 0.0])
+async def test_the_schedule_offset_reaches_browsers_exactly(settings, offset):
+    # Rounded to six digits, a year back (-31536032 s) arrived as -3.1536e+07: the clock ran 32 s early.
+    settings.SCHEDULE_OFFSET_SECONDS = offset
+    viewer = await connect()
+    assert (await receive(viewer))["schedule_offset"] == offset
+    await viewer.disconnect()

@@ -37,7 +37,10 @@ def test_dashboard_shows_an_encoder_going_down_in_row_and_title(site: Site, page
     post_heartbeat(site.url, heartbeat("cam-1"), token=token)
     row = page.locator('tbody[data-room=example] tr[data-encoder="cam-1"]')
     expect(row.locator(".badge")).to_have_text("up", timeout=5000)
-    expect(page).to_have_title("Dashboard")
+    room = page.locator("tbody[data-room=example] .room-head .badge")
+    expect(room).to_have_text("on air", timeout=5000)
+    # hall-2 has no encoder: a setup problem, counted.
+    expect(page).to_have_title("(1 no encoders (setup)) Dashboard")
 
     stopped = time.monotonic()
     # interval 1 s + grace 1 s (test config) + 1 s for the sweeper
@@ -45,8 +48,9 @@ def test_dashboard_shows_an_encoder_going_down_in_row_and_title(site: Site, page
     elapsed = time.monotonic() - stopped
 
     assert elapsed <= 1 + 1 + 1 + 1.5  # plus the browser's polling slack
-    expect(page).to_have_title("(1 down) Dashboard")
-    expect(page.locator("#summary")).to_have_text("1 down")
+    expect(page).to_have_title("(1 no encoders (setup); 1 down) Dashboard")
+    expect(room).to_have_text("off air", timeout=3000)  # nothing is scheduled: quiet
+    expect(page.locator("#summary")).to_have_text("Rooms: 1 no encoders (setup), 1 off air · Encoders: 1 down")
     expect(page.locator("#site-warnings")).to_be_hidden()  # a worker runs, Redis persists
 
 
@@ -121,7 +125,7 @@ def test_dashboard_banner_says_when_no_worker_runs(site_env, tmp_path, page: Pag
 def test_dashboard_shows_the_audience_as_it_changes(site: Site, page: Page):
     log_in(site, page)
     audience = page.locator("tbody[data-room=example] .audience")
-    expect(audience).to_have_text("no viewers", timeout=5000)
+    expect(audience).to_have_text("no tabs on this site", timeout=5000)
     viewer_url = site.url.replace("http", "ws") + "/ws/live/"
 
     with connect(viewer_url, origin=site.url) as viewer:
@@ -129,5 +133,5 @@ def test_dashboard_shows_the_audience_as_it_changes(site: Site, page: Page):
         viewer.send(json.dumps({"type": "watch", "room": "example", "tab": "tab-aaaaaaaa"}))
         viewer.send(json.dumps({"type": "health", "state": "playing"}))
         # Unversioned audience figures (tracker.live.audience): the page takes each as it comes.
-        expect(audience).to_have_text("1 viewer · 1 of 1 tab reporting: 1 playing", timeout=8000)
-    expect(audience).to_have_text("no viewers", timeout=8000)
+        expect(audience).to_have_text("1 tab on this site · 1 reporting: 1 playing", timeout=8000)
+    expect(audience).to_have_text("no tabs on this site", timeout=8000)

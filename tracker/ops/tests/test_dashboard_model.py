@@ -179,7 +179,7 @@ def test_order_puts_the_worst_room_state_first_whatever_its_encoders(model):
     assert [(r["room"]["name"], r["roomState"]) for r in ordered] == [
         ("dark", "off-air-talk"),
         ("backup-lost", "redundancy-lost"),
-        ("fine", "on-air"),
+        ("fine", "on-air"),  # fine rooms alike: config order among equal encoders
         ("quiet", "off-air"),
     ]
 

@@ -50,9 +50,10 @@ export const ROOM_LABELS = {
   "no-encoders": "no encoders (setup)",
 };
 
+// Rooms with a problem by its weight; the fine ones (on air, quiet, not judged
+// yet) all alike, then ordered by their worst encoder.
 function roomRank(state) {
-  const index = ROOM_STATES.indexOf(state);
-  return index === -1 ? ROOM_STATES.indexOf("on-air") : index; // not judged yet: among the fine ones
+  return roomProblem(state) ? ROOM_STATES.indexOf(state) : ROOM_STATES.length;
 }
 
 export function roomProblem(state) {
