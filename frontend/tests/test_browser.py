@@ -223,7 +223,8 @@ def test_viewer_count_follows_open_pages(site: Site, browser: Browser, page: Pag
     expect(wall.locator('.tile[data-room="example"] .viewers')).to_have_text("2 watching on this site")
     other.close()
     expect(page.locator("#viewers")).to_have_text("1 watching on this site", timeout=COUNT_MS)
-    expect(wall.locator('.tile[data-room="example"] .viewers')).to_have_text("1 watching on this site", timeout=COUNT_MS)
+    tile_viewers = wall.locator('.tile[data-room="example"] .viewers')
+    expect(tile_viewers).to_have_text("1 watching on this site", timeout=COUNT_MS)
     second.close()
 
 
