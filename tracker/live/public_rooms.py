@@ -46,6 +46,8 @@ def public_room(room: Room, reports: Reports, attrs: dict[str, Any]) -> dict[str
             {"format": f, "quality": q, "url": u, **({"language": lang} if lang else {})} for f, q, u, lang in playable
         ],
         "info": {key: room.settings[key] for key in PUBLIC_INFO if room.settings.get(key)},
+        # What the operators tell the room's viewers ({"text", "at"}), or None.
+        "message": attrs.get("message"),
         "now": nownext.get("now"),
         "next": nownext.get("next"),
     }

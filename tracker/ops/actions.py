@@ -11,7 +11,7 @@ controls, for the operators' snapshot.
 
 Layout, under settings.REDIS_PREFIX:
     <prefix>:ops:controls      hash    "ack:<room>/<encoder>", "silence:<room>[/<encoder>]",
-                                       "note:<room>/<encoder>" -> JSON
+                                       "note:<room>/<encoder>", "message:<room>" -> JSON
 """
 
 from __future__ import annotations
@@ -25,9 +25,14 @@ from redis.asyncio import Redis
 from tracker.config import get_config
 from tracker.encoders import store
 from tracker.encoders.state_machine import State
+from tracker.safetext import bad_character
 
 MAX_SILENCE_MINUTES = 7 * 24 * 60
 MAX_NOTE_CHARACTERS = 500
+# A message to a room's viewers: one or two sentences, stored and sent to every
+# viewer page of the room, so bounded in characters and in bytes.
+MAX_MESSAGE_CHARACTERS = 280
+MAX_MESSAGE_BYTES = 1000
 REPORTS_SHOWN = 20
 PROBLEMS = frozenset({State.LATE, State.DEGRADED, State.DISCONNECTED, State.DOWN})
 
@@ -110,7 +115,30 @@ async def note(redis: Redis, request: dict[str, Any], *, by: str, now: float) ->
     return await _commit(redis, where.room, f"note:{where.member}", value, entry)
 
 
-OPERATOR_ACTIONS = {"ack": acknowledge, "silence": silence, "note": note}
+async def message(redis: Redis, request: dict[str, Any], *, by: str, now: float) -> int:
+    """Tell a room's viewers something ("" clears it): on every viewer page,
+    embed, home card and monitor tile of the room (its public `message`
+    attribute, one room version), and in the room's log with who and when."""
+    where = target(request, whole_room=True)
+    text = request.get("text")
+    if (
+        not isinstance(text, str)
+        or len(text) > MAX_MESSAGE_CHARACTERS
+        or len(text.encode("utf-8", "surrogatepass")) > MAX_MESSAGE_BYTES
+    ):
+        raise Refused(f"text: at most {MAX_MESSAGE_CHARACTERS} characters ({MAX_MESSAGE_BYTES} bytes)")
+    text = " ".join(text.split())  # one line: viewers' pages show it as a sentence
+    problem = bad_character(text)
+    if problem:
+        raise Refused(f"text: {problem}")
+    value = {"by": by, "at": now, "text": text} if text else None
+    # Viewers first: the log says it once they can read it.
+    await store.set_room_attr(redis, where.room, "message", {"text": text, "at": now} if text else None)
+    entry = {"kind": "message", "room": where.room, "name": None, "by": by, "at": now, "text": text}
+    return await _commit(redis, where.room, f"message:{where.room}", value, entry)
+
+
+OPERATOR_ACTIONS = {"ack": acknowledge, "silence": silence, "note": note, "message": message}
 
 
 async def silenced_until(redis: Redis, room: str, name: str | None, *, at: float) -> float | None:

@@ -33,7 +33,8 @@ class OpsConsumer(ControlledConsumer):
     Operators may send {"type": "snapshot"}, or act (tracker.ops.actions):
       {"type": "ack", "room": R, "name": E} to say they are on E's problem;
       {"type": "silence", "room": R, ["name": E,] "minutes": M} (0 ends it);
-      {"type": "note", "room": R, "name": E, "text": T} ("" removes it).
+      {"type": "note", "room": R, "name": E, "text": T} ("" removes it);
+      {"type": "message", "room": R, "text": T} a message to R's viewers ("" clears it).
     A refused action is answered {"type": "refused", "message": ...} (no
     version: it is for this socket only); done ones reach every operator.
     {"type": "ping"} is answered {"type": "pong"}: a quiet feed and a dead
@@ -99,7 +100,7 @@ class OpsConsumer(ControlledConsumer):
         elif kind in actions.OPERATOR_ACTIONS:
             await self.act(kind, request)
         else:
-            await self.close(code=CLOSE_BAD_MESSAGE, reason="expected a snapshot, ping, ack, silence or note message")
+            await self.close(code=CLOSE_BAD_MESSAGE, reason="expected a snapshot, ping, ack, silence, note or message")
 
     async def act(self, kind: str, request: dict[str, Any]) -> None:
         action = actions.OPERATOR_ACTIONS[kind]

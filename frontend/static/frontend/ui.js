@@ -149,6 +149,11 @@ export function showRoom(room, state = roomState(room)) {
   });
   showViewers(room);
   each("data-still", room.name, (node) => setHidden(node, !room.live));
+  each("data-message", room.name, (node) => {
+    const text = (room.message && room.message.text) || "";
+    setHidden(node, !text);
+    setText(node.querySelector(".text"), text);
+  });
   each("data-offline-note", room.name, (node) => {
     setHidden(node, room.live);
     setText(node, OFFLINE_NOTES[state] || OFFLINE_NOTES.default);
@@ -164,7 +169,7 @@ export function showRoom(room, state = roomState(room)) {
 // every data-* attribute naming a room names this one, and its links go to it.
 export function roomFromTemplate(id, room) {
   const node = fromTemplate(id);
-  const named = ["data-room", "data-state", "data-viewers", "data-still", "data-nownext", "data-offline-note"];
+  const named = ["data-room", "data-state", "data-viewers", "data-still", "data-nownext", "data-offline-note", "data-message"];
   [node, ...node.querySelectorAll("*")].forEach((child) => {
     named.forEach((attribute) => child.hasAttribute(attribute) && child.setAttribute(attribute, room.name));
     if (child.matches("a[href]")) child.href = "/" + encodeURIComponent(room.name);

@@ -165,3 +165,49 @@ async def test_ops_ping_is_answered_on_that_socket_only(transactional_db):
     assert await bob.receive_nothing(timeout=0.3)
     for communicator in (alice, bob):
         await communicator.disconnect()
+
+
+async def viewer_socket() -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(websocket_application, "/ws/live/", headers=HEADERS)
+    assert (await communicator.connect())[0]
+    assert json.loads(await communicator.receive_from(timeout=3))["type"] == "snapshot"
+    return communicator
+
+
+async def test_a_message_to_viewers_reaches_their_pages_and_is_logged_with_who_and_when(transactional_db):
+    alice, viewer = await operator("alice"), await viewer_socket()
+    text = "Technical difficulties, back in a few minutes"
+
+    sent = time.monotonic()
+    await alice.send_to(text_data=json.dumps({"type": "message", "room": "example", "text": text}))
+    room = await next_of_type(viewer, "room")
+    took = time.monotonic() - sent
+    logged = await next_of_type(alice, "control")
+
+    assert room["room"]["name"] == "example"
+    assert room["room"]["message"]["text"] == text
+    assert "by" not in room["room"]["message"]  # operators' names stay with operators
+    assert took < 1
+    assert logged["field"] == "message:example"
+    assert (logged["entry"]["kind"], logged["entry"]["by"], logged["entry"]["text"]) == ("message", "alice", text)
+
+    await alice.send_to(text_data=json.dumps({"type": "message", "room": "example", "text": ""}))
+    cleared = await next_of_type(viewer, "room")
+    assert cleared["room"]["message"] is None
+    assert (await next_of_type(alice, "control"))["value"] is None
+    for communicator in (alice, viewer):
+        await communicator.disconnect()
+
+
+async def test_a_message_to_viewers_is_bounded_and_refused_in_words(transactional_db):
+    alice = await operator("alice")
+    for request, field in (
+        ({"type": "message", "room": "example", "text": "x" * 281}, "text"),
+        ({"type": "message", "room": "example", "text": "😀" * 251}, "text"),  # 251 characters, 1004 bytes
+        ({"type": "message", "room": "nowhere", "text": "hi"}, "room"),
+        ({"type": "message", "room": "example", "text": 5}, "text"),
+    ):
+        await alice.send_to(text_data=json.dumps(request))
+        refused = await next_of_type(alice, "refused")
+        assert refused["message"].startswith(f"{field}:"), refused
+    await alice.disconnect()

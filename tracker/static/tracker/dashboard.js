@@ -122,7 +122,16 @@ function roomView(room) {
   body.dataset.room = room.name;
   const find = (selector) => body.querySelector(selector);
   wireSilenceMenu(find(".silence-menu"), { room: room.name });
+  find(".message-button").addEventListener("click", () => {
+    const current = controls[`message:${room.name}`];
+    const text = window.prompt(`Message to the viewers of ${room.title}, on every page of the room (empty clears it)`, current ? current.text : "");
+    if (text !== null) send({ type: "message", room: room.name, text });
+  });
+  const clearMessage = find(".clear-message");
+  clearMessage.addEventListener("click", () => send({ type: "message", room: room.name, text: "" }));
   return {
+    message: find(".message"),
+    clearMessage,
     body,
     title: find(".title"),
     badge: find(".badge"),
@@ -168,6 +177,7 @@ function logText(entry) {
   if (entry.kind === "silence") return `${clock(entry.at)} ${entry.by} silenced ${who} until ${clock(entry.until)}`;
   if (entry.kind === "unsilence") return `${clock(entry.at)} ${entry.by} ended the silence of ${who}`;
   if (entry.kind === "room") return `${clock(entry.at)} the room: ${M.ROOM_LABELS[entry.old] || "new"} → ${entry.label}`;
+  if (entry.kind === "message") return `${clock(entry.at)} ${entry.by} ${entry.text ? `told the viewers: “${entry.text}”` : "cleared the message to viewers"}`;
   if (entry.kind === "note") return `${clock(entry.at)} ${entry.by} ${entry.text ? `noted on ${who}: ${entry.text}` : `removed the note on ${who}`}`;
   return `${clock(entry.at)} ${entry.name}: ${entry.old || "new"} → ${entry.new} (${entry.reason})`;
 }
@@ -209,6 +219,12 @@ function updateRoom(view, entry) {
   if (stage && stage.now) parts.push(`Now: ${stage.now.title}`);
   if (stage && stage.next) parts.push(`Next ${clock(Date.parse(stage.next.start) / 1000)}: ${stage.next.title}`);
   setText(view.talks, parts.join(" · "));
+  // The message viewers read; back on air, the button offers to clear it.
+  const message = controls[`message:${room.name}`];
+  setText(view.message, message ? `Viewers read: “${message.text}” (${message.by}, ${clock(message.at)})` : "");
+  setHidden(view.clearMessage, !message);
+  view.clearMessage.classList.toggle("offer", Boolean(message) && roomState === "on-air");
+  setText(view.clearMessage, message && roomState === "on-air" ? "Back on air: clear the message?" : "Clear message");
   const silence = controls[`silence:${room.name}`];
   setText(view.silenced, silence && silence.until > now() ? `Alerts silenced until ${clock(silence.until)} by ${silence.by}` : "");
   setItems(view.problems, roomProblems(room, records));
