@@ -16,7 +16,7 @@ from tracker.live import viewer_reports
 from tracker.live.audience import PLAYBACK_STATES
 from tracker.live.budgets import FRAMES_PER_SECOND, FrameBudget, address_limits, too_big
 from tracker.live.budgets import MAX_FRAME_BYTES as MAX_VIEWER_FRAME_BYTES
-from tracker.live.daphne_sockets import direct_writer
+from tracker.live.daphne_sockets import Frame, direct_writer
 from tracker.live.draining import CLOSE_RESTARTING, draining
 from tracker.live.draining import REASON as DRAINING_REASON
 from tracker.live.hub import EVERY_ROOM, get_hub
@@ -26,6 +26,10 @@ logger = logging.getLogger(__name__)
 
 # A viewer may report a problem this often per socket; more are dropped.
 REPORT_SECONDS = 10
+# A quiet page's ping (frontend feed.js sends exactly this text) and its answer, made once.
+PING = '{"type":"ping"}'
+PONG = '{"type":"pong"}'
+PONG_FRAME = Frame(PONG)
 
 
 class LiveConsumer(DatabaseFreeConsumer):
@@ -34,6 +38,7 @@ class LiveConsumer(DatabaseFreeConsumer):
 
     Clients may send:
       {"type": "snapshot"} whenever they see a version gap;
+      {"type":"ping"} when their feed was quiet a while, answered {"type":"pong"};
       {"type": "watch", "room": R, "tab": T} to count as a viewer of R (T
         identifies the browser tab, so its reconnects count once) and get R's count;
       {"type": "viewers", "room": R} to get R's viewer count without being
@@ -92,6 +97,10 @@ class LiveConsumer(DatabaseFreeConsumer):
             return
         if not self.budget.spend(time.monotonic()):
             await self.close_once(CLOSE_RATE_LIMITED, f"at most {FRAMES_PER_SECOND} frames per second")
+            return
+        if text_data == PING:  # a quiet page asking whether we are there: answered without parsing
+            if not self.write(PONG_FRAME):
+                await self.push(PONG)
             return
         request = self.client_request(text_data)
         kind = request.get("type")

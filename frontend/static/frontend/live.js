@@ -23,26 +23,35 @@ function tabId() {
 // Cut off from the tracker this long, the page keeps the last state it had
 // but says it may be stale: never "offline" because of our own outage.
 const STALE_AFTER = 8000;
+// A quiet live feed pings the tracker this often while the page is visible
+// (feed.js): a tracker that stopped answering is noticed within about 3 s.
+const PING_SECONDS = 1.5;
+const CLOCK = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 
+// The line under the header: since when the live feed is lost, counting up.
 function connectionStatus() {
   const line = document.getElementById("connection");
-  let text = "";
-  let staleTimer = null;
+  let lostSince = null;
+  let ticker = null;
   const show = () => {
-    const stale = document.body.classList.contains("stale");
-    if (line) line.textContent = stale ? "Status may be stale: reconnecting to the live feed…" : text;
+    if (!line) return;
+    if (lostSince === null) return (line.textContent = "");
+    const seconds = Math.max(0, Math.round((Date.now() - lostSince) / 1000));
+    const stale = document.body.classList.contains("stale") ? "Status may be stale: " : "";
+    line.textContent = `${stale}live feed lost since ${CLOCK.format(lostSince)} (${seconds} s), reconnecting…`;
   };
-  return (latest) => {
-    text = latest;
+  return (text, since) => {
     if (!text) {
-      clearTimeout(staleTimer);
-      staleTimer = null;
+      lostSince = null;
+      clearInterval(ticker);
+      ticker = null;
       document.body.classList.remove("stale");
-    } else if (staleTimer === null) {
-      staleTimer = setTimeout(() => {
-        document.body.classList.add("stale");
+    } else if (lostSince === null) {
+      lostSince = since || Date.now();
+      ticker = setInterval(() => {
+        document.body.classList.toggle("stale", Date.now() - lostSince >= STALE_AFTER);
         show();
-      }, STALE_AFTER);
+      }, 1000);
     }
     show();
   };
@@ -89,10 +98,10 @@ export function connectLive(onRooms, onSchedule) {
         onRooms(rooms);
       }
     },
-    status(text) {
+    status(text, since) {
       online = !text;
-      status(text);
+      status(text, since);
     },
-  });
+  }, { pingSeconds: PING_SECONDS });
   return { send, tab: tabId() };
 }

@@ -199,3 +199,12 @@ async def test_audience_counts_sent_are_counted_once(redis_client):
     # One message to one socket, in the metrics' "pushed" once.
     assert int(redis_client.get("streaming:stats:pushed") or 0) + hub.unflushed_sends - pushed == 1
     await room_page.disconnect()
+
+
+@pytest.mark.usefixtures("redis")
+async def test_a_quiet_pages_ping_is_answered():
+    page = await viewer(None, "")
+    for _ in range(3):
+        await page.send_to(text_data='{"type":"ping"}')
+        assert json.loads(await page.receive_from(timeout=3)) == {"type": "pong"}
+    await page.disconnect()

@@ -16,12 +16,10 @@ const SPARK_SECONDS = 600;
 const SPARK_STEP = 10;
 const PREVIEW_CHECK_SECONDS = 60;
 const REFRESH_SECONDS = 15;
-// The server answers a ping at once: one a second, and a ping unanswered
-// this long means the link is dead (a server that stopped without closing
-// is caught within PING_SECONDS + SILENT_SECONDS + a check, about 3 s).
+// A quiet feed pings the server each second, and a ping unanswered 1.5 s
+// means the link is dead (feed.js): a server that stopped without closing is
+// caught within about 3 s.
 const PING_SECONDS = 1;
-const SILENT_SECONDS = 1.5;
-const PING_CHECK_MS = 250;
 const ROOM_COLORS = {
   "off-air-talk": "#c62828",
   "viewers-failing": "#ad1457",
@@ -57,7 +55,6 @@ let controls = {}; // "ack:room/name" | "silence:room[/name]" | "note:room/name"
 let setup = []; // site-wide setup problems, in words
 let connected = false;
 let offlineSince = Date.now() / 1000;
-let lastHeard = Date.now() / 1000;
 
 // Seconds on the server's clock (common/clock.js), as the records count them.
 const now = () => nowMs() / 1000;
@@ -536,7 +533,6 @@ function checkPreviews() {
 
 const ops = connectFeed(feedUrl(null, "/ws/ops/"), {
   snapshot(message) {
-    lastHeard = Date.now() / 1000;
     setServerTime(message.now);
     rooms = message.rooms;
     encoders.clear();
@@ -557,7 +553,6 @@ const ops = connectFeed(feedUrl(null, "/ws/ops/"), {
     changed();
   },
   change(message) {
-    lastHeard = Date.now() / 1000;
     if (message.type === "schedules") {
       schedules = message.data;
       changed();
@@ -598,19 +593,18 @@ const ops = connectFeed(feedUrl(null, "/ws/ops/"), {
   },
   figures(message) {
     // Unversioned, every few seconds when it changed: the newest is the audience.
-    lastHeard = Date.now() / 1000;
     audience = message.data;
     rooms.forEach((room) => changed(room.name));
   },
   reply(message) {
-    lastHeard = Date.now() / 1000;
     if (message.type === "refused") showRefused(message.message);
   },
-  status(text) {
+  status(text, since) {
     // "" comes when the socket opens; connected is only what a snapshot proves.
-    if (text) setConnected(false, Math.max(lastHeard, Date.now() / 1000 - PING_SECONDS));
+    // Disconnected since the server was last heard from, not since we noticed.
+    if (text) setConnected(false, since / 1000);
   },
-});
+}, { pingSeconds: PING_SECONDS });
 
 // What is on stage comes with the rooms on the viewers' feed.
 connectFeed(feedUrl(null, "/ws/live/"), {
@@ -646,22 +640,4 @@ setInterval(() => {
   });
 }, 1000);
 setInterval(checkPreviews, PREVIEW_CHECK_SECONDS * 1000);
-// Judged from the last unanswered ping, not from quiet alone: a background
-// tab's timers may run once a minute, and a quiet feed is not a dead one.
-let pingSentAt = 0;
-setInterval(() => {
-  if (!connected) return;
-  const t = Date.now() / 1000;
-  if (pingSentAt && lastHeard < pingSentAt) {
-    if (t - pingSentAt > SILENT_SECONDS) {
-      pingSentAt = 0;
-      setConnected(false, lastHeard); // disconnected since we last heard from it, not since we noticed
-      ops.restart();
-    }
-    return;
-  }
-  if (t - pingSentAt < PING_SECONDS) return;
-  pingSentAt = t;
-  ops.send({ type: "ping" });
-}, PING_CHECK_MS);
 changed();

@@ -8,18 +8,31 @@
 // Messages without a version are outside the feed's order: `figures` hears
 // the figures sent every few seconds (viewers' counts, operators' audience:
 // the newest is the truth, none is missed by a gap), `reply` the answers to
-// this socket alone.
+// this socket alone. `status(text, since)` hears "" when the link works and
+// words when it does not, with since when (ms, the last word from the server).
+//
+// A server that stops answering without closing (frozen, a half-open link)
+// is caught by pings: with `pingSeconds`, a feed quiet that long sends
+// {"type": "ping"}, and one unanswered for `silentSeconds` is a lost link,
+// dropped and opened again. Only a quiet feed pings, and a hidden page's only
+// every HIDDEN_PING_SECONDS: thousands of viewers must not cost the server a
+// frame each per second (the server answers with a constant frame).
 export function connectFeed(
   url,
   { snapshot, change, status = () => {}, figures = () => {}, reply = () => {} },
+  { pingSeconds = 0, silentSeconds = 1.5 } = {},
 ) {
   const RESTART_SPREAD_MS = 3000;
+  const HIDDEN_PING_SECONDS = 30;
+  const PING_CHECK_MS = 250;
   const FIGURES = new Set(["viewers", "audience"]);
   let version = null;
   let waiting = true;
   let attempt = 0;
   let socket = null;
   let retry = null;
+  let heardAt = Date.now();
+  let pingSentAt = 0;
 
   // After a gap: ask for a snapshot, and again if none came (the server
   // answers at most one request a second per socket).
@@ -32,12 +45,16 @@ export function connectFeed(
 
   function open() {
     socket = new WebSocket(url);
+    pingSentAt = 0;
     socket.onopen = () => {
       attempt = 0;
+      heardAt = Date.now();
       status("");
     };
     socket.onmessage = (event) => {
+      heardAt = Date.now();
       const message = JSON.parse(event.data);
+      if (message.type === "pong") return;
       if (message.type === "snapshot") {
         version = message.version;
         waiting = false;
@@ -48,7 +65,7 @@ export function connectFeed(
       }
       if (message.type === "status") {
         // The server lost its live state store; a snapshot follows its return.
-        status("Reconnecting…");
+        status("Reconnecting…", heardAt);
         return;
       }
       if (message.version === undefined) {
@@ -70,7 +87,7 @@ export function connectFeed(
         status(event.reason || "Not allowed");
         return;
       }
-      status("Reconnecting…");
+      status("Reconnecting…", heardAt);
       // 4503: this server process is restarting and others serve on. Come
       // back at once, but spread over a few seconds: its viewers must not
       // all land on the others in the same instant.
@@ -90,15 +107,33 @@ export function connectFeed(
     },
     // For a socket that went silent (a half-open connection never closes by
     // itself): drop it without waiting for its closing handshake, and start over.
-    restart() {
-      const old = socket;
-      old.onmessage = old.onclose = null;
-      old.close();
-      waiting = true;
-      status("Reconnecting…");
-      open();
-    },
+    restart,
   };
+
+  function restart() {
+    const old = socket;
+    old.onmessage = old.onclose = null;
+    old.close();
+    waiting = true;
+    status("Reconnecting…", heardAt);
+    open();
+  }
+
+  // Judged from the last unanswered ping, not from quiet alone: a background
+  // tab's timers may run once a minute, and a quiet feed is not a dead one.
+  function checkLink() {
+    if (!socket || socket.readyState !== WebSocket.OPEN) return;
+    const now = Date.now();
+    if (pingSentAt && heardAt < pingSentAt) {
+      if (now - pingSentAt > silentSeconds * 1000) restart();
+      return;
+    }
+    const every = (document.hidden ? HIDDEN_PING_SECONDS : pingSeconds) * 1000;
+    if (now - Math.max(heardAt, pingSentAt) < every) return; // heard lately: alive
+    pingSentAt = now;
+    socket.send('{"type":"ping"}');
+  }
+  if (pingSeconds) setInterval(checkLink, PING_CHECK_MS);
 }
 
 export function feedUrl(base, path) {
