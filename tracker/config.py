@@ -71,6 +71,8 @@ GLOBAL_DEFAULTS: dict[str, Any] = {
     "event-favicon": "",
     "event-accent": "",
 }
+# Global settings a room may set for itself (after adding them to "default").
+ROOM_OVERRIDES = ("viewers-failing-clients", "viewers-failing-percent", "viewers-failing-seconds")
 ACCENT_COLOUR = re.compile(r"^(#[0-9A-Fa-f]{6})?\Z")
 # Whole-number global settings and their allowed ranges.
 GLOBAL_RANGES = {
@@ -112,9 +114,9 @@ class Room:
         return self.settings.get("title") or self.name
 
     def setting(self, key: str, site: dict[str, Any]) -> Any:
-        """The room's own value of a global setting that rooms may override, else the site's."""
+        """The room's own value of a global setting that rooms may override (checked when read), else the site's."""
         value = self.settings.get(key)
-        return site[key] if value is None or isinstance(value, bool) or not isinstance(value, int) else value
+        return site[key] if value is None else value
 
 
 @dataclass(frozen=True)
@@ -275,6 +277,13 @@ def parse_config(main: dict[str, Any], private: dict[str, Any]) -> SiteConfig:
             problem = legacy.template_problem(stream_name, template)
             if problem is not None:
                 raise ConfigError(origin(name, "legacy-streams"), problem, room=name, key="legacy-streams")
+        for key in ROOM_OVERRIDES:
+            value = room.settings.get(key)
+            low, high = GLOBAL_RANGES[key]
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high):
+                raise ConfigError(
+                    origin(name, key), f"must be a whole number from {low} to {high}", room=name, key=key
+                )
         zone = room.settings.get("schedule-timezone")
         if zone is not None and zone not in pytz.all_timezones_set:
             raise ConfigError(

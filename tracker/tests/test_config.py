@@ -223,3 +223,20 @@ def test_shipped_config_and_example_are_valid_together(tmp_path):
 def test_config_strings_no_page_or_feed_can_carry_are_refused(title):
     with pytest.raises(ConfigError, match=r"config.json: room 'main': key 'title': must not contain the character U\+"):
         parse_config({"default": {"title": ""}, "main": {"title": title}}, {"config": {"secret": SECRET}})
+
+
+def test_a_room_may_set_when_its_viewers_are_failing_within_the_sites_ranges(tmp_path):
+    main = {
+        "config": {"secret": SECRET},
+        "default": {"title": "", "viewers-failing-clients": 3},
+        "main": {"viewers-failing-clients": 10},
+        "side": {},
+    }
+    config = load_config(write(tmp_path, json.dumps(main)))
+    assert config.rooms["main"].setting("viewers-failing-clients", config.settings) == 10
+    assert config.rooms["side"].setting("viewers-failing-percent", config.settings) == 50
+
+    main["main"] = {"viewers-failing-clients": 0}
+    with pytest.raises(ConfigError) as error:
+        load_config(write(tmp_path, json.dumps(main)))
+    assert "room 'main': key 'viewers-failing-clients': must be a whole number from 1 to 100000" in str(error.value)

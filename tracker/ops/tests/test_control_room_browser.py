@@ -153,7 +153,7 @@ def test_dashboard_greys_out_within_two_seconds_of_losing_its_socket_and_recover
         expect(page.locator("#offline")).to_be_hidden(timeout=20000)
         expect(page.locator("body")).not_to_have_class(re.compile(r"\bstale\b"))
         expect(page.locator('tr[data-encoder="cam"] .streams li')).to_have_count(2)  # from the fresh snapshot
-        expect(page).to_have_title("Dashboard")
+        expect(page).to_have_title("(1 no encoders (setup)) Dashboard")  # hall-2 has none
 
 
 def test_acknowledge_and_silence_reach_a_second_operator_and_no_alert_goes_out(site_env, tmp_path, browser: Browser):
@@ -175,7 +175,7 @@ def test_acknowledge_and_silence_reach_a_second_operator_and_no_alert_goes_out(s
             beat(site, token, "example", "cam", interval=1)  # then silence: down in 2 s
             expect(bob.locator('tr[data-encoder="cam"] .badge')).to_have_text("down", timeout=6000)
             expect(bob.locator('tr[data-encoder="cam"] .silenced')).to_contain_text("silenced until")
-            expect(bob).to_have_title("(1 down) Dashboard")  # silenced is not hidden
+            expect(bob).to_have_title("(1 no encoders (setup); 1 down) Dashboard")  # silenced is not hidden
 
             alice.locator('tr[data-encoder="cam"] .ack-button').click()
             expect(bob.locator('tr[data-encoder="cam"] .ack')).to_contain_text("alice is on it")
@@ -314,16 +314,19 @@ def test_a_heartbeat_rewrites_only_its_own_row_among_a_hundred(site_env, tmp_pat
         touched = page.evaluate("[...window.touched]")
         page.close()
 
-    assert touched == [name]
+    # Its row, and its room's head: the streaming servers' clients of the room changed.
+    assert sorted(touched) == sorted([name, "room head"])
 
 
 class FreezingProxy:
     """A TCP proxy to the site whose link can go dead without closing, like a laptop
     whose Wi-Fi lost its route: open connections carry nothing and never close, new
-    ones fail; until the link is back."""
+    ones fail; until the link is back. Its connections to the site come from
+    `source`, so a browser behind it is a client of that loopback address."""
 
-    def __init__(self, upstream_port: int) -> None:
+    def __init__(self, upstream_port: int, source: str = "127.0.0.1") -> None:
         self.upstream_port = upstream_port
+        self.source = source
         self.dead = False
         self.frozen: set[socket.socket] = set()
         self.connections: set[socket.socket] = set()
@@ -338,7 +341,7 @@ class FreezingProxy:
                 if self.dead:
                     client.close()
                     continue
-                upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+                upstream = socket.create_connection(("127.0.0.1", self.upstream_port), source_address=(self.source, 0))
                 self.connections |= {client, upstream}
                 for source, target in ((client, upstream), (upstream, client)):
                     threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
