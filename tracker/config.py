@@ -280,10 +280,9 @@ def parse_config(main: dict[str, Any], private: dict[str, Any]) -> SiteConfig:
         for key in ROOM_OVERRIDES:
             value = room.settings.get(key)
             low, high = GLOBAL_RANGES[key]
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high):
-                raise ConfigError(
-                    origin(name, key), f"must be a whole number from {low} to {high}", room=name, key=key
-                )
+            whole = isinstance(value, int) and not isinstance(value, bool)
+            if value is not None and not (whole and low <= value <= high):
+                raise ConfigError(origin(name, key), f"must be a whole number from {low} to {high}", room=name, key=key)
         zone = room.settings.get("schedule-timezone")
         if zone is not None and zone not in pytz.all_timezones_set:
             raise ConfigError(

@@ -107,7 +107,8 @@ def room_state(records: list[Record], *, talk_on: bool, viewers_failing: bool = 
     """
     streaming = [r for r in records if r.role in STREAMING_ROLES]
     if not records:
-        return Verdict(RoomState.OFF_AIR_TALK if talk_on else RoomState.NO_ENCODERS, ["no encoder has reported for this room"])
+        nobody = ["no encoder has reported for this room"]
+        return Verdict(RoomState.OFF_AIR_TALK if talk_on else RoomState.NO_ENCODERS, nobody)
     offered = formats(s for r in streaming for s in r.streams)
     playable = formats(s for r in streaming if r.live for s in r.streams)
     if not playable:
