@@ -112,10 +112,10 @@ def test_every_encoder_stopped_during_a_talk_is_the_loudest_state(site: Site, pa
     tokens = add_encoders(site, ("example", "a"), ("example", "b"))
     page.set_viewport_size({"width": 1366, "height": 768})
     log_in(site, page)
-    put_a_talk_on(site)
     viewer = room_page(browser, site.url, width=390, height=844)
     with beating(site, tokens, ("a", "b")):
         expect(page.locator(ROOM_BADGE)).to_have_text("on air", timeout=8000)
+        put_a_talk_on(site)
         viewer.goto(site.url + "/example")
         expect(viewer.locator("#state")).to_have_text("Live")
     # Both stop: down after interval + grace, then the worker's next judgement.

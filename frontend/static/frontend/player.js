@@ -328,7 +328,13 @@ export function createPlayer({ name, report, changed = () => {} }) {
   let health = null;
   let sentAt = 0;
   let pending = null;
+  let failing = false; // an error since the last time anything played
   function setHealth(state) {
+    // Retrying after an error buffers, then fails again: until something
+    // plays, this player is failing, and says so (the room's "viewers failing").
+    if (state === "error") failing = true;
+    else if (state === "playing" || state === null) failing = false; // null: stopped, the room went off air
+    else if (state === "buffering" && failing) state = "error";
     if (state === health) return;
     health = state;
     clearTimeout(pending);

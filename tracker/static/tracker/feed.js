@@ -101,6 +101,7 @@ export function connectFeed(
   }
 
   open();
+  if (pingSeconds) setInterval(checkLink, PING_CHECK_MS);
   return {
     send(message) {
       if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
@@ -133,7 +134,6 @@ export function connectFeed(
     pingSentAt = now;
     socket.send('{"type":"ping"}');
   }
-  if (pingSeconds) setInterval(checkLink, PING_CHECK_MS);
 }
 
 export function feedUrl(base, path) {
