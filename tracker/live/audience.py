@@ -46,8 +46,8 @@ class Tab:
         self.format, self.error, self.failed_at = format[:FORMAT_CHARACTERS], error[:ERROR_CHARACTERS], now
 
     def failing(self, *, now: float, window: float) -> bool:
-        """Failed within the window and not playing since (a player that recovered clears it)."""
-        return now - self.failed_at <= window and self.state != "playing"
+        """In error now, or failed within the window and not playing since (a player that recovered clears it)."""
+        return self.state == "error" or (now - self.failed_at <= window and self.state != "playing")
 
 
 def process_counts(tabs: list[Tab], *, now: float, windows: dict[str, float]) -> dict[str, dict[str, Any]]:

@@ -341,10 +341,12 @@ export function createPlayer({ name, report, changed = () => {} }) {
     if (state) pending = setTimeout(sendHealth, Math.max(0, sentAt + 2000 - Date.now()));
   }
   function sendHealth() {
-    if (!health || !current || current.format === "youtube") return;
+    // A failed attempt is detached at once: what it was is in lastTried.
+    const item = current || lastTried;
+    if (!health || !item || item.format === "youtube") return;
     sentAt = Date.now();
     // With an error, its words: the operators see which format fails and how.
-    report({ type: "health", state: health, format: current.format, quality: current.quality, error: health === "error" ? lastError.slice(0, 300) : "" });
+    report({ type: "health", state: health, format: item.format, quality: item.quality, error: health === "error" ? lastError.slice(0, 300) : "" });
   }
   setInterval(() => Date.now() - sentAt >= 30000 && sendHealth(), 30000);
 

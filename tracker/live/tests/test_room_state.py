@@ -143,6 +143,10 @@ def test_half_of_the_reporting_clients_failing_is_enough_with_two_addresses():
 
 def test_failures_clear_when_players_recover_or_the_window_passes():
     tabs = [tab(f"127.0.0.{i}", f"tab-{i}", state="error", failed=90) for i in (2, 3, 4)]
+    assert failing(tabs, now=200)  # still in error: failing however long ago it began
+    for t in tabs:
+        t.state = "buffering"  # retrying, or a viewer's report: failing for the window
+    assert failing(tabs, now=119)
     assert not failing(tabs, now=121)  # 31 s after the last failure
     for t in tabs:
         t.state = "playing"
