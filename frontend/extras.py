@@ -133,11 +133,11 @@ SOON = timedelta(minutes=30)
 
 def room_state(live: bool, upcoming: dict[str, Any] | None, now: datetime, said: str = "") -> str:
     """What a viewer page says of a room, the same rule as ui.js's roomState, from
-    the tracker's public state (`said`): live; trouble (live, but enough viewers'
+    the tracker's public state (`said`): live; failing (live, but enough viewers'
     players fail: playback trouble reported); interrupted (a talk is on and
     nothing streams); soon or offline."""
     if live:
-        return "trouble" if said == "viewers-failing" else "live"
+        return "failing" if said == "viewers-failing" else "live"
     if said == "off-air-talk":
         return "interrupted"
     starts = moment(upcoming["start"]) if upcoming else None

@@ -403,4 +403,4 @@ async def test_pages_say_an_interrupted_talk_and_reported_playback_trouble(async
     rooms[:] = [room_object(state="viewers-failing")]
     for path in ("/", "/example", "/example/embed", "/monitor"):
         html = (await async_client.get(path)).content.decode()
-        assert 'class="state trouble" data-state="example">Live · playback trouble reported</span>' in html, path
+        assert 'class="state failing" data-state="example">Live · playback trouble reported</span>' in html, path

@@ -12,7 +12,7 @@ const ANNOUNCEMENTS = {
   live: (title) => `${title} is live now`,
   offline: (title) => `${title} went offline`,
   soon: (title) => `${title} went offline; a talk starts soon`,
-  trouble: (title) => `${title}: viewers report playback trouble`,
+  failing: (title) => `${title}: viewers report playback trouble`,
   interrupted: (title) => `${title}: the talk is on, but its stream is interrupted`,
   unknown: (title) => `${title}: status unknown, the stream is still playing`,
 };

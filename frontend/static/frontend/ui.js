@@ -62,10 +62,10 @@ function localizeTimes(root = document) {
 }
 
 // What the page says of a room (extras.py's room_state does the same): live;
-// trouble (live, but enough viewers' players fail); interrupted (a talk is on
+// failing (live, but enough viewers' players fail); interrupted (a talk is on
 // and nothing streams); soon (a talk starts within half an hour) or offline.
 export function roomState(room) {
-  if (room.live) return room.state === "viewers-failing" ? "trouble" : "live";
+  if (room.live) return room.state === "viewers-failing" ? "failing" : "live";
   if (room.state === "off-air-talk") return "interrupted";
   const starts = room.next ? Date.parse(room.next.start) : NaN;
   return starts - now() < SOON_MINUTES * 60000 && starts > now() ? "soon" : "offline";
@@ -128,7 +128,7 @@ export function showViewers(room) {
 
 export const STATES = {
   live: "Live",
-  trouble: "Live · playback trouble reported",
+  failing: "Live · playback trouble reported",
   interrupted: "Stream interrupted",
   soon: "Starting soon",
   offline: "Offline",
