@@ -130,6 +130,10 @@ def test_every_encoder_stopped_during_a_talk_is_the_loudest_state(site: Site, pa
     expect(entries).to_have_count(1)  # one change, one log entry, one alert
     shoot(page, "room-off-air-talk-dashboard")
     shoot(viewer, "room-off-air-talk-page")
+    for screen in (page, viewer):
+        screen.emulate_media(color_scheme="dark")
+    shoot(page, "room-off-air-talk-dashboard-dark")
+    shoot(viewer, "room-off-air-talk-page-dark")
     viewer.context.close()
 
 
