@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -78,41 +77,16 @@ def direct_writer(send: Callable[..., Any]) -> DaphneSocket | None:
     return None if found is None else DaphneSocket(*found)
 
 
-# A question answered in the inbox (a quiet page's ping), and its prepared answer.
-Answered = tuple[str, "Frame"]
-# At most one answer in the inbox per socket this often; more go to the
-# consumer, whose frame budget refuses a flood.
-ANSWER_SPACING_SECONDS = 0.5
-
-
 class Inbox:
-    """A socket's incoming ASGI messages: daphne's queue, minus what one reader never uses.
+    """A socket's incoming ASGI messages: daphne's queue, minus what one reader never uses."""
 
-    A message that is exactly the `answered` question (a viewer page's ping) is
-    answered here, as daphne hands it over, without waking the consumer: the
-    page pings only to learn that the server is there, and thousands of them
-    every second and a half must not each cost a consumer's turn
-    (docs/performance.md, viewer pings).
-    """
+    __slots__ = ("_items", "_waiter")
 
-    __slots__ = ("_answered", "_answered_at", "_items", "_waiter", "_writer")
-
-    def __init__(
-        self, items: list[dict[str, Any]], answered: Answered | None = None, writer: DaphneSocket | None = None
-    ) -> None:
+    def __init__(self, items: list[dict[str, Any]]) -> None:
         self._items = items
         self._waiter: asyncio.Future[dict[str, Any]] | None = None
-        self._answered = answered if writer is not None else None
-        self._writer = writer
-        self._answered_at = float("-inf")
 
     def put_nowait(self, message: dict[str, Any]) -> None:
-        if self._answered is not None and message.get("text") == self._answered[0]:
-            now = time.monotonic()
-            if now - self._answered_at >= ANSWER_SPACING_SECONDS and self._writer is not None:
-                self._answered_at = now
-                self._writer(self._answered[1])
-                return
         waiter, self._waiter = self._waiter, None
         if waiter is not None and not waiter.done():  # a cancelled reader leaves it done
             waiter.set_result(message)
@@ -126,11 +100,8 @@ class Inbox:
         return await self._waiter
 
 
-def own_inbox(
-    receive: Callable[[], Awaitable[Any]], send: Callable[..., Any], answered: Answered | None = None
-) -> Callable[[], Awaitable[Any]]:
-    """Swap daphne's queue behind `receive` for an Inbox, keeping what it holds, answering `answered`
-    itself; other servers: `receive` (the consumer answers)."""
+def own_inbox(receive: Callable[[], Awaitable[Any]], send: Callable[..., Any]) -> Callable[[], Awaitable[Any]]:
+    """Swap daphne's queue behind `receive` for an Inbox, keeping what it holds; other servers: `receive`."""
     found, queue = _daphne(send), getattr(receive, "__self__", None)
     protocol = found[1] if found else None
     # Only daphne's own queue as handed to a consumer starting: nobody waits on it yet.
@@ -141,7 +112,7 @@ def own_inbox(
     items = []
     while not queue.empty():
         items.append(queue.get_nowait())
-    inbox = Inbox(items, answered, DaphneSocket(*found) if found and answered else None)
+    inbox = Inbox(items)
     protocol.application_queue = inbox
     # The routers' frames (Channels awaits each layer) keep the old `receive`
     # for the socket's life: empty the queue, so only a bare object stays and

@@ -21,7 +21,7 @@ from channels.utils import await_many_dispatch
 from redis.exceptions import RedisError
 
 from tracker.encoders.heartbeat import InvalidField, decode_json
-from tracker.live.daphne_sockets import Answered, DaphneSocket, Frame, own_inbox
+from tracker.live.daphne_sockets import DaphneSocket, Frame, own_inbox
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class DatabaseFreeConsumer(AsyncWebsocketConsumer):
         from a lighter inbox than daphne's queue (tracker.live.daphne_sockets).
         """
         self.scope, self.base_send, self.channel_layer = scope, send, None
-        receive = own_inbox(receive, send, self.answered)
+        receive = own_inbox(receive, send)
         with contextlib.suppress(StopConsumer):
             while True:
                 await self.dispatch(await receive())
@@ -73,8 +73,6 @@ class DatabaseFreeConsumer(AsyncWebsocketConsumer):
         await self.base_send({"type": "websocket.send", "text": text})
 
     writer: DaphneSocket | None = None
-    # A question the inbox answers itself, without this consumer (viewers' pings).
-    answered: Answered | None = None
 
     def write(self, frame: Frame) -> bool:
         """Write a broadcast's frame at once if daphne's socket is at hand; False: push() it instead."""

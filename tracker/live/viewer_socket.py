@@ -54,7 +54,6 @@ class LiveConsumer(DatabaseFreeConsumer):
     """
 
     last_health = last_snapshot = last_report = 0.0
-    answered = (PING, PONG_FRAME)  # under daphne, answered in the inbox (tracker.live.daphne_sockets)
     address = ""
     closing = False  # frames queued behind a close are not looked at
     exempt = False  # a venue address: the hall may share one
@@ -99,7 +98,7 @@ class LiveConsumer(DatabaseFreeConsumer):
         if not self.budget.spend(time.monotonic()):
             await self.close_once(CLOSE_RATE_LIMITED, f"at most {FRAMES_PER_SECOND} frames per second")
             return
-        if text_data == PING:  # asked again within the inbox's spacing, or not under daphne: answered unparsed
+        if text_data == PING:  # a quiet page asking whether we are there: answered without parsing
             if not self.write(PONG_FRAME):
                 await self.push(PONG)
             return

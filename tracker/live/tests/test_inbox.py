@@ -85,18 +85,3 @@ def test_a_closed_sockets_protocol_is_freed_without_the_collector():
         assert gone() is None  # freed by its reference count, not left for a full collection
     finally:
         gc.enable()
-
-
-async def test_a_ping_is_answered_in_the_inbox_at_most_every_half_second_and_the_rest_reach_the_consumer():
-    written = []
-    ping = '{"type":"ping"}'
-    inbox = Inbox([], answered=(ping, "pong frame"), writer=written.append)
-    inbox.put_nowait({"type": "websocket.receive", "text": ping})
-    inbox.put_nowait({"type": "websocket.receive", "text": ping})  # again at once: the consumer's budget decides
-    inbox.put_nowait({"type": "websocket.receive", "text": '{"type":"snapshot"}'})
-
-    assert written == ["pong frame"]
-    assert [await inbox.get(), await inbox.get()] == [
-        {"type": "websocket.receive", "text": ping},
-        {"type": "websocket.receive", "text": '{"type":"snapshot"}'},
-    ]
