@@ -22,7 +22,7 @@ from websockets.asyncio.client import connect
 from .cluster import Cluster
 from .common import cpu_seconds, raise_open_files
 
-PING_SECONDS = 1.5  # frontend/static/frontend/live.js
+PING_SECONDS = 1.25  # frontend/static/frontend/live.js
 PING = '{"type":"ping"}'
 
 

@@ -25,7 +25,7 @@ function tabId() {
 const STALE_AFTER = 8000;
 // A quiet live feed pings the tracker this often while the page is visible
 // (feed.js): a tracker that stopped answering is noticed within about 3 s.
-const PING_SECONDS = 1.5;
+const PING_SECONDS = 1.25;
 const CLOCK = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 
 // The line under the header: since when the live feed is lost, counting up.
