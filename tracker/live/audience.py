@@ -69,7 +69,8 @@ def process_counts(tabs: list[Tab], *, now: float, windows: dict[str, float]) ->
             "health": dict(Counter(tab.state for tab in {t.tab: t for t in watching}.values() if tab.state)),
             "clients": len({tab.address for tab in watching if tab.state or tab.failed_at > float("-inf")}),
             "failing": len(failing),
-            "evidence": [{"address": a, **e} for a, e in sorted(failing.items())[:EVIDENCE_KEPT]],
+            # Addresses are counted here and go no further: operators need the formats and errors.
+            "evidence": [e for _, e in sorted(failing.items())[:EVIDENCE_KEPT]],
         }
     return counts
 

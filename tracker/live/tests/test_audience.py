@@ -75,7 +75,7 @@ async def test_audience_bad_watch_message_closes_the_socket():
 
 async def test_audience_totals_add_processes_and_drop_stale_ones(redis_client):
     redis = store.get_redis()
-    failing = {"address": "127.0.0.2", "tabs": 1, "format": "hls", "error": "manifestLoadError"}
+    failing = {"tabs": 1, "format": "hls", "error": "manifestLoadError"}
     await audience.report_process(redis, "web-1", {"example": {"viewers": 3, "health": {"playing": 3}}}, now=1000.0)
     web_2 = {"viewers": 2, "health": {"buffering": 1}, "clients": 2, "failing": 1, "evidence": [failing]}
     await audience.report_process(redis, "web-2", {"example": web_2}, now=1000.0)
