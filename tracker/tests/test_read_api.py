@@ -13,9 +13,11 @@ async def test_room_list_has_every_configured_room_in_order(async_client):
         "name": "hall-2",
         "title": "hall-2",
         "live": False,
+        "state": "off-air",  # the room's truth as viewers get it (tracker/live/room_state.py)
         "viewers": 0,
         "streams": [],
         "info": {"preview-interval": 10},
+        "message": None,  # none from the crew
         "now": None,
         "next": None,
     }
