@@ -115,7 +115,10 @@ def room_state(records: list[Record], *, talk_on: bool, viewers_failing: bool = 
         down = sorted(f"{r.name} {r.state}" for r in records if r.state != State.UP)
         return Verdict(RoomState.OFF_AIR_TALK if talk_on else RoomState.OFF_AIR, down or ["no playable stream"])
     lost = [f"no {fmt} stream" for fmt in sorted(offered - playable)]
-    reasons = lost + [f"{r.name} {r.state}" for r in sorted(records, key=lambda r: r.name) if r.state != State.UP]
+    # Late is one missed heartbeat, on its way back to up or to down within the
+    # grace: not yet a failure of the room (its streams are still offered).
+    failed = [r for r in sorted(records, key=lambda r: r.name) if r.state not in (State.UP, State.LATE)]
+    reasons = lost + [f"{r.name} {r.state}" for r in failed]
     if viewers_failing:
         return Verdict(RoomState.VIEWERS_FAILING, reasons)
     if lost:

@@ -35,9 +35,16 @@ def test_a_lost_backup_is_redundancy_lost_never_down():
     assert verdict.to_dict()["public"] == "on-air"  # viewers can watch: they are not told
 
 
-def test_a_degraded_or_late_encoder_still_streaming_is_redundancy_lost():
-    verdict = room_state.room_state([encoder("a", State.LATE, HLS), encoder("b", State.DEGRADED, HLS)], talk_on=False)
-    assert (verdict.state, verdict.reasons) == (RoomState.REDUNDANCY_LOST, ["a late", "b degraded"])
+def test_a_degraded_or_disconnected_encoder_still_streaming_is_redundancy_lost():
+    records = [encoder("a", State.DISCONNECTED, HLS), encoder("b", State.DEGRADED, HLS), encoder("c", State.UP, HLS)]
+    verdict = room_state.room_state(records, talk_on=False)
+    assert (verdict.state, verdict.reasons) == (RoomState.REDUNDANCY_LOST, ["a disconnected", "b degraded"])
+
+
+def test_a_late_encoder_is_no_failure_of_the_room_yet():
+    # One missed heartbeat: back to up, or down within the grace. Its streams are still offered.
+    records = [encoder("a", State.LATE, HLS), encoder("b", State.UP, HLS)]
+    assert room_state.room_state(records, talk_on=True).state == RoomState.ON_AIR
 
 
 def test_a_format_nobody_streams_any_more_is_a_format_lost():
