@@ -137,7 +137,9 @@ def test_every_encoder_stopped_during_a_talk_is_the_loudest_state(site: Site, pa
     viewer.context.close()
 
 
-def test_off_air_outside_the_programme_is_quiet_and_a_room_without_encoders_is_setup(site: Site, page: Page):
+def test_off_air_outside_the_programme_is_quiet_and_a_room_without_encoders_is_setup(
+    site: Site, page: Page, browser: Browser
+):
     tokens = add_encoders(site, ("example", "a"))
     page.set_viewport_size({"width": 1366, "height": 768})
     log_in(site, page)
@@ -147,6 +149,12 @@ def test_off_air_outside_the_programme_is_quiet_and_a_room_without_encoders_is_s
     expect(page.locator('tbody[data-room="hall-2"] .room-head .badge')).to_have_text("no encoders (setup)")
     expect(page).to_have_title("(1 no encoders (setup); 1 down) Dashboard")
     shoot(page, "room-off-air-and-setup-dashboard")
+    viewer = room_page(browser, site.url, width=390, height=844)
+    viewer.goto(site.url + "/example")
+    expect(viewer.locator("#state")).to_have_text("Offline")
+    expect(viewer.locator("#offline")).to_contain_text("starts here by itself")  # nothing scheduled: it will
+    shoot(viewer, "room-off-air-page")
+    viewer.context.close()
 
 
 def test_a_stream_no_browser_plays_makes_viewers_failing_from_three_addresses(site: Site, page: Page, browser: Browser):
