@@ -77,7 +77,7 @@ def shoot(page: Page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
-def room_page(browser: Browser, url: str, *, width: int = 1366, height: int = 768) -> Page:
+def room_page(browser: Browser, *, width: int = 1366, height: int = 768) -> Page:
     return browser.new_context(viewport={"width": width, "height": height}).new_page()
 
 
@@ -85,7 +85,7 @@ def test_three_encoders_one_stopped_is_on_air_with_redundancy_lost(site: Site, p
     tokens = add_encoders(site, *(("example", name) for name in ("a", "b", "c")))
     page.set_viewport_size({"width": 1366, "height": 768})
     log_in(site, page)
-    viewer = room_page(browser, site.url)
+    viewer = room_page(browser)
     with beating(site, tokens, ("a", "b", "c")):
         expect(page.locator(ROOM_BADGE)).to_have_text("on air", timeout=8000)
         viewer.goto(site.url + "/example")
@@ -112,7 +112,7 @@ def test_every_encoder_stopped_during_a_talk_is_the_loudest_state(site: Site, pa
     tokens = add_encoders(site, ("example", "a"), ("example", "b"))
     page.set_viewport_size({"width": 1366, "height": 768})
     log_in(site, page)
-    viewer = room_page(browser, site.url, width=390, height=844)
+    viewer = room_page(browser, width=390, height=844)
     with beating(site, tokens, ("a", "b")):
         expect(page.locator(ROOM_BADGE)).to_have_text("on air", timeout=8000)
         put_a_talk_on(site)
@@ -149,7 +149,7 @@ def test_off_air_outside_the_programme_is_quiet_and_a_room_without_encoders_is_s
     expect(page.locator('tbody[data-room="hall-2"] .room-head .badge')).to_have_text("no encoders (setup)")
     expect(page).to_have_title("(1 no encoders (setup); 1 down) Dashboard")
     shoot(page, "room-off-air-and-setup-dashboard")
-    viewer = room_page(browser, site.url, width=390, height=844)
+    viewer = room_page(browser, width=390, height=844)
     viewer.goto(site.url + "/example")
     expect(viewer.locator("#state")).to_have_text("Offline")
     expect(viewer.locator("#offline")).to_contain_text("starts here by itself")  # nothing scheduled: it will
