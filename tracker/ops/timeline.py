@@ -39,7 +39,8 @@ class Segment:
 
 def read_entries(entries: list[tuple[str, dict[str, str]]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """A log's transitions and operators' actions (oldest first); unreadable entries are left out."""
-    transitions, actions = [], []
+    transitions: list[dict[str, Any]] = []
+    actions: list[dict[str, Any]] = []
     for _, fields in entries:
         for kind, found in (("transition", transitions), ("action", actions)):
             try:

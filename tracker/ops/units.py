@@ -10,7 +10,7 @@ import pytz
 def duration(seconds: float) -> str:
     """Two units at most, the larger first: "45 s", "3 min 20 s", "2 h 5 min", "1 d 3 h"."""
     seconds = max(0, round(seconds))
-    parts = []
+    parts: list[str] = []
     for unit, size in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
         if seconds >= size or (unit == "s" and not parts):
             count, seconds = divmod(seconds, size)
