@@ -66,14 +66,25 @@ async def history_page(request: HttpRequest, room: str, encoder: str | None = No
     config_room = get_config().rooms.get(room)
     if config_room is None or (encoder is not None and not ENCODER_NAME.match(encoder)):
         raise Http404("no such room or encoder")
-    data = await room_history.read(store.get_redis(), config_room, encoder, now=time.time())
+    kept = get_config().settings["history-hours"]
+    hours = request.GET.get("hours", str(kept))
+    if not hours.isdigit() or not 1 <= int(hours) <= kept:
+        return JsonResponse({"error": "invalid", "message": f"hours from 1 to {kept}", "field": "hours"}, status=400)
+    data = await room_history.read(store.get_redis(), config_room, encoder, now=time.time(), hours=int(hours))
     export = request.GET.get("export")
     if export in ("transitions", "series"):
         name = "-".join(filter(None, [room, encoder, export]))
         return csv_response(room_history.csv_rows(data, export), f"{name}.csv")
     if export is not None:
         return JsonResponse({"error": "invalid", "message": "transitions or series", "field": "export"}, status=400)
-    context = {"room": config_room, "encoder": encoder, **room_history.page(data)}
+    periods = [(h, f"{h} h") for h in (1, 6, 24, 72) if h < kept] + [(kept, f"all {kept} h kept")]
+    context = {
+        "room": config_room,
+        "encoder": encoder,
+        "hours": int(hours),
+        "periods": periods,
+        **room_history.page(data),
+    }
     return render(request, "tracker/history.html", context)
 
 
@@ -82,7 +93,6 @@ async def history_page(request: HttpRequest, room: str, encoder: str | None = No
 async def maintenance_page(request: HttpRequest) -> HttpResponse:
     """Planned windows: listed, added (POST action=plan) and removed (POST action=cancel); test alerts."""
     redis, now = store.get_redis(), time.time()
-    config = get_config()
     problem, results = None, None
     if request.method == "POST":
         user = await request.auser()
@@ -100,19 +110,10 @@ async def maintenance_page(request: HttpRequest) -> HttpResponse:
             problem = str(refused)
         if problem is None and results is None:
             return HttpResponseRedirect(reverse("maintenance"))  # after a change, a reload changes nothing
-    windows = [
-        {
-            **window,
-            "title": config.rooms[window["room"]].title,
-            "now": window["from"] <= now,
-            "from_text": units.local(window["from"], zone(window["room"]), "%a %d %b %H:%M"),
-            "to_text": units.local(window["to"], zone(window["room"]), "%a %d %b %H:%M"),
-        }
-        for window in await maintenance.windows(redis, now=now)
-    ]
+    windows = await shown_windows(now=now)
     context = {
         "windows": windows,
-        "rooms": list(config.rooms.values()),
+        "rooms": list(get_config().rooms.values()),
         "problem": problem,
         "results": results,
         "form": request.POST if problem else {},
@@ -124,9 +125,22 @@ async def maintenance_page(request: HttpRequest) -> HttpResponse:
 @operators_only
 async def maintenance_list(request: HttpRequest) -> JsonResponse:
     """The windows not yet over, for the dashboard."""
-    now = time.time()
-    windows = await maintenance.windows(store.get_redis(), now=now)
-    return JsonResponse({"now": now, "windows": windows})
+    return JsonResponse({"windows": await shown_windows(now=time.time())})
+
+
+async def shown_windows(*, now: float) -> list[dict[str, Any]]:
+    """The windows not yet over, with their room's title and times in words (in the room's zone)."""
+    rooms = get_config().rooms
+    return [
+        {
+            **window,
+            "title": rooms[window["room"]].title,
+            "now": window["from"] <= now,
+            "from_text": units.local(window["from"], zone(window["room"]), "%a %d %b %H:%M"),
+            "to_text": units.local(window["to"], zone(window["room"]), "%a %d %b %H:%M"),
+        }
+        for window in await maintenance.windows(store.get_redis(), now=now)
+    ]
 
 
 def zone(room: str) -> str:

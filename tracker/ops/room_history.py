@@ -45,8 +45,10 @@ class History:
         return timeline.room_segments(list(self.lanes.values()))
 
 
-async def read(redis: Redis, room: Room, encoder: str | None, *, now: float) -> History:
-    start = now - get_config().settings["history-hours"] * 3600
+async def read(redis: Redis, room: Room, encoder: str | None, *, now: float, hours: int | None = None) -> History:
+    """The room's (or encoder's) history over the last `hours`, at most what is kept."""
+    kept = get_config().settings["history-hours"]
+    start = now - min(hours or kept, kept) * 3600
     entries = await redis.xrevrange(store.key("log", room.name), count=MAX_LOG_ENTRIES)
     transitions, actions = timeline.read_entries(entries[::-1])
     if encoder is not None:
@@ -66,7 +68,13 @@ async def read(redis: Redis, room: Room, encoder: str | None, *, now: float) -> 
         series = (await history.encoder_series(redis, [f"{room.name}/{encoder}"], since=start))[
             f"{room.name}/{encoder}"
         ]
-    return History(room, encoder, timezone_of(room), start, now, lanes, transitions, actions, series)
+    # Drawn from the first moment anything is known: a site that ran for an hour shows that hour.
+    known = [lane[0].start for lane in lanes.values() if lane] + [point[0] for point in series[:1]]
+    shown_from = min([*known, now - 60])
+    # Older entries told the states at the start; the page lists only the period's own.
+    transitions = [t for t in transitions if t["at"] >= start]
+    actions = [a for a in actions if a["at"] >= start]
+    return History(room, encoder, timezone_of(room), shown_from, now, lanes, transitions, actions, series)
 
 
 def bar(segments: list[timeline.Segment], *, start: float, now: float, zone: str) -> list[dict[str, Any]]:
