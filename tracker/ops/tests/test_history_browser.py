@@ -10,6 +10,7 @@ import csv
 import io
 import os
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
@@ -80,6 +81,21 @@ def test_history_pages_show_what_happened_from_real_transitions(site: Site, brow
     expect(page.locator("h1")).to_contain_text("cam")
     expect(page.locator("tr.total td").first).not_to_have_text("n/a")
 
+    # Maintenance planned on the operators' pages shows on the dashboard.
+    page.locator("header a", has_text="Alerts & maintenance").click()
+    plan = page.locator("form.plan").first
+    plan.locator("select[name=room]").select_option("hall-2")
+    now = datetime.now(UTC)  # the test rooms' schedule-timezone is UTC
+    plan.locator("input[name=from]").fill((now - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M"))
+    plan.locator("input[name=to]").fill((now + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"))
+    plan.locator("input[name=reason]").fill("rehearsal")
+    plan.locator("button").click()
+    expect(page.locator("table.events tbody tr")).to_contain_text(["hall-2whole room"])
+    page.goto(site.url + "/tracker/dashboard/")
+    expect(page.locator("#maintenance li.now")).to_have_text(
+        f"hall-2: now, until {(now + timedelta(hours=2)).strftime('%a %d %b %H:%M')} (rehearsal)"
+    )
+
     storage = context.storage_state()
     context.close()
     for size, viewport in SIZES.items():
@@ -94,4 +110,8 @@ def test_history_pages_show_what_happened_from_real_transitions(site: Site, brow
                 shot(screen, f"history-{name}-{size}-{scheme}")
             screen.goto(site.url + "/tracker/maintenance/")
             shot(screen, f"maintenance-{size}-{scheme}")
+            if size == "laptop" and scheme == "light":
+                screen.goto(site.url + "/tracker/dashboard/")
+                expect(screen.locator("#maintenance")).to_be_visible()
+                shot(screen, "dashboard-maintenance")
             view.close()

@@ -95,3 +95,6 @@ def test_unknown_rooms_encoders_and_exports_are_refused(admin_client: Client, re
     assert admin_client.get("/tracker/history/example/no%20such/").status_code == 404
     answer = admin_client.get("/tracker/history/example/?export=pdf")
     assert answer.status_code == 400 and answer.json()["field"] == "export"
+    for hours in ("0", "25", "x"):
+        answer = admin_client.get(f"/tracker/history/example/?hours={hours}")
+        assert answer.status_code == 400 and answer.json()["field"] == "hours"

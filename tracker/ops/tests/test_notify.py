@@ -227,3 +227,24 @@ def test_an_unknown_apprise_url_is_refused_at_load_without_showing_it(use_config
         get_config()
     assert "secret-token" not in str(refused.value)
     reset_cache()
+
+
+def test_a_test_alert_from_the_operators_page_reaches_the_rooms_targets(chat, admin_client):
+    page = admin_client.post("/tracker/maintenance/", {"action": "test", "room": "example"}).content.decode()
+
+    assert "apprise json://…: sent" in page
+    assert messages(chat) == [("failure", "DOWN: test-encoder in Example Room — this is a test alert")]
+
+
+def test_a_planned_window_is_added_and_removed_on_the_operators_page(chat, admin_client):
+    form = {"action": "plan", "room": "example", "encoder": "cam", "from": "2030-01-01T22:00", "to": "2030-01-02T06:00"}
+
+    added = admin_client.post("/tracker/maintenance/", form)
+    [window] = admin_client.get("/tracker/api/maintenance").json()["windows"]
+    refused = admin_client.post("/tracker/maintenance/", {**form, "to": "yesterday"})
+    admin_client.post("/tracker/maintenance/", {"action": "cancel", "id": window["id"]})
+
+    assert added.status_code == 302
+    assert (window["room"], window["encoder"], window["from_text"]) == ("example", "cam", "Tue 01 Jan 22:00")
+    assert refused.status_code == 400 and "to: a date and time like" in refused.content.decode()
+    assert admin_client.get("/tracker/api/maintenance").json() == {"windows": []}
