@@ -6,11 +6,13 @@ import re
 import time
 
 import pytest
+import redis
 from asgiref.sync import async_to_sync
 from django.contrib.auth.models import User
 from django.test import Client
 
-from testing.factories import report, stream
+from conftest import RedisProcess, free_port, running, use_redis, wait_for
+from testing.factories import heartbeat, post_heartbeat, report, stream
 from tracker.encoders import ingest, store
 from tracker.ops import actions
 
@@ -98,3 +100,27 @@ def test_unknown_rooms_encoders_and_exports_are_refused(admin_client: Client, re
     for hours in ("0", "25", "x"):
         answer = admin_client.get(f"/tracker/history/example/?hours={hours}")
         assert answer.status_code == 400 and answer.json()["field"] == "hours"
+
+
+def test_history_survives_a_crash_of_redis_and_a_restart_of_the_site(site_env, tmp_path, settings, admin_client):
+    """Real heartbeats through a real site, then Redis killed (SIGKILL) and started again from its append-only file."""
+    server = RedisProcess(free_port(), tmp_path)
+    server.start()
+    try:
+        with running({**site_env, "REDIS_URL": server.url}, tmp_path) as site:
+            token = site.add_encoder("example", "cam")
+            post_heartbeat(site.url, heartbeat(STREAM, encoder="cam", interval=1), token=token)
+            with redis.Redis.from_url(server.url) as direct:
+                log = "streaming:log:example"  # the site's processes run with the default prefix
+                wait_for(lambda: direct.xlen(log) >= 3, timeout=10, what="up, late and down logged")
+        time.sleep(1.5)  # the append-only file is flushed every second
+        server.kill()
+        server.start()
+        use_redis(settings, server.url)
+
+        answer = admin_client.get("/tracker/history/example/cam/?export=transitions")
+    finally:
+        server.stop()
+
+    rows = list(csv.DictReader(io.StringIO(answer.content.decode())))
+    assert [(row["old"], row["new"]) for row in rows] == [("", "up"), ("up", "late"), ("late", "down")]
