@@ -113,13 +113,13 @@ async def deliver(job: dict[str, Any]) -> None:
 
 
 async def send_test(config: SiteConfig, room: Room, payload: dict[str, Any]) -> list[dict[str, Any]]:
-    """Send `payload` to every target of `room` now; what happened to each, as {"target", "error"}."""
-    results = []
-    for target in targets(config, room.name):
+    """Send `payload` to every target of `room` now, side by side; what happened to each, as {"target", "error"}."""
+
+    async def one(target: dict[str, str]) -> dict[str, Any]:
         try:
             await deliver({**target, "payload": payload})
         except (OSError, ValueError) as exc:
-            results.append({"target": where(target), "error": str(exc) or type(exc).__name__})
-        else:
-            results.append({"target": where(target), "error": None})
-    return results
+            return {"target": where(target), "error": str(exc) or type(exc).__name__}
+        return {"target": where(target), "error": None}
+
+    return list(await asyncio.gather(*(one(target) for target in targets(config, room.name))))
