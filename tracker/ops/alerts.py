@@ -25,6 +25,7 @@ ends, alerts flow again by themselves.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -191,22 +192,33 @@ async def deliver_due(redis: Redis, *, now: float) -> int:
 
     Each is leased while it is sent (LEASE_SECONDS): if this worker dies
     mid-send, it is due again when the lease ends, and sent with the same id.
+    Each target gets its alerts in order (a down before its recovery), and
+    targets are served side by side: a service that hangs until its deadline
+    holds up no other.
     """
     outbox = store.key("alerts", "outbox")
-    delivered = 0
+    per_target: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for text in await redis.zrangebyscore(outbox, "-inf", now, start=0, num=20):
         if not await LEASE_DELIVERY_LUA(keys=[outbox], args=[text, now, now + LEASE_SECONDS], client=redis):
             continue  # another worker holds it
         job = store.readable(outbox, text, read_job)
         if job is None:
             await redis.zrem(outbox, text)
-            continue
+        else:
+            per_target.setdefault(f"{job.get('kind', 'webhook')} {job['url']}", []).append((text, job))
+    return sum(await asyncio.gather(*(send_in_order(redis, jobs, now=now) for jobs in per_target.values())))
+
+
+async def send_in_order(redis: Redis, jobs: list[tuple[str, dict[str, Any]]], *, now: float) -> int:
+    """Send one target's leased deliveries one after the other; how many were delivered."""
+    delivered = 0
+    for text, job in jobs:
         try:
             await notify.deliver(job)
         except (OSError, ValueError) as exc:
             await retry_later(redis, text, job, exc, now=now)
             continue
-        await redis.zrem(outbox, text)
+        await redis.zrem(store.key("alerts", "outbox"), text)
         delivered += 1
     return delivered
 

@@ -61,16 +61,6 @@ def where(target: dict[str, Any]) -> str:
     return f"apprise {parts.scheme}://…" if target.get("kind") == "apprise" else f"webhook {parts.hostname}"
 
 
-def url_problem(url: str) -> str | None:
-    """Why `url` is not an Apprise URL of a known service, or None."""
-    import apprise  # here, not at the top: only processes that check or send alerts load its plugins
-
-    if apprise.Apprise.instantiate(url) is None:
-        scheme = urllib.parse.urlsplit(url).scheme or "(none)"
-        return f"not an Apprise URL of a service Apprise knows (scheme {scheme!r})"
-    return None
-
-
 def post_json(url: str, payload: dict[str, Any]) -> None:
     """POST one alert to a webhook; raises OSError (incl. HTTPError) when it was not accepted."""
     request = urllib.request.Request(
@@ -98,7 +88,7 @@ def send_apprise(url: str, payload: dict[str, Any]) -> None:
         timeout=SEND_DEADLINE_SECONDS,
     )
     if not result:
-        raise OSError(f"not delivered ({getattr(result, 'status', 'failure')})")
+        raise OSError(f"not delivered ({result.status.name.lower()})")  # failure, timeout, ...
 
 
 async def deliver(job: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ from tracker.config import ConfigError, reset_cache
 from tracker.encoders import ingest, store
 from tracker.ops import alerts, maintenance, notify
 from tracker.ops.actions import Refused
-from tracker.ops.tests.test_alerts import STREAM, Receiver, go_down_and_back, run_worker_once
+from tracker.ops.tests.test_alerts import STREAM, Receiver, go_down_and_back, run_worker_once, wait_until
 
 
 def apprise_url(receiver: Receiver) -> str:
@@ -248,3 +248,31 @@ def test_a_planned_window_is_added_and_removed_on_the_operators_page(chat, admin
     assert (window["room"], window["encoder"], window["from_text"]) == ("example", "cam", "Tue 01 Jan 22:00")
     assert refused.status_code == 400 and "to: a date and time like" in refused.content.decode()
     assert admin_client.get("/tracker/api/maintenance").json() == {"windows": []}
+
+
+@pytest.mark.usefixtures("redis")
+async def test_a_hanging_service_holds_up_no_other_target(chat, use_config, monkeypatch):
+    hook = Receiver()
+    try:
+        use_config({"notify": [apprise_url(chat)], "webhooks": [hook.url]})
+        monkeypatch.setattr(notify, "SEND_DEADLINE_SECONDS", 4)
+        redis = store.get_redis()
+        await alerts.ensure_groups(redis)
+        await report("example", "cam", STREAM, now=1000.0)
+        await ingest.sweep(redis, now=1010.5)
+        await ingest.sweep(redis, now=1011.0)
+        await alerts.take_transitions(redis, consumer="test", now=1012.0)
+        chat.hold.set()  # the chat service takes the alert and never answers
+
+        started = time.monotonic()
+        sending = asyncio.create_task(alerts.deliver_due(redis, now=1012.0))
+        await asyncio.to_thread(lambda: wait_until(lambda: hook.received, timeout=10))
+        hook_waited = time.monotonic() - started
+        delivered = await sending
+    finally:
+        hook.stop()
+
+    assert chat.arrivals  # the chat's alert was out, and hung, meanwhile
+    assert hook_waited < 2  # not the chat's 4 s deadline: (the chat's alert is queued first)
+    assert delivered == 1  # the webhook; the chat's alert is queued again
+    assert [body["new"] for body in hook.received] == ["down"]
