@@ -70,13 +70,15 @@ async def history_page(request: HttpRequest, room: str, encoder: str | None = No
     hours = request.GET.get("hours", str(kept))
     if not hours.isdigit() or not 1 <= int(hours) <= kept:
         return JsonResponse({"error": "invalid", "message": f"hours from 1 to {kept}", "field": "hours"}, status=400)
-    data = await room_history.read(store.get_redis(), config_room, encoder, now=time.time(), hours=int(hours))
     export = request.GET.get("export")
-    if export in ("transitions", "series"):
+    if export not in (None, "transitions", "series"):
+        return JsonResponse({"error": "invalid", "message": "transitions or series", "field": "export"}, status=400)
+    series = {None: "buckets", "series": "points"}.get(export)
+    redis, now = store.get_redis(), time.time()
+    data = await room_history.read(redis, config_room, encoder, now=now, hours=int(hours), series=series)
+    if export is not None:
         name = "-".join(filter(None, [room, encoder, export]))
         return csv_response(room_history.csv_rows(data, export), f"{name}.csv")
-    if export is not None:
-        return JsonResponse({"error": "invalid", "message": "transitions or series", "field": "export"}, status=400)
     periods = [(h, f"{h} h") for h in (1, 6, 24, 72) if h < kept] + [(kept, f"all {kept} h kept")]
     context = {
         "room": config_room,

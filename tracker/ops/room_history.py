@@ -21,6 +21,8 @@ from tracker.programme.sync import timezone_of
 
 # The newest log entries read for one page: bounds the work of a flapping encoder's page.
 MAX_LOG_ENTRIES = 5000
+# Rows of "what happened" on a page (the CSV export has them all).
+EVENTS_SHOWN = 500
 # Points drawn in a chart (the CSV export has every point).
 CHART_POINTS = 360
 
@@ -35,7 +37,8 @@ class History:
     lanes: dict[str, list[timeline.Segment]] = field(default_factory=dict)  # encoder (or "" for the room) -> timeline
     transitions: list[dict[str, Any]] = field(default_factory=list)
     actions: list[dict[str, Any]] = field(default_factory=list)
-    points: list[history.Point] = field(default_factory=list)
+    points: list[history.Point] = field(default_factory=list)  # every point: for the CSV export
+    buckets: list[history.Bucket] = field(default_factory=list)  # the points summed up: for the chart
 
     @property
     def segments(self) -> list[timeline.Segment]:
@@ -45,8 +48,13 @@ class History:
         return timeline.room_segments(list(self.lanes.values()))
 
 
-async def read(redis: Redis, room: Room, encoder: str | None, *, now: float, hours: int | None = None) -> History:
-    """The room's (or encoder's) history over the last `hours`, at most what is kept."""
+async def read(
+    redis: Redis, room: Room, encoder: str | None, *, now: float, hours: int | None = None, series: str | None = None
+) -> History:
+    """The room's (or encoder's) history over the last `hours`, at most what is kept.
+
+    `series`: "buckets" for the chart, "points" for the export, None for neither.
+    """
     kept = get_config().settings["history-hours"]
     start = now - min(hours or kept, kept) * 3600
     entries = await redis.xrevrange(store.key("log", room.name), count=MAX_LOG_ENTRIES)
@@ -62,19 +70,21 @@ async def read(redis: Redis, room: Room, encoder: str | None, *, now: float, hou
         )
         for name in names
     }
-    if encoder is None:
-        series = (await history.room_series(redis, [room.name], since=start))[room.name]
-    else:
-        series = (await history.encoder_series(redis, [f"{room.name}/{encoder}"], since=start))[
-            f"{room.name}/{encoder}"
-        ]
+    stream = (
+        store.key("hist", "room", room.name) if encoder is None else store.key("hist", "enc", f"{room.name}/{encoder}")
+    )
+    points, buckets = [], []
+    if series == "points":
+        [points] = await history.read_series(redis, [stream], since=start)
+    elif series == "buckets":
+        buckets = await history.buckets(redis, stream, since=start, until=now, seconds=(now - start) / CHART_POINTS)
     # Drawn from the first moment anything is known: a site that ran for an hour shows that hour.
-    known = [lane[0].start for lane in lanes.values() if lane] + [point[0] for point in series[:1]]
+    known = [lane[0].start for lane in lanes.values() if lane] + [p[0] for p in [*points[:1], *buckets[:1]]]
     shown_from = min([*known, now - 60])
     # Older entries told the states at the start; the page lists only the period's own.
     transitions = [t for t in transitions if t["at"] >= start]
     actions = [a for a in actions if a["at"] >= start]
-    return History(room, encoder, timezone_of(room), shown_from, now, lanes, transitions, actions, series)
+    return History(room, encoder, timezone_of(room), shown_from, now, lanes, transitions, actions, points, buckets)
 
 
 def bar(segments: list[timeline.Segment], *, start: float, now: float, zone: str) -> list[dict[str, Any]]:
@@ -101,31 +111,29 @@ def state_table(seconds: dict[str, float]) -> dict[str, Any]:
     }
 
 
-def chart(points: list[history.Point], *, start: float, now: float, zone: str) -> dict[str, Any]:
-    """Clients and outgoing bandwidth as SVG polylines (0-1000 by 0-100) with a label per drawn point."""
-    step = max(1, len(points) // CHART_POINTS)
-    drawn = points[::step]
+def chart(buckets: list[history.Bucket], *, start: float, now: float, zone: str) -> dict[str, Any]:
+    """Peak clients and outgoing bandwidth per bucket as SVG polylines (0-1000 by 0-100), with a label per bucket."""
     span = max(now - start, 1)
-    top_clients = max((p[1] for p in drawn), default=0) or 1
-    top_bandwidth = max((p[3] for p in drawn), default=0) or 1
+    top_clients = max((b[1] for b in buckets), default=0) or 1
+    top_bandwidth = max((b[3] for b in buckets), default=0) or 1
 
     def x(at: float) -> float:
         return round(1000 * (at - start) / span, 1)
 
+    def label(b: history.Bucket) -> str:
+        many = b[5] > 1  # a bucket of several steps: its peaks
+        return (
+            f"{units.local(b[0], zone, '%d %b %H:%M')}: {'up to ' if many else ''}{b[1]} clients, "
+            f"{'up to ' if many else ''}{units.bitrate(b[3])} out, encoded at {units.bitrate(b[2])}"
+        )
+
     return {
-        "clients": " ".join(f"{x(p[0])},{round(100 - 95 * p[1] / top_clients, 1)}" for p in drawn),
-        "bandwidth": " ".join(f"{x(p[0])},{round(100 - 95 * p[3] / top_bandwidth, 1)}" for p in drawn),
-        "top_clients": top_clients,
-        "top_bandwidth": units.bitrate(top_bandwidth),
-        "points": [
-            {
-                "x": x(p[0]),
-                "label": f"{units.local(p[0], zone, '%d %b %H:%M')}: {p[1]} clients, "
-                f"{units.bitrate(p[3])} out, encoded at {units.bitrate(p[2])}",
-            }
-            for p in drawn
-        ],
-        "sent": units.data_size(sum(p[3] for p in points) * history.STEP_SECONDS / 8),
+        "clients": " ".join(f"{x(b[0])},{round(100 - 95 * b[1] / top_clients, 1)}" for b in buckets),
+        "bandwidth": " ".join(f"{x(b[0])},{round(100 - 95 * b[3] / top_bandwidth, 1)}" for b in buckets),
+        "top_clients": top_clients if buckets else 0,
+        "top_bandwidth": units.bitrate(top_bandwidth if buckets else 0),
+        "points": [{"x": x(b[0]), "label": label(b)} for b in buckets],
+        "sent": units.data_size(sum(b[4] for b in buckets) * history.STEP_SECONDS / 8),
     }
 
 
@@ -150,8 +158,9 @@ def page(data: History) -> dict[str, Any]:
         "lanes": lanes,
         "overall": state_table(timeline.time_in_states(segments)),
         "days": [(day, state_table(seconds)) for day, seconds in timeline.per_day(segments, zone)],
-        "events": [describe(event, zone) for event in events],
-        "chart": chart(data.points, start=start, now=now, zone=zone),
+        "events": [describe(event, zone) for event in events[:EVENTS_SHOWN]],
+        "events_total": len(events),
+        "chart": chart(data.buckets, start=start, now=now, zone=zone),
     }
 
 

@@ -75,9 +75,16 @@ def encoder_segments(
 def room_segments(lanes: list[list[Segment]]) -> list[Segment]:
     """The best state of any encoder at each moment, as one timeline (times no encoder was known left out)."""
     moments = sorted({t for lane in lanes for segment in lane for t in (segment.start, segment.end)})
+    # One cursor per lane: its segments follow one another, so each moves forward only.
+    cursors = [0] * len(lanes)
     merged: list[Segment] = []
     for start, end in itertools.pairwise(moments):
-        present = [s.state for lane in lanes for s in lane if s.start <= start and end <= s.end]
+        present = []
+        for number, lane in enumerate(lanes):
+            while cursors[number] < len(lane) and lane[cursors[number]].end <= start:
+                cursors[number] += 1
+            if cursors[number] < len(lane) and lane[cursors[number]].start <= start:
+                present.append(lane[cursors[number]].state)
         if not present:
             continue
         best = min(present, key=RANK.__getitem__)
