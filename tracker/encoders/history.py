@@ -90,7 +90,7 @@ Bucket = tuple[float, int, int, int, int, int]
 
 
 # Points summed up by one call of the script: Redis serves others between calls.
-SLICE_SECONDS = 2 * 3600
+SLICE_SECONDS = 3600
 
 
 async def buckets(redis: Redis, stream: str, *, since: float, until: float, seconds: float) -> list[Bucket]:
