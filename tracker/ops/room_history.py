@@ -39,6 +39,7 @@ class History:
     actions: list[dict[str, Any]] = field(default_factory=list)
     points: list[history.Point] = field(default_factory=list)  # every point: for the CSV export
     buckets: list[history.Bucket] = field(default_factory=list)  # the points summed up: for the chart
+    bucket_seconds: float = history.STEP_SECONDS
 
     @property
     def segments(self) -> list[timeline.Segment]:
@@ -74,17 +75,20 @@ async def read(
         store.key("hist", "room", room.name) if encoder is None else store.key("hist", "enc", f"{room.name}/{encoder}")
     )
     points, buckets = [], []
+    bucket_seconds = max(history.STEP_SECONDS, (now - start) / CHART_POINTS)
     if series == "points":
         [points] = await history.read_series(redis, [stream], since=start)
     elif series == "buckets":
-        buckets = await history.buckets(redis, stream, since=start, until=now, seconds=(now - start) / CHART_POINTS)
+        buckets = await history.buckets(redis, stream, since=start, until=now, seconds=bucket_seconds)
     # Drawn from the first moment anything is known: a site that ran for an hour shows that hour.
     known = [lane[0].start for lane in lanes.values() if lane] + [p[0] for p in [*points[:1], *buckets[:1]]]
     shown_from = min([*known, now - 60])
     # Older entries told the states at the start; the page lists only the period's own.
     transitions = [t for t in transitions if t["at"] >= start]
     actions = [a for a in actions if a["at"] >= start]
-    return History(room, encoder, timezone_of(room), shown_from, now, lanes, transitions, actions, points, buckets)
+    return History(
+        room, encoder, timezone_of(room), shown_from, now, lanes, transitions, actions, points, buckets, bucket_seconds
+    )
 
 
 def bar(segments: list[timeline.Segment], *, start: float, now: float, zone: str) -> list[dict[str, Any]]:
@@ -111,8 +115,9 @@ def state_table(seconds: dict[str, float]) -> dict[str, Any]:
     }
 
 
-def chart(buckets: list[history.Bucket], *, start: float, now: float, zone: str) -> dict[str, Any]:
-    """Peak clients and outgoing bandwidth per bucket as SVG polylines (0-1000 by 0-100), with a label per bucket."""
+def chart(buckets: list[history.Bucket], *, width: float, start: float, now: float, zone: str) -> dict[str, Any]:
+    """Peak clients and outgoing bandwidth per bucket (of `width` seconds) as SVG step lines (0-1000 by 0-100),
+    with a label per bucket."""
     span = max(now - start, 1)
     top_clients = max((b[1] for b in buckets), default=0) or 1
     top_bandwidth = max((b[3] for b in buckets), default=0) or 1
@@ -127,9 +132,14 @@ def chart(buckets: list[history.Bucket], *, start: float, now: float, zone: str)
             f"{'up to ' if many else ''}{units.bitrate(b[3])} out, encoded at {units.bitrate(b[2])}"
         )
 
+    def steps(value: int, top: int) -> str:
+        """A level across each bucket's width, so even one bucket is a visible line."""
+        levels = [(b[0], round(100 - 95 * b[value] / top, 1)) for b in buckets]
+        return " ".join(f"{x(at)},{y} {x(min(at + width, now))},{y}" for at, y in levels)
+
     return {
-        "clients": " ".join(f"{x(b[0])},{round(100 - 95 * b[1] / top_clients, 1)}" for b in buckets),
-        "bandwidth": " ".join(f"{x(b[0])},{round(100 - 95 * b[3] / top_bandwidth, 1)}" for b in buckets),
+        "clients": steps(1, top_clients),
+        "bandwidth": steps(3, top_bandwidth),
         "top_clients": top_clients if buckets else 0,
         "top_bandwidth": units.bitrate(top_bandwidth if buckets else 0),
         "points": [{"x": x(b[0]), "label": label(b)} for b in buckets],
@@ -160,7 +170,7 @@ def page(data: History) -> dict[str, Any]:
         "days": [(day, state_table(seconds)) for day, seconds in timeline.per_day(segments, zone)],
         "events": [describe(event, zone) for event in events[:EVENTS_SHOWN]],
         "events_total": len(events),
-        "chart": chart(data.buckets, start=start, now=now, zone=zone),
+        "chart": chart(data.buckets, width=data.bucket_seconds, start=start, now=now, zone=zone),
     }
 
 
