@@ -176,8 +176,15 @@ INTEGRATION_FIXTURES = {
 }
 
 
+# The fault suite measures how long recoveries take: `make test` runs it, with
+# every test marked `timed`, alone on the machine after the parallel run.
+TIMED_FOLDERS = (ROOT / "tracker" / "tests" / "faults",)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
+        if any(item.path.is_relative_to(folder) for folder in TIMED_FOLDERS):
+            item.add_marker(pytest.mark.timed)
         used = set(getattr(item, "fixturenames", ()))
         if used & BROWSER_FIXTURES:
             item.add_marker(pytest.mark.browser)

@@ -182,6 +182,7 @@ async def test_venue_addresses_are_not_capped(use_config):
         await communicator.disconnect()
 
 
+@pytest.mark.timed
 async def test_encoder_socket_store_outage_closes_4503(encoder_token, settings):
     settings.REDIS_URL = "redis://127.0.0.1:9/0"  # nothing listens there
     from tracker.encoders import store
