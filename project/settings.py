@@ -224,6 +224,10 @@ TRACKER_PUBLIC_URL = os.environ.get("TRACKER_PUBLIC_URL", "")
 # says the room went offline (the page says "status unknown" meanwhile).
 PLAYER_TRUST_MEDIA_SECONDS = float(os.environ.get("PLAYER_TRUST_MEDIA_SECONDS", "900"))
 
+# Broadcasts written straight to daphne's sockets (tracker/live/daphne_sockets.py);
+# 0 sends them through daphne's ASGI send, should a daphne or Twisted quirk show.
+LIVE_DIRECT_WRITES = env_bool("LIVE_DIRECT_WRITES", True)
+
 # Schedules are read this many seconds away from now: a rehearsal before the
 # event can pretend it is day one, 10:00 (`manage.py schedule offset` helps).
 SCHEDULE_OFFSET_SECONDS = float(os.environ.get("SCHEDULE_OFFSET_SECONDS", "0"))

@@ -76,7 +76,7 @@ class DatabaseFreeConsumer(AsyncWebsocketConsumer):
 
     def write(self, frame: Frame) -> bool:
         """Write a broadcast's frame at once if daphne's socket is at hand; False: push() it instead."""
-        if self.writer is None:
+        if self.writer is None or not self.writer.direct:
             return False
         self.writer(frame)
         return True
