@@ -99,18 +99,7 @@ async def accept(
     await update(
         redis,
         f"{identity.room}/{identity.name}",
-        lambda prev: after_heartbeat(
-            prev,
-            identity=identity,
-            interval=beat.interval,
-            streams=beat.streams,
-            metrics=beat.metrics,
-            thresholds=thresholds,
-            now=now,
-            counted=beat.counted,
-            totals=beat.totals,
-            stats=beat.stats,
-        ),
+        lambda prev: after_heartbeat(prev, beat, identity=identity, thresholds=thresholds, now=now),
         now=now,
         previous=previous,
     )
