@@ -131,7 +131,7 @@ def main() -> None:
 
     logging.getLogger("channels_redis").setLevel(logging.CRITICAL)  # the outage is expected here
 
-    from conftest import RedisProcess
+    from testing.processes import RedisProcess
 
     with tempfile.TemporaryDirectory() as directory:
         redis = RedisProcess(free_port(), Path(directory))

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, WebSocketRoute, expect
 
-from conftest import running
 from frontend import tracker_api
 from frontend.tests.test_browser import Encoders, stream
+from testing.processes import running
 
 
 def playing_time(page: Page) -> float:

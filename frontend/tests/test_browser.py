@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from conftest import Site
 from frontend import tracker_api
 from testing import factories
 from testing.factories import post_heartbeat
+from testing.processes import Site
 from tracker.live import hub as live
 
 

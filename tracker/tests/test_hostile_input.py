@@ -7,8 +7,8 @@ import time
 import pytest
 from channels.testing import WebsocketCommunicator
 
-from conftest import TEST_SECRET
 from testing.factories import heartbeat, stream
+from testing.processes import TEST_SECRET
 from tracker.live import budgets
 from tracker.routing import websocket_application
 

@@ -7,7 +7,7 @@ import logging
 import pytest
 from channels.testing import WebsocketCommunicator
 
-from conftest import RedisProcess, free_port, use_layer
+from testing.processes import RedisProcess, free_port, use_layer
 from tracker import socket_orders
 from tracker.encoders import store
 from tracker.encoders.identities import hash_token

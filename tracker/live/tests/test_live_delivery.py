@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import Site, running, wait_for
 from testing.factories import report
+from testing.processes import Site, running, wait_for
 
 CHANGES = 150
 # Big room messages (32 streams with long URLs, ~40 KB each), so a reader

@@ -7,9 +7,9 @@ import pytest
 from playwright.sync_api import Page, expect
 from websockets.sync.client import connect
 
-from conftest import Site, running
 from testing import factories
 from testing.factories import post_heartbeat
+from testing.processes import Site, running
 
 PASSWORD = "operator-password-for-tests"
 

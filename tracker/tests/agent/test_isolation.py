@@ -6,7 +6,7 @@ import re
 import subprocess
 import sys
 
-from conftest import ROOT
+from testing.processes import ROOT
 
 # Imports every agent module with Django, Channels, redis and the rest of
 # `tracker` made unimportable, then does a dry run with a static source.
