@@ -27,9 +27,9 @@ sys.path.insert(0, str(ROOT))
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 from websockets.sync.client import connect  # noqa: E402
 
+from testing.browser import CHROMIUM_ARGS  # noqa: E402
 from testing.factories import post_heartbeat  # noqa: E402
 from testing.processes import (  # noqa: E402
-    CHROMIUM_ARGS,
     TEST_CONFIG_DIR,
     TEST_SECRET,
     RedisProcess,
