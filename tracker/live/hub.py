@@ -32,7 +32,6 @@ import os
 import socket
 import time
 import uuid
-import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -41,6 +40,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from common.per_loop import PerLoop
 from tracker.config import get_config
 from tracker.encoders import store
 from tracker.live import audience, draining
@@ -343,16 +343,12 @@ class LiveHub:
             await target.close(code=1011)
 
 
-_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LiveHub] = weakref.WeakKeyDictionary()
+_hubs: PerLoop[LiveHub] = PerLoop(LiveHub)
 
 
 def get_hub() -> LiveHub:
     """The hub of the running event loop (one per process in production)."""
-    loop = asyncio.get_running_loop()
-    hub = _hubs.get(loop)
-    if hub is None:
-        hub = _hubs[loop] = LiveHub()
-    return hub
+    return _hubs.get()
 
 
 async def count_writes(redis: store.Redis, *, sends: int, direct: int) -> None:
