@@ -44,6 +44,11 @@ LIVE_STATES = frozenset({State.UP, State.DEGRADED, State.LATE})
 STREAMING_ROLES = frozenset({"encoder", "endpoint"})
 
 
+def member_of(room: str, name: str) -> str:
+    """An encoder's name across the site, as records, logs and alerts key it: "room/name"."""
+    return f"{room}/{name}"
+
+
 @dataclass(frozen=True)
 class Identity:
     """Who is sending: from the encoder's token (or the legacy secret)."""
@@ -52,6 +57,10 @@ class Identity:
     room: str
     role: str
     grace: int
+
+    @property
+    def member(self) -> str:
+        return member_of(self.room, self.name)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
@@ -101,7 +110,7 @@ class Record:
 
     @property
     def member(self) -> str:
-        return f"{self.room}/{self.name}"
+        return member_of(self.room, self.name)
 
     def deadline(self) -> float | None:
         """When the sweeper must look at this encoder next (None: never)."""

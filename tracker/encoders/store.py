@@ -32,7 +32,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from common.per_loop import PerLoop
 from tracker.config import get_config
-from tracker.encoders.state_machine import Record, Transition, Unreadable
+from tracker.encoders.state_machine import Record, Transition, Unreadable, member_of
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -265,7 +265,7 @@ async def remove_encoder(redis: Redis, room: str, name: str, *, unreadable: str 
     With `unreadable` (its record's text), only if the record is still that
     text, and it is kept under <prefix>:quarantine:<member> for a while.
     """
-    member = f"{room}/{name}"
+    member = member_of(room, name)
     version = await REMOVE_LUA(
         keys=[
             key("records"),
