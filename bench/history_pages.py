@@ -65,7 +65,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--transitions", type=int, default=200)
     options = parser.parse_args()
-    from conftest import RedisProcess
+    from testing.processes import RedisProcess
 
     with tempfile.TemporaryDirectory() as directory:
         redis = RedisProcess(free_port(), Path(directory))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
 
-from conftest import Site
+from testing.processes import Site
 from tracker.ops.tests.test_control_room_browser import add_encoders, beat, log_in
 
 SIZES = {"phone": {"width": 390, "height": 844}, "laptop": {"width": 1366, "height": 768}}

@@ -11,8 +11,8 @@ from asgiref.sync import async_to_sync
 from django.contrib.auth.models import User
 from django.test import Client
 
-from conftest import RedisProcess, free_port, running, use_redis, wait_for
 from testing.factories import heartbeat, post_heartbeat, report, stream
+from testing.processes import RedisProcess, free_port, running, use_redis, wait_for
 from tracker.encoders import ingest, store
 from tracker.ops import actions
 
