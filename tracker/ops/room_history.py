@@ -64,7 +64,8 @@ async def read(
         transitions = [t for t in transitions if t.get("name") == encoder]
         actions = [a for a in actions if a.get("name") in (encoder, None)]
     records = {record.name: record.state for record in await store.read_records(redis, room=room.name)}
-    names = [encoder] if encoder is not None else sorted({*records, *(t.get("name", "") for t in transitions)})
+    named = {t["name"] for t in transitions if isinstance(t.get("name"), str) and t["name"]}  # not room-wide ones
+    names = [encoder] if encoder is not None else sorted({*records, *named})
     lanes = {
         name: timeline.encoder_segments(
             [t for t in transitions if t.get("name") == name], start=start, now=now, current=records.get(name)
