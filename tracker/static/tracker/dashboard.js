@@ -126,6 +126,7 @@ function roomView(room) {
   });
   const clearMessage = find(".clear-message");
   clearMessage.addEventListener("click", () => send({ type: "message", room: room.name, text: "" }));
+  find(".history-link").href = `/tracker/history/${encodeURIComponent(room.name)}/`;
   return {
     message: find(".message"),
     clearMessage,
@@ -243,6 +244,7 @@ function rowView(record) {
   row.dataset.encoder = record.name;
   const find = (selector) => row.querySelector(selector);
   find(".name").textContent = record.name;
+  find(".name").href = `/tracker/history/${encodeURIComponent(record.room)}/${encodeURIComponent(record.name)}/`;
   const ackButton = find(".ack-button");
   ackButton.addEventListener("click", () => send({ type: "ack", ...target }));
   wireSilenceMenu(find(".silence-menu"), target);
