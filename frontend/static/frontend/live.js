@@ -37,8 +37,10 @@ function connectionStatus() {
     if (!line) return;
     if (lostSince === null) return (line.textContent = "");
     const seconds = Math.max(0, Math.round((Date.now() - lostSince) / 1000));
-    const stale = document.body.classList.contains("stale") ? "Status may be stale: " : "";
-    line.textContent = `${stale}live feed lost since ${CLOCK.format(lostSince)} (${seconds} s), reconnecting…`;
+    const lost = `since ${CLOCK.format(lostSince)} (${seconds} s)`;
+    line.textContent = document.body.classList.contains("stale")
+      ? `Status may be stale: reconnecting to the live feed, lost ${lost}…`
+      : `Reconnecting to the live feed, lost ${lost}…`;
   };
   return (text, since) => {
     if (!text) {
