@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 
 from tracker.config import get_config
 from tracker.encoders import store
+from tracker.encoders.state_machine import Record
 from tracker.live import audience, room_state
 
 
@@ -33,7 +34,7 @@ async def read_nownext(redis: Redis, rooms: list[str]) -> dict[str, Any]:
 
 
 def judge(
-    records: list[Any], nownext: dict[str, Any], totals: dict[str, Any], previous: dict[str, Any], *, now: float
+    records: list[Record], nownext: dict[str, Any], totals: dict[str, Any], previous: dict[str, Any], *, now: float
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """Every configured room's state, and the log entry of each room whose state changed."""
     config = get_config()
