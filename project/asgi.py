@@ -19,7 +19,7 @@ from django.conf import settings  # noqa: E402
 from common.capacity import log_capacity  # noqa: E402
 from common.lean import http_application  # noqa: E402
 from tracker.config import ConfigError, get_config  # noqa: E402
-from tracker.live.config_reload import reload_on_sighup  # noqa: E402
+from tracker.live.config_reload import follow_orders_in_background, reload_on_sighup  # noqa: E402
 from tracker.ops.setup_checks import static_problems  # noqa: E402
 from tracker.ops.site_health import StampsIntake  # noqa: E402
 from tracker.routing import websocket_application  # noqa: E402
@@ -31,7 +31,10 @@ if "tracker" in settings.SITE_PARTS:
         get_config()
     except ConfigError as exc:
         sys.exit(f"config error: {exc}")
-    reload_on_sighup()  # rooms change without a restart
+    # Rooms change without a restart: on SIGHUP, and on orders followed from
+    # start-up (not from the first socket), so every process hears them.
+    reload_on_sighup()
+    follow_orders_in_background("web")
 # Without collectstatic every page would answer 500 ("Missing staticfiles manifest entry").
 if problems := static_problems():
     sys.exit(f"settings error: {problems[0]}")
