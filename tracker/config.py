@@ -31,6 +31,8 @@ ROOM_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
 RESERVED_NAMES = frozenset({"tracker", "static", "ws", "admin", "api", "monitor", "graphs", "healthz", "readyz"})
 PLACEHOLDER_SECRETS = frozenset({"change-me", "changeme", "secret", "xxx"})
 MIN_SECRET_LENGTH = 16
+# Any room may say `"enabled": false` to be left out everywhere (`"room": null` removes it too).
+ENABLED = "enabled"
 
 # Global keys with their default values; the default's type is the key's type.
 GLOBAL_DEFAULTS: dict[str, Any] = {
@@ -237,8 +239,8 @@ def parse_config(main: dict[str, Any], private: dict[str, Any]) -> SiteConfig:
     defaults = merged.get("default", {})
     rooms: dict[str, Room] = {}
     for name, values in merged.items():
-        if name in ("config", "default"):
-            continue
+        if name in ("config", "default") or values is None:
+            continue  # null: a room of config.json removed by config.private.json
         if not ROOM_NAME.match(name):
             raise ConfigError(origin(name), "room names use letters, digits, '_' and '-' only", room=name)
         if name.lower() in RESERVED_NAMES:
@@ -246,9 +248,15 @@ def parse_config(main: dict[str, Any], private: dict[str, Any]) -> SiteConfig:
         if not isinstance(values, dict):
             raise ConfigError(origin(name), "must be an object", room=name)
         for key, value in values.items():
-            if key not in defaults:
+            if key == ENABLED:
+                check_type(origin(name, key), key, value, True, room=name)
+            elif key not in defaults:
                 raise ConfigError(origin(name, key), "is not in 'default'", room=name, key=key)
-            check_type(origin(name, key), key, value, defaults[key], room=name)
+            else:
+                check_type(origin(name, key), key, value, defaults[key], room=name)
+        if not values.get(ENABLED, True):
+            continue  # checked like any room, then left out: pages, API, dashboard, worker
+        values = {key: value for key, value in values.items() if key != ENABLED}
         room = rooms[name] = Room(name=name, settings=deep_merge(defaults, values))
         templates = room.settings.get("legacy-streams", {})
         if not isinstance(templates, dict):
