@@ -86,3 +86,22 @@ async def test_programme_without_a_schedule_says_so(async_client):
     html = (await async_client.get("/hall-2/schedule")).content.decode()
 
     assert "Nothing today in this room" in html or "No programme for this room." in html
+
+
+async def test_a_schedule_key_that_matches_nothing_says_programme_unavailable_everywhere(
+    programme, use_config, tmp_path, async_client
+):
+    use_config(example={"schedule": str(tmp_path / "schedule.json"), "schedule-key": "Hall 9"})  # the source has "Main"
+    await synced()
+
+    pages = {path: (await async_client.get(path)).content.decode() for path in ("/", "/example", "/monitor")}
+    programme_page = (await async_client.get("/example/schedule")).content.decode()
+
+    for path, html in pages.items():
+        now = (
+            '<p class="event filler unavailable"><span class="label">Now</span> <a class="title">Programme unavailable'
+        )
+        assert now in html, path
+        assert "Nothing today" not in html, path
+    assert '<li class="filler unavailable current"' in programme_page
+    assert "Nothing today" not in programme_page

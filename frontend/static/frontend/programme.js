@@ -43,6 +43,7 @@ function mark() {
 function talkItem(talk) {
   const item = fillTalk(fromTemplate("programme-talk"), talk);
   item.className = talk.generated ? "filler" : "";
+  item.classList.toggle("unavailable", talk.filler === "unavailable");
   Object.assign(item.dataset, { start: talk.start, end: talk.end });
   const [from, to] = item.querySelectorAll("time");
   from.setAttribute("datetime", talk.start);

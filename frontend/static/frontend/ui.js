@@ -88,6 +88,7 @@ export function fillTalk(node, talk) {
 function eventNode(label, talk) {
   const node = fillTalk(fromTemplate(label === "Now" ? "event-now" : "event-next"), talk);
   node.classList.toggle("filler", Boolean(talk.generated));
+  node.classList.toggle("unavailable", talk.filler === "unavailable"); // no times: nothing is known
   node.querySelector("time").setAttribute("datetime", label === "Now" ? talk.end : talk.start);
   const bar = node.querySelector("progress");
   if (bar) Object.assign(bar.dataset, { start: talk.start, end: talk.end });

@@ -35,9 +35,24 @@ export function worstState(records) {
   return worst;
 }
 
-// rooms: [{name, ...}] in config order; records: encoder records of any room.
+// Rooms whose schedule has a setup problem (a fetch error, or a schedule-key
+// that matched nothing): schedules is the ops feed's room -> status.
+export function scheduleTrouble(schedules) {
+  return new Set(
+    Object.entries(schedules || {})
+      .filter(([, status]) => status.error || (status.events === 0 && status.names))
+      .map(([name]) => name),
+  );
+}
+
+// A room with a setup problem comes after the rooms with encoder problems and
+// before the healthy ones, even with no encoder: its problem is shown with it.
+const SETUP_PROBLEM = severity("late") + 0.5;
+
+// rooms: [{name, ...}] in config order; records: encoder records of any room;
+// troubled: names of rooms with a setup problem (scheduleTrouble).
 // Returns [{room, state, encoders}] worst room first, each room's encoders sorted.
-export function orderRooms(rooms, records) {
+export function orderRooms(rooms, records, troubled = new Set()) {
   const grouped = new Map(rooms.map((room, index) => [room.name, { room, index, encoders: [] }]));
   records.forEach((record) => grouped.get(record.room)?.encoders.push(record));
   const entries = [...grouped.values()].map((entry) => {
@@ -49,7 +64,8 @@ export function orderRooms(rooms, records) {
     const worstB = b.encoders[0];
     const sinceA = worstA && PROBLEMS.has(worstA.state) ? worstA.since : Infinity;
     const sinceB = worstB && PROBLEMS.has(worstB.state) ? worstB.since : Infinity;
-    return severity(a.state) - severity(b.state) || (sinceA === sinceB ? 0 : sinceA - sinceB) || a.index - b.index;
+    const rank = (entry) => Math.min(severity(entry.state), troubled.has(entry.room.name) ? SETUP_PROBLEM : Infinity);
+    return rank(a) - rank(b) || (sinceA === sinceB ? 0 : sinceA - sinceB) || a.index - b.index;
   });
   return entries.map(({ room, state, encoders }) => ({ room, state, encoders }));
 }

@@ -370,7 +370,7 @@ function place(parent, node, index) {
 
 function flush() {
   pending = false;
-  const ordered = M.orderRooms(rooms, [...encoders.values()]);
+  const ordered = M.orderRooms(rooms, [...encoders.values()], M.scheduleTrouble(schedules));
   const seenRooms = new Set();
   const seenRows = new Set();
   let filteredProblems = 0; // problems the filter hides: the summary still says them
