@@ -172,5 +172,7 @@ def sources(room: dict[str, Any]) -> list[dict[str, str]]:
     streams.sort(key=lambda s: (FORMAT_ORDER.index(s["format"]), s.get("quality") != "hd"))
     chosen: dict[str, dict[str, str]] = {}
     for stream in streams:
-        chosen.setdefault(stream["format"], {"url": stream["url"], "type": MIME_TYPES[stream["format"]]})
+        # The stream's own media type where the encoder named it (Ogg/Opus is not audio/mpeg).
+        media_type = stream.get("mime") if isinstance(stream.get("mime"), str) else MIME_TYPES[stream["format"]]
+        chosen.setdefault(stream["format"], {"url": stream["url"], "type": media_type})
     return list(chosen.values())

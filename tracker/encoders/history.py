@@ -27,7 +27,7 @@ Figures = tuple[int, int, int]  # clients, encoding bitrate, outgoing bandwidth
 
 def figures(record: Record) -> Figures:
     """An encoder's clients and bandwidth (its totals, counted-only streams included) and encoding bitrate."""
-    return record.clients, sum(s["bitrate"] for s in record.streams), record.bandwidth
+    return record.clients, sum(s["bitrate"] or 0 for s in record.streams), record.bandwidth  # None: unknown
 
 
 def totals(records: list[Record]) -> dict[str, Figures]:

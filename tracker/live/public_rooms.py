@@ -25,7 +25,9 @@ def public_event(settings: dict[str, Any]) -> dict[str, str]:
 def public_room(room: Room, reports: Reports, attrs: dict[str, Any]) -> dict[str, Any]:
     """The room as viewers see it: live or not, what can be played, who watches, what is on."""
     streams = [stream for report in reports.values() for stream in report["streams"]]
-    playable = sorted({(s["format"], s.get("quality", ""), s["url"], s.get("language", "")) for s in streams})
+    playable = sorted(
+        {(s["format"], s.get("quality", ""), s["url"], s.get("language", ""), s.get("mime", "")) for s in streams}
+    )
     nownext = attrs.get("nownext") or {}
     return {
         "name": room.name,
@@ -35,8 +37,10 @@ def public_room(room: Room, reports: Reports, attrs: dict[str, Any]) -> dict[str
         "live": bool(playable),
         "viewers": attrs.get("viewers", 0),
         # A translation carries its language; the room's own streams have none.
+        # A stream's media type names its codec (Ogg/Opus is no MP3), where the encoder said it.
         "streams": [
-            {"format": f, "quality": q, "url": u, **({"language": lang} if lang else {})} for f, q, u, lang in playable
+            {"format": f, "quality": q, "url": u, **({"language": lang} if lang else {}), **({"mime": m} if m else {})}
+            for f, q, u, lang, m in playable
         ],
         "info": {key: room.settings[key] for key in PUBLIC_INFO if room.settings.get(key)},
         "now": nownext.get("now"),
@@ -89,5 +93,6 @@ def pick_stream(
     ]
     if not candidates:
         return None
-    best = min(candidates, key=lambda s: (s["clients"] + assigned.get(s["url"], 0), s["bitrate"], s["url"]))
-    return {"format": best["format"], "quality": best.get("quality", ""), "url": best["url"]}
+    best = min(candidates, key=lambda s: (s["clients"] + assigned.get(s["url"], 0), s["bitrate"] or 0, s["url"]))
+    chosen = {"format": best["format"], "quality": best.get("quality", ""), "url": best["url"]}
+    return {**chosen, "mime": best["mime"]} if "mime" in best else chosen

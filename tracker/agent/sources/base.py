@@ -60,9 +60,10 @@ class Stream:
     format: str
     url: str
     clients: int
-    bitrate: int  # bit/s the stream is encoded at
+    bitrate: int | None  # bit/s the stream is encoded at; None: unknown (sent as null, never as 0)
     quality: str | None = None
     bandwidth: int | None = None  # bit/s going out to viewers, when the server measures it
+    mime: str | None = None  # the media type browsers get, with its codec: 'audio/ogg; codecs=opus'
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -75,6 +76,8 @@ class Stream:
             body["quality"] = self.quality
         if self.bandwidth is not None:
             body["bandwidth"] = self.bandwidth
+        if self.mime:
+            body["mime"] = self.mime
         return body
 
 
@@ -89,6 +92,32 @@ class Source(Protocol):
 
 
 Clock = Callable[[], float]
+
+
+class Rates:
+    """Bit/s from a byte counter a server keeps, between two of our polls.
+
+    Per key (a mount, a stream): `rate` returns None on the first sight of a
+    counter, or when it went back (the publisher reconnected and the server
+    counts anew); else 8 x the bytes added over the seconds between polls.
+    """
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.last: dict[str, tuple[float, int]] = {}
+
+    def rate(self, key: str, count: int) -> int | None:
+        now = self.clock()
+        before = self.last.get(key)
+        self.last[key] = (now, count)
+        if before is None or count < before[1] or now <= before[0]:
+            return None
+        return round((count - before[1]) * 8 / (now - before[0]))
+
+    def keep_only(self, keys: set[str]) -> None:
+        """Forget counters no longer listed: one that returns starts over."""
+        for key in self.last.keys() - keys:
+            del self.last[key]
 
 
 def clean_quality(text: str) -> str | None:

@@ -111,9 +111,10 @@ export function plural(count, word) {
 export function streamText(stream) {
   const parts = [[stream.format, stream.quality].filter(Boolean).join(" ")];
   parts.push(plural(stream.clients || 0, "client"));
-  parts.push(`encoding ${rate(stream.bitrate || 0)}`);
+  const known = typeof stream.bitrate === "number"; // null: the server announced none, not 0
+  parts.push(`encoding ${known ? rate(stream.bitrate) : "unknown"}`);
   if (typeof stream.bandwidth === "number") parts.push(`out ${rate(stream.bandwidth)}`);
-  else if (stream.clients) parts.push(`out ≈ ${rate(stream.clients * (stream.bitrate || 0))}`);
+  else if (stream.clients && known) parts.push(`out ≈ ${rate(stream.clients * stream.bitrate)}`);
   return parts.join(" · ");
 }
 
