@@ -95,24 +95,35 @@ Clock = Callable[[], float]
 
 
 class Rates:
-    """Bit/s from a byte counter a server keeps, between two of our polls.
+    """Bit/s from a byte counter a server keeps, measured between the moments it moved.
 
-    Per key (a mount, a stream): `rate` returns None on the first sight of a
-    counter, or when it went back (the publisher reconnected and the server
-    counts anew); else 8 x the bytes added over the seconds between polls.
+    Per key (a mount, a stream): None until the counter has moved twice in
+    our sight (the first move only marks a moment: the count before it may
+    be older than our first look), or again when it went back (the publisher
+    reconnected and the server counts anew); then 8 x the bytes added over
+    the seconds between two moves. Icecast adds up its counters every few
+    seconds only: a counter unchanged for less than `hold` seconds keeps its
+    last rate; after that (at once with hold 0, for servers that count every
+    packet) it is 0.
     """
 
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
-        self.last: dict[str, tuple[float, int]] = {}
+    def __init__(self, clock: Clock, *, hold: float = 0) -> None:
+        self.clock, self.hold = clock, hold
+        # key -> (when it last moved or was first seen, its count then, the rate, whether that was a move)
+        self.last: dict[str, tuple[float, int, int | None, bool]] = {}
 
     def rate(self, key: str, count: int) -> int | None:
         now = self.clock()
         before = self.last.get(key)
-        self.last[key] = (now, count)
         if before is None or count < before[1] or now <= before[0]:
+            self.last[key] = (now, count, None, False)
             return None
-        return round((count - before[1]) * 8 / (now - before[0]))
+        moved_at, last_count, last_rate, was_move = before
+        if count == last_count:
+            return last_rate if now - moved_at < self.hold else 0
+        rate = round((count - last_count) * 8 / (now - moved_at)) if was_move or not self.hold else None
+        self.last[key] = (now, count, rate, True)
+        return rate
 
     def keep_only(self, keys: set[str]) -> None:
         """Forget counters no longer listed: one that returns starts over."""

@@ -53,6 +53,11 @@ MEDIA_TYPES = {"audio/mp3": "audio/mpeg", "audio/aacp": "audio/aac", "applicatio
 OGG_CODECS = {"opus": "opus", "vorbis": "vorbis", "flac": "flac"}
 
 
+# Icecast adds up a mount's byte counters every 5 s or so: a counter still for
+# longer than this means no bytes came.
+COUNTER_HOLD_SECONDS = 12
+
+
 def media_type(content_type: str, subtype: str) -> str:
     """'audio/ogg; codecs=opus' for an Ogg/Opus mount, 'audio/mpeg' for MP3, and so on."""
     mime = MEDIA_TYPES.get(content_type, content_type)
@@ -101,7 +106,7 @@ class IcecastSource:
     _rates: Rates = field(init=False)
 
     def __post_init__(self) -> None:
-        self._rates = Rates(self.clock)
+        self._rates = Rates(self.clock, hold=COUNTER_HOLD_SECONDS)
 
     def collect(self) -> list[Stream]:
         body = fetch(self.url, timeout=self.timeout)
@@ -187,8 +192,7 @@ class IcecastSource:
             read, sent = counters[path]
             measured = self._rates.rate(f"{path} read", read)
             bandwidth = self._rates.rate(f"{path} sent", sent)
-            # Icecast adds up the bytes every few seconds: a poll in between sees none added.
-            bitrate = bitrate or measured or None
+            bitrate = bitrate or measured or None  # 0 measured: nothing came lately, so unknown
         mime = media_type(content_type, str(mount.get("subtype", ""))) if self.format is None else None
         return Stream(fmt, url, to_int(mount.get("listeners")), bitrate, quality, bandwidth, mime)
 
