@@ -29,8 +29,10 @@ class NginxRtmpSource:
     nginx-rtmp works `bw_in` out every 10 s, so for up to 10 s after a
     publisher (re)connects it says 0 bit/s while the stream plays. Its byte
     counter (`bytes_in`) moves at once: a stream whose counter grew since the
-    last poll (or that has just started, with bytes in) is receiving, at the
-    rate the counter shows, and is well as soon as its publisher is back.
+    last poll is receiving, at the rate the counter shows; one seen for the
+    first time (a publisher just back) has an unknown rate, not 0, so it is
+    well as soon as its publisher is back, and silent only if its counter
+    then stands still.
     """
 
     name: str
@@ -71,11 +73,11 @@ class NginxRtmpSource:
                 if stream.find("publishing") is None:
                     seen[f"{app}/{name}"] = "has no publisher"
                     continue
-                bytes_in = to_int(stream.findtext("bytes_in"))
-                measured = self._rates.rate(f"{app}/{name}", bytes_in)
+                measured = self._rates.rate(f"{app}/{name}", to_int(stream.findtext("bytes_in")))
                 if not bitrate:
-                    # bw_in not worked out yet: the counter tells (None: first sight, bytes in or not).
-                    bitrate = measured or (None if measured is None and bytes_in else 0)
+                    # bw_in not worked out yet: the counter tells; on first sight (a publisher
+                    # that has just connected, maybe before its first byte) nobody can: unknown.
+                    bitrate = measured
                 seen[f"{app}/{name}"] = "" if bitrate != 0 else "receives 0 bit/s"
                 players = max(0, to_int(stream.findtext("nclients")) - 1)  # minus the publisher
                 streams.append(
