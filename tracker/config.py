@@ -65,6 +65,8 @@ GLOBAL_DEFAULTS: dict[str, Any] = {
     "event-logo": "",
     "event-favicon": "",
     "event-accent": "",
+    # The event's time zone: every time on the dashboard is shown in it ("": the first room's schedule-timezone).
+    "event-timezone": "",
 }
 ACCENT_COLOUR = re.compile(r"^(#[0-9A-Fa-f]{6})?\Z")
 # Whole-number global settings and their allowed ranges.
@@ -113,6 +115,12 @@ class SiteConfig:
     @property
     def grace(self) -> int:
         return self.settings["grace"]
+
+    @property
+    def timezone(self) -> str:
+        """The event's time zone: `event-timezone`, else the first room's schedule-timezone."""
+        first = next(iter(self.rooms.values()), None)
+        return self.settings["event-timezone"] or (first.settings.get("schedule-timezone") if first else "") or "UTC"
 
 
 def read_commented_json(path: Path) -> dict[str, Any]:
@@ -207,6 +215,10 @@ def parse_config(main: dict[str, Any], private: dict[str, Any]) -> SiteConfig:
             raise ConfigError(
                 origin("config", key), f"must be a whole number from {low} to {high}", room="config", key=key
             )
+    zone = global_values["event-timezone"]
+    if zone and zone not in pytz.all_timezones_set:
+        where = origin("config", "event-timezone")
+        raise ConfigError(where, f"unknown time zone {zone!r}", room="config", key="event-timezone")
     if not ACCENT_COLOUR.match(global_values["event-accent"]):
         accent = origin("config", "event-accent")
         raise ConfigError(accent, "must be a colour like #0b63c5", room="config", key="event-accent")

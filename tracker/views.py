@@ -263,7 +263,7 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 
 @staff_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "tracker/dashboard.html")
+    return render(request, "tracker/dashboard.html", {"timezone": get_config().timezone})
 
 
 @lean

@@ -279,3 +279,14 @@ def test_a_room_disabled_in_the_private_file_disappears_everywhere(use_config, c
     assert client.get("/tracker/api/rooms/hall-2").status_code == 404
     assert client.get("/tracker/api/rooms/hall-2/schedule.json").status_code == 404
     assert "hall-2" not in admin_client.get("/tracker/dashboard/").content.decode()
+
+
+def test_the_event_timezone_is_checked_and_defaults_to_the_first_rooms(tmp_path):
+    main = json.dumps({"default": {"schedule-timezone": "UTC"}, "main": {}, "side": {}})
+    rooms = {"main": {"schedule-timezone": "Europe/Berlin"}}
+
+    assert load_config(write(tmp_path, main, json.dumps(rooms))).timezone == "Europe/Berlin"
+    chosen = {"config": {"event-timezone": "America/Toronto"}, **rooms}
+    assert load_config(write(tmp_path, main, json.dumps(chosen))).timezone == "America/Toronto"
+    with pytest.raises(ConfigError, match=r"key 'event-timezone': unknown time zone 'Mars/Base'"):
+        load_config(write(tmp_path, main, json.dumps({"config": {"event-timezone": "Mars/Base"}})))

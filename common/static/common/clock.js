@@ -18,3 +18,10 @@ export const nowMs = () => Date.now() + skewMs;
 // which showed in profiles. "14:45" in the viewer's own locale and time zone.
 const HOUR_MINUTE = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
 export const hourMinute = (date) => HOUR_MINUTE.format(date);
+
+// The same in one zone (an IANA name such as "Europe/Berlin"), whatever the browser's:
+// the dashboard shows every time in the event's zone.
+export function hourMinuteIn(timeZone) {
+  const format = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", timeZone: timeZone || undefined });
+  return (date) => format.format(date);
+}

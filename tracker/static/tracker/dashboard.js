@@ -6,7 +6,7 @@
 // changed and moves only the rows that are out of place (worst first,
 // dashboard-model.js decides).
 import { el, fromTemplate, setClass, setHidden, setText } from "../common/dom.js";
-import { hourMinute, nowMs, setServerTime } from "../common/clock.js";
+import { hourMinuteIn, nowMs, setServerTime } from "../common/clock.js";
 import * as M from "./dashboard-model.js";
 import { connectFeed, feedUrl } from "./feed.js";
 
@@ -49,7 +49,9 @@ let lastHeard = Date.now() / 1000;
 // Seconds on the server's clock (common/clock.js), as the records count them.
 const now = () => nowMs() / 1000;
 const member = (record) => `${record.room}/${record.name}`;
-const clock = (t) => hourMinute(t * 1000);
+// Every time on the page in one zone, the event's (body data-timezone), not the laptop's.
+const inEventZone = hourMinuteIn(document.body.dataset.timezone);
+const clock = (t) => inEventZone(t * 1000);
 
 function setItems(list, texts) {
   if (list.dataset.items === JSON.stringify(texts)) return;
@@ -473,7 +475,7 @@ function setConnected(on) {
 function showOffline() {
   setHidden(offline, connected);
   if (!connected) {
-    const since = hourMinute(offlineSince * 1000);
+    const since = clock(offlineSince);
     setText(offline, `Disconnected from the server since ${since} (${M.duration(Date.now() / 1000 - offlineSince)}): what you see may be out of date. Reconnecting…`);
   }
 }
