@@ -37,7 +37,7 @@ def test_the_readme_steps_take_an_organiser_from_the_shipped_config_to_a_live_ro
         return done.stdout
 
     manage("init_config")  # what make serve does first
-    made = manage("rooms_from_schedule", str(programme), "--timezone", "Europe/Berlin", "--replace")
+    made = manage("rooms_from_schedule", str(programme), "--timezone", "UTC", "--replace")  # its naive times are UTC
     private_path = config / "config.private.json"
     private = json.loads("\n".join(line for line in private_path.read_text().splitlines() if not line.startswith("//")))
     private["config"] |= {"event-name": "PyConf 2026", "event-accent": "#0b63c5", "event-timezone": "Europe/Berlin"}
