@@ -42,18 +42,20 @@ logger = logging.getLogger(__name__)
 ORDER_TYPE = "reload"
 # Each follower stamps the registry this often; one not stamped for STALE_SECONDS is gone.
 PRESENCE_SECONDS = 2
-STALE_SECONDS = 3 * PRESENCE_SECONDS
+STALE_SECONDS = 5 * PRESENCE_SECONDS
 # How long an order waits for the processes' answers, and how long answers are kept.
 ANSWER_SECONDS = 5
 ANSWERS_KEPT_SECONDS = 60
 
 _callbacks: list[tuple[asyncio.AbstractEventLoop, Callable[[], Awaitable[None]]]] = []
-# This process as the registry and the answers name it: set by follow_orders.
-_process = {"name": ""}
 
 
 def process_name(kind: str) -> str:
     return f"{kind} {socket.gethostname()}:{os.getpid()}"
+
+
+# This process as the registry and the answers name it ("web host:pid", "worker host:pid"), once it follows orders.
+_process = {"name": process_name("process")}
 
 
 def when_reloaded(callback: Callable[[], Awaitable[None]]) -> None:
@@ -134,10 +136,17 @@ async def answer(redis: Redis, order_id: str, name: str, outcome: Outcome) -> No
         await pipe.hset(key, name, text).expire(key, ANSWERS_KEPT_SECONDS).execute()
 
 
+def fresh(seen: str, *, now: float) -> bool:
+    try:
+        return now - float(seen) <= STALE_SECONDS
+    except ValueError:  # not a stamp of ours: gone
+        return False
+
+
 async def known_processes(redis: Redis, *, now: float) -> list[str]:
     """Followers stamped lately; those gone quiet (killed, or stopped on another machine) are dropped."""
     registry = await redis.hgetall(store.key("processes"))
-    stale = [name for name, seen in registry.items() if now - float(seen) > STALE_SECONDS]
+    stale = [name for name, seen in registry.items() if not fresh(seen, now=now)]
     if stale:
         await redis.hdel(store.key("processes"), *stale)
     return sorted(registry.keys() - set(stale))
@@ -174,11 +183,16 @@ async def order_reload(
 
 
 async def reload_everywhere(*, why: str) -> Report:
-    """Reload this process, then order every other one to (SIGHUP's path)."""
+    """Reload this process, then order every other one to (SIGHUP's path); a bad edit goes no further."""
     outcome = reload_now(why=why)
+    if not outcome:
+        return Report(answers={_process["name"]: outcome})
     redis = store.connect()
     try:
-        report = await order_reload(redis, origin=(_process["name"] or process_name("process"), outcome))
+        report = await order_reload(redis, origin=(_process["name"], outcome))
+    except RedisError as exc:
+        logger.warning("config reloaded here (%s), but the other processes cannot be told: %s", why, exc)
+        return Report(answers={_process["name"]: outcome})
     finally:
         await redis.aclose()
     log = logger.info if report.complete else logger.warning

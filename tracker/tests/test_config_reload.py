@@ -189,7 +189,7 @@ def test_sighup_to_one_web_process_reaches_the_others_and_the_worker(site_env, t
             timeout=10,
             what="the new room and its programme on both web processes",
         )
-    log = (tmp_path / f"{b.url.rsplit(':', 1)[1]}-0.log").read_text()
+    log = log_of(tmp_path, b, 0)
     assert "config reload (SIGHUP) across processes: applied: web" in log
     assert log.count("(added annex)") == 3, log
 
@@ -210,3 +210,23 @@ def test_reload_config_fails_naming_a_process_that_did_not_answer(site_env, tmp_
     assert f"applied: web {socket.gethostname()}:{site.processes[0].pid} (added annex)" in result.stdout
     assert f"no answer: worker {socket.gethostname()}:{worker.pid}" in result.stdout
     assert "1 of 2 processes did not apply it" in result.stderr
+
+
+def test_sighup_with_a_bad_edit_reloads_nothing_anywhere(site_env, tmp_path, redis_client):
+    env = own_config(site_env, tmp_path)
+    with running(env, tmp_path) as a, running(env, tmp_path, worker=False) as b:
+        wait_for(lambda: len(followers(redis_client)) == 3, timeout=20, what="three processes following orders")
+        edit = Path(env["ROOMS_CONFIG_DIR"]) / "config.private.json"
+        edit.write_text(json.dumps({"config": {"secret": TEST_SECRET}, "annex": {"colour": "red"}}))
+        os.kill(b.processes[0].pid, signal.SIGHUP)
+        wait_for(lambda: "config not reloaded" in log_of(tmp_path, b, 0), timeout=5, what="the refusal")
+        time.sleep(1)  # an order would reach the others well within this
+
+    assert "config not reloaded" in log_of(tmp_path, b, 0)
+    others = log_of(tmp_path, a, 0) + log_of(tmp_path, a, 1)  # the other web process, the worker
+    assert "config not reloaded" not in others
+
+
+def log_of(logs: Path, site, number: int) -> str:
+    """The log of a process `running` started: its daphne (0) or its worker (1)."""
+    return (logs / f"{site.url.rsplit(':', 1)[1]}-{number}.log").read_text()

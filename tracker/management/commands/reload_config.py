@@ -3,6 +3,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from redis.exceptions import RedisError
 
 from tracker.config import ConfigError, load_config
 from tracker.encoders import store
@@ -20,7 +21,10 @@ class Command(BaseCommand):
             load_config(Path(settings.ROOMS_CONFIG_DIR))  # refused here, no process hears of a bad edit
         except ConfigError as exc:
             raise CommandError(str(exc)) from None
-        report = asyncio.run(self.order())
+        try:
+            report = asyncio.run(self.order())
+        except RedisError as exc:
+            raise CommandError(f"cannot reach redis, nothing was reloaded: {exc}") from None
         if not report.answers and not report.silent:
             raise CommandError("no web process or worker is listening on this Redis: nothing was reloaded")
         for line in report.lines():
