@@ -104,6 +104,7 @@ class IcecastSource:
     clock: Clock = time.monotonic
     _local_host: str | None = field(default=None, init=False)  # the loopback <hostname> warned about
     _rates: Rates = field(init=False)
+    _counters_problem: str = field(default="", init=False)  # why /admin/stats could not be read, as logged
 
     def __post_init__(self) -> None:
         self._rates = Rates(self.clock, hold=COUNTER_HOLD_SECONDS)
@@ -129,7 +130,7 @@ class IcecastSource:
             raise SourceError("status-json.xsl: icestats.source is neither an object nor a list")
         mounts = [mount for mount in mounts if isinstance(mount, dict)]
         self.check_hostname(stats, mounts)
-        counters = self.byte_counters() if self.admin_password else {}
+        counters = self.counters_if_readable() if self.admin_password else {}
         streams = [stream for mount in mounts if (stream := self.stream(mount, counters)) is not None]
         streams = one_quality_per_mount(streams)
         listed = {urlsplit(str(mount.get("listenurl", ""))).path: "" for mount in mounts}
@@ -154,6 +155,20 @@ class IcecastSource:
         elif local is None and self._local_host is not None:
             log.info("source %s: Icecast's <hostname> is now %s", self.name, host)
         self._local_host = local
+
+    def counters_if_readable(self) -> dict[str, tuple[int, int]]:
+        """The byte counters, or none (bitrates unknown) while /admin/stats fails: logged once per reason."""
+        try:
+            counters = self.byte_counters()
+        except SourceError as exc:
+            if exc.reason != self._counters_problem:
+                log.warning("source %s: cannot measure bitrates, reporting them unknown: %s", self.name, exc.reason)
+            self._counters_problem = exc.reason
+            return {}
+        if self._counters_problem:
+            log.info("source %s: measuring bitrates again", self.name)
+        self._counters_problem = ""
+        return counters
 
     def byte_counters(self) -> dict[str, tuple[int, int]]:
         """Mount -> (bytes read from its source, bytes sent to listeners), from /admin/stats."""

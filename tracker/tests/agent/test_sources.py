@@ -67,6 +67,25 @@ def test_icecast_media_type_per_codec(content_type, subtype, mime):
     assert media_type(content_type, subtype) == mime
 
 
+def test_icecast_admin_stats_refused_leaves_bitrates_unknown_and_says_so_once(status_server, agent_log, tmp_path):
+    document = json.loads((RECORDINGS / "icecast-several-sources.json").read_bytes())
+    status_server.routes["/status-json.xsl"] = json_answer(200, document)
+    status_server.routes["/admin/stats"] = Answer(401, b"", "text/plain")
+    password = tmp_path / "icecast-admin"
+    password.write_text("wrong\n")
+    source = build_sources(
+        [{"type": "icecast", "url": status_server.url + "/status-json.xsl", "admin_password_file": str(password)}],
+        timeout=2,
+    )[0]
+
+    first, second = source.collect(), source.collect()
+
+    assert [s.bitrate for s in first] == [s.bitrate for s in second] == [96_000, None, 64_000]
+    warnings = [line for line in agent_log() if "cannot measure bitrates" in line]
+    reason = f"HTTP 401 from {status_server.url}/admin/stats"
+    assert warnings == [f"source icecast: cannot measure bitrates, reporting them unknown: {reason}"]
+
+
 def test_icecast_mounts_sharing_a_stem_get_one_quality_each(status_server):
     document = json.loads((RECORDINGS / "icecast-several-sources.json").read_bytes())
     document["icestats"]["source"][2]["listenurl"] = "http://localhost:8000/main.mp3"  # beside /main.opus
