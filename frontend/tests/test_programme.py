@@ -86,3 +86,20 @@ async def test_programme_without_a_schedule_says_so(async_client):
     html = (await async_client.get("/hall-2/schedule")).content.decode()
 
     assert "Nothing today in this room" in html or "No programme for this room." in html
+
+
+async def test_a_day_that_is_not_a_date_is_a_400_naming_the_field(programme, async_client):
+    for path in ("/programme?day=tomorrow", "/example/schedule?day=2025-13-01"):
+        answer = await async_client.get(path)
+        assert (answer.status_code, answer.json()["field"]) == (400, "day")
+
+
+async def test_the_schedule_json_takes_at_like_the_trackers(programme, async_client):
+    await synced()
+    later = (datetime.now(UTC) + timedelta(minutes=40)).isoformat().replace("+", "%2B")
+
+    day = (await async_client.get(f"/example/schedule.json?at={later}")).json()
+    bad = await async_client.get("/example/schedule.json?at=yesterday")
+
+    assert day["now"]["title"] == "Next <b>talk</b>"
+    assert (bad.status_code, bad.json()["field"]) == (400, "at")
