@@ -10,6 +10,7 @@ urlpatterns = [
     path("graphs", views.graphs, name="graphs"),
     path("programme", views.whole_programme, name="whole-programme"),
     path("<str:name>/embed", views.embed, name="embed"),
+    path("<str:name>/talk/<str:guid>", views.recording, name="recording"),
     path("<str:name>/schedule", views.programme, name="programme"),
     path("<str:name>/schedule.json", views.schedule_json, name="schedule-json"),
     path("<str:name>/rss", views.schedule_rss, name="schedule-rss"),

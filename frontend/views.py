@@ -24,6 +24,7 @@ from common.lean import lean
 from . import tracker_api
 from .extras import DEFAULT_BRANDING, branding, day_with_recordings, prepare, sources
 from .programme import day_label, days_of, whole_day
+from .recordings import recorded_talk
 
 
 def page(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
@@ -168,6 +169,20 @@ async def whole_programme(request: HttpRequest) -> HttpResponse:
     shown = day or next((s["date"] for s in schedules if s.get("date")), "")
     grid = whole_day(rooms, schedules, schedule_now())
     return page(request, "whole_programme.html", {"rooms": rooms, "days": days_of(schedules), "date": shown, **grid})
+
+
+@lean
+@needs_tracker
+async def recording(request: HttpRequest, name: str, guid: str) -> HttpResponse:
+    """A talk's recording played here, with its title, speakers and description."""
+    current = find(await prepared_rooms(), name)
+    if current is None:
+        return page(request, "404.html", {"name": name}, status=404)
+    answer = await tracker_api.get(f"/tracker/api/rooms/{quote(name)}/talks/{quote(guid, safe='')}.json")
+    talk = recorded_talk(answer.json(), current["extras"]["relive"], schedule_now()) if answer.status == 200 else None
+    if talk is None:  # no such talk, or none with a recording (opted out, no link)
+        return page(request, "404.html", {}, status=404)
+    return page(request, "recording.html", {"room": current, "talk": talk})
 
 
 def feed_view(suffix: str, **params: str) -> Callable[..., Awaitable[HttpResponse]]:

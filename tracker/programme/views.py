@@ -16,7 +16,7 @@ from common.lean import lean
 from tracker.config import Room, get_config
 from tracker.encoders import store
 from tracker.programme.sync import parse_moment, room_events, schedule_now, timezone_of
-from tracker.schedule import Event, ics_calendar, rss_feed, schedule_json
+from tracker.schedule import Event, event_from_dict, event_to_dict, ics_calendar, rss_feed, schedule_json
 from tracker.views import json_error
 
 Programme = tuple[Room, list[Event], datetime]
@@ -107,3 +107,18 @@ def schedule_rss_view(request: HttpRequest, room: Room, events: list[Event], at:
 @programme_view
 def schedule_ics_view(request: HttpRequest, room: Room, events: list[Event], at: datetime) -> HttpResponse:
     return HttpResponse(ics_calendar(events, now=at, name=room.title), content_type="text/calendar; charset=utf-8")
+
+
+@lean
+@cross_origin
+@require_GET
+async def talk_view(request: HttpRequest, name: str, guid: str) -> HttpResponse:
+    """One talk of the room's schedule, abstract included (a recording's page shows it)."""
+    room = get_config().rooms.get(name)
+    if room is None:
+        return json_error(404, "unknown_room", f"no room named {name!r}", field="room")
+    stored = await store.get_schedule(store.get_redis(), room.name) or []
+    found = next((data for data in stored if data.get("guid") == guid), None)
+    if found is None:
+        return json_error(404, "unknown_talk", f"no talk {guid[:100]!r} in this room's schedule", field="talk")
+    return JsonResponse(event_to_dict(event_from_dict(found)))

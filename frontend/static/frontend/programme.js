@@ -6,7 +6,7 @@ import { el, fromTemplate } from "../common/dom.js";
 import { showTimes } from "../common/clock.js";
 import { connectLive } from "./live.js";
 import { markNow } from "./now_marker.js";
-import { fillTalk, reliveLink } from "./ui.js";
+import { fillTalk, recordingPage, reliveLink } from "./ui.js";
 
 const name = document.body.dataset.room;
 const list = document.getElementById("programme");
@@ -19,7 +19,7 @@ function talkItem(talk) {
   from.setAttribute("datetime", talk.start);
   to.setAttribute("datetime", talk.end);
   const relive = item.querySelector(".relive");
-  const url = reliveLink(list.dataset.relive, talk);
+  const url = reliveLink(list.dataset.relive, talk) && recordingPage(name, talk);
   if (url) Object.assign(relive, { href: url, hidden: true }).setAttribute("aria-label", "Watch again: " + talk.title);
   else relive.remove();
   return item;

@@ -123,6 +123,9 @@ export function reliveLink(template, talk) {
   return webUrl(Object.entries(fields).reduce((url, [key, value]) => url.replaceAll(`{${key}}`, encodeURIComponent(value)), template));
 }
 
+// The page of a talk's recording on this site (the player, title, speakers, description).
+export const recordingPage = (room, talk) => `/${encodeURIComponent(room)}/talk/${encodeURIComponent(talk.guid)}`;
+
 function each(attribute, name, callback) {
   document.querySelectorAll(`[${attribute}="${CSS.escape(name)}"]`).forEach(callback);
 }

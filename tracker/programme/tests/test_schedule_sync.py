@@ -314,3 +314,20 @@ async def test_schedule_lists_its_days_and_any_one_of_them(use_config, async_cli
     assert talks and all("2025-12-28T05:00" <= e["start"] < "2025-12-29T05:00" for e in talks)
     assert not {e["guid"] for e in talks} & {e["guid"] for e in first["day"]}
     assert (bad.status_code, bad.json()["field"]) == (400, "day")
+
+
+@pytest.mark.usefixtures("redis")
+async def test_one_talk_with_its_abstract(use_config, async_client):
+    source = str(REAL_SCHEDULES / "39c3-hub-schedule.xml")
+    use_config(example={"schedule": source, "schedule-key": "One", "schedule-timezone": "Europe/Berlin"})
+    await schedule_sync.sync(store.get_redis())
+
+    talk = (await async_client.get("/tracker/api/rooms/example/talks/a2dd3dc7-ecae-50b3-82d9-266ad02f7a40.json")).json()
+    missing = await async_client.get("/tracker/api/rooms/example/talks/nothing.json")
+    elsewhere = await async_client.get("/tracker/api/rooms/nowhere/talks/a2dd3dc7.json")
+
+    assert talk["title"] == "All my Deutschlandtickets gone: Fraud at an industrial scale"
+    assert talk["abstract"].startswith("The Deutschlandticket was the flagship transport policy")
+    assert (talk["language"], talk["start"]) == ("en", "2025-12-27T15:00:00+00:00")
+    assert (missing.status_code, missing.json()["field"]) == (404, "talk")
+    assert (elsewhere.status_code, elsewhere.json()["field"]) == (404, "room")
