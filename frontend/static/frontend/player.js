@@ -224,7 +224,8 @@ export function createPlayer({ name, report, changed = () => {} }) {
     rounds += 1;
     const text = () => `This stream will not play right now. Trying again in ${seconds} s.`;
     showTrouble(text(), { actions: true });
-    setStatus("None of this room's streams would play. Trying again shortly.", true);
+    // Said once until something plays again: the next rounds are not news.
+    setStatus("None of this room's streams would play. Trying again shortly.", rounds === 1);
     countdown = setInterval(() => {
       seconds -= 1;
       if (gen !== generation) return clearInterval(countdown);
@@ -306,7 +307,8 @@ export function createPlayer({ name, report, changed = () => {} }) {
     const text = following
       ? `${label(broken)} would not play; trying ${following === broken ? "another server" : label(following)}.`
       : `${label(broken)} would not play.`;
-    setStatus(text, true);
+    // A fallback is news the first time round; without one, giveUp says it (once, not twice).
+    setStatus(text, Boolean(following) && rounds === 0);
     if (following) showTrouble(text);
     next(generation);
   }
