@@ -138,9 +138,11 @@ async def monitor(request: HttpRequest) -> HttpResponse:
 
 
 @lean
+@needs_tracker
 async def graphs(request: HttpRequest) -> HttpResponse:
-    """Stacked clients and bandwidth per room; the script reads the tracker's history API."""
-    return page(request, "graphs.html", {"ranges": (10, 30, 60, 120)})
+    """Viewers (tabs here, players on the streaming servers) and bandwidth per room, stacked; the
+    script reads the tracker's history API."""
+    return page(request, "graphs.html", {"ranges": (10, 30, 60, 120), "rooms": await prepared_rooms()})
 
 
 @lean
