@@ -50,11 +50,12 @@ async def add_points(redis: Redis, *, rooms: list[str], now: float, keep_hours: 
             room_total[index] += value
     step_ms = int(now // STEP_SECONDS * STEP_SECONDS * 1000)
     oldest_ms = max(0, step_ms - keep_hours * 3600 * 1000)
-    series = {
-        store.key("hist", "room", room): {**dict(zip("cbo", per_room.get(room, [0, 0, 0]))), "v": tabs.get(room, 0)}
-        for room in rooms
-    }
-    series.update({store.key("hist", "enc", member): dict(zip("cbo", value)) for member, value in per_encoder.items()})
+    series: dict[str, dict[str, int]] = {}
+    for room in rooms:
+        clients, bitrate, bandwidth = per_room.get(room, [0, 0, 0])
+        series[store.key("hist", "room", room)] = {"c": clients, "b": bitrate, "o": bandwidth, "v": tabs.get(room, 0)}
+    for member, (clients, bitrate, bandwidth) in per_encoder.items():
+        series[store.key("hist", "enc", member)] = {"c": clients, "b": bitrate, "o": bandwidth}
     async with redis.pipeline(transaction=False) as pipe:
         for stream, point in series.items():
             pipe.xadd(stream, point, id=f"{step_ms}-0", minid=oldest_ms, approximate=True)
