@@ -140,5 +140,5 @@ def test_whole_programme_at_every_size_and_theme(fahrplan, browser: Browser, siz
     page.wait_for_timeout(200)
     assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), "the page scrolls sideways"
     assert not serious_violations(page)
-    shot(page, f"programme-{size}-{scheme}")
+    shot(page, f"whole-programme-{size}-{scheme}")
     page.context.close()
