@@ -141,15 +141,25 @@ async def test_pages_carry_the_event_branding_from_the_config(async_client, use_
         }
     )
 
-    for path in ("/", "/example", "/example/schedule", "/monitor"):
+    for path in ("/", "/example", "/example/schedule", "/programme", "/graphs", "/monitor"):
         html = (await async_client.get(path)).content.decode()
-        assert (
-            '<a href="/" class="brand"><img src="https://cdn.example/logo.svg" alt="" height="32">Congress 42</a>'
-            in html
-        )
+        logo = '<img src="https://cdn.example/logo.svg" alt="" height="32">Congress 42'
+        assert f'<a href="/" class="brand">{logo}</a>' in html or f"<h1>{logo}</h1>" in html  # the wall's own bar
         assert '<link rel="icon" href="https://cdn.example/favicon.png">' in html
         assert "--brand: #aa3366;" in html
         assert "Congress 42</title>" in html, path
+    icon = await async_client.get("/favicon.ico")
+    assert (icon.status_code, icon["Location"]) == (302, "https://cdn.example/favicon.png")
+
+
+async def test_favicon_ico_is_the_sites_own_without_the_events(async_client, settings):
+    settings.SERVE_STATIC = True  # as `make serve` does; nginx serves /static/ in production
+    icon = await async_client.get("/favicon.ico")
+    own = await async_client.get(icon["Location"])
+
+    assert (icon.status_code, icon["Location"]) == (302, "/static/frontend/favicon.ico")
+    assert own.status_code == 200 and own.content[:4] == b"\x00\x00\x01\x00"  # an ICO file
+    assert '<link rel="icon" href="/favicon.ico">' in (await async_client.get("/")).content.decode()
 
 
 def test_a_bad_accent_colour_stops_start_up_naming_the_key(use_config):
