@@ -46,6 +46,8 @@ def graphs_follow_new_points(site: Site, page: Page) -> None:
         "bandwidth": 4_000_000,
     }
     post_heartbeat(site.url, {"room": "example", "encoder": "cam-1", "interval": 30, "streams": [stream]}, token=token)
+    for minutes in range(58, 0, -2):  # the hour before, oldest first
+        add_history_point(now=time.time() - minutes * 60, tabs=20 + minutes % 7 * 3)
     add_history_point(now=time.time() - 20, tabs=3)
 
     page.set_viewport_size({"width": 390, "height": 844})
@@ -61,6 +63,7 @@ def graphs_follow_new_points(site: Site, page: Page) -> None:
     expect(page.locator("#tabs")).to_have_attribute("aria-label", re.compile(r"Viewers on this site .*: 3 now$"))
     assert page.locator("#bitrate text.axis").first.evaluate("node => node.getBoundingClientRect().height") >= 12
     assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+    expect(page.locator("#tabs polygon").first).to_have_attribute("points", re.compile(r"(\S+ ){30}"))
     shot(page, "graphs-phone")
 
     stream["bandwidth"] = 6_000_000
