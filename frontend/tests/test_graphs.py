@@ -8,9 +8,9 @@ import time
 
 from playwright.sync_api import Page, expect
 
-from conftest import Site, running
 from frontend.tests.test_screens import shot
 from testing.factories import post_heartbeat
+from testing.processes import Site, running
 from tracker.encoders import history, store
 
 

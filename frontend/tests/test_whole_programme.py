@@ -21,7 +21,7 @@ from frontend.tests.test_screens import shot
 from tracker.encoders import store
 from tracker.programme import sync
 
-FAHRPLAN = Path(__file__).resolve().parents[2] / "tracker/tests/fixtures/schedules/39c3-hub-schedule.xml"
+FAHRPLAN = Path(__file__).resolve().parents[2] / "tracker/schedule/tests/real/39c3-hub-schedule.xml"
 # Four rooms of 39C3 as this site's rooms: (room, the Fahrplan's name for it).
 ROOMS = {"example": "One", "hall-2": "Ground", "zero": "Zero", "fuse": "Fuse"}
 # Four seconds before 11:55 in Hamburg on the first day, when every one of them starts a talk.

@@ -292,7 +292,7 @@ async def test_sync_with_a_wrong_key_tells_operators_the_room_names_the_source_h
     assert (again["events"], again["names"]) == (0, ["Saal 1"])
 
 
-REAL_SCHEDULES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "schedules"
+REAL_SCHEDULES = Path(__file__).resolve().parents[2] / "schedule" / "tests" / "real"  # with their sources
 
 
 @pytest.mark.usefixtures("redis")
