@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tracker.config import Room
+from tracker.config import Room, SiteConfig
 from tracker.encoders.state_machine import Record
 from tracker.encoders.store import Snapshot
 
@@ -17,9 +17,13 @@ PUBLIC_INFO = (
 )
 
 
-def public_event(settings: dict[str, Any]) -> dict[str, str]:
-    """The event's branding for the viewers' pages, from the global config."""
-    return {key: settings[f"event-{key}"] for key in ("name", "logo", "favicon", "accent")}
+def public_event(config: SiteConfig) -> dict[str, str]:
+    """The event's branding for the viewers' pages, from the global config, and its time zone
+    (pages show times in it by default)."""
+    return {
+        **{key: config.settings[f"event-{key}"] for key in ("name", "logo", "favicon", "accent")},
+        "timezone": config.timezone,
+    }
 
 
 def public_room(room: Room, reports: Reports, attrs: dict[str, Any]) -> dict[str, Any]:

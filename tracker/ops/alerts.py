@@ -1,9 +1,9 @@
-"""Alerts: a JSON POST to each configured webhook when an encoder goes down
-and when it recovers.
+"""Alerts: a message to each configured target (webhooks, Apprise URLs:
+tracker.ops.notify) when an encoder goes down and when it recovers.
 
 The worker reads transitions from the rooms' logs through a Redis consumer
 group (so each is handled by one worker, and none is lost while no worker
-runs), decides what to send, and queues one delivery per webhook in a
+runs), decides what to send, and queues one delivery per target in a
 sorted set by due time, acknowledging the entry, storing the encoder's
 alert memory and queuing its deliveries in one step (take_alert.lua). An
 entry a killed worker read but never acknowledged is claimed back after
@@ -17,8 +17,9 @@ Flap suppression: at most one down-alert per encoder per
 `alert-suppress-minutes`; a recovery is sent exactly when the down before it
 was sent.
 
-Silences (tracker.ops.actions): a transition made while its encoder or room is
-silenced is not alerted, nor is the recovery that ends it; once the silence
+Silences (tracker.ops.actions) and maintenance windows (tracker.ops.maintenance):
+a transition made while its encoder or room is silenced or in maintenance is
+not alerted, nor is the recovery that ends it; once the silence or window
 ends, alerts flow again by themselves.
 """
 
@@ -27,8 +28,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import urllib.parse
-import urllib.request
 from typing import Any
 
 from redis.asyncio import Redis
@@ -36,25 +35,25 @@ from redis.exceptions import ResponseError
 
 from tracker.config import get_config
 from tracker.encoders import store
-from tracker.ops import actions
+from tracker.encoders.state_machine import State
+from tracker.ops import actions, maintenance, notify
 
 logger = logging.getLogger(__name__)
 
 GROUP = "alerts"
 # Seconds before each retry; after the last one the alert is dropped (and logged).
 RETRY_DELAYS = (5, 15, 60, 300, 900)
-DELIVERY_TIMEOUT_SECONDS = 5
 # A log entry read but not acknowledged this long ago belongs to a worker that
 # stopped (handling one takes milliseconds): another claims it.
 CLAIM_IDLE_SECONDS = 10
-# A delivery being sent is held this long (more than DELIVERY_TIMEOUT_SECONDS);
+# A delivery being sent is held this long (more than notify.SEND_DEADLINE_SECONDS);
 # after it, a delivery whose worker died mid-send is due again.
-LEASE_SECONDS = 15
+LEASE_SECONDS = notify.SEND_DEADLINE_SECONDS + 5
 # Deciding again when another worker changed the same encoder's memory meanwhile.
 MEMORY_RACE_ATTEMPTS = 3
 TAKE_ALERT_LUA = store.load_script("take_alert")
 LEASE_DELIVERY_LUA = store.load_script("lease_delivery")
-RECOVERED = {"up", "degraded"}
+RECOVERED = {State.UP, State.DEGRADED}
 
 
 async def ensure_groups(redis: Redis) -> None:
@@ -68,7 +67,7 @@ async def ensure_groups(redis: Redis) -> None:
 
 
 def alert_text(transition: dict[str, Any], title: str) -> str:
-    if transition["new"] in ("down", "degraded") and transition["old"] != "down":
+    if transition["new"] in (State.DOWN, State.DEGRADED) and transition["old"] != State.DOWN:
         return f"{transition['new'].upper()}: {transition['name']} in {title} — {transition['reason']}"
     return f"RECOVERED: {transition['name']} in {title} is {transition['new']} again"
 
@@ -76,7 +75,7 @@ def alert_text(transition: dict[str, Any], title: str) -> str:
 def decide(memory: dict[str, Any], transition: dict[str, Any], *, now: float, suppress: float) -> dict[str, Any] | None:
     """The encoder's new alert memory when this transition is alerted, else None."""
     new, old = transition["new"], transition["old"]
-    if new == "down" or (new == "degraded" and old != "down"):  # down -> degraded is a recovery, below
+    if new == State.DOWN or (new == State.DEGRADED and old != State.DOWN):  # down -> degraded is a recovery, below
         if now - memory.get(f"last_{new}_sent", float("-inf")) < suppress:
             return None
         # A down alert supersedes an open degraded one: one recovery says it is over.
@@ -84,11 +83,11 @@ def decide(memory: dict[str, Any], transition: dict[str, Any], *, now: float, su
             **memory,
             f"last_{new}_sent": now,
             f"{new}_open": True,
-            **({"degraded_open": False} if new == "down" else {}),
+            **({"degraded_open": False} if new == State.DOWN else {}),
         }
-    if old == "down" and new in RECOVERED and memory.get("down_open"):
+    if old == State.DOWN and new in RECOVERED and memory.get("down_open"):
         return {**memory, "down_open": False}
-    if old == "degraded" and new == "up" and memory.get("degraded_open"):
+    if old == State.DEGRADED and new == State.UP and memory.get("degraded_open"):
         return {**memory, "degraded_open": False}
     return None
 
@@ -147,8 +146,8 @@ async def take_entry(redis: Redis, stream: str, entry_id: str, fields: dict[str,
             # The same id in every attempt and resend: receivers drop what they already have.
             payload = {"text": alert_text(transition, title), "id": f"{transition['room']}-{entry_id}", **transition}
             jobs = [
-                json.dumps({"url": url, "payload": payload, "attempt": 0}, sort_keys=True)
-                for url in config.settings["webhooks"]
+                json.dumps({**target, "payload": payload, "attempt": 0}, sort_keys=True)
+                for target in notify.targets(config, transition["room"])
             ]
         handled = await TAKE_ALERT_LUA(
             keys=[stream, memory_key, store.key("alerts", "outbox")],
@@ -166,6 +165,9 @@ async def silenced(redis: Redis, transition: dict[str, Any]) -> bool:
     room, name = transition["room"], transition["name"]
     if await actions.silenced_until(redis, room, name, at=transition["at"]):
         logger.info("alert for %s/%s not sent: silenced", room, name)
+        return True
+    if await maintenance.covering(redis, room, name, at=transition["at"]):
+        logger.info("alert for %s/%s not sent: maintenance window", room, name)
         return True
     return False
 
@@ -186,36 +188,38 @@ def read_job(text: str) -> dict[str, Any]:
     return job
 
 
-def post_json(url: str, payload: dict[str, Any]) -> None:
-    """POST one alert; raises OSError (incl. HTTPError) when it was not accepted."""
-    request = urllib.request.Request(
-        url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}, method="POST"
-    )
-    with urllib.request.urlopen(request, timeout=DELIVERY_TIMEOUT_SECONDS):
-        pass
-
-
 async def deliver_due(redis: Redis, *, now: float) -> int:
     """Send every queued alert that is due; returns how many were delivered.
 
     Each is leased while it is sent (LEASE_SECONDS): if this worker dies
     mid-send, it is due again when the lease ends, and sent with the same id.
+    Each target gets its alerts in order (a down before its recovery), and
+    targets are served side by side: a service that hangs until its deadline
+    holds up no other.
     """
     outbox = store.key("alerts", "outbox")
-    delivered = 0
+    per_target: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for text in await redis.zrangebyscore(outbox, "-inf", now, start=0, num=20):
         if not await LEASE_DELIVERY_LUA(keys=[outbox], args=[text, now, now + LEASE_SECONDS], client=redis):
             continue  # another worker holds it
         job = store.readable(outbox, text, read_job)
         if job is None:
             await redis.zrem(outbox, text)
-            continue
+        else:
+            per_target.setdefault(f"{job.get('kind', 'webhook')} {job['url']}", []).append((text, job))
+    return sum(await asyncio.gather(*(send_in_order(redis, jobs, now=now) for jobs in per_target.values())))
+
+
+async def send_in_order(redis: Redis, jobs: list[tuple[str, dict[str, Any]]], *, now: float) -> int:
+    """Send one target's leased deliveries one after the other; how many were delivered."""
+    delivered = 0
+    for text, job in jobs:
         try:
-            await asyncio.to_thread(post_json, job["url"], job["payload"])
+            await notify.deliver(job)
         except (OSError, ValueError) as exc:
             await retry_later(redis, text, job, exc, now=now)
             continue
-        await redis.zrem(outbox, text)
+        await redis.zrem(store.key("alerts", "outbox"), text)
         delivered += 1
     return delivered
 
@@ -223,7 +227,7 @@ async def deliver_due(redis: Redis, *, now: float) -> int:
 async def retry_later(redis: Redis, text: str, job: dict[str, Any], error: Exception, *, now: float) -> None:
     """Replace the leased delivery `text` by its next attempt, or drop it after the last."""
     attempt = job["attempt"]
-    host = urllib.parse.urlsplit(job["url"]).hostname  # never the whole URL: it may hold a secret
+    host = notify.where(job)  # never the whole URL: it may hold a secret
     outbox = store.key("alerts", "outbox")
     async with redis.pipeline(transaction=True) as pipe:  # never both or neither: one MULTI
         pipe.zrem(outbox, text)

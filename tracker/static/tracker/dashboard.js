@@ -6,7 +6,7 @@
 // changed and moves only the rows that are out of place (worst first,
 // dashboard-model.js decides).
 import { el, fromTemplate, setClass, setHidden, setText } from "../common/dom.js";
-import { hourMinuteIn, nowMs, setServerTime } from "../common/clock.js";
+import { clockTime, nowMs, setServerTime } from "../common/clock.js";
 import * as M from "./dashboard-model.js";
 import { connectFeed, feedUrl } from "./feed.js";
 
@@ -49,9 +49,8 @@ let lastHeard = Date.now() / 1000;
 // Seconds on the server's clock (common/clock.js), as the records count them.
 const now = () => nowMs() / 1000;
 const member = (record) => `${record.room}/${record.name}`;
-// Every time on the page in one zone, the event's (body data-timezone), not the laptop's.
-const inEventZone = hourMinuteIn(document.body.dataset.timezone);
-const clock = (t) => inEventZone(t * 1000);
+// Every time on the page in one zone, the event's (body data-timezone, as on the viewers' pages), not the laptop's.
+const clock = (t) => clockTime(t * 1000);
 
 function setItems(list, texts) {
   if (list.dataset.items === JSON.stringify(texts)) return;
@@ -111,6 +110,7 @@ function roomView(room) {
   body.dataset.room = room.name;
   const find = (selector) => body.querySelector(selector);
   wireSilenceMenu(find(".silence-menu"), { room: room.name });
+  find(".history-link").href = `/tracker/history/${encodeURIComponent(room.name)}/`;
   return {
     body,
     title: find(".title"),
@@ -211,6 +211,7 @@ function rowView(record) {
   row.dataset.encoder = record.name;
   const find = (selector) => row.querySelector(selector);
   find(".name").textContent = record.name;
+  find(".name").href = `/tracker/history/${encodeURIComponent(record.room)}/${encodeURIComponent(record.name)}/`;
   const ackButton = find(".ack-button");
   ackButton.addEventListener("click", () => send({ type: "ack", ...target }));
   wireSilenceMenu(find(".silence-menu"), target);
