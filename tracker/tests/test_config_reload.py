@@ -18,7 +18,7 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from conftest import ROOT, TEST_CONFIG_DIR, TEST_SECRET, running, wait_for
+from testing.processes import ROOT, TEST_CONFIG_DIR, TEST_SECRET, running, wait_for
 from tracker.config import get_config
 from tracker.encoders import store
 from tracker.live import config_reload as reload

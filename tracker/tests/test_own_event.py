@@ -10,8 +10,8 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from conftest import ROOT, running, wait_for
 from testing.factories import post_heartbeat, stream
+from testing.processes import ROOT, running, wait_for
 from tracker.tests.faults.test_schedule_changes import write_programme
 
 

@@ -142,7 +142,7 @@ def test_dashboard_shows_every_time_in_the_event_zone(site_env, tmp_path, page: 
     import asyncio
     import threading
 
-    from conftest import TEST_CONFIG_DIR, TEST_SECRET
+    from testing.processes import TEST_CONFIG_DIR, TEST_SECRET
     from tracker.encoders import store
 
     config = tmp_path / "config"

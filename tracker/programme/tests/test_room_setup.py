@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from conftest import TEST_CONFIG_DIR
+from testing.processes import TEST_CONFIG_DIR
 from testing.server import serving_folder
 from tracker.config import load_config
 from tracker.programme.room_setup import room_name

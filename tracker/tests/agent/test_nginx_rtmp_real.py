@@ -19,12 +19,12 @@ from typing import IO
 
 import pytest
 
-from conftest import free_port, wait_for
+from testing.processes import free_port, wait_for
 from tracker.agent.loop import Agent
 from tracker.agent.sources import build_sources
 from tracker.agent.transports import build_transport
 
-from .conftest import RealTracker
+from .servers import RealTracker
 from .test_icecast_real import stop
 
 NGINX, FFMPEG = shutil.which("nginx") or "/usr/sbin/nginx", shutil.which("ffmpeg")
