@@ -178,10 +178,10 @@ def build(results: dict[str, Any], *, mode: str, elapsed: float, load_before: st
             (
                 f"5. {r['label']} GET {r['path']}, {r['concurrency']} clients, {r['records']:,} records on the site",
                 f"{r['rate']:,.0f}/s, p50 {ms(r['p50'])} ms, p99 {ms(r['p99'])} ms"
-                + (f" (p99 {r['p99'] / r['p50']:.1f}× p50)" if single else "")
+                + (f" (p99 {r['p99'] / r['p50']:.1f}x p50)" if single else "")
                 + f"; {cpu(r)}"
                 + (f", {r['bad']} failed" if r["bad"] else ""),
-                "p99 ≤ 3× p50" if single else ("≥ 1,000/s" if is_page else "-"),
+                "p99 ≤ 3x p50" if single else ("≥ 1,000/s" if is_page else "-"),
                 verdict(r["p99"] <= 3 * r["p50"] and not r["bad"])
                 if single
                 else (verdict(r["rate"] >= 1000 and not r["bad"]) if is_page else "-"),

@@ -133,6 +133,12 @@ async def room_list() -> list[dict[str, Any]]:
         return cache.rooms
 
 
+def room_list_stamp() -> float:
+    """When this loop's room list came from the tracker: a page rendered from it stays right while this is unchanged."""
+    cache = _caches.get(asyncio.get_running_loop())
+    return cache.fetched_at if cache else float("-inf")
+
+
 def room_list_age() -> float:
     """Seconds since this loop's room list came from the tracker (inf: never)."""
     cache = _caches.get(asyncio.get_running_loop())

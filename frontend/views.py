@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
+import weakref
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -47,6 +50,48 @@ def needs_tracker(view: Callable[..., Awaitable[HttpResponse]]) -> Callable[...,
     return wrapper
 
 
+# A page rendered from the room list this process holds is the same for every
+# viewer until the list is fetched again (at most once a second): reused
+# meanwhile, a keynote's herd costs a render per room, variant and second
+# instead of one per viewer (rendering the nested includes was most of a room
+# page's CPU, docs/performance.md). Only found rooms are kept (a 404 names
+# what the client asked), at most this many variants a second.
+MAX_RENDERED_PAGES = 256
+
+
+@dataclass
+class RenderedPages:
+    """One event loop's rendered pages, from the room list fetched at `stamp`."""
+
+    stamp: float = float("-inf")
+    pages: dict[tuple[Any, ...], tuple[float, str, bytes]] = field(default_factory=dict)
+
+
+_rendered: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RenderedPages] = weakref.WeakKeyDictionary()
+
+
+async def reused(
+    request: HttpRequest, variant: tuple[Any, ...], render_page: Callable[[], Awaitable[HttpResponse]]
+) -> HttpResponse:
+    """The page `render_page` gives for this variant (and host, which the embed snippet shows), rendered at most
+    once per room list and second."""
+    stamp = tracker_api.room_list_stamp()
+    if stamp == float("-inf"):  # no room list fetched (the tracker has not answered yet): nothing to reuse
+        return await render_page()
+    cache = _rendered.setdefault(asyncio.get_running_loop(), RenderedPages())
+    if stamp != cache.stamp:
+        cache.stamp, cache.pages = stamp, {}
+    key = (*variant, request.scheme, request.get_host())
+    kept = cache.pages.get(key)
+    if kept is not None and time.monotonic() - kept[0] < tracker_api.ROOM_LIST_SECONDS:
+        return HttpResponse(kept[2], content_type=kept[1])
+    rendered_at = time.monotonic()
+    response = await render_page()
+    if response.status_code == 200 and cache.stamp == stamp and len(cache.pages) < MAX_RENDERED_PAGES:
+        cache.pages[key] = (rendered_at, response["Content-Type"], response.content)
+    return response
+
+
 def schedule_now() -> datetime:
     """The schedules' time: now, moved by the rehearsal offset (as the tracker's worker reads them)."""
     return datetime.now(UTC) + timedelta(seconds=settings.SCHEDULE_OFFSET_SECONDS)
@@ -77,15 +122,21 @@ def find(rooms: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
 @lean
 @needs_tracker
 async def index(request: HttpRequest) -> HttpResponse:
-    rooms = await prepared_rooms()
-    return page(request, "index.html", {"rooms": rooms})
+    async def render_index() -> HttpResponse:
+        return page(request, "index.html", {"rooms": await prepared_rooms()})
+
+    return await reused(request, ("index",), render_index)
 
 
 @lean
 @needs_tracker
 async def room(request: HttpRequest, name: str) -> HttpResponse:
-    rooms, venue = await rooms_and_venue(request)
-    current = find(rooms, name)
+    venue = await tracker_api.is_venue(request_address(request))
+    return await reused(request, ("room", name, venue), lambda: render_room(request, name, venue))
+
+
+async def render_room(request: HttpRequest, name: str, venue: bool) -> HttpResponse:
+    current = find(await prepared_rooms(), name)
     if current is None:
         return page(request, "404.html", {"name": name}, status=404)
     if venue:
