@@ -18,6 +18,7 @@ from channels.routing import ProtocolTypeRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from common.capacity import log_capacity  # noqa: E402
+from common.daphne_http import skip_form_parsing  # noqa: E402
 from common.lean import http_application  # noqa: E402
 from tracker.config import ConfigError, get_config  # noqa: E402
 from tracker.live.config_reload import reload_on_sighup  # noqa: E402
@@ -38,6 +39,7 @@ if problems := static_problems():
     sys.exit(f"settings error: {problems[0]}")
 
 log_capacity()
+skip_form_parsing()
 
 protocols = {"http": http_application()}
 if "tracker" in settings.SITE_PARTS:  # the live sockets are the tracker's
