@@ -59,22 +59,32 @@ def needs_tracker(view: Callable[..., Awaitable[HttpResponse]]) -> Callable[...,
 MAX_RENDERED_PAGES = 256
 
 
+# When a page was rendered, its content type and its bytes.
+Rendered = tuple[float, str, bytes]
+
+
 @dataclass
 class RenderedPages:
-    """One event loop's rendered pages, from the room list fetched at `stamp`."""
+    """One event loop's rendered pages, from the room list fetched at `stamp`, and the renders under way."""
 
     stamp: float = float("-inf")
-    pages: dict[tuple[Any, ...], tuple[float, str, bytes]] = field(default_factory=dict)
+    pages: dict[tuple[Any, ...], Rendered] = field(default_factory=dict)
+    # A herd's requests that miss together wait for the one render (None: it was not one to share).
+    rendering: dict[tuple[Any, ...], asyncio.Future[Rendered | None]] = field(default_factory=dict)
 
 
 _rendered: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RenderedPages] = weakref.WeakKeyDictionary()
+
+
+def from_rendered(rendered: Rendered) -> HttpResponse:
+    return HttpResponse(rendered[2], content_type=rendered[1])
 
 
 async def reused(
     request: HttpRequest, variant: tuple[Any, ...], render_page: Callable[[], Awaitable[HttpResponse]]
 ) -> HttpResponse:
     """The page `render_page` gives for this variant (and host, which the embed snippet shows), rendered at most
-    once per room list and second."""
+    once per room list and second, however many ask at once."""
     stamp = tracker_api.room_list_stamp()
     if stamp == float("-inf"):  # no room list fetched (the tracker has not answered yet): nothing to reuse
         return await render_page()
@@ -84,12 +94,23 @@ async def reused(
     key = (*variant, request.scheme, request.get_host())
     kept = cache.pages.get(key)
     if kept is not None and time.monotonic() - kept[0] < tracker_api.ROOM_LIST_SECONDS:
-        return HttpResponse(kept[2], content_type=kept[1])
-    rendered_at = time.monotonic()
-    response = await render_page()
-    if response.status_code == 200 and cache.stamp == stamp and len(cache.pages) < MAX_RENDERED_PAGES:
-        cache.pages[key] = (rendered_at, response["Content-Type"], response.content)
-    return response
+        return from_rendered(kept)
+    if (under_way := cache.rendering.get(key)) is not None:
+        shared = await asyncio.shield(under_way)
+        return from_rendered(shared) if shared is not None else await render_page()
+    cache.rendering[key] = under_way = asyncio.get_running_loop().create_future()
+    rendered: Rendered | None = None
+    try:
+        rendered_at = time.monotonic()
+        response = await render_page()
+        if response.status_code == 200:
+            rendered = (rendered_at, response["Content-Type"], response.content)
+            if cache.stamp == stamp and len(cache.pages) < MAX_RENDERED_PAGES:
+                cache.pages[key] = rendered
+        return response
+    finally:
+        under_way.set_result(rendered)
+        del cache.rendering[key]
 
 
 def schedule_now() -> datetime:
