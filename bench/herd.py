@@ -35,7 +35,7 @@ STATIC = re.compile(rb'(?:src|href)="(/static/[^"]+)"')
 OPEN_TIMEOUT = 30
 
 
-async def arrive(port: int, ws_url: str, origin: str, start_at: float) -> tuple[float, str]:
+async def arrive(port: int, ws_url: str, origin: str, start_at: float, static: bool) -> tuple[float, str]:
     """One viewer: seconds from the page's request to its first state, or an error."""
     await asyncio.sleep(max(0.0, start_at - time.monotonic()))
     t0 = time.monotonic()
@@ -44,7 +44,7 @@ async def arrive(port: int, ws_url: str, origin: str, start_at: float) -> tuple[
         status, page = await conn.request("GET", "/example", timeout=OPEN_TIMEOUT)
         if status != 200:
             return 0.0, f"page {status}"
-        for path in dict.fromkeys(STATIC.findall(page)):
+        for path in dict.fromkeys(STATIC.findall(page)) if static else ():
             status, _ = await conn.request("GET", path.decode(), timeout=OPEN_TIMEOUT)
             if status != 200:
                 return 0.0, f"static {status}"
@@ -64,9 +64,9 @@ async def arrive(port: int, ws_url: str, origin: str, start_at: float) -> tuple[
 HELD: list = []
 
 
-async def herd(conn, ports: list[int], starts: list[float], hold: float) -> None:
+async def herd(conn, ports: list[int], starts: list[float], hold: float, static: bool) -> None:
     results = await asyncio.gather(
-        *(arrive(ports[i % len(ports)], *ws_target(ports[i % len(ports)]), at) for i, at in enumerate(starts))
+        *(arrive(ports[i % len(ports)], *ws_target(ports[i % len(ports)]), at, static) for i, at in enumerate(starts))
     )
     conn.send({"times": [t for t, error in results if not error], "errors": [e for _, e in results if e]})
     await asyncio.sleep(max(0.0, hold - time.monotonic()))  # the sockets stay while the other process's arrive
@@ -74,9 +74,9 @@ async def herd(conn, ports: list[int], starts: list[float], hold: float) -> None
         ws.transport.abort()
 
 
-def load_process(conn, ports: list[int], starts: list[float], hold: float) -> None:
+def load_process(conn, ports: list[int], starts: list[float], hold: float, static: bool) -> None:
     raise_open_files()
-    asyncio.run(herd(conn, ports, starts, hold))
+    asyncio.run(herd(conn, ports, starts, hold, static))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--viewers", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=6.0, help="arrivals spread evenly over this window")
     parser.add_argument("--daphnes", type=int, default=1)
+    parser.add_argument(
+        "--no-static", action="store_true", help="leave the static files out (production's nginx serves them)"
+    )
     parser.add_argument("--profile", type=Path, metavar="DIR", help="sample the first daphne with py-spy")
     args = parser.parse_args(argv)
     raise_open_files()
@@ -95,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_touch([ws_target(port) for port in ports]))
         with urllib.request.urlopen(f"http://127.0.0.1:{ports[0]}/example", timeout=10) as page:
             statics = len(dict.fromkeys(STATIC.findall(page.read())))
+        statics = 0 if args.no_static else statics
         print(f"each arrival: the page, {statics} static files, the socket and its first state", flush=True)
         begin = time.monotonic() + 3.0  # the load processes start meanwhile
         step = args.seconds / args.viewers
@@ -103,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
         pipes, processes = [], []
         for n in range(LOAD_PROCESSES):
             parent, child = ctx.Pipe()
-            process = ctx.Process(target=load_process, args=(child, ports, starts[n::LOAD_PROCESSES], hold))
+            process = ctx.Process(
+                target=load_process, args=(child, ports, starts[n::LOAD_PROCESSES], hold, not args.no_static)
+            )
             process.start()
             pipes.append(parent)
             processes.append(process)
