@@ -141,7 +141,8 @@ class Cluster:
             port = free_port()
             process = self._spawn(
                 f"daphne-{len(self.daphnes) + 1}",
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), self.asgi_app],
+                # -v 0 as the production unit: no access log line per request.
+                [sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port), self.asgi_app],
                 cwd=ROOT,
                 env=self.env,
             )
