@@ -93,6 +93,13 @@ def keynote_rows(k: dict[str, Any] | None, raw_p99: dict[int, float]) -> list[tu
             "p99 ≤ 2x raw",
             verdict(k["lost"] == 0 and ratio <= 2) if ratio is not None else "- (no raw row at this N)",
         ),
+        (
+            f"{head}: heartbeat to operator screen meanwhile",
+            f"p50 {ms(k['operator_p50'])} / p99 {ms(k['operator_p99'])} ms over {k['operator_samples']} samples, "
+            f"lost {k['operator_lost']}",
+            "p99 ≤ 50 ms",
+            verdict(k["operator_lost"] == 0 and k["operator_p99"] <= 0.050),
+        ),
     ]
 
 
