@@ -50,7 +50,7 @@ if "tracker" in settings.SITE_PARTS:  # the worker judges encoders only while so
 
 # Everything imported so far (Django, Twisted, the site's modules: ~100,000
 # objects) lives as long as the process. Frozen, the collector's full passes,
-# which ran every ~10 s under load, stop walking it: each was a pause of
-# 0.1-0.5 s for every request and socket of the process (bench/pause_probe.py,
-# docs/performance.md).
+# which ran every ~10 s under load, stop walking it: each stopped every
+# request and socket of the process for 0.2-0.6 s on a loaded machine
+# (bench/pause_probe.py, docs/performance.md).
 gc.freeze()
