@@ -24,8 +24,9 @@ PAUSE_PATHS = {"/": "index", "/healthz": "health"}
 PREFIX = "bench"  # the cluster's REDIS_PREFIX
 
 
-def size_site(redis_url: str, records: int) -> None:
-    """Make the site hold `records` encoder records: the live example camera and down encoders in hall-2."""
+def size_site(redis_url: str, records: int) -> int:
+    """Make the site hold `records` encoder records (at least those the scenarios' encoders wrote): the live
+    example camera, the ingest scenario's encoders if it ran, and down encoders in hall-2. Returns how many."""
     with redis.Redis.from_url(redis_url, decode_responses=True) as client:
         stored = client.hgetall(f"{PREFIX}:records")
         model = json.loads(stored["example/example-cam"])
@@ -41,6 +42,7 @@ def size_site(redis_url: str, records: int) -> None:
         if down:
             client.hset(f"{PREFIX}:records", mapping=down)
             client.sadd(f"{PREFIX}:members:hall-2", *down)
+        return int(client.hlen(f"{PREFIX}:records"))
 
 
 def run(
@@ -58,8 +60,8 @@ def run(
     rows = []
     plan = [(path, label, c, size) for size in site_sizes for path, label in PATHS.items() for c in levels]
     plan += [(path, label, 1, site_sizes[0]) for path, label in PAUSE_PATHS.items()]
-    for path, label, concurrency, size in plan:
-        size_site(redis_url, size)
+    for path, label, concurrency, wanted in plan:
+        size = size_site(redis_url, wanted)
         result = run_in_process(
             ctx, port, "get", concurrency, warmup, duration, {"path": path, "server_pid": server_pid}
         )
