@@ -7,6 +7,9 @@ application, where Django parses it once more). The email parse alone was a
 tenth of a heartbeat's CPU in the profile (docs/performance.md). Twisted
 keeps the switch in `_parsePOSTFormSubmission`, set per request from an
 argument daphne never passes; a read-only class attribute turns it off.
+Twisted is pinned exactly (requirements.in); should a release drop the
+name, the attribute is inert and requests are parsed as before, which
+common/tests/test_daphne_http.py notices.
 """
 
 from __future__ import annotations

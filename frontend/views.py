@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,6 +20,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 
 from common.addresses import request_address
 from common.lean import lean
+from common.per_loop import PerLoop
 
 from . import tracker_api
 from .extras import DEFAULT_BRANDING, branding, day_with_recordings, prepare, sources
@@ -73,7 +73,7 @@ class RenderedPages:
     rendering: dict[tuple[Any, ...], asyncio.Future[Rendered | None]] = field(default_factory=dict)
 
 
-_rendered: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RenderedPages] = weakref.WeakKeyDictionary()
+_rendered: PerLoop[RenderedPages] = PerLoop(RenderedPages)
 
 
 def from_rendered(rendered: Rendered) -> HttpResponse:
@@ -88,7 +88,7 @@ async def reused(
     stamp = tracker_api.room_list_stamp()
     if stamp == float("-inf"):  # no room list fetched (the tracker has not answered yet): nothing to reuse
         return await render_page()
-    cache = _rendered.setdefault(asyncio.get_running_loop(), RenderedPages())
+    cache = _rendered.get()
     if stamp != cache.stamp:
         cache.stamp, cache.pages = stamp, {}
     key = (*variant, request.scheme, request.get_host())

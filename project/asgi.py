@@ -22,6 +22,7 @@ from common.daphne_http import skip_form_parsing  # noqa: E402
 from common.lean import http_application  # noqa: E402
 from tracker.config import ConfigError, get_config  # noqa: E402
 from tracker.live.config_reload import reload_on_sighup  # noqa: E402
+from tracker.live.daphne_sockets import probe as probe_daphne_internals  # noqa: E402
 from tracker.ops.setup_checks import static_problems  # noqa: E402
 from tracker.ops.site_health import StampsIntake  # noqa: E402
 from tracker.routing import websocket_application  # noqa: E402
@@ -40,6 +41,7 @@ if problems := static_problems():
 
 log_capacity()
 skip_form_parsing()
+probe_daphne_internals()  # one log line: whether live sockets write to daphne directly
 
 protocols = {"http": http_application()}
 if "tracker" in settings.SITE_PARTS:  # the live sockets are the tracker's

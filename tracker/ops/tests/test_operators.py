@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from conftest import Site, running
+from testing.processes import Site, running
 from tracker.ops import accounts
 
 
