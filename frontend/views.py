@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -20,6 +22,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 
 from common.addresses import request_address
 from common.lean import lean
+from common.per_loop import PerLoop
 
 from . import tracker_api
 from .extras import DEFAULT_BRANDING, branding, day_with_recordings, prepare, sources
@@ -51,6 +54,69 @@ def needs_tracker(view: Callable[..., Awaitable[HttpResponse]]) -> Callable[...,
             return page(request, "unavailable.html", {}, status=503)
 
     return wrapper
+
+
+# A page rendered from the room list this process holds is the same for every
+# viewer until the list is fetched again (at most once a second): reused
+# meanwhile, a keynote's herd costs a render per room, variant and second
+# instead of one per viewer (rendering the nested includes was most of a room
+# page's CPU, docs/performance.md). Only found rooms are kept (a 404 names
+# what the client asked), at most this many variants a second.
+MAX_RENDERED_PAGES = 256
+
+
+# When a page was rendered, its content type and its bytes.
+Rendered = tuple[float, str, bytes]
+
+
+@dataclass
+class RenderedPages:
+    """One event loop's rendered pages, from the room list fetched at `stamp`, and the renders under way."""
+
+    stamp: float = float("-inf")
+    pages: dict[tuple[Any, ...], Rendered] = field(default_factory=dict)
+    # A herd's requests that miss together wait for the one render (None: it was not one to share).
+    rendering: dict[tuple[Any, ...], asyncio.Future[Rendered | None]] = field(default_factory=dict)
+
+
+_rendered: PerLoop[RenderedPages] = PerLoop(RenderedPages)
+
+
+def from_rendered(rendered: Rendered) -> HttpResponse:
+    return HttpResponse(rendered[2], content_type=rendered[1])
+
+
+async def reused(
+    request: HttpRequest, variant: tuple[Any, ...], render_page: Callable[[], Awaitable[HttpResponse]]
+) -> HttpResponse:
+    """The page `render_page` gives for this variant (and host, which the embed snippet shows), rendered at most
+    once per room list and second, however many ask at once."""
+    stamp = tracker_api.room_list_stamp()
+    if stamp == float("-inf"):  # no room list fetched (the tracker has not answered yet): nothing to reuse
+        return await render_page()
+    cache = _rendered.get()
+    if stamp != cache.stamp:
+        cache.stamp, cache.pages = stamp, {}
+    key = (*variant, request.scheme, request.get_host())
+    kept = cache.pages.get(key)
+    if kept is not None and time.monotonic() - kept[0] < tracker_api.ROOM_LIST_SECONDS:
+        return from_rendered(kept)
+    if (under_way := cache.rendering.get(key)) is not None:
+        shared = await asyncio.shield(under_way)
+        return from_rendered(shared) if shared is not None else await render_page()
+    cache.rendering[key] = under_way = asyncio.get_running_loop().create_future()
+    rendered: Rendered | None = None
+    try:
+        rendered_at = time.monotonic()
+        response = await render_page()
+        if response.status_code == 200:
+            rendered = (rendered_at, response["Content-Type"], response.content)
+            if cache.stamp == stamp and len(cache.pages) < MAX_RENDERED_PAGES:
+                cache.pages[key] = rendered
+        return response
+    finally:
+        under_way.set_result(rendered)
+        del cache.rendering[key]
 
 
 def schedule_now() -> datetime:
@@ -92,15 +158,21 @@ def find(rooms: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
 @lean
 @needs_tracker
 async def index(request: HttpRequest) -> HttpResponse:
-    rooms = await prepared_rooms()
-    return page(request, "index.html", {"rooms": rooms})
+    async def render_index() -> HttpResponse:
+        return page(request, "index.html", {"rooms": await prepared_rooms()})
+
+    return await reused(request, ("index",), render_index)
 
 
 @lean
 @needs_tracker
 async def room(request: HttpRequest, name: str) -> HttpResponse:
-    rooms, venue = await rooms_and_venue(request)
-    current = find(rooms, name)
+    venue = await tracker_api.is_venue(request_address(request))
+    return await reused(request, ("room", name, venue), lambda: render_room(request, name, venue))
+
+
+async def render_room(request: HttpRequest, name: str, venue: bool) -> HttpResponse:
+    current = find(await prepared_rooms(), name)
     if current is None:
         return page(request, "404.html", {"name": name}, status=404)
     if venue:
