@@ -281,9 +281,9 @@ def test_a_room_disabled_in_the_private_file_disappears_everywhere(use_config, c
     assert "hall-2" not in admin_client.get("/tracker/dashboard/").content.decode()
 
 
-def test_the_event_timezone_is_checked_and_defaults_to_the_first_rooms(tmp_path):
-    main = json.dumps({"default": {"schedule-timezone": "UTC"}, "main": {}, "side": {}})
-    rooms = {"main": {"schedule-timezone": "Europe/Berlin"}}
+def test_the_event_timezone_is_checked_and_defaults_to_the_first_scheduled_rooms(tmp_path):
+    main = json.dumps({"default": {"schedule": "", "schedule-timezone": "UTC"}, "main": {}, "side": {}})
+    rooms = {"side": {"schedule": "/srv/programme.xml", "schedule-timezone": "Europe/Berlin"}}  # the first scheduled
 
     assert load_config(write(tmp_path, main, json.dumps(rooms))).timezone == "Europe/Berlin"
     chosen = {"config": {"event-timezone": "America/Toronto"}, **rooms}

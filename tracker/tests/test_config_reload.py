@@ -189,6 +189,8 @@ def test_sighup_to_one_web_process_reaches_the_others_and_the_worker(site_env, t
             timeout=10,
             what="the new room and its programme on both web processes",
         )
+        reported = "config reload (SIGHUP) across processes"
+        wait_for(lambda: reported in log_of(tmp_path, b, 0), timeout=10, what="the report of the SIGHUP'd process")
     log = log_of(tmp_path, b, 0)
     assert "config reload (SIGHUP) across processes: applied: web" in log
     assert log.count("(added annex)") == 3, log
