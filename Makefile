@@ -86,10 +86,12 @@ serve: $(VENV)/installed vendor
 # Chromium for what a person sees, Icecast and ffmpeg for the encoder agent's
 # test against a real streaming server, nginx to check ops/'s site config.
 # Installed when run as root.
-TEST_PACKAGES := chromium icecast2 ffmpeg nginx-light
+# libnginx-mod-rtmp: the agent's nginx-rtmp test; prometheus: promtool, which checks the metrics.
+TEST_PACKAGES := chromium icecast2 ffmpeg nginx-light libnginx-mod-rtmp prometheus
 system-packages:
 	@missing=""; \
-	 for command in chromium icecast2 ffmpeg nginx; do command -v $$command >/dev/null || missing="$$missing $$command"; done; \
+	 for command in chromium icecast2 ffmpeg nginx promtool; do command -v $$command >/dev/null || missing="$$missing $$command"; done; \
+	 [ -e /usr/lib/nginx/modules/ngx_rtmp_module.so ] || missing="$$missing libnginx-mod-rtmp"; \
 	 if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing$$missing from Debian"; \

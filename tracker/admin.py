@@ -1,10 +1,28 @@
+from django import forms
 from django.contrib import admin
+from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
 
+from tracker.config import get_config
 from tracker.encoders.identities import add_encoder, publish_identity, revoke_encoder, run_with_redis
 from tracker.models import Encoder
+
+ROLE_HELP = (
+    "Where the machine sits in the video pipeline; the dashboard lists a room's machines in this order. "
+    "Collector: captures a source (camera, slides, audio) and reports no stream viewers play. "
+    "Mixer: mixes the sources into the programme; reports no viewer stream either. "
+    "Encoder: encodes the programme and reports the streams viewers play; degraded when its heartbeats "
+    "carry no playable stream for a while. "
+    "Endpoint: a streaming server or relay that serves viewers (Icecast, nginx-rtmp, a CDN edge); "
+    "expected to report playable streams too."
+)
+
+
+def room_choices() -> list[tuple[str, str]]:
+    """The configured rooms, as the config has them now (a reload adds or removes some)."""
+    return [("", "---------")] + [(name, f"{room.title} ({name})") for name, room in get_config().rooms.items()]
 
 
 @admin.register(Encoder)
@@ -13,6 +31,16 @@ class EncoderAdmin(admin.ModelAdmin):
     list_filter = ("room", "role")
     search_fields = ("name", "room")
     actions = ["revoke"]
+
+    def formfield_for_dbfield(self, db_field: models.Field, request: HttpRequest, **kwargs):
+        if db_field.name == "room":  # one of the configured rooms, never a typo
+            return forms.ChoiceField(
+                choices=room_choices, label="Room", help_text="A room of config.json and config.private.json."
+            )
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "role" and field is not None:
+            field.help_text = ROLE_HELP
+        return field
 
     def get_readonly_fields(self, request: HttpRequest, obj: Encoder | None = None):
         # A token is bound to its encoder and room: to move one, revoke and add.

@@ -29,9 +29,13 @@ PRIVATE_FILE = "config.private.json"
 
 ROOM_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
 # Room pages live at /<room>, so a room may not shadow the site's own paths.
-RESERVED_NAMES = frozenset({"tracker", "static", "ws", "admin", "api", "monitor", "graphs", "healthz", "readyz"})
+RESERVED_NAMES = frozenset(
+    {"tracker", "static", "ws", "admin", "api", "monitor", "graphs", "programme", "favicon.ico", "healthz", "readyz"}
+)
 PLACEHOLDER_SECRETS = frozenset({"change-me", "changeme", "secret", "xxx"})
 MIN_SECRET_LENGTH = 16
+# Any room may say `"enabled": false` to be left out everywhere (`"room": null` removes it too).
+ENABLED = "enabled"
 
 # Global keys with their default values; the default's type is the key's type.
 GLOBAL_DEFAULTS: dict[str, Any] = {
@@ -76,6 +80,8 @@ GLOBAL_DEFAULTS: dict[str, Any] = {
     "event-logo": "",
     "event-favicon": "",
     "event-accent": "",
+    # The event's time zone: pages and the dashboard show times in it ("": the first scheduled room's).
+    "event-timezone": "",
 }
 # Global settings a room may set for itself (after adding them to "default").
 ROOM_OVERRIDES = ("viewers-failing-clients", "viewers-failing-percent", "viewers-failing-seconds")
@@ -134,6 +140,15 @@ class SiteConfig:
     @property
     def grace(self) -> int:
         return self.settings["grace"]
+
+    @property
+    def timezone(self) -> str:
+        """The event's time zone, in which pages and the dashboard show times: `event-timezone`,
+        else that of the first room with a schedule, else UTC."""
+        zones = (
+            room.settings.get("schedule-timezone") for room in self.rooms.values() if room.settings.get("schedule")
+        )
+        return self.settings["event-timezone"] or next((zone for zone in zones if zone), "UTC")
 
 
 def read_commented_json(path: Path) -> dict[str, Any]:
@@ -228,6 +243,10 @@ def parse_config(main: dict[str, Any], private: dict[str, Any]) -> SiteConfig:
             raise ConfigError(
                 origin("config", key), f"must be a whole number from {low} to {high}", room="config", key=key
             )
+    zone = global_values["event-timezone"]
+    if zone and zone not in pytz.all_timezones_set:
+        where = origin("config", "event-timezone")
+        raise ConfigError(where, f"unknown time zone {zone!r}", room="config", key="event-timezone")
     if not ACCENT_COLOUR.match(global_values["event-accent"]):
         accent = origin("config", "event-accent")
         raise ConfigError(accent, "must be a colour like #0b63c5", room="config", key="event-accent")
@@ -261,8 +280,8 @@ def parse_config(main: dict[str, Any], private: dict[str, Any]) -> SiteConfig:
     check_apprise_urls(global_values["notify"], origin("config", "notify"), room="config")
     rooms: dict[str, Room] = {}
     for name, values in merged.items():
-        if name in ("config", "default"):
-            continue
+        if name in ("config", "default") or values is None:
+            continue  # null: a room of config.json removed by config.private.json
         if not ROOM_NAME.match(name):
             raise ConfigError(origin(name), "room names use letters, digits, '_' and '-' only", room=name)
         if name.lower() in RESERVED_NAMES:
@@ -270,9 +289,15 @@ def parse_config(main: dict[str, Any], private: dict[str, Any]) -> SiteConfig:
         if not isinstance(values, dict):
             raise ConfigError(origin(name), "must be an object", room=name)
         for key, value in values.items():
-            if key not in defaults:
+            if key == ENABLED:
+                check_type(origin(name, key), key, value, True, room=name)
+            elif key not in defaults:
                 raise ConfigError(origin(name, key), "is not in 'default'", room=name, key=key)
-            check_type(origin(name, key), key, value, defaults[key], room=name)
+            else:
+                check_type(origin(name, key), key, value, defaults[key], room=name)
+        if not values.get(ENABLED, True):
+            continue  # checked like any room, then left out: pages, API, dashboard, worker
+        values = {key: value for key, value in values.items() if key != ENABLED}
         room = rooms[name] = Room(name=name, settings=deep_merge(defaults, values))
         templates = room.settings.get("legacy-streams", {})
         if not isinstance(templates, dict):

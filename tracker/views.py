@@ -172,7 +172,7 @@ async def room_list(request: HttpRequest) -> JsonResponse:
         {
             "version": snapshot.version,
             "rooms": list(rooms.public_rooms(config.rooms, snapshot).values()),
-            "event": rooms.public_event(config.settings),
+            "event": rooms.public_event(config),
         }
     )
 
@@ -263,7 +263,7 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 
 @staff_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "tracker/dashboard.html")
+    return render(request, "tracker/dashboard.html", {"timezone": get_config().timezone})
 
 
 @lean

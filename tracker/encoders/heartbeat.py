@@ -32,7 +32,9 @@ METRICS = {
     "audio_level": (-200, 0, False),
     "silence": (0, 10**10, True),
 }
-STREAM_FIELDS = {"format", "url", "quality", "clients", "bitrate", "bandwidth", "language"}
+STREAM_FIELDS = {"format", "url", "quality", "clients", "bitrate", "bandwidth", "language", "mime"}
+# The media type browsers get for a stream, with its codec: "audio/mpeg", "audio/ogg; codecs=opus".
+MIME = re.compile(r"^[a-z]+/[a-z0-9.+-]{1,40}(; ?codecs=\"?[A-Za-z0-9.,+ -]{1,40}\"?)?\Z")
 # A stream's spoken language (a translation), as a BCP 47 tag: "en", "de", "pt-BR".
 LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,2}\Z")
 
@@ -119,11 +121,17 @@ def parse_stream(field: str, data: Any) -> dict[str, Any]:
         "format": check_format(f"{field}.format", data["format"]),
         "url": check_url(f"{field}.url", data["url"]),
         "clients": require_int(f"{field}.clients", data["clients"], low=0, high=MAX_CLIENTS),
-        "bitrate": require_int(f"{field}.bitrate", data["bitrate"], low=0, high=MAX_BITRATE),
+        # null: unknown (a server that announces none, before the agent measured it), never taken for 0.
+        "bitrate": None
+        if data["bitrate"] is None
+        else require_int(f"{field}.bitrate", data["bitrate"], low=0, high=MAX_BITRATE),
     }
     if "bandwidth" in data:  # measured by the streaming server (bytes out)
         stream["bandwidth"] = require_int(f"{field}.bandwidth", data["bandwidth"], low=0, high=MAX_BANDWIDTH)
-    stream["bandwidth"] = outgoing(stream)
+    if (bandwidth := outgoing(stream)) is not None:
+        stream["bandwidth"] = bandwidth
+    if "mime" in data:
+        stream["mime"] = require_str(f"{field}.mime", data["mime"], MIME, "must be a media type like audio/mpeg")
     if "quality" in data:
         stream["quality"] = require_str(
             f"{field}.quality", data["quality"], QUALITY, "must be 1-32 letters, digits, '_' or '-'"

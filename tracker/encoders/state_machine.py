@@ -137,7 +137,8 @@ class Record:
             return None
         return {
             "streams": [
-                {key: s[key] for key in ("format", "quality", "url", "language") if key in s} for s in self.streams
+                {key: s[key] for key in ("format", "quality", "url", "language", "mime") if key in s}
+                for s in self.streams
             ]
         }
 
@@ -222,14 +223,19 @@ class Transition:
         return json.dumps(dataclasses.asdict(self), sort_keys=True, separators=(",", ":"))
 
 
-def outgoing(stream: dict[str, Any]) -> int:
-    """A stream's outgoing bandwidth in bit/s: what its server measured, else clients * bitrate."""
-    return stream.get("bandwidth", stream["clients"] * stream["bitrate"])
+def outgoing(stream: dict[str, Any]) -> int | None:
+    """A stream's outgoing bandwidth in bit/s: what its server measured, else clients * bitrate
+    (None: unknown, when neither is known and someone listens)."""
+    if "bandwidth" in stream:
+        return stream["bandwidth"]
+    if stream["bitrate"] is None:
+        return None if stream["clients"] else 0
+    return stream["clients"] * stream["bitrate"]
 
 
 def stream_totals(streams: list[dict[str, Any]]) -> dict[str, int]:
-    """Clients and outgoing bandwidth summed over streams."""
-    return {"clients": sum(s["clients"] for s in streams), "bandwidth": sum(outgoing(s) for s in streams)}
+    """Clients and outgoing bandwidth summed over streams (an unknown bandwidth adds nothing)."""
+    return {"clients": sum(s["clients"] for s in streams), "bandwidth": sum(outgoing(s) or 0 for s in streams)}
 
 
 def empty_since(previous: Record | None, streams: list[dict[str, Any]], *, now: float) -> float | None:

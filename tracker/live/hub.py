@@ -18,8 +18,9 @@ Operators (few, so no mirror): each message is forwarded as published; an
 operator socket reads its own snapshot from Redis and resyncs the same way.
 
 Orders for particular sockets (close this encoder's, this operator's) are
-not here: they go through the Channels layer (tracker.socket_orders). The
-control channel here carries config reloads only.
+not here: they go through the Channels layer (tracker.socket_orders). Config
+reloads reach the process from start-up through tracker.live.config_reload,
+which calls the hub back.
 """
 
 from __future__ import annotations
@@ -198,7 +199,7 @@ class LiveHub:
             )
             try:
                 async with redis.pubsub(ignore_subscribe_messages=True) as pubsub:
-                    await pubsub.subscribe(store.live_channel(), store.ops_channel(), store.control_channel())
+                    await pubsub.subscribe(store.live_channel(), store.ops_channel())
                     # Subscribe first, then read: a change in between shows up
                     # in both and is dropped by its version.
                     await self._reload(redis)
@@ -240,12 +241,9 @@ class LiveHub:
     async def _route(self, redis: store.Redis, channel: str, data: str) -> None:
         if channel == store.live_channel():
             await self._apply(redis, json.loads(data))
-        elif channel == store.ops_channel():
-            if self.ops_listeners:  # every heartbeat comes here: parse only for someone
-                version = json.loads(data).get("version")  # None: a figure (the audience)
-                await self._each(self.ops_listeners, lambda listener: listener.push_ops(version, data))
-        elif reload.is_order(data):  # the control channel
-            reload.reload_now(why="reload_config")
+        elif self.ops_listeners:  # the ops channel: every heartbeat comes here, parse only for someone
+            version = json.loads(data).get("version")  # None: a figure (the audience)
+            await self._each(self.ops_listeners, lambda listener: listener.push_ops(version, data))
 
     async def config_changed(self) -> None:
         """Rooms were added, changed or removed: everyone gets a snapshot of the new set."""

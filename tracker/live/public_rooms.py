@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tracker.config import Room
+from tracker.config import Room, SiteConfig
 from tracker.encoders.state_machine import Record
 from tracker.encoders.store import Snapshot
 from tracker.live import room_state
@@ -18,15 +18,21 @@ PUBLIC_INFO = (
 )
 
 
-def public_event(settings: dict[str, Any]) -> dict[str, str]:
-    """The event's branding for the viewers' pages, from the global config."""
-    return {key: settings[f"event-{key}"] for key in ("name", "logo", "favicon", "accent")}
+def public_event(config: SiteConfig) -> dict[str, str]:
+    """The event's branding for the viewers' pages, from the global config, and its time zone
+    (pages show times in it by default)."""
+    return {
+        **{key: config.settings[f"event-{key}"] for key in ("name", "logo", "favicon", "accent")},
+        "timezone": config.timezone,
+    }
 
 
 def public_room(room: Room, reports: Reports, attrs: dict[str, Any]) -> dict[str, Any]:
     """The room as viewers see it: live or not, what can be played, who watches, what is on."""
     streams = [stream for report in reports.values() for stream in report["streams"]]
-    playable = sorted({(s["format"], s.get("quality", ""), s["url"], s.get("language", "")) for s in streams})
+    playable = sorted(
+        {(s["format"], s.get("quality", ""), s["url"], s.get("language", ""), s.get("mime", "")) for s in streams}
+    )
     nownext = attrs.get("nownext") or {}
     return {
         "name": room.name,
@@ -42,8 +48,10 @@ def public_room(room: Room, reports: Reports, attrs: dict[str, Any]) -> dict[str
         ),
         "viewers": attrs.get("viewers", 0),
         # A translation carries its language; the room's own streams have none.
+        # A stream's media type names its codec (Ogg/Opus is no MP3), where the encoder said it.
         "streams": [
-            {"format": f, "quality": q, "url": u, **({"language": lang} if lang else {})} for f, q, u, lang in playable
+            {"format": f, "quality": q, "url": u, **({"language": lang} if lang else {}), **({"mime": m} if m else {})}
+            for f, q, u, lang, m in playable
         ],
         "info": {key: room.settings[key] for key in PUBLIC_INFO if room.settings.get(key)},
         # What the operators tell the room's viewers ({"text", "at"}), or None.
@@ -98,5 +106,6 @@ def pick_stream(
     ]
     if not candidates:
         return None
-    best = min(candidates, key=lambda s: (s["clients"] + assigned.get(s["url"], 0), s["bitrate"], s["url"]))
-    return {"format": best["format"], "quality": best.get("quality", ""), "url": best["url"]}
+    best = min(candidates, key=lambda s: (s["clients"] + assigned.get(s["url"], 0), s["bitrate"] or 0, s["url"]))
+    chosen = {"format": best["format"], "quality": best.get("quality", ""), "url": best["url"]}
+    return {**chosen, "mime": best["mime"]} if "mime" in best else chosen

@@ -79,15 +79,17 @@ def room_figures(rooms: list[str], records: list[Record]) -> list[GaugeMetricFam
         GaugeMetricFamily(name, text, labels=["room"])
         for name, text in (
             ("streaming_room_clients", "Clients of the room's live encoders, as they report them."),
-            ("streaming_room_bitrate_bits", "Encoding bit/s of the room's live streams, summed."),
-            ("streaming_room_bandwidth_bits", "Outgoing bit/s to viewers of the room's live encoders."),
+            # Base units, as Prometheus wants them (promtool check metrics): bytes, not bits.
+            ("streaming_room_bitrate_bytes_per_second", "Encoding rate of the room's live streams, summed."),
+            ("streaming_room_bandwidth_bytes_per_second", "Outgoing rate to viewers of the room's live encoders."),
         )
     )
     for room in rooms:
         figures = [history.figures(record) for record in live_by_room[room]]
         live.add_metric([room], int(any(record.streams for record in live_by_room[room])))
-        for index, family in enumerate((clients, bitrate, bandwidth)):
-            family.add_metric([room], sum(f[index] for f in figures))
+        clients.add_metric([room], sum(f[0] for f in figures))
+        bitrate.add_metric([room], sum(f[1] for f in figures) / 8)
+        bandwidth.add_metric([room], sum(f[2] for f in figures) / 8)
     return [live, clients, bitrate, bandwidth]
 
 

@@ -16,6 +16,9 @@ DEFAULT_DAY_CHANGE = time(6, 0)
 _Span = tuple[str, datetime, datetime, str]
 
 
+UNAVAILABLE = "Programme unavailable"
+
+
 def with_fillers(
     events: Iterable[Event],
     *,
@@ -32,7 +35,10 @@ def with_fillers(
     talks = sorted((event for event in events if not event.generated), key=lambda event: (event.start, event.guid))
     today_start, today_end = day_bounds(programme_day(now, tz, day_change), tz, day_change)
     if not talks:
-        return [_filler("nothing-today", today_start, today_end, "Nothing today in this room", room or "")]
+        # A room's talks come from its schedule-key; a source has no room without
+        # talks, so none at all means the key matched nothing (or the source is
+        # empty): the programme is unknown, not empty. "Nothing today" would mislead.
+        return [_filler("unavailable", today_start, today_end, UNAVAILABLE, room or "")]
     first = talks[0]
     before_start = min(today_start, day_bounds(programme_day(first.start, tz, day_change), tz, day_change)[0])
     spans: list[_Span] = [("before", before_start, first.start, f"Starts {_when(first.start, tz)}")]

@@ -24,7 +24,8 @@ class Event:
     language: str = ""
     track: str = ""
     generated: bool = False
-    # What a generated event stands for ("before", "break", "end-of-day", "nothing-today", "after"); "" for talks.
+    # What a generated event stands for ("before", "break", "end-of-day", "nothing-today", "after",
+    # "unavailable": no talk of the room's schedule-key in the source); "" for talks.
     filler: str = ""
     # The source's own id of the talk (frab's number), for recording links; "" when it has none.
     id: str = ""

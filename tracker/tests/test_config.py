@@ -1,4 +1,7 @@
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -240,3 +243,67 @@ def test_a_room_may_set_when_its_viewers_are_failing_within_the_sites_ranges(tmp
     with pytest.raises(ConfigError) as error:
         load_config(write(tmp_path, json.dumps(main)))
     assert "room 'main': key 'viewers-failing-clients': must be a whole number from 1 to 100000" in str(error.value)
+
+
+def test_the_shipped_config_passes_check_config_in_production_mode(tmp_path, redis):
+    """As the README says to run it: init_config, then check_config, DEBUG unset (so an HTTPS site)."""
+    root = Path(__file__).resolve().parents[2]
+    (tmp_path / "config.json").write_text((root / "config.json").read_text())
+    env = {key: value for key, value in os.environ.items() if key != "DEBUG"}
+    env |= {"ROOMS_CONFIG_DIR": str(tmp_path), "SECRET_KEY": "production-like", "REDIS_URL": redis}
+
+    def manage(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=root, env=env, capture_output=True, text=True, timeout=60
+        )
+
+    created = manage("init_config")
+    checked = manage("check_config")
+
+    assert created.returncode == 0, created.stderr
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stderr == ""
+    assert load_config(tmp_path).secret  # the legacy endpoint is on, and still no http:// template is offered
+
+
+@pytest.mark.parametrize("removal", [None, {"enabled": False}, {"enabled": False, "title": "Kept aside"}])
+def test_the_private_file_removes_or_disables_a_room_of_config_json(tmp_path, removal):
+    main = site(main={"title": "Main"}, side={"title": "Side"})
+
+    config = load_config(write(tmp_path, main, json.dumps({"side": removal})))
+
+    assert list(config.rooms) == ["main"]
+
+
+def test_enabled_must_be_a_boolean_and_true_keeps_the_room(tmp_path):
+    main = site(main={}, side={})
+
+    assert list(load_config(write(tmp_path, main, json.dumps({"side": {"enabled": True}}))).rooms) == ["main", "side"]
+    with pytest.raises(ConfigError, match=r"config\.private\.json: room 'side': key 'enabled': must be a boolean"):
+        load_config(write(tmp_path, main, json.dumps({"side": {"enabled": "no"}})))
+
+
+def test_a_room_disabled_in_the_private_file_disappears_everywhere(use_config, client, admin_client):
+    use_config(**{"hall-2": {"enabled": False}})
+
+    home, monitor = client.get("/").content.decode(), client.get("/monitor").content.decode()
+    listed = [room["name"] for room in client.get("/tracker/api/rooms").json()["rooms"]]
+
+    assert 'data-room="example"' in home and 'data-room="example"' in monitor
+    assert "hall-2" not in home and "hall-2" not in monitor
+    assert listed == ["example"]
+    assert client.get("/hall-2").status_code == 404
+    assert client.get("/tracker/api/rooms/hall-2").status_code == 404
+    assert client.get("/tracker/api/rooms/hall-2/schedule.json").status_code == 404
+    assert "hall-2" not in admin_client.get("/tracker/dashboard/").content.decode()
+
+
+def test_the_event_timezone_is_checked_and_defaults_to_the_first_scheduled_rooms(tmp_path):
+    main = json.dumps({"default": {"schedule": "", "schedule-timezone": "UTC"}, "main": {}, "side": {}})
+    rooms = {"side": {"schedule": "/srv/programme.xml", "schedule-timezone": "Europe/Berlin"}}  # the first scheduled
+
+    assert load_config(write(tmp_path, main, json.dumps(rooms))).timezone == "Europe/Berlin"
+    chosen = {"config": {"event-timezone": "America/Toronto"}, **rooms}
+    assert load_config(write(tmp_path, main, json.dumps(chosen))).timezone == "America/Toronto"
+    with pytest.raises(ConfigError, match=r"key 'event-timezone': unknown time zone 'Mars/Base'"):
+        load_config(write(tmp_path, main, json.dumps({"config": {"event-timezone": "Mars/Base"}})))

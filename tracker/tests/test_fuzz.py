@@ -39,8 +39,8 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 # What the web process itself writes on its own every few seconds (its audience report, pushed-message
-# count, the stamp that says encoders can reach the tracker).
-OWN_BOOKKEEPING = {"streaming:audience", "streaming:stats:pushed", "streaming:intake"}
+# count, the stamp that says encoders can reach the tracker, its stamp as a follower of reload orders).
+OWN_BOOKKEEPING = {"streaming:audience", "streaming:stats:pushed", "streaming:intake", "streaming:processes"}
 STREAM = stream("https://cdn.example/hd.m3u8", quality="hd")
 # Its own name: the site's database outlives the module (other tests empty it when they start).
 ENCODER = f"fuzz-{uuid.uuid4().hex[:8]}"

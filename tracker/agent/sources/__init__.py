@@ -49,8 +49,8 @@ def build_sources(entries: list[Any], *, timeout: float, clock: Clock = time.mon
             raise ConfigError(f"{where}: another source is already named {name!r}")
         names.add(name)
         source_timeout = options.number("timeout", timeout, low=0.1, high=60) if "timeout" in module.KEYS else timeout
-        if module is hls_probe:
-            sources.append(hls_probe.from_config(options, name=name, timeout=source_timeout, clock=clock))
+        if module in (hls_probe, icecast, nginx_rtmp):  # they measure over time
+            sources.append(module.from_config(options, name=name, timeout=source_timeout, clock=clock))
         else:
             sources.append(module.from_config(options, name=name, timeout=source_timeout))
     return sources

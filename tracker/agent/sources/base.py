@@ -60,9 +60,10 @@ class Stream:
     format: str
     url: str
     clients: int
-    bitrate: int  # bit/s the stream is encoded at
+    bitrate: int | None  # bit/s the stream is encoded at; None: unknown (sent as null, never as 0)
     quality: str | None = None
     bandwidth: int | None = None  # bit/s going out to viewers, when the server measures it
+    mime: str | None = None  # the media type browsers get, with its codec: 'audio/ogg; codecs=opus'
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -75,6 +76,8 @@ class Stream:
             body["quality"] = self.quality
         if self.bandwidth is not None:
             body["bandwidth"] = self.bandwidth
+        if self.mime:
+            body["mime"] = self.mime
         return body
 
 
@@ -89,6 +92,43 @@ class Source(Protocol):
 
 
 Clock = Callable[[], float]
+
+
+class Rates:
+    """Bit/s from a byte counter a server keeps, measured between the moments it moved.
+
+    Per key (a mount, a stream): None until the counter has moved twice in
+    our sight (the first move only marks a moment: the count before it may
+    be older than our first look), or again when it went back (the publisher
+    reconnected and the server counts anew); then 8 x the bytes added over
+    the seconds between two moves. Icecast adds up its counters every few
+    seconds only: a counter unchanged for less than `hold` seconds keeps its
+    last rate; after that (at once with hold 0, for servers that count every
+    packet) it is 0.
+    """
+
+    def __init__(self, clock: Clock, *, hold: float = 0) -> None:
+        self.clock, self.hold = clock, hold
+        # key -> (when it last moved or was first seen, its count then, the rate, whether that was a move)
+        self.last: dict[str, tuple[float, int, int | None, bool]] = {}
+
+    def rate(self, key: str, count: int) -> int | None:
+        now = self.clock()
+        before = self.last.get(key)
+        if before is None or count < before[1] or now <= before[0]:
+            self.last[key] = (now, count, None, False)
+            return None
+        moved_at, last_count, last_rate, was_move = before
+        if count == last_count:
+            return last_rate if now - moved_at < self.hold else 0
+        rate = round((count - last_count) * 8 / (now - moved_at)) if was_move or not self.hold else None
+        self.last[key] = (now, count, rate, True)
+        return rate
+
+    def keep_only(self, keys: set[str]) -> None:
+        """Forget counters no longer listed: one that returns starts over."""
+        for key in self.last.keys() - keys:
+            del self.last[key]
 
 
 def clean_quality(text: str) -> str | None:

@@ -15,9 +15,9 @@ MAX_BYTES = 4 * 1024 * 1024  # a status page is kilobytes; anything bigger is th
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def fetch(url: str, *, timeout: float) -> bytes:
+def fetch(url: str, *, timeout: float, headers: dict[str, str] | None = None) -> bytes:
     """The body at `url`; raises SourceError with a reason a person can act on."""
-    request = urllib.request.Request(url, headers={"User-Agent": "encoder-agent"})
+    request = urllib.request.Request(url, headers={"User-Agent": "encoder-agent", **(headers or {})})
     try:
         with _opener.open(request, timeout=timeout) as response:
             body = response.read(MAX_BYTES + 1)

@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import json
 import logging
-from dataclasses import dataclass, field
+import time
+import xml.etree.ElementTree as ET
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .base import Options, SourceError, Stream, check_expected, clean_quality, fill, to_int
+import defusedxml.ElementTree
+from defusedxml import DefusedXmlException
+
+from .base import (
+    Clock,
+    ConfigError,
+    Options,
+    Rates,
+    SourceError,
+    Stream,
+    check_expected,
+    clean_quality,
+    fill,
+    to_int,
+)
 from .fetch import fetch
 
 log = logging.getLogger("tracker.agent")
@@ -28,6 +47,24 @@ CONTENT_TYPES = {
     "video/webm": "webm",
     "video/mp4": "mp4",
 }
+# ...and the media type browsers are handed, so a player never takes Opus for MP3.
+MEDIA_TYPES = {"audio/mp3": "audio/mpeg", "audio/aacp": "audio/aac", "application/ogg": "audio/ogg"}
+# Icecast names an Ogg stream's codec in `subtype` ("Opus", "Vorbis", "FLAC"; several for Ogg video).
+OGG_CODECS = {"opus": "opus", "vorbis": "vorbis", "flac": "flac"}
+
+
+# Icecast adds up a mount's byte counters every 5 s or so: a counter still for
+# longer than this means no bytes came.
+COUNTER_HOLD_SECONDS = 12
+
+
+def media_type(content_type: str, subtype: str) -> str:
+    """'audio/ogg; codecs=opus' for an Ogg/Opus mount, 'audio/mpeg' for MP3, and so on."""
+    mime = MEDIA_TYPES.get(content_type, content_type)
+    if content_type == "audio/opus":
+        return "audio/ogg; codecs=opus"  # Icecast's name for Ogg/Opus in some setups
+    codec = OGG_CODECS.get(subtype.strip().lower())
+    return f"{mime}; codecs={codec}" if mime == "audio/ogg" and codec else mime
 
 
 @dataclass
@@ -40,8 +77,17 @@ class IcecastSource:
     is a loopback name (Debian's default is localhost), since no viewer can
     open such a URL. Mounts named in `expect` are reported as an error while
     Icecast does not list them, which it does when their source is gone.
-    Icecast only repeats the bitrate a source announces, so the bandwidth is
-    left to the tracker (clients x bitrate).
+    Icecast only repeats the bitrate a source announces (ffmpeg announces
+    none). Given its admin password (`admin_password_file`), the agent reads
+    /admin/stats too and measures each mount's bitrate from the bytes its
+    source sent (`total_bytes_read`) and the bandwidth from the bytes sent to
+    listeners (`total_bytes_sent`), between two polls; otherwise a bitrate
+    nobody announced is reported as unknown (null), never as 0.
+
+    Each mount is one quality: /live.mp3 and /live.opus share the stem
+    `live`, so both become `live-mp3` and `live-opus` (a quality is what a
+    viewer chooses, and one stream API answer must not alternate between two
+    codecs).
     """
 
     name: str
@@ -51,9 +97,17 @@ class IcecastSource:
     format: str | None = None  # None: from the mount's content type
     quality: str = "{stem}"  # the mount name without extension: /hd.webm -> hd
     mounts: list[str] | None = None  # only these mounts (e.g. ["/live.mp3"]); None: all
-    bitrate: int = 0  # bit/s, when the source announces none
+    bitrate: int = 0  # bit/s, when the source announces none (0: measure it, or unknown)
     expect: list[str] = field(default_factory=list)  # mounts that must have a source, e.g. ["/live.mp3"]
+    admin_user: str = "admin"
+    admin_password: str | None = None  # from admin_password_file: /admin/stats gives byte counters
+    clock: Clock = time.monotonic
     _local_host: str | None = field(default=None, init=False)  # the loopback <hostname> warned about
+    _rates: Rates = field(init=False)
+    _counters_problem: str = field(default="", init=False)  # why /admin/stats could not be read, as logged
+
+    def __post_init__(self) -> None:
+        self._rates = Rates(self.clock, hold=COUNTER_HOLD_SECONDS)
 
     def collect(self) -> list[Stream]:
         body = fetch(self.url, timeout=self.timeout)
@@ -76,7 +130,9 @@ class IcecastSource:
             raise SourceError("status-json.xsl: icestats.source is neither an object nor a list")
         mounts = [mount for mount in mounts if isinstance(mount, dict)]
         self.check_hostname(stats, mounts)
-        streams = [stream for stream in map(self.stream, mounts) if stream is not None]
+        counters = self.counters_if_readable() if self.admin_password else {}
+        streams = [stream for mount in mounts if (stream := self.stream(mount, counters)) is not None]
+        streams = one_quality_per_mount(streams)
         listed = {urlsplit(str(mount.get("listenurl", ""))).path: "" for mount in mounts}
         # Icecast lists a mount only while a source feeds it.
         return check_expected(streams, expect=self.expect, seen=listed, what="mount", absent="has no source")
@@ -100,7 +156,38 @@ class IcecastSource:
             log.info("source %s: Icecast's <hostname> is now %s", self.name, host)
         self._local_host = local
 
-    def stream(self, mount: dict[str, Any]) -> Stream | None:
+    def counters_if_readable(self) -> dict[str, tuple[int, int]]:
+        """The byte counters, or none (bitrates unknown) while /admin/stats fails: logged once per reason."""
+        try:
+            counters = self.byte_counters()
+        except SourceError as exc:
+            if exc.reason != self._counters_problem:
+                log.warning("source %s: cannot measure bitrates, reporting them unknown: %s", self.name, exc.reason)
+            self._counters_problem = exc.reason
+            return {}
+        if self._counters_problem:
+            log.info("source %s: measuring bitrates again", self.name)
+        self._counters_problem = ""
+        return counters
+
+    def byte_counters(self) -> dict[str, tuple[int, int]]:
+        """Mount -> (bytes read from its source, bytes sent to listeners), from /admin/stats."""
+        parts = urlsplit(self.url)
+        credentials = base64.b64encode(f"{self.admin_user}:{self.admin_password}".encode()).decode()
+        url = f"{parts.scheme}://{parts.netloc}/admin/stats"
+        body = fetch(url, timeout=self.timeout, headers={"Authorization": f"Basic {credentials}"})
+        try:
+            root = defusedxml.ElementTree.fromstring(body, forbid_dtd=True)
+        except (DefusedXmlException, ET.ParseError) as exc:
+            raise SourceError(f"/admin/stats is not Icecast's stats XML ({type(exc).__name__})") from None
+        counters = {}
+        for mount in root.iterfind("source"):
+            read, sent = mount.findtext("total_bytes_read"), mount.findtext("total_bytes_sent")
+            counters[str(mount.get("mount"))] = (to_int(read), to_int(sent))
+        self._rates.keep_only({f"{mount} {what}" for mount in counters for what in ("read", "sent")})
+        return counters
+
+    def stream(self, mount: dict[str, Any], counters: dict[str, tuple[int, int]]) -> Stream | None:
         listenurl = mount.get("listenurl")
         if not isinstance(listenurl, str):
             return None
@@ -114,7 +201,31 @@ class IcecastSource:
         name = path.lstrip("/")
         url = fill(self.public_url, mount=name) if self.public_url else listenurl
         quality = clean_quality(fill(self.quality, mount=name, stem=name.rsplit(".", 1)[0]))
-        return Stream(fmt, url, to_int(mount.get("listeners")), announced_bitrate(mount) or self.bitrate, quality)
+        bitrate: int | None = announced_bitrate(mount) or self.bitrate or None
+        bandwidth = None
+        if path in counters:
+            read, sent = counters[path]
+            measured = self._rates.rate(f"{path} read", read)
+            bandwidth = self._rates.rate(f"{path} sent", sent)
+            bitrate = bitrate or measured or None  # 0 measured: nothing came lately, so unknown
+        mime = media_type(content_type, str(mount.get("subtype", ""))) if self.format is None else None
+        return Stream(fmt, url, to_int(mount.get("listeners")), bitrate, quality, bandwidth, mime)
+
+
+def one_quality_per_mount(streams: list[Stream]) -> list[Stream]:
+    """Mounts that would share a format and quality (/live.mp3, /live.opus) get their extension added."""
+    shared = Counter((stream.format, stream.quality) for stream in streams)
+    return [
+        stream
+        if shared[(stream.format, stream.quality)] == 1
+        else replace(stream, quality=clean_quality(f"{stream.quality or ''}-{extension(stream.url)}"))
+        for stream in streams
+    ]
+
+
+def extension(url: str) -> str:
+    name = urlsplit(url).path.rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[1] if "." in name else name
 
 
 def announced_bitrate(mount: dict[str, Any]) -> int:
@@ -134,7 +245,14 @@ def announced_bitrate(mount: dict[str, Any]) -> int:
     return to_int(mount.get("audio_bitrate"))
 
 
-def from_config(options: Options, *, name: str, timeout: float) -> IcecastSource:
+def from_config(options: Options, *, name: str, timeout: float, clock: Clock = time.monotonic) -> IcecastSource:
+    password_file = options.text("admin_password_file")
+    password = None
+    if password_file is not None:
+        try:
+            password = Path(password_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{options.where}: 'admin_password_file' cannot be read: {exc.strerror}") from None
     return IcecastSource(
         name=name,
         url=options.url("url", required=True) or "",
@@ -145,6 +263,9 @@ def from_config(options: Options, *, name: str, timeout: float) -> IcecastSource
         mounts=options.names("mounts"),
         bitrate=int(options.number("bitrate", 0, low=0, high=100e9)),
         expect=["/" + mount.lstrip("/") for mount in options.names("expect") or []],
+        admin_user=options.text("admin_user", "admin") or "admin",
+        admin_password=password,
+        clock=clock,
     )
 
 
@@ -157,4 +278,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-KEYS = {"url", "public_url", "format", "quality", "mounts", "bitrate", "expect", "timeout"}
+KEYS = {
+    *("url", "public_url", "format", "quality", "mounts", "bitrate", "expect", "timeout"),
+    *("admin_user", "admin_password_file"),
+}

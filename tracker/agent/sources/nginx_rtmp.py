@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
 import defusedxml.ElementTree
 from defusedxml import DefusedXmlException
 
-from .base import Options, SourceError, Stream, check_expected, clean_quality, fill, origin, to_int
+from .base import Clock, Options, Rates, SourceError, Stream, check_expected, clean_quality, fill, origin, to_int
 from .fetch import fetch
 
 
@@ -24,6 +25,14 @@ class NginxRtmpSource:
     `bw_out` what goes out to the RTMP players: its bandwidth. Streams named in
     `expect` ("app/name") are reported as errors when absent, without a
     publisher, or receiving 0 bit/s.
+
+    nginx-rtmp works `bw_in` out every 10 s, so for up to 10 s after a
+    publisher (re)connects it says 0 bit/s while the stream plays. Its byte
+    counter (`bytes_in`) moves at once: a stream whose counter grew since the
+    last poll is receiving, at the rate the counter shows; one seen for the
+    first time (a publisher just back) has an unknown rate, not 0, so it is
+    well as soon as its publisher is back, and silent only if its counter
+    then stands still.
     """
 
     name: str
@@ -34,6 +43,11 @@ class NginxRtmpSource:
     quality: str = "{name}"
     applications: list[str] | None = None  # None: all
     expect: list[str] = field(default_factory=list)  # "app/name" of streams that must be live
+    clock: Clock = time.monotonic
+    _rates: Rates = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._rates = Rates(self.clock)
 
     def collect(self) -> list[Stream]:
         body = fetch(self.url, timeout=self.timeout)
@@ -54,12 +68,17 @@ class NginxRtmpSource:
                 continue
             for stream in application.iterfind("live/stream"):
                 name = stream.findtext("name", "")
-                bitrate = to_int(stream.findtext("bw_in"))
+                bitrate: int | None = to_int(stream.findtext("bw_in"))
                 # A stream element stays while players wait for a publisher that left.
                 if stream.find("publishing") is None:
                     seen[f"{app}/{name}"] = "has no publisher"
                     continue
-                seen[f"{app}/{name}"] = "" if bitrate else "receives 0 bit/s"
+                measured = self._rates.rate(f"{app}/{name}", to_int(stream.findtext("bytes_in")))
+                if not bitrate:
+                    # bw_in not worked out yet: the counter tells; on first sight (a publisher
+                    # that has just connected, maybe before its first byte) nobody can: unknown.
+                    bitrate = measured
+                seen[f"{app}/{name}"] = "" if bitrate != 0 else "receives 0 bit/s"
                 players = max(0, to_int(stream.findtext("nclients")) - 1)  # minus the publisher
                 streams.append(
                     Stream(
@@ -71,10 +90,11 @@ class NginxRtmpSource:
                         to_int(stream.findtext("bw_out")),
                     )
                 )
+        self._rates.keep_only({key for key, problem in seen.items() if problem != "has no publisher"})
         return check_expected(streams, expect=self.expect, seen=seen, what="stream")
 
 
-def from_config(options: Options, *, name: str, timeout: float) -> NginxRtmpSource:
+def from_config(options: Options, *, name: str, timeout: float, clock: Clock = time.monotonic) -> NginxRtmpSource:
     url = options.url("url", required=True) or ""
     return NginxRtmpSource(
         name=name,
@@ -86,6 +106,7 @@ def from_config(options: Options, *, name: str, timeout: float) -> NginxRtmpSour
         quality=options.text("quality", "{name}") or "",
         applications=options.names("applications"),
         expect=options.names("expect") or [],
+        clock=clock,
     )
 
 

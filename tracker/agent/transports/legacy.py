@@ -37,8 +37,8 @@ def legacy_stats(streams: list[dict[str, Any]]) -> dict[str, int]:
     for stream in streams:
         figures = {
             "clients": stream["clients"],
-            "bitrate": stream.get("bandwidth", stream["clients"] * stream["bitrate"]),
-            "cbitrate": stream["clients"] * stream["bitrate"],
+            "bitrate": stream.get("bandwidth", stream["clients"] * (stream["bitrate"] or 0)),
+            "cbitrate": stream["clients"] * (stream["bitrate"] or 0),  # the form has no "unknown"
         }
         name = original_name(stream)
         for figure, value in figures.items():

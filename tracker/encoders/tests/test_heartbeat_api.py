@@ -56,6 +56,29 @@ async def test_heartbeat_measured_bandwidth_is_kept_apart_from_encoding_bitrate(
     assert record["totals"] == {"clients": 3, "bandwidth": 5000}
 
 
+async def test_heartbeat_unknown_bitrate_stays_unknown_and_the_media_type_reaches_viewers(
+    send, async_client, redis_client
+):
+    opus = stream(url="https://cdn.example/live.opus", format="audio", quality="live-opus", bitrate=None)
+    response = await send(beat(streams=[{**opus, "mime": "audio/ogg; codecs=opus"}]))
+
+    record = json.loads(redis_client.hget("streaming:records", "example/enc-1"))
+    room = (await async_client.get("/tracker/api/rooms/example")).json()
+    chosen = (await async_client.get("/tracker/api/rooms/example/stream?format=audio")).json()
+    assert response.status_code == 200
+    assert record["streams"][0]["bitrate"] is None  # never taken for 0
+    assert "bandwidth" not in record["streams"][0]  # 3 listeners x unknown: unknown
+    assert room["streams"] == [
+        {
+            "format": "audio",
+            "quality": "live-opus",
+            "url": "https://cdn.example/live.opus",
+            "mime": "audio/ogg; codecs=opus",
+        }
+    ]
+    assert chosen["mime"] == "audio/ogg; codecs=opus"
+
+
 async def test_heartbeat_interval_defaults_to_ten(send, async_client):
     body = beat()
     del body["interval"]
@@ -110,6 +133,9 @@ async def test_heartbeat_for_unknown_room_is_404(send, async_client, redis_clien
         (beat(interval=0), "interval"),
         (beat(streams=[stream(bandwidth=-1)]), "streams[0].bandwidth"),
         (beat(streams=[stream(bandwidth=1.5)]), "streams[0].bandwidth"),
+        (beat(streams=[stream(mime="audio")]), "streams[0].mime"),
+        (beat(streams=[stream(mime="audio/ogg; x=<b>")]), "streams[0].mime"),
+        (beat(streams=[stream(mime=5)]), "streams[0].mime"),
         (beat(interval=301), "interval"),
         (beat(interval="10"), "interval"),
         (beat(interval=True), "interval"),

@@ -218,23 +218,6 @@ async def wait_for_redis(redis: store.Redis, shutdown: Shutdown) -> bool:
             await shutdown.pause(1)
 
 
-async def follow_config() -> None:
-    """Reload when `manage.py reload_config` says so (SIGHUP reloads this process alone)."""
-    while True:
-        client = store.connect(socket_timeout=None)  # a subscription idles by design
-        try:
-            async with client.pubsub(ignore_subscribe_messages=True) as pubsub:
-                await pubsub.subscribe(store.control_channel())
-                async for message in pubsub.listen():
-                    if reload.is_order(message["data"]):
-                        reload.reload_now(why="reload_config")
-        except RedisError as exc:
-            logger.warning("config reload orders cannot reach redis: %s", exc)
-            await asyncio.sleep(1)
-        finally:
-            await client.aclose()
-
-
 async def config_changed(redis: store.Redis) -> None:
     """New rooms get their alert group and their schedule at once, not at the next sync."""
     try:
@@ -260,7 +243,8 @@ async def run() -> None:
     except Stopped:
         return
     count = await copy_identities_to_redis(redis)
-    logger.info("worker started; %d encoder tokens loaded", count)
+    indexed = await store.index_rooms(redis)
+    logger.info("worker started; %d encoder tokens loaded, %d records newly indexed by room", count, indexed)
     schedules_redis, alerts_redis = store.connect(), store.connect(socket_timeout=None)  # alerts block on reads
     jobs = [
         asyncio.create_task(supervised(name, job, shutdown))
@@ -275,7 +259,7 @@ async def run() -> None:
     # because the event loop keeps only weak references to its tasks.)
     cut_short_jobs = [
         asyncio.create_task(supervised("schedules", lambda: schedules_forever(schedules_redis), shutdown)),
-        asyncio.create_task(supervised("config reloads", follow_config, shutdown)),
+        asyncio.create_task(supervised("config reloads", lambda: reload.follow_orders("worker"), shutdown)),
     ]
     await shutdown.requested.wait()
     logger.info("worker stopping: finishing the current steps")

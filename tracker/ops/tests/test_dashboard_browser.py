@@ -1,6 +1,7 @@
 """The operators' dashboard in a real Chromium against real daphne and worker."""
 
 import json
+import re
 import time
 
 import pytest
@@ -138,3 +139,36 @@ def test_dashboard_shows_the_audience_as_it_changes(site: Site, page: Page):
         # Unversioned audience figures (tracker.live.audience): the page takes each as it comes.
         expect(audience).to_have_text("1 tab on this site · 1 reporting: 1 playing", timeout=8000)
     expect(audience).to_have_text("no tabs on this site", timeout=8000)
+
+
+def test_dashboard_shows_every_time_in_the_event_zone(site_env, tmp_path, page: Page):
+    """The laptop's zone (UTC here) is not the event's: the next talk, a silence and the header all say the event's."""
+    import asyncio
+    import threading
+
+    from testing.processes import TEST_CONFIG_DIR, TEST_SECRET
+    from tracker.encoders import store
+
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "config.json").write_text((TEST_CONFIG_DIR / "config.json").read_text())
+    private = {"config": {"secret": TEST_SECRET, "event-timezone": "Pacific/Kiritimati"}}  # UTC+14
+    (config / "config.private.json").write_text(json.dumps(private))
+    talk = {"title": "Keynote", "start": "2026-12-27T09:00:00+00:00", "end": "2026-12-27T10:00:00+00:00"}
+
+    async def put_on_stage() -> None:
+        redis = store.connect()
+        await store.set_room_attr(redis, "example", "nownext", {"now": None, "next": talk})
+        await redis.aclose()
+
+    with running({**site_env, "ROOMS_CONFIG_DIR": str(config)}, tmp_path) as site:
+        log_in(site, page)
+        expect(page.locator('tbody[data-room="example"]')).to_be_visible()
+        thread = threading.Thread(target=asyncio.run, args=(put_on_stage(),))  # Playwright owns this loop
+        thread.start()
+        thread.join()
+
+        # 09:00 UTC is 23:00 in Kiritimati (in the browser's own locale: "11:00 PM" in en-US).
+        next_talk = page.locator('tbody[data-room="example"] .nownext')
+        expect(next_talk).to_have_text(re.compile(r"^Next (23:00|11:00\sPM): Keynote$"), timeout=5000)
+        expect(page.locator("header .zone")).to_have_text("Times in Pacific/Kiritimati")

@@ -82,6 +82,31 @@ def test_order_keeps_config_order_among_equal_rooms_and_puts_empty_rooms_last(mo
     assert [(r["room"]["name"], r["state"]) for r in ordered] == [("r2", "up"), ("r1", "up"), ("empty", "empty")]
 
 
+def test_a_room_with_a_schedule_problem_comes_after_encoder_problems_and_before_healthy_rooms(model, page):
+    rooms = [{"name": n} for n in ("fine", "late-room", "no-key", "broken-feed", "ok-schedule")]
+    records = [encoder("cam", "up", room="fine"), encoder("cam", "late", since=5, room="late-room")]
+    schedules = {
+        "no-key": {"events": 0, "key": "Hall 9", "names": ["Saal 1"], "ok_at": 1},
+        "broken-feed": {"error": "HTTP 500", "error_at": 1, "events": 3},
+        "ok-schedule": {"events": 12, "ok_at": 1},
+    }
+
+    troubled = page.evaluate("(s) => [...window.model.scheduleTrouble(s)]", schedules)
+    ordered = page.evaluate(
+        "([rooms, records, s]) => window.model.orderRooms(rooms, records, {}, window.model.scheduleTrouble(s))",
+        [rooms, records, schedules],
+    )
+
+    assert sorted(troubled) == ["broken-feed", "no-key"]
+    assert [(r["room"]["name"], r["state"]) for r in ordered] == [
+        ("late-room", "late"),
+        ("no-key", "empty"),
+        ("broken-feed", "empty"),
+        ("fine", "up"),
+        ("ok-schedule", "empty"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("seconds", "text"),
     [

@@ -1,3 +1,6 @@
+import shutil
+import subprocess
+
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -27,8 +30,8 @@ async def test_metrics_from_allowed_address_in_prometheus_format(async_client):
     assert figures['streaming_encoders{state="up"}'] == 1
     assert figures['streaming_encoders{state="down"}'] == 0
     assert figures['streaming_room_clients{room="example"}'] == 7
-    assert figures['streaming_room_bitrate_bits{room="example"}'] == 3000
-    assert figures['streaming_room_bandwidth_bits{room="example"}'] == 21000  # 7 clients x 3000
+    assert figures['streaming_room_bitrate_bytes_per_second{room="example"}'] == 375  # 3000 bit/s
+    assert figures['streaming_room_bandwidth_bytes_per_second{room="example"}'] == 2625  # 7 clients x 3000 bit/s
     assert figures['streaming_room_live{room="example"}'] == 1
     assert figures['streaming_room_live{room="hall-2"}'] == 0
     assert "# TYPE streaming_heartbeats_total counter" in text
@@ -41,9 +44,9 @@ async def test_metrics_bandwidth_is_what_goes_out_not_the_encoding_bitrate(async
 
     figures = samples((await async_client.get("/tracker/metrics")).content.decode())
 
-    assert figures['streaming_room_bitrate_bits{room="example"}'] == 2_000_000
-    assert figures['streaming_room_bandwidth_bits{room="example"}'] == 9_000_000
-    assert figures['streaming_room_bandwidth_bits{room="hall-2"}'] == 0
+    assert figures['streaming_room_bitrate_bytes_per_second{room="example"}'] == 250_000
+    assert figures['streaming_room_bandwidth_bytes_per_second{room="example"}'] == 1_125_000
+    assert figures['streaming_room_bandwidth_bytes_per_second{room="hall-2"}'] == 0
 
 
 async def test_metrics_counts_heartbeats(encoder_token, async_client):
@@ -93,3 +96,14 @@ async def test_metrics_show_how_long_ago_a_worker_was_alive(async_client):
     assert "# TYPE streaming_worker_seen_seconds_ago gauge" in before
     assert "streaming_worker_seen_seconds_ago" not in samples(before)  # no worker ever ran
     assert 42 <= samples(after)["streaming_worker_seen_seconds_ago"] < 43
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="needs promtool (Debian: apt-get install prometheus)")
+async def test_metrics_pass_promtool_check_metrics(async_client):
+    await report("example", "cam", STREAM)
+    await report("hall-2", "unknown-rate", stream("https://a/y.ogg", format="audio", clients=2, bitrate=None))
+
+    text = (await async_client.get("/tracker/metrics")).content.decode()
+    checked = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True, timeout=30)
+
+    assert checked.returncode == 0, checked.stdout + checked.stderr

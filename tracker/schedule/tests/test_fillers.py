@@ -104,11 +104,11 @@ def test_with_fillers_after_last_talk_covers_now() -> None:
     assert (after.filler, after.start) == ("after", a.end) and after.start <= now < after.end
 
 
-def test_with_fillers_no_talks_is_nothing_today() -> None:
+def test_with_fillers_no_talks_at_all_is_programme_unavailable_not_nothing_today() -> None:
     events = with_fillers([], now=utc(2024, 5, 1, 12), timezone=BERLIN, room="Saal 1")
 
-    assert [(e.filler, e.start, e.end, e.room) for e in events] == [
-        ("nothing-today", utc(2024, 5, 1, 4), utc(2024, 5, 2, 4), "Saal 1")
+    assert [(e.filler, e.title, e.start, e.end, e.room) for e in events] == [
+        ("unavailable", "Programme unavailable", utc(2024, 5, 1, 4), utc(2024, 5, 2, 4), "Saal 1")
     ]
 
 

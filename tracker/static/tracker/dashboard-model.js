@@ -35,6 +35,20 @@ export function worstState(records) {
   return worst;
 }
 
+// Rooms whose schedule has a setup problem (a fetch error, or a schedule-key
+// that matched nothing): schedules is the ops feed's room -> status.
+export function scheduleTrouble(schedules) {
+  return new Set(
+    Object.entries(schedules || {})
+      .filter(([, status]) => status.error || (status.events === 0 && status.names))
+      .map(([name]) => name),
+  );
+}
+
+// A room with a setup problem comes after the rooms with encoder problems and
+// before the healthy ones, even with no encoder: its problem is shown with it.
+const SETUP_PROBLEM = severity("late") + 0.5;
+
 // A room's own state, judged by the server (tracker/live/room_state.py),
 // worst first: the room is the unit of truth, its encoders' states sit under it.
 export const ROOM_STATES = ["off-air-talk", "viewers-failing", "format-lost", "redundancy-lost", "no-encoders", "on-air", "off-air"];
@@ -61,10 +75,11 @@ export function roomProblem(state) {
 }
 
 // rooms: [{name, ...}] in config order; records: encoder records of any room;
-// states: room -> the server's judgement ({state, ...}).
+// states: room -> the server's judgement ({state, ...}); troubled: names of
+// rooms with a schedule setup problem (scheduleTrouble).
 // Returns [{room, state, roomState, encoders}] worst room first (by the room's
-// own state, then its worst encoder), each room's encoders sorted.
-export function orderRooms(rooms, records, states = {}) {
+// own state, then its worst encoder or setup problem), each room's encoders sorted.
+export function orderRooms(rooms, records, states = {}, troubled = new Set()) {
   const grouped = new Map(rooms.map((room, index) => [room.name, { room, index, encoders: [] }]));
   records.forEach((record) => grouped.get(record.room)?.encoders.push(record));
   const entries = [...grouped.values()].map((entry) => {
@@ -77,9 +92,10 @@ export function orderRooms(rooms, records, states = {}) {
     const worstB = b.encoders[0];
     const sinceA = worstA && PROBLEMS.has(worstA.state) ? worstA.since : Infinity;
     const sinceB = worstB && PROBLEMS.has(worstB.state) ? worstB.since : Infinity;
+    const rank = (entry) => Math.min(severity(entry.state), troubled.has(entry.room.name) ? SETUP_PROBLEM : Infinity);
     return (
       roomRank(a.roomState) - roomRank(b.roomState) ||
-      severity(a.state) - severity(b.state) ||
+      rank(a) - rank(b) ||
       (sinceA === sinceB ? 0 : sinceA - sinceB) ||
       a.index - b.index
     );
@@ -148,9 +164,10 @@ export function plural(count, word) {
 export function streamText(stream) {
   const parts = [[stream.format, stream.quality].filter(Boolean).join(" ")];
   parts.push(plural(stream.clients || 0, "client"));
-  parts.push(`encoding ${rate(stream.bitrate || 0)}`);
+  const known = typeof stream.bitrate === "number"; // null: the server announced none, not 0
+  parts.push(`encoding ${known ? rate(stream.bitrate) : "unknown"}`);
   if (typeof stream.bandwidth === "number") parts.push(`out ${rate(stream.bandwidth)}`);
-  else if (stream.clients) parts.push(`out ≈ ${rate(stream.clients * (stream.bitrate || 0))}`);
+  else if (stream.clients && known) parts.push(`out ≈ ${rate(stream.clients * stream.bitrate)}`);
   return parts.join(" · ");
 }
 

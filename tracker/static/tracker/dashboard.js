@@ -6,7 +6,7 @@
 // changed and moves only the rows that are out of place (worst first,
 // dashboard-model.js decides).
 import { el, fromTemplate, setClass, setHidden, setText } from "../common/dom.js";
-import { hourMinute, nowMs, setServerTime } from "../common/clock.js";
+import { clockTime, nowMs, setServerTime } from "../common/clock.js";
 import * as M from "./dashboard-model.js";
 import { connectFeed, feedUrl } from "./feed.js";
 
@@ -59,7 +59,8 @@ let offlineSince = Date.now() / 1000;
 // Seconds on the server's clock (common/clock.js), as the records count them.
 const now = () => nowMs() / 1000;
 const member = (record) => `${record.room}/${record.name}`;
-const clock = (t) => hourMinute(t * 1000);
+// Every time on the page in one zone, the event's (body data-timezone, as on the viewers' pages), not the laptop's.
+const clock = (t) => clockTime(t * 1000);
 
 function setItems(list, texts) {
   if (list.dataset.items === JSON.stringify(texts)) return;
@@ -406,7 +407,7 @@ function place(parent, node, index) {
 
 function flush() {
   pending = false;
-  const ordered = M.orderRooms(rooms, [...encoders.values()], roomStates);
+  const ordered = M.orderRooms(rooms, [...encoders.values()], roomStates, M.scheduleTrouble(schedules));
   const seenRooms = new Set();
   const seenRows = new Set();
   let filteredProblems = 0; // problems the filter hides: the summary still says them
@@ -516,7 +517,7 @@ function setConnected(on, since = Date.now() / 1000) {
 function showOffline() {
   setHidden(offline, connected);
   if (!connected) {
-    const since = new Date(offlineSince * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    const since = clock(offlineSince);
     setText(offline, `Disconnected from the server since ${since} (${M.duration(Date.now() / 1000 - offlineSince)}): what you see may be out of date. Reconnecting…`);
   }
 }

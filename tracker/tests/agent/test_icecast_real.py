@@ -155,9 +155,10 @@ def test_real_icecast_listener_count_reaches_the_tracker(tone: Tone, real_tracke
         stop_listening.set()
 
     assert agent.ok, agent.state
-    # ffmpeg announces no bitrate; Icecast measures none: bandwidth is clients x bitrate.
+    # ffmpeg announces no bitrate, and without Icecast's admin password the agent cannot measure
+    # it: unknown (null), and so is what goes out to the listener; never 0.
     assert streams == [
-        {"format": "audio", "quality": "tone", "url": stream_url, "clients": 1, "bitrate": 0, "bandwidth": 0}
+        {"format": "audio", "quality": "tone", "url": stream_url, "clients": 1, "bitrate": None, "mime": "audio/mpeg"}
     ]
 
 
@@ -191,3 +192,101 @@ def test_real_icecast_source_stopped_degrades_the_encoder_naming_the_mount_until
     assert playing == ("up", "", 1)
     assert stopped == ("degraded", "icecast: expected mount /tone.mp3 has no source", 0)
     assert back == ("up", "", 1)
+
+
+@dataclass
+class TwoMounts:
+    """A real Icecast with /live.opus (Ogg/Opus 48 kbit/s) and /live.mp3 (MP3 64 kbit/s), each fed by ffmpeg."""
+
+    status: str
+    admin_password_file: Path
+
+
+def feed(port: int, mount: str, codec: list[str], log: IO[str]) -> subprocess.Popen:
+    tone = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
+    target = f"icecast://source:tone-source@127.0.0.1:{port}{mount}"
+    return subprocess.Popen(
+        [str(FFMPEG), "-nostdin", "-loglevel", "error", "-re", *tone, *codec, target],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+@pytest.fixture
+def two_mounts(tmp_path: Path) -> Iterator[TwoMounts]:
+    port = free_port()
+    config = tmp_path / "icecast.xml"
+    config.write_text(icecast_config(port))
+    status = f"http://127.0.0.1:{port}/status-json.xsl"
+    password = tmp_path / "icecast-admin"
+    password.write_text("tone-admin\n")
+    log = (tmp_path / "icecast.log").open("w")
+    icecast = subprocess.Popen([ICECAST, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT)
+    feeds = []
+    try:
+        wait_for(lambda: urllib.request.urlopen(status, timeout=1).status == 200, timeout=10, what="icecast")
+        opus = ["-c:a", "libopus", "-b:a", "48k", "-content_type", "audio/ogg", "-f", "ogg"]
+        mp3 = ["-c:a", "libmp3lame", "-b:a", "64k", "-content_type", "audio/mpeg", "-f", "mp3"]
+        feeds = [feed(port, "/live.opus", opus, log), feed(port, "/live.mp3", mp3, log)]
+        wait_for(
+            lambda: urllib.request.urlopen(status, timeout=1).read().count(b"/live.") == 2,
+            timeout=10,
+            what="both mounts",
+        )
+        yield TwoMounts(status=status, admin_password_file=password)
+    finally:
+        for process in feeds:
+            stop(process)
+        stop(icecast)
+        log.close()
+
+
+def test_real_icecast_two_mounts_of_one_encoder_each_their_codec_quality_and_measured_bitrate(
+    two_mounts: TwoMounts, real_tracker: RealTracker
+):
+    source = {"type": "icecast", "url": two_mounts.status, "admin_password_file": str(two_mounts.admin_password_file)}
+    agent = Agent(
+        room="example",
+        encoder="icecast-1",
+        interval=5,
+        sources=build_sources([source], timeout=2),
+        transport=build_transport("http", real_tracker.url, real_tracker.token_for("example", "icecast-1"), timeout=5),
+    )
+
+    def endpoint_streams() -> dict[str, dict]:
+        with urllib.request.urlopen(f"{real_tracker.url}/tracker/api/rooms/example", timeout=5) as response:
+            endpoints = json.load(response)["endpoints"]
+        return {s["quality"]: s for e in endpoints if e["encoder"] == "icecast-1" for s in e["streams"]}
+
+    try:
+        agent.beat()
+        first = endpoint_streams()
+        # Icecast adds up its byte counters every 5 s or so: two of them make a rate.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            time.sleep(1)
+            agent.beat()
+            measured = endpoint_streams()
+            if all(s["bitrate"] for s in measured.values()):
+                break
+        chosen = set()
+        for _ in range(6):  # the stream API once alternated between the two mounts
+            with urllib.request.urlopen(
+                f"{real_tracker.url}/tracker/api/rooms/example/stream?format=audio&quality=live-opus", timeout=5
+            ) as response:
+                chosen.add(json.load(response)["url"])
+    finally:
+        agent.close()
+
+    base = two_mounts.status.removesuffix("/status-json.xsl")
+    assert agent.ok, agent.state
+    assert sorted(first) == ["live-mp3", "live-opus"]
+    assert first["live-opus"]["mime"] == "audio/ogg; codecs=opus"
+    assert first["live-mp3"]["mime"] == "audio/mpeg"
+    # ffmpeg announces no bitrate: unknown at first, never 0...
+    assert first["live-opus"]["bitrate"] is None and first["live-mp3"]["bitrate"] is None
+    # ...then measured from the bytes its source sent (generous bounds: Icecast counts in steps).
+    print(f"\nmeasured: opus {measured['live-opus']['bitrate']} bit/s, mp3 {measured['live-mp3']['bitrate']} bit/s")
+    assert 16_000 < measured["live-opus"]["bitrate"] < 200_000
+    assert 24_000 < measured["live-mp3"]["bitrate"] < 250_000
+    assert chosen == {f"{base}/live.opus"}

@@ -8,6 +8,7 @@ import pytest
 
 from tracker.agent.sources import ConfigError, Incomplete, SourceError, Stream, build_sources
 from tracker.agent.sources.hls_probe import HlsProbe
+from tracker.agent.sources.icecast import media_type
 
 from .servers import RECORDINGS, Answer, StatusServer, json_answer, recording, srs_api
 
@@ -32,7 +33,7 @@ def test_icecast_single_source_object_is_one_stream(status_server):
 
     streams = icecast(status_server, public_url="https://stream.example.org/{mount}").collect()
 
-    assert streams == [Stream("audio", "https://stream.example.org/main.mp3", 7, 128_000, "main")]
+    assert streams == [Stream("audio", "https://stream.example.org/main.mp3", 7, 128_000, "main", mime="audio/mpeg")]
 
 
 def test_icecast_source_list_maps_types_and_bitrates(status_server):
@@ -41,10 +42,61 @@ def test_icecast_source_list_maps_types_and_bitrates(status_server):
     streams = icecast(status_server).collect()
 
     # The octet-stream mount has no tracker format and is left out; listenurl is the default URL.
+    # Each codec its media type (Ogg/Opus is not MP3); no bitrate announced is unknown, not 0.
     assert streams == [
-        Stream("audio", "http://localhost:8000/main.opus", 3, 96_000, "main"),
-        Stream("webm", "http://localhost:8000/hd.webm", 11, 0, "hd"),
-        Stream("audio", "http://localhost:8000/backup.mp3", 0, 64_000, "backup"),
+        Stream("audio", "http://localhost:8000/main.opus", 3, 96_000, "main", mime="audio/ogg; codecs=opus"),
+        Stream("webm", "http://localhost:8000/hd.webm", 11, None, "hd", mime="video/webm"),
+        Stream("audio", "http://localhost:8000/backup.mp3", 0, 64_000, "backup", mime="audio/mpeg"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content_type", "subtype", "mime"),
+    [
+        ("audio/mpeg", "", "audio/mpeg"),
+        ("audio/mp3", "", "audio/mpeg"),
+        ("audio/aacp", "", "audio/aac"),
+        ("audio/ogg", "Opus", "audio/ogg; codecs=opus"),
+        ("application/ogg", "Vorbis", "audio/ogg; codecs=vorbis"),
+        ("audio/ogg", "", "audio/ogg"),
+        ("audio/opus", "", "audio/ogg; codecs=opus"),
+        ("video/webm", "", "video/webm"),
+    ],
+)
+def test_icecast_media_type_per_codec(content_type, subtype, mime):
+    assert media_type(content_type, subtype) == mime
+
+
+def test_icecast_admin_stats_refused_leaves_bitrates_unknown_and_says_so_once(status_server, agent_log, tmp_path):
+    document = json.loads((RECORDINGS / "icecast-several-sources.json").read_bytes())
+    status_server.routes["/status-json.xsl"] = json_answer(200, document)
+    status_server.routes["/admin/stats"] = Answer(401, b"", "text/plain")
+    password = tmp_path / "icecast-admin"
+    password.write_text("wrong\n")
+    source = build_sources(
+        [{"type": "icecast", "url": status_server.url + "/status-json.xsl", "admin_password_file": str(password)}],
+        timeout=2,
+    )[0]
+
+    first, second = source.collect(), source.collect()
+
+    assert [s.bitrate for s in first] == [s.bitrate for s in second] == [96_000, None, 64_000]
+    warnings = [line for line in agent_log() if "cannot measure bitrates" in line]
+    reason = f"HTTP 401 from {status_server.url}/admin/stats"
+    assert warnings == [f"source icecast: cannot measure bitrates, reporting them unknown: {reason}"]
+
+
+def test_icecast_mounts_sharing_a_stem_get_one_quality_each(status_server):
+    document = json.loads((RECORDINGS / "icecast-several-sources.json").read_bytes())
+    document["icestats"]["source"][2]["listenurl"] = "http://localhost:8000/main.mp3"  # beside /main.opus
+    status_server.routes["/status-json.xsl"] = json_answer(200, document)
+
+    streams = icecast(status_server).collect()
+
+    assert [(s.url.rsplit("/", 1)[1], s.quality) for s in streams] == [
+        ("main.opus", "main-opus"),
+        ("hd.webm", "hd"),
+        ("main.mp3", "main-mp3"),
     ]
 
 
@@ -150,13 +202,35 @@ def test_nginx_rtmp_expected_streams_absent_unpublished_or_silent_are_errors(sta
     expect = ["live/main_hd", "live/main_sd", "live/slides", "live/gone"]
     source = one_source({"type": "nginx_rtmp", "url": status_server.url + "/stat", "expect": expect})
 
+    with pytest.raises(Incomplete) as first:
+        source.collect()  # main_sd just seen, with bytes in: maybe just (re)started, not silent yet
     with pytest.raises(Incomplete) as incomplete:
-        source.collect()
+        source.collect()  # its byte counter did not move: silent
 
+    assert first.value.reason == "expected stream live/slides has no publisher; stream live/gone is absent"
     assert incomplete.value.reason == (
         "expected stream live/main_sd receives 0 bit/s; stream live/slides has no publisher; stream live/gone is absent"
     )
     assert [s.quality for s in incomplete.value.streams] == ["main_hd", "main_sd", "talkback"]
+
+
+def test_nginx_rtmp_publisher_back_is_well_at_once_and_measured_by_its_byte_counter(status_server):
+    """nginx-rtmp says bw_in 0 for up to 10 s after a publisher returns; its bytes_in moves at once."""
+    now = [100.0]
+    source = build_sources(
+        [{"type": "nginx_rtmp", "url": status_server.url + "/stat", "expect": ["live/main_sd"]}],
+        timeout=2,
+        clock=lambda: now[0],
+    )[0]
+    status_server.routes["/stat"] = rtmp_stat(main_sd_bw_in=0)
+    back = {s.quality: s.bitrate for s in source.collect()}  # no Incomplete: not called silent
+    text = rtmp_stat(main_sd_bw_in=0).body.decode().replace("549990376", str(549990376 + 1_000_000))
+    status_server.routes["/stat"] = Answer(200, text.encode(), "text/xml")
+    now[0] += 10
+    later = {s.quality: s.bitrate for s in source.collect()}
+
+    assert back["main_sd"] is None  # unknown for now, never 0
+    assert later["main_sd"] == 800_000  # 1 MB in 10 s
 
 
 def test_srs_expected_streams_without_publisher_or_missing_are_errors(status_server):
