@@ -160,7 +160,7 @@ def test_failures_clear_when_players_recover_or_the_window_passes():
     assert not failing(tabs, now=95)
 
 
-def test_the_evidence_names_each_failing_client_once_with_format_and_error():
+def test_the_evidence_counts_each_failing_client_once_with_format_and_error():
     tabs = [tab("127.0.0.2", "a", state="error", failed=90), tab("127.0.0.2", "b", state="error", failed=91)]
     figures = audience.process_counts(tabs, now=100, windows={})["hall"]
     assert figures["failing"] == 1 and figures["clients"] == 1 and figures["viewers"] == 2
