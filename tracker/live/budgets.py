@@ -20,14 +20,15 @@ MAX_FRAME_BYTES = 4 * 1024
 
 
 class FrameBudget:
-    """A token bucket, refilled at FRAMES_PER_SECOND up to BURST."""
+    """A token bucket, refilled at `rate` a second up to `burst` (a viewer's by default)."""
 
-    def __init__(self, now: float) -> None:
-        self.tokens, self.at = float(BURST), now
+    def __init__(self, now: float, *, rate: float = FRAMES_PER_SECOND, burst: int = BURST) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens, self.at = float(burst), now
 
     def spend(self, now: float) -> bool:
         """Whether one more frame is within budget (and take it)."""
-        self.tokens = min(BURST, self.tokens + (now - self.at) * FRAMES_PER_SECOND)
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
         self.at = now
         if self.tokens < 1:
             return False
@@ -35,11 +36,11 @@ class FrameBudget:
         return True
 
 
-def too_big(text: str | None, data: bytes | None) -> bool:
+def too_big(text: str | None, data: bytes | None, limit: int = MAX_FRAME_BYTES) -> bool:
     if data is not None:
-        return len(data) > MAX_FRAME_BYTES
+        return len(data) > limit
     # A character is at most 4 bytes: encode only frames that might be too big.
-    return text is not None and len(text) * 4 > MAX_FRAME_BYTES and len(text.encode()) > MAX_FRAME_BYTES
+    return text is not None and len(text) * 4 > limit and len(text.encode()) > limit
 
 
 class AddressLimits:

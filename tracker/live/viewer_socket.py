@@ -131,4 +131,4 @@ class LiveConsumer(DatabaseFreeConsumer):
             return  # one person reports once; a loop of reports is noise
         self.last_report = time.monotonic()
         with contextlib.suppress(RedisError):  # a lost report is no reason to drop the viewer
-            await viewer_reports.add_report(store.get_redis(), report, now=time.time())
+            await viewer_reports.add_report(store.get_redis(), report, address=self.address, now=time.time())
