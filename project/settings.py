@@ -233,7 +233,10 @@ SCHEDULE_OFFSET_SECONDS = float(os.environ.get("SCHEDULE_OFFSET_SECONDS", "0"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "common.logs.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "common.logs.RequestIdFilter"},
+        "client_errors": {"()": "common.logs.ClientErrorFilter"},
+    },
     "formatters": {
         "line": {
             "()": "common.logs.LineFormatter",
@@ -245,7 +248,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if os.environ.get("LOG_FORMAT") == "json" else "line",
-            "filters": ["request_id"],
+            "filters": ["request_id", "client_errors"],
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},

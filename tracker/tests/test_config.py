@@ -153,6 +153,15 @@ def test_check_config_prints_merged_rooms(capsys):
     assert "test-secret" not in out
 
 
+def test_check_config_prints_webhooks_by_host_only(use_config, capsys):
+    use_config({"webhooks": ["https://hooks.chat.example/services/T0/B0/s3cr3t-path?token=t0ken"]})
+    call_command("check_config")
+
+    out = capsys.readouterr().out
+    assert '"webhooks": ["https://hooks.chat.example/(hidden)"]' in out
+    assert "s3cr3t" not in out and "t0ken" not in out
+
+
 def test_check_config_fails_with_one_line(settings, tmp_path):
     settings.ROOMS_CONFIG_DIR = write(tmp_path, site(main={"nope": 1}))
 
