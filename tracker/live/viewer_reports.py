@@ -14,7 +14,7 @@ Layout, under settings.REDIS_PREFIX:
     <prefix>:reports:<room>            sorted set  reporter -> when they last reported
     <prefix>:reports:<room>:by         hash        reporter -> their merged report, JSON
     <prefix>:budget:report:<client>    counter     a client's reports this window, every room
-    <prefix>:budget:report-room:<room> counter     a room's reports this window
+    <prefix>:budget:report-room:<room> hash        a room's token bucket (tokens, at)
 """
 
 from __future__ import annotations
@@ -41,9 +41,9 @@ REPORT_FIELDS = {"format": 16, "endpoint": 2048, "error": 300, "browser": 300, "
 # A stored report as sent to operators, whatever its fields hold: the fields at
 # their caps, the room and tab, the count and times, and the keys' names.
 MAX_REPORT_BYTES = sum(REPORT_FIELDS.values()) + 512
-# One client's reports, every room together, per window; and one room's.
+# One client's reports, every room together, per window; a room's, at once and then per second.
 CLIENT_REPORTS, CLIENT_WINDOW_SECONDS = 5, 10 * 60
-ROOM_REPORTS, ROOM_WINDOW_SECONDS = 30, 10
+ROOM_BURST, ROOM_REPORTS_PER_SECOND = 30, 1
 
 REPORT_LUA = store.load_script("report")
 
@@ -93,8 +93,8 @@ async def add_report(redis: Redis, report: dict[str, Any], *, address: str, now:
             REPORTERS_KEPT,
             CLIENT_REPORTS,
             CLIENT_WINDOW_SECONDS * 1000,
-            ROOM_REPORTS,
-            ROOM_WINDOW_SECONDS * 1000,
+            ROOM_BURST,
+            ROOM_REPORTS_PER_SECOND,
             store.ops_channel(),
         ],
         client=redis,

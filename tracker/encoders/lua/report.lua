@@ -7,7 +7,7 @@
 local reporters_key = KEYS[1]     -- sorted set: reporter -> when they last reported
 local reports_key = KEYS[2]       -- hash: reporter -> their merged report, JSON
 local client_budget_key = KEYS[3] -- counter: this client's reports in the current window (every room)
-local room_budget_key = KEYS[4]   -- counter: the room's reports in the current window
+local room_budget_key = KEYS[4]   -- hash: the room's token bucket (tokens, at)
 local ops_version_key = KEYS[5]   -- the operators' feed's version counter
 
 local reporter = ARGV[1]
@@ -16,8 +16,8 @@ local now = tonumber(ARGV[3])
 local kept = tonumber(ARGV[4])              -- distinct reporters kept per room
 local client_limit = tonumber(ARGV[5])
 local client_window_ms = tonumber(ARGV[6])
-local room_limit = tonumber(ARGV[7])
-local room_window_ms = tonumber(ARGV[8])
+local room_burst = tonumber(ARGV[7])       -- the room's bucket: this many at once,
+local room_per_second = tonumber(ARGV[8])  -- refilled at this rate
 local ops_channel = ARGV[9]
 
 local function spend(key, limit, window_ms)
@@ -28,7 +28,18 @@ end
 
 -- Reconnecting does not reset a client's budget: it is keyed by address.
 if not spend(client_budget_key, client_limit, client_window_ms) then return 0 end
-if not spend(room_budget_key, room_limit, room_window_ms) then return -1 end
+-- A bucket, not a window: once a flood from many clients stops, the room
+-- takes reports again within seconds.
+local bucket = redis.call('HMGET', room_budget_key, 'tokens', 'at')
+local tokens = tonumber(bucket[1]) or room_burst
+local at = tonumber(bucket[2]) or now
+tokens = math.min(room_burst, tokens + math.max(0, now - at) * room_per_second)
+if tokens < 1 then
+  redis.call('HSET', room_budget_key, 'tokens', tokens, 'at', now)
+  return -1
+end
+redis.call('HSET', room_budget_key, 'tokens', tokens - 1, 'at', now)
+redis.call('EXPIRE', room_budget_key, math.ceil(room_burst / room_per_second) + 1)
 
 local earlier = redis.call('HGET', reports_key, reporter)
 report['count'] = 1
