@@ -21,7 +21,7 @@ def test_fields_are_capped_in_escaped_bytes_not_characters():
     limit = viewer_reports.REPORT_FIELDS["text"]
     assert escaped_bytes(ASTRAL) == 12
     viewer_reports.parse_report({"room": "example", "tab": "tab-01234567", "text": ASTRAL * (limit // 12)})
-    with pytest.raises(viewer_reports.Refused, match="^text: .* bytes"):
+    with pytest.raises(viewer_reports.Refused, match=r"^text: .* bytes"):
         viewer_reports.parse_report({"room": "example", "tab": "tab-01234567", "text": ASTRAL * (limit // 12 + 1)})
 
 
