@@ -270,8 +270,8 @@ class LiveHub:
             try:
                 if not listener.write(frame):
                     await listener.push(text)
-            except Exception:  # one broken socket must not stop the others
-                await self._drop(listeners, listener)
+            except Exception as exc:  # one broken socket must not stop the others
+                await self._drop(listeners, listener, exc)
 
     async def _figures_forever(self) -> None:
         redis = store.connect()
@@ -326,12 +326,13 @@ class LiveHub:
         for target in list(targets):
             try:
                 await call(target)
-            except Exception:  # one broken socket must not stop the others
-                await LiveHub._drop(targets, target)
+            except Exception as exc:  # one broken socket must not stop the others
+                await LiveHub._drop(targets, target, exc)
 
     @staticmethod
-    async def _drop(targets: set[Any], target: Any) -> None:
-        logger.exception("dropping a socket that failed to receive")
+    async def _drop(targets: set[Any], target: Any, error: Exception) -> None:
+        # Usually a client that went away mid-send: one line, not a traceback per socket.
+        logger.warning("dropping a socket that failed to receive: %s: %s", type(error).__name__, error)
         targets.discard(target)
         # Closed, so its browser reconnects and resyncs instead of waiting forever.
         with contextlib.suppress(Exception):
