@@ -18,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from redis.exceptions import RedisError
 
-from common.addresses import in_networks, is_venue, request_address
+from common.addresses import in_networks, is_loopback, is_venue, request_address
 from common.cors import cross_origin
 from common.lean import lean
 from tracker.config import get_config
@@ -223,8 +223,17 @@ async def room_stream(request: HttpRequest, name: str) -> JsonResponse:
 @cross_origin
 @require_GET
 async def venue(request: HttpRequest) -> JsonResponse:
-    """Whether an address (default: the caller's) is in the venue's networks."""
-    address = request.GET.get("address") or request_address(request)
+    """Whether the caller's address is in the venue's networks.
+
+    Another address may be asked about only by our own servers (the
+    frontend, on this machine or in TRUSTED_PROXIES): the venue's networks
+    are not for anyone to map.
+    """
+    own = request_address(request)
+    address = request.GET.get("address") or own
+    server = request.META.get("REMOTE_ADDR", "")
+    if address != own and not (is_loopback(server) or in_networks(server, settings.TRUSTED_PROXIES)):
+        return json_error(403, "forbidden", "only your own address can be looked up", field="address")
     return JsonResponse({"address": address, "venue": is_venue(address, get_config().settings["localips"])})
 
 

@@ -126,6 +126,12 @@ def test_config_private_file_is_deep_merged(tmp_path):
             "config.private.json: room 'config': key 'secrett': unknown global",
         ),
         (site(main={}), '{"config": {"webhooks": ["ftp://x"]}}', "key 'webhooks': entry 0 must be an http(s) URL"),
+        (
+            site(main={}),
+            '{"config": {"event-logo": "javascript:alert(1)"}}',
+            "key 'event-logo': must be an absolute http(s) URL or empty",
+        ),
+        (site(main={}), '{"config": {"event-favicon": "data:x"}}', "key 'event-favicon': must be an absolute http(s)"),
         (site(main={}), '{"config": {"metrics-allow": ["not-an-ip"]}}', "key 'metrics-allow': entry 0 must be an"),
         ('{"config": {', None, "config.json: line 1: invalid JSON"),
         (site(main={}), "[]", "config.private.json: the top level must be an object"),
