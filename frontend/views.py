@@ -15,6 +15,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.http import require_safe
 
 from common.addresses import request_address
 from common.lean import lean
@@ -75,6 +76,7 @@ def find(rooms: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
 
 
 @lean
+@require_safe
 @needs_tracker
 async def index(request: HttpRequest) -> HttpResponse:
     rooms = await prepared_rooms()
@@ -82,6 +84,7 @@ async def index(request: HttpRequest) -> HttpResponse:
 
 
 @lean
+@require_safe
 @needs_tracker
 async def room(request: HttpRequest, name: str) -> HttpResponse:
     rooms, venue = await rooms_and_venue(request)
@@ -102,6 +105,7 @@ async def room(request: HttpRequest, name: str) -> HttpResponse:
 
 @lean
 @xframe_options_exempt
+@require_safe
 @needs_tracker
 async def embed(request: HttpRequest, name: str) -> HttpResponse:
     """The player alone, for iframes on other sites: the only page that may be framed."""
@@ -116,6 +120,7 @@ async def embed(request: HttpRequest, name: str) -> HttpResponse:
 
 
 @lean
+@require_safe
 @needs_tracker
 async def monitor(request: HttpRequest) -> HttpResponse:
     rooms = await prepared_rooms()
@@ -123,12 +128,14 @@ async def monitor(request: HttpRequest) -> HttpResponse:
 
 
 @lean
+@require_safe
 async def graphs(request: HttpRequest) -> HttpResponse:
     """Stacked clients and bandwidth per room; the script reads the tracker's history API."""
     return page(request, "graphs.html", {"ranges": (10, 30, 60, 120)})
 
 
 @lean
+@require_safe
 @needs_tracker
 async def programme(request: HttpRequest, name: str) -> HttpResponse:
     """The room's programme for the day, with what is on now."""
@@ -143,6 +150,7 @@ def feed_view(suffix: str, **params: str) -> Callable[..., Awaitable[HttpRespons
     """A view passing one of the tracker's schedule feeds through, as it is."""
 
     @lean
+    @require_safe
     @needs_tracker
     async def view(request: HttpRequest, name: str) -> HttpResponse:
         query = {key: request.build_absolute_uri(value.format(name=name)) for key, value in params.items()}

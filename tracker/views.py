@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 from redis.exceptions import RedisError
 
 from common.addresses import in_networks, is_loopback, is_venue, request_address
@@ -164,7 +164,7 @@ async def current_state(names: list[str]) -> store.Snapshot:
 
 @lean
 @cross_origin
-@require_GET
+@require_safe
 async def room_list(request: HttpRequest) -> JsonResponse:
     config = get_config()
     snapshot = await current_state(list(config.rooms))
@@ -179,7 +179,7 @@ async def room_list(request: HttpRequest) -> JsonResponse:
 
 @lean
 @cross_origin
-@require_GET
+@require_safe
 async def room_detail(request: HttpRequest, name: str) -> JsonResponse:
     room = get_config().rooms.get(name)
     if room is None:
@@ -191,7 +191,7 @@ async def room_detail(request: HttpRequest, name: str) -> JsonResponse:
 
 @lean
 @cross_origin
-@require_GET
+@require_safe
 async def room_stream(request: HttpRequest, name: str) -> JsonResponse:
     """The endpoint a viewer should play; viewers in the venue get none."""
     config = get_config()
@@ -221,7 +221,7 @@ async def room_stream(request: HttpRequest, name: str) -> JsonResponse:
 
 @lean
 @cross_origin
-@require_GET
+@require_safe
 async def venue(request: HttpRequest) -> JsonResponse:
     """Whether the caller's address is in the venue's networks.
 
@@ -239,7 +239,7 @@ async def venue(request: HttpRequest) -> JsonResponse:
 
 @lean
 @cross_origin
-@require_GET
+@require_safe
 async def history_series(request: HttpRequest) -> JsonResponse:
     """Clients and bitrate per room over the last `range` minutes."""
     config = get_config()
@@ -270,13 +270,14 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     return check
 
 
+@require_safe
 @staff_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "tracker/dashboard.html")
 
 
 @lean
-@require_GET
+@require_safe
 async def prometheus_metrics(request: HttpRequest) -> HttpResponse:
     """Site-wide figures for Prometheus: for a bearer token or an allowed address."""
     config = get_config().settings

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.request import validate_host
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from common.cors import cross_origin
 from common.lean import lean
@@ -39,7 +39,7 @@ def programme_view(render: Callable[[HttpRequest, Room, list[Event], datetime], 
 
     @lean
     @cross_origin
-    @require_GET
+    @require_safe
     async def view(request: HttpRequest, name: str) -> HttpResponse:
         found = await programme(request, name)
         return found if isinstance(found, HttpResponse) else render(request, *found)
