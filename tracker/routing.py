@@ -19,7 +19,7 @@ def from_browsers(application, *, also: list[str] | tuple[str, ...] = ()):
 
 
 def allowed_hosts() -> list[str]:
-    return settings.ALLOWED_HOSTS or (["localhost", "127.0.0.1", "[::1]"] if settings.DEBUG else [])
+    return settings.ALLOWED_HOSTS or (["localhost", "127.0.0.1", "[::1]"] if settings.DEVELOPMENT else [])
 
 
 class SameOrigin:
