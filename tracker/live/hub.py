@@ -83,10 +83,17 @@ class OpsListener(Listener, Protocol):
     async def resync(self) -> None: ...
 
 
+class Closable(Protocol):
+    """An encoder's socket: told only to go elsewhere when this process stops."""
+
+    async def close(self, code: int | None = None, reason: str | None = None) -> None: ...
+
+
 class LiveHub:
     def __init__(self) -> None:
         self.listeners: set[Listener] = set()
         self.ops_listeners: set[OpsListener] = set()
+        self.encoder_sockets: set[Closable] = set()
         self.version = 0
         self.rooms: dict[str, dict[str, Any]] = {}
         self.ready = asyncio.Event()
@@ -111,8 +118,8 @@ class LiveHub:
         await self.ready.wait()
 
     async def close_all(self, *, code: int, reason: str) -> int:
-        """Close every viewer's and operator's socket; returns how many."""
-        sockets = [*self.listeners, *self.ops_listeners]
+        """Close every viewer's, operator's and encoder's socket; returns how many."""
+        sockets = [*self.listeners, *self.ops_listeners, *self.encoder_sockets]
         for listener in sockets:
             with contextlib.suppress(Exception):  # one gone already must not keep the others open
                 await listener.close(code=code, reason=reason)
