@@ -118,11 +118,15 @@ class LiveHub:
         await self.ready.wait()
 
     async def close_all(self, *, code: int, reason: str) -> int:
-        """Close every viewer's, operator's and encoder's socket; returns how many."""
+        """Close every viewer's, operator's and encoder's socket, and withdraw this process's
+        viewer counts (its viewers are about to be counted by the process they reconnect to);
+        returns how many sockets."""
         sockets = [*self.listeners, *self.ops_listeners, *self.encoder_sockets]
         for listener in sockets:
             with contextlib.suppress(Exception):  # one gone already must not keep the others open
                 await listener.close(code=code, reason=reason)
+        with contextlib.suppress(RedisError, OSError):  # Redis away: the report goes stale by itself
+            await audience.withdraw_process(store.get_redis(), self.process)
         return len(sockets)
 
     async def join(self, listener: Listener) -> str:

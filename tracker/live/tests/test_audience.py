@@ -209,3 +209,17 @@ async def test_audience_counts_sent_are_counted_once(redis_client):
     # One message to one socket, in the metrics' "pushed" once.
     assert int(redis_client.get("streaming:stats:pushed") or 0) + hub.unflushed_sends - pushed == 1
     await room_page.disconnect()
+
+
+@pytest.mark.usefixtures("redis")
+async def test_a_stopping_process_withdraws_its_counts_at_once():
+    from tracker.live.draining import CLOSE_RESTARTING, REASON
+
+    redis = store.get_redis()
+    hub = get_hub()
+    await audience.report_process(redis, hub.process, {"example": {"viewers": 40, "health": {}}}, now=time.time())
+
+    await hub.close_all(code=CLOSE_RESTARTING, reason=REASON)
+
+    totals, _ = audience.combine(await redis.hgetall(store.key("audience")), list(ROOMS), now=time.time())
+    assert totals["example"]["viewers"] == 0  # not counted again next to its successor's report
