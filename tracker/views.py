@@ -22,7 +22,7 @@ from common.addresses import in_networks, is_loopback, is_venue, request_address
 from common.cors import cross_origin
 from common.lean import lean
 from tracker.config import get_config
-from tracker.encoders import history, legacy, store
+from tracker.encoders import client_budget, history, legacy, store
 from tracker.encoders.heartbeat import (
     FORMATS,
     LANGUAGE,
@@ -71,6 +71,12 @@ async def heartbeat(request: HttpRequest) -> JsonResponse:
     body = read_body(request)
     if body is None:
         return json_error(413, "too_large", f"body over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes", field="body")
+    try:
+        if not await client_budget.spend(store.get_redis(), "heartbeat", request_address(request), now=time.time()):
+            limit = client_budget.PER_SECOND["heartbeat"]
+            return json_error(429, "rate_limited", f"at most {limit} heartbeats per second from one client")
+    except RedisError:
+        return json_error(503, "unavailable", "live state store unreachable; retry shortly")
     token = bearer_token(request)
     if token is None:
         response = json_error(401, "unauthorized", "send 'Authorization: Bearer <token>'", field="Authorization")
@@ -102,6 +108,11 @@ async def legacy_register(request: HttpRequest) -> HttpResponse:
         return never_cached(HttpResponseRedirect("/"))  # what the original did
     if read_body(request) is None:
         return legacy_answer(f"ERROR RequestDataTooBig body over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes")
+    try:
+        if not await client_budget.spend(store.get_redis(), "legacy", request_address(request), now=time.time()):
+            return legacy_answer(f"ERROR rate_limited at most {client_budget.PER_SECOND['legacy']} per second")
+    except RedisError:
+        return legacy_answer("ERROR StoreUnavailable try again")
     config = get_config()
     if not config.secret:
         return legacy_answer("ERROR CONFIG (No secret)")

@@ -9,8 +9,9 @@ import time
 
 from redis.exceptions import RedisError
 
+from common.addresses import scope_address
 from tracker import socket_orders
-from tracker.encoders import store
+from tracker.encoders import client_budget, store
 from tracker.encoders.heartbeat import InvalidField, bearer, decode_json, parse_heartbeat
 from tracker.encoders.identities import find_identity
 from tracker.encoders.ingest import Refused, disconnect, ingest
@@ -57,6 +58,17 @@ class EncoderConsumer(ControlledConsumer):
         await self.accept()
         if draining():
             await self.close(code=CLOSE_RESTARTING, reason=DRAINING_REASON)
+            return
+        try:
+            allowed = await client_budget.spend(
+                store.get_redis(), "encoder-socket", scope_address(self.scope), now=time.time()
+            )
+        except RedisError:
+            await self.close(code=CLOSE_TRY_AGAIN, reason="live state store unreachable")
+            return
+        if not allowed:
+            limit = client_budget.PER_SECOND["encoder-socket"]
+            await self.close(code=CLOSE_RATE_LIMITED, reason=f"at most {limit} connections per second from one client")
             return
         headers = dict(self.scope.get("headers", []))
         token = bearer(headers.get(b"authorization", b"").decode("latin-1"))
