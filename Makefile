@@ -9,12 +9,26 @@ REDIS_URL ?= redis://127.0.0.1:6390/0
 export REDIS_URL
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: serve test test-unit lint system-packages bench vendor soak
+.PHONY: serve test test-unit lint lock system-packages bench vendor soak
 
-$(VENV)/installed: requirements.txt requirements-dev.txt
+# Every dependency, transitive ones included, at the version and with the
+# hashes of the locks: pip refuses any file whose hash is not in them.
+$(VENV)/installed: requirements.txt requirements-dev.txt requirements-agent.txt
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt
 	touch $@
+
+# The locks (requirements*.txt) from the direct pins people edit
+# (requirements*.in): add or change a line in an .in file, then `make lock`.
+# Pins already locked stay unless an .in asks otherwise; LOCK_ARGS=--upgrade
+# moves every transitive dependency to its newest release. Resolved for
+# Python 3.11 and later on any platform, hashes of every file of each release.
+LOCK := $(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command "make lock" $(LOCK_ARGS)
+lock: $(VENV)/installed
+	$(LOCK) requirements.in -o requirements.txt
+	$(LOCK) requirements-agent.in -o requirements-agent.txt
+	$(LOCK) requirements-dev.in -o requirements-dev.txt
 
 # $(call npm-pack,package,version,sha512): the package's tarball from the npm
 # registry (with the machine's npm, installed with apt when missing and run
@@ -91,8 +105,21 @@ lint: $(VENV)/installed
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m mypy
 
-test: $(VENV)/installed vendor $(AXE) system-packages lint
-	$(PY) -m pytest
+# The tests in PYTEST_WORKERS processes (pytest-xdist: each its own Redis,
+# database, daphne ports and browser; a file's tests stay on one worker),
+# most of their time being spent waiting on servers and browsers; then the
+# tests that measure seconds (marked `timed`, the fault suite among them)
+# alone, one after another. Prints how long it all took, lint included.
+PYTEST_WORKERS ?= 4
+test: $(VENV)/installed vendor $(AXE) system-packages
+	@started=$$(date +%s); status=0; \
+	 $(MAKE) --no-print-directory lint || status=$$?; \
+	 if [ $$status = 0 ]; then \
+	   $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -m "not timed" || status=$$?; \
+	   $(PY) -m pytest -p no:xdist -m timed || status=$$?; \
+	 fi; \
+	 echo "make test: $$(( $$(date +%s) - started )) s ($(PYTEST_WORKERS) workers, then the timed tests alone)"; \
+	 exit $$status
 
 # The tests that need no Redis, database, server or browser (markers set by
 # conftest.py from the fixtures each test uses): no redis-server is started.

@@ -41,7 +41,7 @@ def layers(url: str) -> dict[str, Any]:
         "RedisPubSubChannelLayer": lambda: RedisPubSubChannelLayer(
             hosts=[{**pubsub_host, "address": url}], prefix="bench:layer:"
         ),
-        # The core layer blocks 5 s in BZPOPMIN: it needs no read timeout (../shared/FINDINGS.md).
+        # The core layer blocks 5 s in BZPOPMIN, redis-py 8's default read timeout: it needs none (redis-py#4091).
         "RedisChannelLayer": lambda: RedisChannelLayer(
             hosts=[{"address": url, "socket_timeout": None}], prefix="bench:core"
         ),
@@ -131,7 +131,7 @@ def main() -> None:
 
     logging.getLogger("channels_redis").setLevel(logging.CRITICAL)  # the outage is expected here
 
-    from conftest import RedisProcess
+    from testing.processes import RedisProcess
 
     with tempfile.TemporaryDirectory() as directory:
         redis = RedisProcess(free_port(), Path(directory))

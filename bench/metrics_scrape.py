@@ -67,7 +67,7 @@ def main() -> None:
     parser.add_argument("--rooms", type=int, default=100)
     parser.add_argument("--encoders", type=int, default=3)
     options = parser.parse_args()
-    from conftest import RedisProcess
+    from testing.processes import RedisProcess
 
     with tempfile.TemporaryDirectory() as directory:
         redis = RedisProcess(free_port(), Path(directory))

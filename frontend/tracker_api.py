@@ -14,7 +14,6 @@ import logging
 import time
 import urllib.error
 import urllib.request
-import weakref
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -22,6 +21,8 @@ from urllib.parse import urlencode, urlsplit
 from django.conf import settings
 from django.http import HttpRequest, QueryDict
 from django.urls import Resolver404, resolve
+
+from common.per_loop import PerLoop
 
 HTTP_TIMEOUT_SECONDS = 3
 logger = logging.getLogger(__name__)
@@ -109,13 +110,13 @@ class RoomListCache:
         self.event: dict[str, Any] = {}
 
 
-_caches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RoomListCache] = weakref.WeakKeyDictionary()
+_caches: PerLoop[RoomListCache] = PerLoop(RoomListCache)
 
 
 async def room_list() -> list[dict[str, Any]]:
     """Every configured room with its public live state: at most a second old,
     or the last one the tracker gave while it does not answer (see room_list_age)."""
-    cache = _caches.setdefault(asyncio.get_running_loop(), RoomListCache())
+    cache = _caches.get()
     async with cache.lock:
         if time.monotonic() - cache.asked_at >= ROOM_LIST_SECONDS:
             cache.asked_at = time.monotonic()  # a tracker that fails is asked again a second later, not per page
@@ -136,14 +137,14 @@ async def room_list() -> list[dict[str, Any]]:
 
 def room_list_age() -> float:
     """Seconds since this loop's room list came from the tracker (inf: never)."""
-    cache = _caches.get(asyncio.get_running_loop())
+    cache = _caches.existing()
     return time.monotonic() - cache.fetched_at if cache else float("inf")
 
 
 async def event() -> dict[str, Any]:
     """The event's branding as the tracker's room list last gave it (name, logo, favicon, accent)."""
     await room_list()
-    cache = _caches.get(asyncio.get_running_loop())
+    cache = _caches.existing()
     return cache.event if cache else {}
 
 

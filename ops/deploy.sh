@@ -292,7 +292,8 @@ cmd_install() {
     else
         pip=("$release/venv/bin/python" -m pip)
     fi
-    "${pip[@]}" install --quiet --disable-pip-version-check -r "$release/requirements.txt"
+    # The lock: every dependency at its version, each file checked against its hash.
+    "${pip[@]}" install --quiet --disable-pip-version-check --require-hashes -r "$release/requirements.txt"
     # The services cannot write into the release (read-only to them), so
     # compile now or every start recompiles in memory.
     "$release/venv/bin/python" -m compileall -q -x '/venv/' "$release" >/dev/null

@@ -20,6 +20,7 @@ from common.capacity import log_capacity  # noqa: E402
 from common.lean import http_application  # noqa: E402
 from tracker.config import ConfigError, get_config  # noqa: E402
 from tracker.live.config_reload import reload_on_sighup  # noqa: E402
+from tracker.live.daphne_sockets import probe as probe_daphne_internals  # noqa: E402
 from tracker.ops.setup_checks import static_problems  # noqa: E402
 from tracker.ops.site_health import StampsIntake  # noqa: E402
 from tracker.routing import websocket_application  # noqa: E402
@@ -37,6 +38,7 @@ if problems := static_problems():
     sys.exit(f"settings error: {problems[0]}")
 
 log_capacity()
+probe_daphne_internals()  # one log line: whether live sockets write to daphne directly
 
 protocols = {"http": http_application()}
 if "tracker" in settings.SITE_PARTS:  # the live sockets are the tracker's

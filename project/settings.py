@@ -1,7 +1,9 @@
 """Settings, read from environment variables with development defaults.
 
 Production sets at least DEBUG=0, SECRET_KEY, ALLOWED_HOSTS and REDIS_URL;
-see ops/README.md. With SITE_PARTS one machine can serve only the frontend
+see ops/README.md. On/off values other than 1/0, true/false, yes/no, on/off
+stop start-up; SECRET_KEY, DATABASE_URL and REDIS_URL may be read from the
+file that NAME_FILE names instead (common/environment.py). With SITE_PARTS one machine can serve only the frontend
 or only the tracker.
 """
 
@@ -16,18 +18,9 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from common.environment import env_bool, env_list, env_secret
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_list(name: str, default: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
 # DEBUG=1 is for development: static files served, plain HTTP, a development
@@ -59,7 +52,7 @@ if DEVELOPMENT and not DEBUG:
 # The fallback is for development and tests only: project/asgi.py refuses to
 # serve with it outside development, and `check --deploy` flags it.
 DEVELOPMENT_SECRET_KEY = "django-insecure-development-only"
-SECRET_KEY = os.environ.get("SECRET_KEY") or DEVELOPMENT_SECRET_KEY
+SECRET_KEY = env_secret("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 
@@ -142,9 +135,10 @@ def database_from_url(url: str) -> dict:
     raise ImproperlyConfigured(f"DATABASE_URL: unsupported scheme {parts.scheme!r} (use sqlite:/// or postgres://)")
 
 
+DATABASE_URL = env_secret("DATABASE_URL")  # or DATABASE_URL_FILE: it may hold a password
 DATABASES = {
-    "default": database_from_url(os.environ["DATABASE_URL"])
-    if os.environ.get("DATABASE_URL")
+    "default": database_from_url(DATABASE_URL)
+    if DATABASE_URL
     else {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -182,7 +176,7 @@ SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
 # Heartbeat bodies are small; anything bigger is refused with 413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
 
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6390/0")
+REDIS_URL = env_secret("REDIS_URL", "redis://127.0.0.1:6390/0")  # or REDIS_URL_FILE: it may hold a password
 # With Redis Sentinel: the sentinels ("host:port,host:port") and the name of
 # the master they watch; REDIS_URL then only gives the database, password and
 # options, its host is not used.
@@ -249,6 +243,10 @@ TRACKER_PUBLIC_URL = os.environ.get("TRACKER_PUBLIC_URL", "")
 # A player whose media still arrives keeps playing this long after the tracker
 # says the room went offline (the page says "status unknown" meanwhile).
 PLAYER_TRUST_MEDIA_SECONDS = float(os.environ.get("PLAYER_TRUST_MEDIA_SECONDS", "900"))
+
+# Broadcasts written straight to daphne's sockets (tracker/live/daphne_sockets.py);
+# 0 sends them through daphne's ASGI send, should a daphne or Twisted quirk show.
+LIVE_DIRECT_WRITES = env_bool("LIVE_DIRECT_WRITES", True)
 
 # Schedules are read this many seconds away from now: a rehearsal before the
 # event can pretend it is day one, 10:00 (`manage.py schedule offset` helps).

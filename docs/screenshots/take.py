@@ -27,8 +27,9 @@ sys.path.insert(0, str(ROOT))
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 from websockets.sync.client import connect  # noqa: E402
 
-from conftest import (  # noqa: E402
-    CHROMIUM_ARGS,
+from testing.browser import CHROMIUM_ARGS  # noqa: E402
+from testing.factories import post_heartbeat  # noqa: E402
+from testing.processes import (  # noqa: E402
     TEST_CONFIG_DIR,
     TEST_SECRET,
     RedisProcess,
@@ -36,7 +37,6 @@ from conftest import (  # noqa: E402
     site_environment,
     wait_for,
 )
-from testing.factories import post_heartbeat  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
 PASSWORD = "screenshot-password"

@@ -6,17 +6,19 @@ import re
 import time
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Browser, Page, WebSocketRoute, expect
 
-from conftest import running
 from frontend import tracker_api
 from frontend.tests.test_browser import Encoders, stream
+from testing.processes import running
 
 
 def playing_time(page: Page) -> float:
     return page.evaluate("document.getElementById('video').currentTime")
 
 
+@pytest.mark.timed
 def test_heartbeats_stop_but_the_media_flows_so_the_video_keeps_playing(
     site_env: dict, tmp_path: Path, page: Page, media_url: str
 ):

@@ -9,12 +9,13 @@ import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from conftest import Site
 from frontend import tracker_api
 from testing import factories
 from testing.factories import post_heartbeat
+from testing.processes import Site
 from tracker.live import hub as live
 
 
@@ -60,6 +61,7 @@ class Encoders:
         self.thread.join(5)
 
 
+@pytest.mark.timed
 def test_room_page_goes_live_and_offline_without_reload(site: Site, page: Page):
     page.goto(site.url + "/example")
     expect(page.locator("#state")).to_have_text("Offline")

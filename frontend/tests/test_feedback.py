@@ -4,9 +4,9 @@ daphne, worker and Redis."""
 
 from playwright.sync_api import Browser, expect
 
-from conftest import Site
 from frontend.tests.test_browser import heartbeat, stream
 from testing.factories import post_heartbeat
+from testing.processes import Site
 from tracker.ops.tests.test_dashboard_browser import log_in
 
 BROKEN = "http://127.0.0.1:9/live.webm"

@@ -6,8 +6,8 @@ import time
 
 from playwright.sync_api import Page, expect
 
-from conftest import Site, running
 from testing.factories import post_heartbeat
+from testing.processes import Site, running
 from tracker.encoders import history, store
 
 

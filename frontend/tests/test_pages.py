@@ -5,10 +5,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from conftest import free_port
 from frontend import tracker_api
 from testing.client import AsyncClient
 from testing.factories import post_heartbeat, report, stream
+from testing.processes import free_port
 
 STREAM = stream("https://cdn.example/a.m3u8")
 NOW = {
@@ -314,7 +314,7 @@ async def test_spoofed_forwarded_for_behind_a_trusted_proxy_does_not_hide_the_cl
 
 async def test_venue_networks_from_config_get_the_in_room_page(async_client, settings, tmp_path):
     # Depends on the tracker's venue API and `localips` in the rooms config.
-    from conftest import TEST_CONFIG_DIR
+    from testing.processes import TEST_CONFIG_DIR
     from tracker import config
 
     localips = '"grace": 1, "localips": ["10.9.0.0/16"]'

@@ -6,9 +6,9 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from conftest import Site
 from frontend.tests.test_browser import heartbeat, stream
 from testing.factories import post_heartbeat
+from testing.processes import Site
 
 BROKEN = "http://127.0.0.1:9/live.webm"
 

@@ -3,8 +3,8 @@ the page comes from one origin, its live socket and stream choice from the other
 
 from playwright.sync_api import Page, expect
 
-from conftest import free_port, running
 from testing.factories import post_heartbeat
+from testing.processes import free_port, running
 
 
 def test_page_from_the_frontend_goes_live_from_the_tracker(site_env, tmp_path, page: Page):

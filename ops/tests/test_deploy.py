@@ -175,6 +175,7 @@ def test_install_builds_a_release_and_switches_current(site: Site):
         "install",
         "--quiet",
         "--disable-pip-version-check",
+        "--require-hashes",
         "-r",
         str(site.root / "releases" / release / "requirements.txt"),
     ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from conftest import ROOT
+from testing.processes import ROOT
 
 PURE = "common/tests/test_layers.py"  # no fixture of Redis, database or browser: unit without saying so
 REDIS = "tracker/encoders/tests/test_outage.py"  # every test asks for redis_client

@@ -27,6 +27,7 @@ from tracker.encoders.state_machine import (
     after_disconnect,
     after_heartbeat,
     after_outage,
+    member_of,
 )
 
 MAX_ATTEMPTS = 5
@@ -98,19 +99,8 @@ async def accept(
     thresholds = Thresholds(silence=settings["degraded-silence"], no_streams=settings["degraded-no-streams"])
     await update(
         redis,
-        f"{identity.room}/{identity.name}",
-        lambda prev: after_heartbeat(
-            prev,
-            identity=identity,
-            interval=beat.interval,
-            streams=beat.streams,
-            metrics=beat.metrics,
-            thresholds=thresholds,
-            now=now,
-            counted=beat.counted,
-            totals=beat.totals,
-            stats=beat.stats,
-        ),
+        identity.member,
+        lambda prev: after_heartbeat(prev, beat, identity=identity, thresholds=thresholds, now=now),
         now=now,
         previous=previous,
     )
@@ -129,7 +119,7 @@ async def ingest(redis: Redis, *, token: str, beat: Heartbeat, now: float) -> No
             store.key("rate", token_hash, str(int(now))),
             store.key("stats", "heartbeats"),
         ],
-        args=[token_hash, f"{beat.room}/{beat.encoder}"],
+        args=[token_hash, member_of(beat.room, beat.encoder)],
         client=redis,
     )
     config = get_config()
@@ -202,14 +192,13 @@ async def grant_recovery_grace(redis: Redis, *, now: float) -> int:
 async def disconnect(redis: Redis, *, identity: Identity, now: float, since: float) -> Transition | None:
     """Mark an encoder whose websocket closed, unless it reported after `since`
     (this socket's last heartbeat) over another connection."""
-    member = f"{identity.room}/{identity.name}"
 
     def step(previous: Record | None) -> tuple[Record, Transition | None] | None:
         if previous is None or previous.last_seen > since:
             return None
         return after_disconnect(previous, now=now)
 
-    return await update(redis, member, step, now=now)
+    return await update(redis, identity.member, step, now=now)
 
 
 async def forget_long_down(redis: Redis, *, now: float, hours: int) -> list[str]:

@@ -3,8 +3,9 @@
 Its clients POST a form with `secret`, `group` and `data`, a JSON object of
 `<name>_clients`, `<name>_bitrate` and `<name>_cbitrate` per streaming
 component plus `overall_*` totals, and expect HTTP 200 with `OK` or `ERROR …`
-in plain text (they exit on any other status). See ../shared/LEGACY-PROTOCOL.md
-in the team's notes and the README's table of what each name gives viewers.
+in plain text (they exit on any other status). The README's legacy section
+has the table of what each name gives viewers; tracker/tests/legacy/ holds a
+stand-in for the original clients.
 
 What the figures mean, from the original clients: `_bitrate` is what the
 streaming component measured going out (flumotion's consumption bitrate), so

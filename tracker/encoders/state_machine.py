@@ -17,11 +17,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import types
+import typing
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracker.safetext import check_tree
+
+if TYPE_CHECKING:  # heartbeat.py imports this module
+    from tracker.encoders.heartbeat import Heartbeat
 
 
 class State(StrEnum):
@@ -39,6 +44,11 @@ LIVE_STATES = frozenset({State.UP, State.DEGRADED, State.LATE})
 STREAMING_ROLES = frozenset({"encoder", "endpoint"})
 
 
+def member_of(room: str, name: str) -> str:
+    """An encoder's name across the site, as records, logs and alerts key it: "room/name"."""
+    return f"{room}/{name}"
+
+
 @dataclass(frozen=True)
 class Identity:
     """Who is sending: from the encoder's token (or the legacy secret)."""
@@ -47,6 +57,10 @@ class Identity:
     room: str
     role: str
     grace: int
+
+    @property
+    def member(self) -> str:
+        return member_of(self.room, self.name)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
@@ -96,7 +110,7 @@ class Record:
 
     @property
     def member(self) -> str:
-        return f"{self.room}/{self.name}"
+        return member_of(self.room, self.name)
 
     def deadline(self) -> float | None:
         """When the sweeper must look at this encoder next (None: never)."""
@@ -149,12 +163,12 @@ class Record:
         """The record stored as `text`; Unreadable if it is not one we could have written."""
         try:
             data = json.loads(text)
-            if not isinstance(data, dict) or not RECORD_FIELDS.keys() <= set(data) <= ALL_RECORD_FIELDS.keys():
+            kinds = record_fields(cls) if cls is not Record else RECORD_FIELDS
+            if not isinstance(data, dict) or not FIRST_FIELDS <= set(data) <= kinds.keys():
                 raise ValueError("not a record's fields")
             for name, value in data.items():
-                kind = ALL_RECORD_FIELDS[name]
-                if not isinstance(value, kind) or isinstance(value, bool):
-                    raise ValueError(f"{name} is not a {kind}")
+                if not isinstance(value, kinds[name]) or isinstance(value, bool):
+                    raise ValueError(f"{name} is not a {kinds[name]}")
             if not all(isinstance(s, dict) and isinstance(s.get("url"), str) for s in data["streams"]):
                 raise ValueError("streams are not objects with a URL")
             # Python reads what Redis's Lua cjson refuses (unpaired surrogates): such a record must not
@@ -169,22 +183,30 @@ class Unreadable(ValueError):
     """Stored text that is not a record (written by hand, by a bug, or by an older version)."""
 
 
-RECORD_FIELDS: dict[str, type | tuple[type, ...]] = {
-    **{name: str for name in ("room", "name", "role", "state", "reason")},
-    **{name: (int, float) for name in ("since", "last_seen")},
-    **{name: int for name in ("interval", "grace", "seq")},
-    "streams": list,
-    "metrics": dict,
-}
-# Fields added since the first version: a record written before them is still read, with their defaults.
-ALL_RECORD_FIELDS: dict[str, type | tuple[type, ...]] = {
-    **RECORD_FIELDS,
-    "counted": list,
-    "totals": dict,
-    "stats": dict,
-    "empty_since": (int, float, type(None)),
-    "resumed": (int, float),
-}
+def json_kinds(hint: Any) -> tuple[type, ...]:
+    """The JSON value types a field annotated `hint` may be stored as (a float may be written as 5)."""
+    if typing.get_origin(hint) in (types.UnionType, typing.Union):
+        return tuple(kind for arg in typing.get_args(hint) for kind in json_kinds(arg))
+    if hint is float:
+        return (int, float)
+    if isinstance(hint, type) and issubclass(hint, str):  # State too
+        return (str,)
+    return (typing.get_origin(hint) or hint,)
+
+
+def record_fields(cls: type[Record]) -> dict[str, tuple[type, ...]]:
+    """Each field of the record class with the JSON types it is stored as: read from the dataclass itself,
+    so a field is added in one place, with a default that an older record without it is read with."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: json_kinds(hints[f.name]) for f in dataclasses.fields(cls)}
+
+
+RECORD_FIELDS = record_fields(Record)
+# What every record ever written holds (commit.lua needs `seq` too): a text
+# without one of these was not written by us. Fields added since have defaults.
+FIRST_FIELDS = frozenset(
+    {"room", "name", "role", "state", "since", "last_seen", "interval", "grace", "streams", "metrics", "reason", "seq"}
+)
 
 
 @dataclass(frozen=True)
@@ -246,40 +268,39 @@ def moved(previous: Record, **changes: Any) -> Record:
 
 def after_heartbeat(
     previous: Record | None,
+    beat: Heartbeat,
     *,
     identity: Identity,
-    interval: int,
-    streams: list[dict[str, Any]],
-    metrics: dict[str, Any],
     thresholds: Thresholds,
     now: float,
-    counted: list[dict[str, Any]] | None = None,
-    totals: dict[str, int] | None = None,
-    stats: dict[str, int] | None = None,
 ) -> tuple[Record, Transition | None]:
-    """The record after a heartbeat, and the transition it caused if any."""
-    empty = empty_since(previous, streams, now=now) if identity.role in STREAMING_ROLES else None
-    reason = degraded_reason(previous, metrics, thresholds, empty=empty, now=now)
+    """The record after a heartbeat, and the transition it caused if any.
+
+    Every field of the heartbeat that the record has too (interval, streams,
+    metrics, counted, totals, stats…) is carried over as sent; a new one
+    needs only its line in both dataclasses."""
+    empty = empty_since(previous, beat.streams, now=now) if identity.role in STREAMING_ROLES else None
+    reason = degraded_reason(previous, beat.metrics, thresholds, empty=empty, now=now)
     state = State.DEGRADED if reason else State.UP
     old = previous.state if previous else None
     changed = state != old
+    carried = {f.name: getattr(beat, f.name) for f in dataclasses.fields(beat) if f.name in RECORD_FIELDS}
     record = Record(
-        room=identity.room,
-        name=identity.name,
-        role=identity.role,
-        state=state,
-        since=previous.since if previous and not changed else now,
-        last_seen=now,
-        interval=interval,
-        grace=identity.grace,
-        streams=streams,
-        metrics=metrics,
-        reason=reason,
-        seq=previous.seq + 1 if previous else 1,
-        counted=counted or [],
-        totals=totals or stream_totals(streams),
-        stats=stats or {},
-        empty_since=empty,
+        **{
+            **carried,
+            # Who sent it is the token's say, not the body's.
+            "room": identity.room,
+            "name": identity.name,
+            "role": identity.role,
+            "grace": identity.grace,
+            "state": state,
+            "since": previous.since if previous and not changed else now,
+            "last_seen": now,
+            "reason": reason,
+            "seq": previous.seq + 1 if previous else 1,
+            "totals": beat.totals or stream_totals(beat.streams),
+            "empty_since": empty,
+        }
     )
     if not changed:
         return record, None

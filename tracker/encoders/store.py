@@ -14,10 +14,8 @@ expiry: the "Redis key layout" table in docs/architecture.md.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,8 +30,9 @@ from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from common.per_loop import PerLoop
 from tracker.config import get_config
-from tracker.encoders.state_machine import Record, Transition, Unreadable
+from tracker.encoders.state_machine import Record, Transition, Unreadable, member_of
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -60,9 +59,6 @@ def load_script(name: str) -> AsyncScript:
     if "publish_room(" in source:
         source = (LUA_DIRECTORY / "room_message.lua").read_text() + source
     return _SCRIPT_OWNER.register_script(source)
-
-
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Redis] = weakref.WeakKeyDictionary()
 
 
 def key(*parts: str) -> str:
@@ -131,13 +127,12 @@ def sentinel_master(options: dict[str, Any]) -> Redis:
     )
 
 
+_clients: PerLoop[Redis] = PerLoop(connect)
+
+
 def get_redis() -> Redis:
     """The shared client of the running event loop (one pool per loop)."""
-    loop = asyncio.get_running_loop()
-    client = _clients.get(loop)
-    if client is None:
-        client = _clients[loop] = connect()
-    return client
+    return _clients.get()
 
 
 @dataclass(frozen=True)
@@ -270,7 +265,7 @@ async def remove_encoder(redis: Redis, room: str, name: str, *, unreadable: str 
     With `unreadable` (its record's text), only if the record is still that
     text, and it is kept under <prefix>:quarantine:<member> for a while.
     """
-    member = f"{room}/{name}"
+    member = member_of(room, name)
     version = await REMOVE_LUA(
         keys=[
             key("records"),

@@ -13,10 +13,8 @@ may sit behind one NAT address. Viewers' reports have budgets kept in Redis
 
 from __future__ import annotations
 
-import asyncio
-import weakref
-
 from common.addresses import client_key
+from common.per_loop import PerLoop
 
 # Frames a viewer socket may send: this many a second on average, BURST at once.
 FRAMES_PER_SECOND = 10
@@ -111,13 +109,9 @@ class AddressLimits:
             del self.tabs[address]
 
 
-_limits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AddressLimits] = weakref.WeakKeyDictionary()
+_limits: PerLoop[AddressLimits] = PerLoop(AddressLimits)
 
 
 def address_limits() -> AddressLimits:
     """The limits of the running event loop (one per process in production), like live.get_hub()."""
-    loop = asyncio.get_running_loop()
-    limits = _limits.get(loop)
-    if limits is None:
-        limits = _limits[loop] = AddressLimits()
-    return limits
+    return _limits.get()

@@ -35,14 +35,127 @@ full pass would free (the keynote's churn piled them up); `forget` cuts it.
 
 Under any other server (the tests' communicators, uvicorn) there is no such
 protocol: sockets get the ASGI send and receive.
+
+The fence: all of the above reads private names of daphne, autobahn, Twisted
+and asyncio, pinned exactly in requirements.in. `probe()` looks for every one
+of them (REACHES) once, at start-up (project/asgi.py); if any is gone after
+an upgrade it says so in one log line and every socket takes the public ASGI
+path instead. `LIVE_DIRECT_WRITES=0` turns the direct frame writes off
+without an upgrade (the other reaches only save memory and stay). The hub
+counts both paths (metric `streaming_live_writes_total{path}`), and
+tracker/live/tests/test_fence.py holds the direct path under real daphne.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import importlib
+import inspect
+import logging
+import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from importlib.metadata import version
 from typing import Any
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+# Every name of another library this module relies on, by the class holding it
+# (an attribute of the class, or one its methods assign to `self`).
+REACHES: dict[str, tuple[str, ...]] = {
+    "daphne.server.Server": ("handle_reply", "connections", "create_application"),
+    # daphne's protocol, with what it inherits from autobahn and Twisted.
+    "daphne.ws_protocol.WebSocketProtocol": (
+        *("application_queue", "transport", "factory", "STATE_OPEN", "state", "sendPreparedMessage"),
+        *("_perMessageCompress", "send_queue", "http_request_data", "http_headers", "is_closed"),
+    ),
+    "autobahn.websocket.protocol.WebSocketServerFactory": ("prepareMessage",),
+    "autobahn.websocket.protocol.PreparedMessage": ("payloadHybi",),
+    "twisted.internet.tcp.Server": (
+        *("TLS", "writeSomeData", "write", "connected", "disconnecting", "producer", "unregisterProducer"),
+        *("_writeDisconnected", "_tempDataBuffer", "dataBuffer", "offset"),
+    ),
+    "twisted.web.http.HTTPChannel": ("_handlingRequest", "_requestProducer", "requests"),
+    "twisted.internet.defer.Deferred": ("called", "result"),  # autobahn's is_closed under Twisted
+    "asyncio.Queue": ("_getters", "get", "get_nowait", "empty"),
+}
+# The packages whose versions the log line names.
+PACKAGES = ("daphne", "autobahn", "twisted")
+
+
+def _holds(cls: type, name: str) -> bool:
+    """Whether `cls` has `name`, as a class attribute or assigned to `self` in the code of its or its bases' modules."""
+    if hasattr(cls, name):
+        return True
+    # `self.name = `, `self.name: type = ` or one of a tuple's targets, `self.a, self.name = `.
+    assigned = re.compile(rf"\bself\.{re.escape(name)}\s*(?::[^=\n]+|,[\w\s.,]*)?=(?!=)")
+    return any(assigned.search(_module_source(base.__module__)) for base in cls.__mro__[:-1])
+
+
+@functools.cache
+def _module_source(module: str) -> str:
+    try:
+        return inspect.getsource(importlib.import_module(module))
+    except (OSError, TypeError):  # no source shipped: nothing provably there
+        return ""
+
+
+def missing_reaches() -> list[str]:
+    """The names of REACHES that the installed libraries no longer have ("module.Class.name")."""
+    missing = []
+    for path, names in REACHES.items():
+        module_name, _, class_name = path.rpartition(".")
+        try:
+            cls = getattr(importlib.import_module(module_name), class_name)
+        except (ImportError, AttributeError):
+            missing.append(path)
+            continue
+        missing += [f"{path}.{name}" for name in names if not _holds(cls, name)]
+    return missing
+
+
+@dataclass(frozen=True)
+class Fence:
+    """What this process may do behind daphne's back (see the module's docstring)."""
+
+    internals: bool  # daphne's protocol behind the ASGI send: inbox, handshake shedding, direct writes
+    direct_writes: bool  # frames written straight to the socket; off: through daphne's handle_reply
+
+    def describe(self) -> str:
+        versions = ", ".join(f"{name} {version(name)}" for name in PACKAGES)
+        if not self.internals:
+            return f"live sockets: daphne internals not used ({versions})"
+        writes = "engaged" if self.direct_writes else "off (LIVE_DIRECT_WRITES)"
+        return f"live sockets: direct writes {writes} ({versions})"
+
+
+_fence: Fence | None = None
+
+
+def probe() -> Fence:
+    """Check the reaches once per process and log what follows: one line either way."""
+    global _fence
+    if _fence is None:
+        missing = missing_reaches()
+        _fence = Fence(internals=not missing, direct_writes=not missing and settings.LIVE_DIRECT_WRITES)
+        if missing:
+            logger.warning(
+                "live sockets: the public ASGI path for every socket, these internals are gone: %s (%s)",
+                ", ".join(missing),
+                ", ".join(f"{name} {version(name)}" for name in PACKAGES),
+            )
+        else:
+            logger.info(_fence.describe())
+    return _fence
+
+
+def forget_probe() -> None:
+    """Probe again at the next socket (tests that change the setting)."""
+    global _fence
+    _fence = None
 
 
 class Frame:
@@ -61,7 +174,10 @@ class Frame:
 
 
 def _daphne(send: Callable[..., Any]) -> tuple[Any, Any] | None:
-    """(daphne's server, the websocket protocol) behind this ASGI `send`, or None under another server."""
+    """(daphne's server, the websocket protocol) behind this ASGI `send`, or None under another server
+    (or when the probe found daphne's internals changed)."""
+    if not probe().internals:
+        return None
     if not (isinstance(send, functools.partial) and getattr(send.func, "__name__", "") == "handle_reply"):
         return None
     server = getattr(send.func, "__self__", None)
@@ -72,9 +188,10 @@ def _daphne(send: Callable[..., Any]) -> tuple[Any, Any] | None:
 
 
 def direct_writer(send: Callable[..., Any]) -> DaphneSocket | None:
-    """A function writing a Frame to this ASGI `send`'s daphne socket, or None if it has none."""
+    """This ASGI `send`'s daphne socket, writing Frames directly unless LIVE_DIRECT_WRITES is off;
+    None if it has none."""
     found = _daphne(send)
-    return None if found is None else DaphneSocket(*found)
+    return None if found is None else DaphneSocket(*found, direct=probe().direct_writes)
 
 
 class Inbox:
@@ -124,10 +241,11 @@ def own_inbox(receive: Callable[[], Awaitable[Any]], send: Callable[..., Any]) -
 class DaphneSocket:
     """Writes frames to one daphne websocket (slots: every idle viewer holds one)."""
 
-    __slots__ = ("protocol", "server")
+    __slots__ = ("direct", "protocol", "server")
 
-    def __init__(self, server: Any, protocol: Any) -> None:
+    def __init__(self, server: Any, protocol: Any, *, direct: bool = True) -> None:
         self.server, self.protocol = server, protocol
+        self.direct = direct  # False: frames go through daphne's ASGI send (DatabaseFreeConsumer.write)
 
     def shed_handshake(self) -> None:
         """Drop what only the handshake needed; call once the socket is open."""

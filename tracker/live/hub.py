@@ -32,7 +32,6 @@ import os
 import socket
 import time
 import uuid
-import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -41,6 +40,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from common.per_loop import PerLoop
 from tracker.config import get_config
 from tracker.encoders import store
 from tracker.live import audience, draining
@@ -102,6 +102,7 @@ class LiveHub:
         self._reporter: asyncio.Task[None] | None = None
         self._figures: asyncio.Task[None] | None = None
         self.unflushed_sends = 0
+        self.unflushed_direct = 0  # of those, written straight to daphne's socket (daphne_sockets)
         # Viewer sockets watching a room: (room, browser tab, playback state).
         self.watching: dict[Listener, tuple[str, str, str]] = {}
         # Viewer sockets whose page shows viewer counts: the room, or EVERY_ROOM.
@@ -279,7 +280,9 @@ class LiveHub:
         frame = Frame(text)
         for listener in list(listeners):
             try:
-                if not listener.write(frame):
+                if listener.write(frame):
+                    self.unflushed_direct += 1
+                else:
                     await listener.push(text)
             except Exception as exc:  # one broken socket must not stop the others
                 await self._drop(listeners, listener, exc)
@@ -320,10 +323,11 @@ class LiveHub:
         while True:
             await asyncio.sleep(REPORT_SECONDS)
             sends, self.unflushed_sends = self.unflushed_sends, 0
+            direct, self.unflushed_direct = self.unflushed_direct, 0
             counts, now = self.audience(), time.time()
             try:
                 if sends:
-                    await redis.incrby(store.key("stats", "pushed"), sends)
+                    await count_writes(redis, sends=sends, direct=direct)
                 if counts != reported or now - reported_at >= KEEPALIVE_SECONDS:
                     await audience.report_process(redis, self.process, counts, now=now)
                     reported, reported_at = counts, now
@@ -331,6 +335,7 @@ class LiveHub:
                 if not isinstance(exc, RedisError):
                     logger.exception("reporting the audience failed")
                 self.unflushed_sends += sends  # try again next time
+                self.unflushed_direct += direct
 
     @staticmethod
     async def _each(targets: set[Any], call: Callable[[Any], Awaitable[None]]) -> None:
@@ -350,13 +355,18 @@ class LiveHub:
             await target.close(code=1011)
 
 
-_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LiveHub] = weakref.WeakKeyDictionary()
+_hubs: PerLoop[LiveHub] = PerLoop(LiveHub)
 
 
 def get_hub() -> LiveHub:
     """The hub of the running event loop (one per process in production)."""
-    loop = asyncio.get_running_loop()
-    hub = _hubs.get(loop)
-    if hub is None:
-        hub = _hubs[loop] = LiveHub()
-    return hub
+    return _hubs.get()
+
+
+async def count_writes(redis: store.Redis, *, sends: int, direct: int) -> None:
+    """Add this process's messages to the site's counts: all of them, and by path (the fence's metric)."""
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.incrby(store.key("stats", "pushed"), sends)
+        pipe.hincrby(store.key("stats", "writes"), "direct", direct)
+        pipe.hincrby(store.key("stats", "writes"), "asgi", sends - direct)
+        await pipe.execute()

@@ -26,7 +26,7 @@ from redis.asyncio import Redis
 from tracker.config import get_config
 from tracker.encoders import store
 from tracker.encoders.heartbeat import ENCODER_NAME
-from tracker.encoders.state_machine import State
+from tracker.encoders.state_machine import State, member_of
 from tracker.safetext import escaped_bytes
 
 MAX_SILENCE_MINUTES = 7 * 24 * 60
@@ -48,7 +48,7 @@ class Target:
 
     @property
     def member(self) -> str:
-        return self.room if self.name is None else f"{self.room}/{self.name}"
+        return self.room if self.name is None else member_of(self.room, self.name)
 
 
 async def target(redis: Redis, request: dict[str, Any], *, whole_room: bool = False) -> Target:

@@ -36,6 +36,7 @@ from redis.exceptions import ResponseError
 
 from tracker.config import get_config
 from tracker.encoders import store
+from tracker.encoders.state_machine import State
 from tracker.ops import actions
 
 logger = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ LEASE_SECONDS = 15
 MEMORY_RACE_ATTEMPTS = 3
 TAKE_ALERT_LUA = store.load_script("take_alert")
 LEASE_DELIVERY_LUA = store.load_script("lease_delivery")
-RECOVERED = {"up", "degraded"}
+RECOVERED = {State.UP, State.DEGRADED}
 
 
 async def ensure_groups(redis: Redis) -> None:
@@ -68,7 +69,7 @@ async def ensure_groups(redis: Redis) -> None:
 
 
 def alert_text(transition: dict[str, Any], title: str) -> str:
-    if transition["new"] in ("down", "degraded") and transition["old"] != "down":
+    if transition["new"] in (State.DOWN, State.DEGRADED) and transition["old"] != State.DOWN:
         return f"{transition['new'].upper()}: {transition['name']} in {title} — {transition['reason']}"
     return f"RECOVERED: {transition['name']} in {title} is {transition['new']} again"
 
@@ -76,7 +77,7 @@ def alert_text(transition: dict[str, Any], title: str) -> str:
 def decide(memory: dict[str, Any], transition: dict[str, Any], *, now: float, suppress: float) -> dict[str, Any] | None:
     """The encoder's new alert memory when this transition is alerted, else None."""
     new, old = transition["new"], transition["old"]
-    if new == "down" or (new == "degraded" and old != "down"):  # down -> degraded is a recovery, below
+    if new == State.DOWN or (new == State.DEGRADED and old != State.DOWN):  # down -> degraded is a recovery, below
         if now - memory.get(f"last_{new}_sent", float("-inf")) < suppress:
             return None
         # A down alert supersedes an open degraded one: one recovery says it is over.
@@ -84,11 +85,11 @@ def decide(memory: dict[str, Any], transition: dict[str, Any], *, now: float, su
             **memory,
             f"last_{new}_sent": now,
             f"{new}_open": True,
-            **({"degraded_open": False} if new == "down" else {}),
+            **({"degraded_open": False} if new == State.DOWN else {}),
         }
-    if old == "down" and new in RECOVERED and memory.get("down_open"):
+    if old == State.DOWN and new in RECOVERED and memory.get("down_open"):
         return {**memory, "down_open": False}
-    if old == "degraded" and new == "up" and memory.get("degraded_open"):
+    if old == State.DEGRADED and new == State.UP and memory.get("degraded_open"):
         return {**memory, "degraded_open": False}
     return None
 

@@ -42,7 +42,8 @@ async def exposition(redis: Redis) -> str:
         pipe.hgetall(store.key("records"))
         pipe.get(store.key("stats", "heartbeats"))
         pipe.get(store.key("stats", "pushed"))
-        records_text, heartbeats, pushed = await pipe.execute()
+        pipe.hgetall(store.key("stats", "writes"))
+        records_text, heartbeats, pushed, writes = await pipe.execute()
     records = store.parse_records(records_text)
     families = [
         encoder_states(records),
@@ -51,6 +52,7 @@ async def exposition(redis: Redis) -> str:
         CounterMetricFamily(
             "streaming_push_messages", "Messages written to viewers' live sockets.", value=int(pushed or 0)
         ),
+        live_writes(writes),
         worker_seen(await site_health.worker_age(redis, now=time.time())),
     ]
     registry = CollectorRegistry(auto_describe=False)
@@ -87,6 +89,16 @@ def room_figures(rooms: list[str], records: list[Record]) -> list[GaugeMetricFam
         for index, family in enumerate((clients, bitrate, bandwidth)):
             family.add_metric([room], sum(f[index] for f in figures))
     return [live, clients, bitrate, bandwidth]
+
+
+def live_writes(writes: dict[str, str]) -> CounterMetricFamily:
+    """Messages to viewers by path (tracker.live.daphne_sockets): straight to daphne's socket, or through ASGI."""
+    family = CounterMetricFamily(
+        "streaming_live_writes", "Messages written to live sockets, by path: direct or asgi.", labels=["path"]
+    )
+    for path in ("direct", "asgi"):
+        family.add_metric([path], int(writes.get(path) or 0))
+    return family
 
 
 def worker_seen(age: float | None) -> GaugeMetricFamily:

@@ -24,7 +24,6 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,6 +31,7 @@ from typing import Any
 from django.conf import settings
 from redis.asyncio import Redis
 
+from common.per_loop import PerLoop
 from tracker.config import Room, get_config
 from tracker.encoders import store
 from tracker.schedule import (
@@ -371,12 +371,12 @@ async def record_health(
         await store.set_ops_state(redis, "schedules", health)
 
 
-_health_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+_health_locks: PerLoop[asyncio.Lock] = PerLoop(asyncio.Lock)
 
 
 def health_lock() -> asyncio.Lock:
     """The running loop's lock over the operators' schedule health (a lock belongs to one loop)."""
-    return _health_locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+    return _health_locks.get()
 
 
 async def sync(redis: Redis, *, only: str | None = None) -> list[str]:

@@ -5,7 +5,7 @@ import subprocess
 import sys
 import urllib.request
 
-from conftest import ROOT, TEST_CONFIG_DIR
+from testing.processes import ROOT, TEST_CONFIG_DIR
 
 
 def test_fake_encoder_registers_and_prints_one_line_per_heartbeat(site):

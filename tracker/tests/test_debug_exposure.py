@@ -5,7 +5,7 @@ import sys
 import urllib.error
 import urllib.request
 
-from conftest import ROOT, running, site_environment
+from testing.processes import ROOT, running, site_environment
 
 SHOW = "from django.conf import settings; print(settings.DEBUG, settings.SERVE_STATIC, settings.SECURE_SSL_REDIRECT)"
 

@@ -27,10 +27,9 @@ from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from conftest import TEST_CONFIG_DIR, TEST_SECRET, Site, running, site_environment
-
 # Bounded: the whole module runs in well under a minute on a loaded 2-core machine.
 from testing.factories import post_heartbeat, stream
+from testing.processes import TEST_CONFIG_DIR, TEST_SECRET, Site, running, site_environment
 
 # Bounded: the whole module runs in well under a minute on a loaded 2-core machine.
 FUZZ = settings(

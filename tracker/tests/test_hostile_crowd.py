@@ -31,8 +31,8 @@ from playwright.sync_api import Browser, expect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from conftest import Site, running, site_environment
 from testing.factories import stream
+from testing.processes import Site, running, site_environment
 from tracker.encoders import store
 from tracker.live import viewer_reports
 from tracker.ops.snapshot import MAX_SNAPSHOT_BYTES

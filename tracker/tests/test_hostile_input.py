@@ -7,8 +7,8 @@ import time
 import pytest
 from channels.testing import WebsocketCommunicator
 
-from conftest import TEST_SECRET
 from testing.factories import heartbeat, stream
+from testing.processes import TEST_SECRET
 from tracker.live import budgets
 from tracker.routing import websocket_application
 
@@ -182,6 +182,7 @@ async def test_venue_addresses_are_not_capped(use_config):
         await communicator.disconnect()
 
 
+@pytest.mark.timed
 async def test_encoder_socket_store_outage_closes_4503(encoder_token, settings):
     settings.REDIS_URL = "redis://127.0.0.1:9/0"  # nothing listens there
     from tracker.encoders import store

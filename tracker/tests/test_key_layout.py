@@ -15,8 +15,8 @@ from pathlib import Path
 import redis
 from websockets.sync.client import connect
 
-from conftest import ROOT, TEST_CONFIG_DIR, TEST_SECRET, free_port, running, wait_for
 from testing.factories import post_heartbeat, stream
+from testing.processes import ROOT, TEST_CONFIG_DIR, TEST_SECRET, free_port, running, wait_for
 from tracker.encoders.identities import run_with_redis
 from tracker.live import config_reload as reload
 from tracker.ops import actions

@@ -11,7 +11,7 @@ import pytest
 import redis
 
 from common.logs import ClientErrorFilter, JsonFormatter, LineFormatter, RequestIdFilter, request_id
-from conftest import ROOT, TEST_CONFIG_DIR, RedisProcess, free_port, wait_for
+from testing.processes import ROOT, TEST_CONFIG_DIR, RedisProcess, free_port, wait_for
 from tracker.encoders import store
 from tracker.ops import site_health
 

@@ -7,8 +7,8 @@ import urllib.error
 
 from websockets.sync.client import connect
 
-from conftest import RedisProcess, free_port, running, wait_for
 from testing.factories import heartbeat, post_heartbeat, stream
+from testing.processes import RedisProcess, free_port, running, wait_for
 
 STREAM = stream("https://cdn.example/a.webm", format="webm", clients=0)
 BEAT = heartbeat(STREAM, encoder="cam-1", interval=30)

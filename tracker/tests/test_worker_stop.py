@@ -6,10 +6,13 @@ import asyncio
 import random
 import time
 
+import pytest
+
 from tracker.encoders import store
 from tracker.management.commands.worker import all_tasks_but, cancel_until_done
 
 
+@pytest.mark.timed
 async def test_a_job_looping_over_redis_commands_is_stopped_although_it_loses_cancels():
     redis = store.connect()  # socket_timeout=2, as the worker's jobs: every send goes through wait_for
     rounds, slowest, left = 100, 0.0, set()

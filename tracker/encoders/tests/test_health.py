@@ -3,6 +3,7 @@
 import pytest
 
 from testing.factories import stream
+from tracker.encoders.heartbeat import Heartbeat
 from tracker.encoders.state_machine import (
     Identity,
     Record,
@@ -21,15 +22,8 @@ STREAM = stream()
 def beat(
     previous: Record | None, *, now: float, interval: int = 10, metrics: dict | None = None, streams: list | None = None
 ):
-    return after_heartbeat(
-        previous,
-        identity=IDENTITY,
-        interval=interval,
-        streams=[STREAM] if streams is None else streams,
-        metrics=metrics or {},
-        thresholds=THRESHOLDS,
-        now=now,
-    )
+    sent = Heartbeat("example", "cam", interval, [STREAM] if streams is None else streams, metrics or {})
+    return after_heartbeat(previous, sent, identity=IDENTITY, thresholds=THRESHOLDS, now=now)
 
 
 def test_health_first_heartbeat_is_up_with_transition():
@@ -136,13 +130,10 @@ def test_health_no_playable_stream_degrades_exactly_after_the_configured_time():
 
 def test_health_mixers_and_collectors_report_no_stream_by_design():
     mixer = Identity(name="mix", room="example", role="mixer", grace=5)
-    first, _ = after_heartbeat(
-        None, identity=mixer, interval=10, streams=[], metrics={}, thresholds=THRESHOLDS, now=100.0
-    )
+    sent = Heartbeat("example", "mix", 10, [])
+    first, _ = after_heartbeat(None, sent, identity=mixer, thresholds=THRESHOLDS, now=100.0)
 
-    later, _ = after_heartbeat(
-        first, identity=mixer, interval=10, streams=[], metrics={}, thresholds=THRESHOLDS, now=1000.0
-    )
+    later, _ = after_heartbeat(first, sent, identity=mixer, thresholds=THRESHOLDS, now=1000.0)
 
     assert (later.state, later.empty_since) == (State.UP, None)
 

@@ -157,7 +157,7 @@ async def test_heartbeat_get_is_not_allowed(send, async_client):
 
 
 async def test_heartbeat_with_redis_down_is_503_json(send, async_client, settings):
-    from conftest import free_port
+    from testing.processes import free_port
 
     settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from conftest import TEST_SECRET
 from testing.factories import ROOMS, report, stream
+from testing.processes import TEST_SECRET
 from tracker.encoders import history, store
 
 STREAM = stream(clients=3, bitrate=1000)

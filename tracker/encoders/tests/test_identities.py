@@ -76,7 +76,7 @@ async def test_token_is_bound_to_its_room_and_name(encoder_token, async_client):
 
 
 async def test_global_secret_is_no_heartbeat_token(transactional_db, async_client):
-    from conftest import TEST_SECRET
+    from testing.processes import TEST_SECRET
 
     response = await post(async_client, TEST_SECRET)
 

@@ -18,7 +18,7 @@ from urllib.parse import unquote_plus, urlencode, urlsplit
 
 import pytest
 
-from conftest import ROOT, TEST_SECRET
+from testing.processes import ROOT, TEST_SECRET
 from tracker.encoders.legacy import COUNTED_ONLY, OFFERS
 from tracker.tests.legacy import original_client as client
 from tracker.tests.legacy.original_client import original_data

@@ -4,8 +4,8 @@ import json
 import time
 import urllib.request
 
-from conftest import TEST_CONFIG_DIR, TEST_SECRET, running, wait_for
 from testing.factories import post_heartbeat, report, stream
+from testing.processes import TEST_CONFIG_DIR, TEST_SECRET, running, wait_for
 from tracker.encoders import ingest, store
 from tracker.encoders.state_machine import State
 from tracker.live import audience

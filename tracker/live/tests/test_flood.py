@@ -7,7 +7,7 @@ from pathlib import Path
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from conftest import running
+from testing.processes import running
 
 FLOOD_SECONDS = 20
 # Before the budgets daphne grew ~10 MB/s for as long as a flood lasted. Now it climbs to a high-water

@@ -1,14 +1,21 @@
 """The hub's frames through real daphne: written to the kernel at once while a
-socket keeps up, through Twisted's buffer once it does not, never reordered."""
+socket keeps up, through Twisted's buffer once it does not, never reordered;
+and in the same order through daphne's ASGI send with direct writes off."""
 
 import base64
 import json
 import os
 import socket
 import struct
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
 
-from conftest import Site
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
 from testing.factories import report
+from testing.processes import Site, running, wait_for
 
 CHANGES = 150
 # Big room messages (32 streams with long URLs, ~40 KB each), so a reader
@@ -70,7 +77,23 @@ class SlowReader:
         self.sock.close()
 
 
-async def test_a_reader_that_falls_behind_gets_every_change_in_order(site: Site):
+def writes(site: Site) -> dict[str, float]:
+    """streaming_live_writes_total by path, from the site's /tracker/metrics."""
+    with urllib.request.urlopen(site.url + "/tracker/metrics", timeout=5) as response:
+        families = text_string_to_metric_families(response.read().decode())
+    return {s.labels["path"]: s.value for f in families if f.name == "streaming_live_writes" for s in f.samples}
+
+
+@pytest.fixture(params=["1", "0"], ids=["direct", "asgi"])
+def delivery_site(request: pytest.FixtureRequest, site_env: dict[str, str], tmp_path: Path) -> Iterator[Site]:
+    """The site, with LIVE_DIRECT_WRITES on, then off."""
+    with running({**site_env, "LIVE_DIRECT_WRITES": request.param}, tmp_path) as site:
+        yield site
+
+
+async def test_a_reader_that_falls_behind_gets_every_change_in_order(delivery_site: Site, tmp_path: Path):
+    site = delivery_site
+    direct = site.env["LIVE_DIRECT_WRITES"] == "1"
     reader = SlowReader(site)
     try:
         snapshot = reader.message()
@@ -83,3 +106,11 @@ async def test_a_reader_that_falls_behind_gets_every_change_in_order(site: Site)
 
     assert [m["version"] for m in messages] == list(range(snapshot["version"] + 1, snapshot["version"] + 1 + CHANGES))
     assert [m["room"]["streams"][0]["url"].split("/")[3] for m in messages] == [str(c) for c in range(CHANGES)]
+
+    # The probe's line in daphne's log, and every broadcast by the path it says (the hub reports each second;
+    # the snapshot is not a broadcast).
+    daphne_log = next(tmp_path.glob("*-0.log")).read_text()
+    assert ("live sockets: direct writes engaged" if direct else "direct writes off (LIVE_DIRECT_WRITES)") in daphne_log
+    wait_for(lambda: sum(writes(site).values()) >= CHANGES, timeout=10, what="the write counts")
+    counted = writes(site)
+    assert counted == ({"direct": CHANGES, "asgi": 0} if direct else {"direct": 0, "asgi": CHANGES}), counted

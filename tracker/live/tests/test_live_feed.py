@@ -88,7 +88,7 @@ async def test_live_many_changes_arrive_with_consecutive_versions(encoder_token,
 
 async def test_live_consumer_idle_past_redis_timeouts_still_receives(encoder_token, async_client):
     # redis-py 8 reads with a 5 s timeout by default; an idle subscription
-    # must survive that (FINDINGS.md: channels-redis consumers did not).
+    # must survive that (channels-redis 4.3's consumers, blocking 5 s on a receive, did not: redis-py#4091).
     communicator = await connect()
     await receive(communicator)
 

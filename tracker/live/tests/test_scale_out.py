@@ -6,8 +6,8 @@ import urllib.request
 
 from websockets.sync.client import connect
 
-from conftest import running
 from testing.factories import post_heartbeat, stream
+from testing.processes import running
 
 STREAM = stream("https://cdn.example/a.webm", format="webm", clients=0)
 

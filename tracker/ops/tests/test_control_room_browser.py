@@ -17,8 +17,8 @@ from pathlib import Path
 from playwright.sync_api import Browser, Page, expect
 from websockets.sync.client import connect
 
-from conftest import TEST_CONFIG_DIR, TEST_SECRET, Site, running
 from testing.factories import post_heartbeat
+from testing.processes import TEST_CONFIG_DIR, TEST_SECRET, Site, running
 from tracker.ops.tests.test_alerts import Receiver
 from tracker.ops.tests.test_ops_controls import VIEWER_REPORT
 

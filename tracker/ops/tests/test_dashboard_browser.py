@@ -3,12 +3,13 @@
 import json
 import time
 
+import pytest
 from playwright.sync_api import Page, expect
 from websockets.sync.client import connect
 
-from conftest import Site, running
 from testing import factories
 from testing.factories import post_heartbeat
+from testing.processes import Site, running
 
 PASSWORD = "operator-password-for-tests"
 
@@ -31,6 +32,7 @@ def heartbeat(name: str, interval: int = 1) -> dict:
     return factories.heartbeat(factories.stream(f"https://cdn.example/{name}.m3u8"), encoder=name, interval=interval)
 
 
+@pytest.mark.timed
 def test_dashboard_shows_an_encoder_going_down_in_row_and_title(site: Site, page: Page):
     token = site.add_encoder("example", "cam-1")
     log_in(site, page)
@@ -50,6 +52,7 @@ def test_dashboard_shows_an_encoder_going_down_in_row_and_title(site: Site, page
     expect(page.locator("#site-warnings")).to_be_hidden()  # a worker runs, Redis persists
 
 
+@pytest.mark.timed
 def test_dashboard_shows_websocket_encoder_disconnected_within_a_second(site: Site, page: Page):
     token = site.add_encoder("example", "cam-ws")
     log_in(site, page)

@@ -4,7 +4,7 @@ import urllib.request
 
 from playwright.sync_api import Page, expect
 
-from conftest import TEST_SECRET, Site
+from testing.processes import TEST_SECRET, Site
 from tracker.agent.loop import Agent
 from tracker.agent.sources import build_sources
 from tracker.agent.transports import build_transport

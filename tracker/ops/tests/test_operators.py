@@ -11,8 +11,8 @@ from django.contrib.auth import get_user_model
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from conftest import Site, running
 from testing.client import Client
+from testing.processes import Site, running
 from tracker.ops import accounts
 
 

@@ -10,7 +10,7 @@ import pytest
 from django.core.checks import run_checks
 from django.core.management import CommandError, call_command
 
-from conftest import ROOT, site_environment
+from testing.processes import ROOT, site_environment
 from tracker.config import get_config
 from tracker.encoders import store
 from tracker.ops.setup_checks import config_problems

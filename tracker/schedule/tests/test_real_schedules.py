@@ -1,9 +1,9 @@
-"""Every real schedule in ../shared/fixtures/schedules parses, with counts and known events checked against the file."""
+"""Every real schedule in real/ (copies of public conferences' files, SOURCES.md says whose and under which
+licence) parses, with counts and known events checked against the file."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections import Counter
 from datetime import timedelta
@@ -16,8 +16,7 @@ from tracker.schedule import Event, events_for_room, parse_schedule, room_names
 
 from .support import by_title, utc
 
-# The folder named "shared" beside the repository folder, as on development machines and in CI.
-SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures" / "schedules"
+REAL = Path(__file__).resolve().parent / "real"
 
 MARKUP = re.compile(r"</?(?:a|p|ul|ol|li|br|em|strong|script|div)\b", re.IGNORECASE)
 
@@ -34,40 +33,34 @@ EXPECTED = {
 
 
 @pytest.fixture(scope="module")
-def shared() -> Path:
-    """The real fixtures folder; absent means skip, except on CI where it must be there."""
-    if not SHARED.is_dir():
-        reason = f"real schedule fixtures not found at {SHARED.resolve()} (a folder named 'shared' beside the repo)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return SHARED
+def real() -> Path:
+    return REAL
 
 
-def load(shared: Path, name: str) -> list[Event]:
+def load(real: Path, name: str) -> list[Event]:
     timezone = EXPECTED[name][0]
-    return parse_schedule((shared / name).read_bytes(), timezone=timezone)
+    return parse_schedule((real / name).read_bytes(), timezone=timezone)
 
 
-def test_real_schedules_folder_has_no_unchecked_file(shared: Path) -> None:
-    names = {path.name for path in shared.iterdir() if path.is_file() and path.name != "SOURCES.md"}
+def test_real_schedules_folder_has_no_unchecked_file(real: Path) -> None:
+    names = {path.name for path in real.iterdir() if path.is_file() and path.name != "SOURCES.md"}
 
     assert names == set(EXPECTED), "add counts for new files to EXPECTED"
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_real_schedule_parses_with_expected_counts(shared: Path, name: str) -> None:
+def test_real_schedule_parses_with_expected_counts(real: Path, name: str) -> None:
     _, event_count, room_count = EXPECTED[name]
 
-    events = load(shared, name)
+    events = load(real, name)
 
     assert (len(events), len(room_names(events))) == (event_count, room_count)
     assert all(event.end >= event.start and event.title and not event.generated for event in events)
     assert not [event.guid for event in events if MARKUP.search(event.abstract)]
 
 
-def test_39c3_xml_known_event_and_rooms(shared: Path) -> None:
-    events = load(shared, "39c3-hub-schedule.xml")
+def test_39c3_xml_known_event_and_rooms(real: Path) -> None:
+    events = load(real, "39c3-hub-schedule.xml")
 
     talk = by_title(events, "All my Deutschlandtickets gone: Fraud at an industrial scale")
 
@@ -82,17 +75,17 @@ def test_39c3_xml_known_event_and_rooms(shared: Path) -> None:
     assert by_title(events, "test-andi2").room == "andi-test-raum"
 
 
-def test_39c3_xml_after_midnight_event_listed_in_previous_day(shared: Path) -> None:
-    events = load(shared, "39c3-hub-schedule.xml")
+def test_39c3_xml_after_midnight_event_listed_in_previous_day(real: Path) -> None:
+    events = load(real, "39c3-hub-schedule.xml")
 
     late = by_title(events, "GPTDash \u2013 Der Reverse-Turing-Test")
 
     assert (late.start, late.end) == (utc(2025, 12, 29, 0, 0), utc(2025, 12, 29, 1, 30))  # 01:00 CET
 
 
-def test_39c3_xml_midnight_spans_and_indentation(shared: Path) -> None:
+def test_39c3_xml_midnight_spans_and_indentation(real: Path) -> None:
     berlin = pytz.timezone("Europe/Berlin")
-    events = load(shared, "39c3-hub-schedule.xml")
+    events = load(real, "39c3-hub-schedule.xml")
 
     ends = [event.end.astimezone(berlin) for event in events]
     crossing = [e for e in events if e.start.astimezone(berlin).date() != e.end.astimezone(berlin).date()]
@@ -103,8 +96,8 @@ def test_39c3_xml_midnight_spans_and_indentation(shared: Path) -> None:
     assert not any(line.startswith(" ") for event in events for line in event.abstract.split("\n"))
 
 
-def test_lswt_xml_z_times_are_local_and_quirks_survive(shared: Path) -> None:
-    events = load(shared, "lswt2019-jekyll-schedule.xml")
+def test_lswt_xml_z_times_are_local_and_quirks_survive(real: Path) -> None:
+    events = load(real, "lswt2019-jekyll-schedule.xml")
 
     welcome = by_title(events, "Welcome")
     hackathon = events_for_room(events, "Hackathon")[0]
@@ -122,8 +115,8 @@ def test_lswt_xml_z_times_are_local_and_quirks_survive(shared: Path) -> None:
     assert len([event for event in events if event.title == "Mittagspause"]) == 2  # id 998 in two rooms
 
 
-def test_camp2019_json_across_midnight_and_html_abstract(shared: Path) -> None:
-    events = load(shared, "camp2019-frab-schedule.json")
+def test_camp2019_json_across_midnight_and_html_abstract(real: Path) -> None:
+    events = load(real, "camp2019-frab-schedule.json")
 
     late = by_title(events, "Achtung, Datenpannen!")
     spispy = by_title(events, "spispy: SPI flash device emulation")
@@ -134,8 +127,8 @@ def test_camp2019_json_across_midnight_and_html_abstract(shared: Path) -> None:
     assert (len(events_for_room(events, "Curie")), len(events_for_room(events, "Meitner"))) == (41, 38)
 
 
-def test_rc3_pretalx_json_offsets_and_long_room_names(shared: Path) -> None:
-    events = load(shared, "rc3-channels-2020-pretalx-schedule.json")
+def test_rc3_pretalx_json_offsets_and_long_room_names(real: Path) -> None:
+    events = load(real, "rc3-channels-2020-pretalx-schedule.json")
 
     first = events[0]
 
@@ -151,8 +144,8 @@ def test_rc3_pretalx_json_offsets_and_long_room_names(shared: Path) -> None:
     ]
 
 
-def test_38c3_schedule2_events_and_roles(shared: Path) -> None:
-    events = load(shared, "38c3-hub-schedule2-example.json")
+def test_38c3_schedule2_events_and_roles(real: Path) -> None:
+    events = load(real, "38c3-hub-schedule2-example.json")
 
     opening, late = events
 
@@ -166,8 +159,8 @@ def test_38c3_schedule2_events_and_roles(shared: Path) -> None:
     assert (late.room, late.start, late.track) == ("Saal ZIGZAG", utc(2024, 12, 27, 23, 15), "Hardware & Making")
 
 
-def test_pyconau_ics_real_offset_despite_wrong_vtimezone(shared: Path) -> None:
-    events = parse_schedule((shared / "pyconau2023-pretalx-schedule.ics").read_bytes(), timezone="UTC")
+def test_pyconau_ics_real_offset_despite_wrong_vtimezone(real: Path) -> None:
+    events = parse_schedule((real / "pyconau2023-pretalx-schedule.ics").read_bytes(), timezone="UTC")
 
     opening = by_title(events, "Specialist Tracks Combined Opening Address")
     roll = by_title(events, "Roll for Initiative: how to make the world of AI a more ethical place")
@@ -184,8 +177,8 @@ def test_pyconau_ics_real_offset_despite_wrong_vtimezone(shared: Path) -> None:
     assert max(e.duration for e in events) == timedelta(minutes=110)
 
 
-def test_lca2016_eventfeed_naive_melbourne_times(shared: Path) -> None:
-    events = load(shared, "lca2016-zookeepr-eventfeed.json")
+def test_lca2016_eventfeed_naive_melbourne_times(real: Path) -> None:
+    events = load(real, "lca2016-zookeepr-eventfeed.json")
 
     rr = by_title(events, 'Record and replay debugging with "rr"')
     dinner = by_title(events, "Speakers' Dinner")
@@ -211,15 +204,15 @@ OPTED_OUT = {
 
 
 @pytest.mark.parametrize("name", sorted(OPTED_OUT))
-def test_talks_opted_out_of_recording_are_marked(shared: Path, name: str) -> None:
-    events = load(shared, name)
+def test_talks_opted_out_of_recording_are_marked(real: Path, name: str) -> None:
+    events = load(real, name)
 
     assert sum(event.do_not_record for event in events) == OPTED_OUT[name]
     assert not [event.guid for event in events if event.do_not_record and event.recording]
 
 
-def test_schedule2_recording_links_and_opt_out(shared: Path) -> None:
-    data = json.loads((shared / "38c3-hub-schedule2-example.json").read_bytes())
+def test_schedule2_recording_links_and_opt_out(real: Path) -> None:
+    data = json.loads((real / "38c3-hub-schedule2-example.json").read_bytes())
     first, second = data["schedule"]["events"][:2]
     first["links"].append({"type": "RECORDING", "url": "https://media.example/v/opening"})
     second["links"] = [{"type": "VIDEO", "url": "javascript:alert(1)"}]

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 import pytest
 
-from .servers import StatusServer, WebsocketTracker
-
-TOKEN = "agent-test-token-0123456789"
+from .servers import TOKEN, RealTracker, StatusServer, WebsocketTracker
 
 
 @pytest.fixture
@@ -35,18 +32,9 @@ def agent_log(caplog: pytest.LogCaptureFixture) -> Callable[[], list[str]]:
     return lambda: [record.getMessage() for record in caplog.records if record.name == "tracker.agent"]
 
 
-@dataclass
-class RealTracker:
-    """The real site (daphne + worker) and a way to get a token for an encoder."""
-
-    url: str
-    token_for: Callable[[str, str], str]  # (room, encoder name) -> token
-    legacy_secret: str
-
-
 @pytest.fixture
 def real_tracker(site) -> RealTracker:
     """The root conftest's running site, with per-encoder tokens (and the legacy secret)."""
-    from conftest import TEST_SECRET
+    from testing.processes import TEST_SECRET
 
     return RealTracker(url=site.url, token_for=site.add_encoder, legacy_secret=TEST_SECRET)

@@ -22,6 +22,16 @@ from websockets.http11 import Response
 from websockets.sync.server import Server, ServerConnection, serve
 
 RECORDINGS = Path(__file__).parent / "recordings"
+TOKEN = "agent-test-token-0123456789"
+
+
+@dataclass
+class RealTracker:
+    """The real site (daphne + worker) and a way to get a token for an encoder."""
+
+    url: str
+    token_for: Callable[[str, str], str]  # (room, encoder name) -> token
+    legacy_secret: str
 
 
 @dataclass

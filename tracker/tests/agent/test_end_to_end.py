@@ -10,13 +10,13 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from conftest import ROOT, free_port, running, wait_for
+from testing.processes import ROOT, free_port, running, wait_for
 from tracker.agent.backoff import Backoff
 from tracker.agent.loop import Agent
 from tracker.agent.sources import build_sources
 from tracker.agent.transports import build_transport
 
-from .conftest import RealTracker
+from .servers import RealTracker
 
 STATIC = {
     "type": "static",

@@ -23,12 +23,12 @@ from typing import IO
 
 import pytest
 
-from conftest import free_port, wait_for
+from testing.processes import free_port, wait_for
 from tracker.agent.loop import Agent
 from tracker.agent.sources import build_sources
 from tracker.agent.transports import build_transport
 
-from .conftest import RealTracker
+from .servers import RealTracker
 
 ICECAST, FFMPEG = shutil.which("icecast2"), shutil.which("ffmpeg")
 pytestmark = pytest.mark.skipif(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
-from conftest import ROOT
+from testing.processes import ROOT
 
 # Imports every agent module with Django, Channels, redis and the rest of
 # `tracker` made unimportable, then does a dry run with a static source.
@@ -47,5 +48,12 @@ def test_agent_imports_nothing_but_stdlib_websockets_and_defusedxml(tmp_path):
 
 
 def test_requirements_pin_websockets_and_defusedxml_only():
-    lines = [line for line in (ROOT / "requirements-agent.txt").read_text().splitlines() if not line.startswith("#")]
-    assert [line for line in lines if line.strip()] == ["websockets==17.4", "defusedxml==0.7.1"]
+    direct = (ROOT / "requirements-agent.in").read_text().splitlines()
+    assert [line for line in direct if line.strip() and not line.startswith("#")] == [
+        "websockets==17.4",
+        "defusedxml==0.7.1",
+    ]
+    # The lock (make lock) adds nothing they pull in, and a hash to each.
+    lock = (ROOT / "requirements-agent.txt").read_text()
+    assert re.findall(r"^(\S+==\S+)", lock, re.M) == ["defusedxml==0.7.1", "websockets==17.4"]
+    assert all("--hash=sha256:" in entry for entry in lock.split("==")[1:])

@@ -12,8 +12,7 @@ from tracker.agent.loop import Agent
 from tracker.agent.sources import build_sources
 from tracker.agent.transports import HttpTransport, WebsocketTransport, build_transport
 
-from .conftest import TOKEN
-from .servers import Request, json_answer, recording
+from .servers import TOKEN, Request, json_answer, recording
 
 STATIC = {"type": "static", "streams": [{"format": "hls", "url": "https://cdn.example.org/a.m3u8", "quality": "hd"}]}
 

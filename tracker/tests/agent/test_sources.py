@@ -304,8 +304,12 @@ def test_hls_probe_event_playlist_advances_by_new_segments(status_server):
     # An EVENT playlist keeps media sequence 0 and grows instead.
     for segments in range(1, 6):
         status_server.routes["/event.m3u8"] = media_playlist(0, segments=segments)
-        probe.collect()
+        assert len(probe.collect()) == 1  # live, although its media sequence stays 0 for 25 s
         clock.now += 5  # under 3 x 2 s between changes
+    # Once it stops growing, it stalls like any other.
+    clock.now += 2
+    with pytest.raises(SourceError, match="stalled: media sequence stuck at 0"):
+        probe.collect()
 
 
 def test_hls_probe_follows_master_playlist_to_first_variant(status_server):

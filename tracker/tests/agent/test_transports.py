@@ -18,8 +18,7 @@ from tracker.agent.transports import (
     WebsocketWithFallback,
 )
 
-from .conftest import TOKEN
-from .servers import Answer, Request, json_answer
+from .servers import TOKEN, Answer, Request, json_answer
 
 BODY = {
     "room": "example",

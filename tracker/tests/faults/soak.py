@@ -38,10 +38,10 @@ from websockets.sync.client import connect
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 django.setup()  # the test helpers below import the tracker's models
 
-from conftest import ROOT, TEST_CONFIG_DIR, TEST_SECRET, RedisProcess, free_port, running, site_environment  # noqa: E402
+from testing.processes import ROOT, TEST_CONFIG_DIR, TEST_SECRET, RedisProcess, free_port, running, site_environment  # noqa: E402
 from tracker.ops.tests.test_alerts import Receiver  # noqa: E402
 
-from .conftest import Encoder  # noqa: E402
+from .clients import Encoder  # noqa: E402
 
 SAMPLE_SECONDS = 30
 VIEWERS = 60  # at any moment, give or take the churn

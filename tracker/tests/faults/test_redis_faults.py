@@ -13,9 +13,9 @@ import urllib.request
 
 import redis
 
-from conftest import free_port, running, wait_for
+from testing.processes import free_port, running, wait_for
 
-from .conftest import Encoder, Viewer, transitions
+from .clients import Encoder, Viewer, transitions
 
 INTERVAL, GRACE = 2, 1  # the test rooms' grace
 

@@ -9,9 +9,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from conftest import running, wait_for
+from testing.processes import running, wait_for
 
-from .conftest import Viewer
+from .clients import Viewer
 
 LEAD_SECONDS = 10  # the new boundary's distance from the sync: room for the command's start-up
 

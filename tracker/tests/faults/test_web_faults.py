@@ -19,9 +19,9 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from conftest import ROOT, free_port, running, wait_for
+from testing.processes import ROOT, free_port, running, wait_for
 
-from .conftest import Encoder, transitions
+from .clients import Encoder, transitions
 
 
 def test_sigterm_tells_viewers_to_reconnect_elsewhere_then_stops(site_env, tmp_path):

@@ -10,10 +10,10 @@ import sys
 import time
 import urllib.request
 
-from conftest import ROOT, running, wait_for
+from testing.processes import ROOT, running, wait_for
 from tracker.ops import alerts
 
-from .conftest import Encoder, transitions
+from .clients import Encoder, transitions
 
 
 def warnings_of(url: str) -> dict:
