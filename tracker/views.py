@@ -71,12 +71,9 @@ async def heartbeat(request: HttpRequest) -> JsonResponse:
     body = read_body(request)
     if body is None:
         return json_error(413, "too_large", f"body over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes", field="body")
-    try:
-        if not await client_budget.spend(store.get_redis(), "heartbeat", request_address(request), now=time.time()):
-            limit = client_budget.PER_SECOND["heartbeat"]
-            return json_error(429, "rate_limited", f"at most {limit} heartbeats per second from one client")
-    except RedisError:
-        return json_error(503, "unavailable", "live state store unreachable; retry shortly")
+    redis, address = store.get_redis(), request_address(request)
+    if await client_budget.exhausted(redis, "heartbeat", address):
+        return json_error(429, "rate_limited", "too many refused heartbeats from here; wait a few seconds")
     token = bearer_token(request)
     if token is None:
         response = json_error(401, "unauthorized", "send 'Authorization: Bearer <token>'", field="Authorization")
@@ -87,8 +84,10 @@ async def heartbeat(request: HttpRequest) -> JsonResponse:
     except InvalidField as exc:
         return json_error(400, "invalid", exc.message, field=exc.field)
     try:
-        await ingest(store.get_redis(), token=token, beat=beat, now=time.time())
+        await ingest(redis, token=token, beat=beat, now=time.time())
     except Refused as refused:
+        if refused.status in (401, 403):
+            await client_budget.count_refusal(redis, "heartbeat", address)
         return json_error(refused.status, refused.error, refused.message, field=refused.field)
     return JsonResponse({"ok": True, "next": beat.interval})
 
@@ -108,21 +107,19 @@ async def legacy_register(request: HttpRequest) -> HttpResponse:
         return never_cached(HttpResponseRedirect("/"))  # what the original did
     if read_body(request) is None:
         return legacy_answer(f"ERROR RequestDataTooBig body over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes")
-    try:
-        if not await client_budget.spend(store.get_redis(), "legacy", request_address(request), now=time.time()):
-            return legacy_answer(f"ERROR rate_limited at most {client_budget.PER_SECOND['legacy']} per second")
-    except RedisError:
-        return legacy_answer("ERROR StoreUnavailable try again")
+    redis, address = store.get_redis(), request_address(request)
+    if await client_budget.exhausted(redis, "legacy", address):
+        return legacy_answer("ERROR rate_limited too many refused posts from here; wait a few seconds")
     config = get_config()
     if not config.secret:
         return legacy_answer("ERROR CONFIG (No secret)")
     if not secret_matches(request.POST.get("secret", "")):
+        await client_budget.count_refusal(redis, "legacy", address)
         return legacy_answer("ERROR SECRET")
     room = config.rooms.get(request.POST.get("group", ""))
     if room is None:
         return legacy_answer("ERROR GROUP")
-    # From the connection or a trusted proxy; never the client's REMOTE_ADDR field.
-    address = request_address(request)
+    # `address`: from the connection or a trusted proxy; never the client's REMOTE_ADDR field.
     try:
         report = legacy.parse_report(
             decode_legacy(request.POST.get("data", "{}")),

@@ -59,26 +59,21 @@ class EncoderConsumer(ControlledConsumer):
         if draining():
             await self.close(code=CLOSE_RESTARTING, reason=DRAINING_REASON)
             return
-        try:
-            allowed = await client_budget.spend(
-                store.get_redis(), "encoder-socket", scope_address(self.scope), now=time.time()
-            )
-        except RedisError:
-            await self.close(code=CLOSE_TRY_AGAIN, reason="live state store unreachable")
-            return
-        if not allowed:
-            limit = client_budget.PER_SECOND["encoder-socket"]
-            await self.close(code=CLOSE_RATE_LIMITED, reason=f"at most {limit} connections per second from one client")
-            return
+        redis, address = store.get_redis(), scope_address(self.scope)
         headers = dict(self.scope.get("headers", []))
         token = bearer(headers.get(b"authorization", b"").decode("latin-1"))
-        if token is None:
-            await self.close(code=CLOSE_UNAUTHORIZED, reason="send 'Authorization: Bearer <token>'")
-            return
         try:
-            identity = await find_identity(store.get_redis(), token)
+            if await client_budget.exhausted(redis, "encoder-socket", address):
+                await self.close(code=CLOSE_RATE_LIMITED, reason="too many refused connections from here; wait")
+                return
+            identity = None if token is None else await find_identity(redis, token)
+            if identity is None:
+                await client_budget.count_refusal(redis, "encoder-socket", address)
         except RedisError:
             await self.close(code=CLOSE_TRY_AGAIN, reason="live state store unreachable")
+            return
+        if token is None:
+            await self.close(code=CLOSE_UNAUTHORIZED, reason="send 'Authorization: Bearer <token>'")
             return
         if identity is None:
             await self.close(code=CLOSE_FORBIDDEN, reason="token not accepted")

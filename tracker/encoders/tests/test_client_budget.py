@@ -1,4 +1,4 @@
-"""One client's budget for encoders' requests, whatever tokens it tries."""
+"""One client's budget of refused encoders' requests, whatever tokens it tries."""
 
 import json
 
@@ -11,7 +11,7 @@ from tracker.encoders import client_budget
 
 @pytest.fixture
 def small_budgets(monkeypatch):
-    monkeypatch.setattr(client_budget, "PER_SECOND", {"heartbeat": 5, "legacy": 5, "encoder-socket": 5})
+    monkeypatch.setattr(client_budget, "REFUSALS", {"heartbeat": 5, "legacy": 5, "encoder-socket": 5})
 
 
 async def test_made_up_tokens_from_one_client_run_out_of_budget(redis, transactional_db, small_budgets):
