@@ -47,3 +47,22 @@ async def test_legacy_posts_from_one_client_run_out_of_budget(redis, small_budge
 
     assert answers[:5] == [b"ERROR SECRET\n"] * 5
     assert all(answer.startswith(b"ERROR rate_limited") for answer in answers[5:])
+
+
+async def test_encoder_socket_connects_with_made_up_tokens_run_out_of_budget(redis, transactional_db, small_budgets):
+    from channels.testing import WebsocketCommunicator
+
+    from tracker.routing import websocket_application
+
+    async def close_code(token: str) -> int:
+        socket = WebsocketCommunicator(
+            websocket_application, "/tracker/ws/encoder/", headers=[(b"authorization", f"Bearer {token}".encode())]
+        )
+        await socket.connect()
+        output = await socket.receive_output(timeout=3)
+        await socket.disconnect()
+        return output["code"]
+
+    codes = [await close_code(f"guess-{n}") for n in range(7)]
+
+    assert codes == [4403] * 5 + [4429] * 2
