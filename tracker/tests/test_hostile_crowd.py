@@ -35,6 +35,7 @@ from testing.factories import stream
 from testing.processes import Site, running, site_environment
 from tracker.encoders import store
 from tracker.live import viewer_reports
+from tracker.ops import actions
 from tracker.ops.snapshot import MAX_SNAPSHOT_BYTES
 
 DAPHNE_LIMIT = 1024 * 1024  # daphne closes (1011) rather than send a bigger message
@@ -236,8 +237,10 @@ def test_reports_flooded_from_one_address_and_from_many(ready: Crew, browser: Br
 
 
 def test_every_store_filled_to_its_caps_with_the_costliest_characters(ready: Crew, browser: Browser):
-    # Reports: every room at its kept reporters, every field at its cap (written as the site does, minus the waits).
-    async def fill_reports() -> None:
+    log_entries = 50  # what the snapshot shows of each room's log (store.read_ops_snapshot)
+
+    async def fill() -> None:
+        """Written as the site writes them, without the waits between: reports, notes, room logs."""
         redis = store.connect()
         try:
             for room in ROOMS:
@@ -246,21 +249,15 @@ def test_every_store_filled_to_its_caps_with_the_costliest_characters(ready: Cre
                 for n in range(viewer_reports.REPORTERS_KEPT):
                     await redis.delete(store.key("budget", "report-room", room))
                     await viewer_reports.add_report(redis, report, address=f"10.77.{n}.1", now=time.time())
+            encoders = [name for name in ENCODERS for _ in range(log_entries // 3 + 1)]
+            for n, (room, name) in enumerate(encoders):
+                text = f"{n % 10}" + worst(actions.MAX_NOTE_BYTES - 12)
+                await actions.note(redis, {"room": room, "name": name, "text": text}, by=OWNER, now=time.time())
         finally:
             await redis.aclose()
 
     with ThreadPoolExecutor(1) as thread:  # Playwright's loop runs in this one
-        thread.submit(asyncio.run, fill_reports()).result()
-    # Notes at their cap on every encoder, and the room logs filled by the same operator actions.
-    with ready.ops_socket() as operator:
-        operator.recv(timeout=5)
-        for round_ in range(9):
-            for room, name in ENCODERS:
-                text = f"{round_}" + worst(500 - 12)
-                operator.send(json.dumps({"type": "note", "room": room, "name": name, "text": text}))
-                time.sleep(0.2)  # within the operator socket's budget
-        for _ in range(len(ENCODERS) * 9):
-            operator.recv(timeout=5)
+        thread.submit(asyncio.run, fill()).result()
     crew_still_sees(ready, browser)
     print(f"largest messages sent, in bytes: {ready.largest}")  # pytest -s: docs/performance.md
     assert ready.largest["snapshot"] < MAX_SNAPSHOT_BYTES
