@@ -115,6 +115,10 @@ function roomView(room) {
     const known = reports.get(room.name);
     send({ type: "reports", room: room.name, offset: known ? known.entries.length : 0 });
   });
+  // Pages are asked for when an operator opens the list, not for every room at once.
+  find(".reports-box").addEventListener("toggle", (event) => {
+    if (event.target.open) send({ type: "reports", room: room.name, offset: 0 });
+  });
   return {
     body,
     title: find(".title"),
@@ -521,7 +525,8 @@ const ops = connectFeed(feedUrl(null, "/ws/ops/"), {
     reports.clear();
     Object.entries(message.reports).forEach(([room, total]) => {
       reports.set(room, { total, entries: [] });
-      if (total) ops.send({ type: "reports", room, offset: 0 });
+      const view = roomViews.get(room);
+      if (total && view && view.reportBox.open) ops.send({ type: "reports", room, offset: 0 });
     });
     audience = message.audience;
     schedules = message.schedules;
