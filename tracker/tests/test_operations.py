@@ -82,6 +82,18 @@ async def test_a_refused_request_logs_one_line_without_a_traceback(async_client,
     assert "Traceback" not in logged
 
 
+def test_a_refused_dashboard_access_logs_one_line_without_a_traceback(client, db, capfd):
+    from django.contrib.auth import get_user_model
+
+    client.force_login(get_user_model().objects.create_user("viewer", password="pw"))  # not staff
+    refused = client.get("/tracker/dashboard/")
+
+    assert refused.status_code == 403
+    logged = capfd.readouterr().err
+    assert "Forbidden" in logged
+    assert "Traceback" not in logged
+
+
 def test_server_errors_keep_their_traceback():
     try:
         raise RuntimeError("bug")
