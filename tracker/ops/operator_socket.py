@@ -14,7 +14,7 @@ from tracker import socket_orders
 from tracker.config import get_config
 from tracker.encoders import store
 from tracker.live import viewer_reports
-from tracker.live.budgets import FrameBudget, too_big
+from tracker.live.budgets import FrameBudget, address_limits, too_big
 from tracker.live.hub import get_hub
 from tracker.live.sockets import (
     CLOSE_BAD_MESSAGE,
@@ -35,6 +35,8 @@ logger = logging.getLogger(__name__)
 MAX_FRAME_BYTES = 2 * 1024
 # Clicks and the page's pings and page requests: a few a second, a burst when a room's reports open.
 FRAMES_PER_SECOND, BURST = 5, 20
+# One operator's sockets in one web process: a screen per room is a handful.
+SOCKETS_PER_OPERATOR = 10
 
 
 class OpsConsumer(ControlledConsumer):
@@ -59,6 +61,7 @@ class OpsConsumer(ControlledConsumer):
     resyncing: asyncio.Lock
 
     budget: FrameBudget
+    holder = ""  # what its share of sockets is counted under
     closing = False  # frames queued behind a close are not looked at
 
     async def connect(self) -> None:
@@ -72,12 +75,18 @@ class OpsConsumer(ControlledConsumer):
         if not user.is_staff:
             await self.close(code=CLOSE_FORBIDDEN, reason="operators only: ask an admin to make you staff")
             return
+        self.holder = f"operator:{user.pk}"
+        if not address_limits().admit(self.holder, self, limit=SOCKETS_PER_OPERATOR):
+            await self.close_once(CLOSE_RATE_LIMITED, f"at most {SOCKETS_PER_OPERATOR} dashboards per operator here")
+            return
         # Logging out, deactivation or a new password close it (tracker.ops.accounts).
         if await self.join(socket_orders.operator_group(user.pk)):
             await get_hub().join_ops(self)
             await self.resync()
 
     async def disconnect(self, code: int) -> None:
+        if self.holder:
+            address_limits().release(self.holder, self)
         get_hub().leave_ops(self)
 
     async def resync(self) -> None:

@@ -132,6 +132,25 @@ async def test_operator_socket_closes_oversized_frames_and_floods_with_4xxx(tran
     assert pongs < 100
 
 
+async def test_one_operator_holds_a_bounded_number_of_sockets(transactional_db):
+    from tracker.ops.operator_socket import SOCKETS_PER_OPERATOR
+
+    user = await sync_to_async(get_user_model().objects.create_user)("many", password="pw-for-tests", is_staff=True)
+    client = AsyncClient()
+    await client.aforce_login(user)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    sockets = []
+    for _ in range(SOCKETS_PER_OPERATOR + 1):
+        socket = WebsocketCommunicator(websocket_application, "/ws/ops/", headers=[*HEADERS, (b"cookie", cookie)])
+        await socket.connect()
+        sockets.append((socket, await socket.receive_output(timeout=3)))
+
+    assert [output["type"] for _, output in sockets[:-1]] == ["websocket.send"] * SOCKETS_PER_OPERATOR
+    assert (sockets[-1][1]["type"], sockets[-1][1]["code"]) == ("websocket.close", 4429)
+    for socket, _ in sockets:
+        await socket.disconnect()
+
+
 async def test_a_note_left_on_an_encoder_since_removed_can_still_be_removed(transactional_db):
     await report("example", "cam", STREAM, now=time.time())
     alice = await operator("alice")
