@@ -13,6 +13,7 @@ the snapshot carries each room's count, the dashboard asks for pages.
 Layout, under settings.REDIS_PREFIX:
     <prefix>:reports:<room>            sorted set  reporter -> when they last reported
     <prefix>:reports:<room>:by         hash        reporter -> their merged report, JSON
+                                                   (both: history-hours after the room's last report)
     <prefix>:budget:report:<client>    counter     a client's reports this window, every room
     <prefix>:budget:report-room:<room> hash        a room's token bucket (tokens, at)
 """
@@ -96,6 +97,7 @@ async def add_report(redis: Redis, report: dict[str, Any], *, address: str, now:
             ROOM_BURST,
             ROOM_REPORTS_PER_SECOND,
             store.ops_channel(),
+            store.history_hours() * 3600,
         ],
         client=redis,
     )

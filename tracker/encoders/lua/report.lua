@@ -19,6 +19,7 @@ local client_window_ms = tonumber(ARGV[6])
 local room_burst = tonumber(ARGV[7])       -- the room's bucket: this many at once,
 local room_per_second = tonumber(ARGV[8])  -- refilled at this rate
 local ops_channel = ARGV[9]
+local keep_seconds = tonumber(ARGV[10])    -- a room's reports go this long after its last one
 
 local function spend(key, limit, window_ms)
   local used = redis.call('INCR', key)
@@ -58,6 +59,8 @@ if extra > 0 then
   local popped = redis.call('ZPOPMIN', reporters_key, extra)  -- member, score, member, score...
   for i = 1, #popped, 2 do redis.call('HDEL', reports_key, popped[i]) end
 end
+redis.call('EXPIRE', reporters_key, keep_seconds)
+redis.call('EXPIRE', reports_key, keep_seconds)
 local version = redis.call('INCR', ops_version_key)
 redis.call('PUBLISH', ops_channel, '{"type":"report","version":' .. version .. ',"id":' .. cjson.encode(reporter) ..
   ',"report":' .. text .. '}')

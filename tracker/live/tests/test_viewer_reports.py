@@ -81,3 +81,12 @@ async def test_a_room_keeps_its_latest_reporters_only(monkeypatch):
     page = await viewer_reports.read_page(redis, "example", offset=viewer_reports.REPORTERS_KEPT - 5)
     assert len(page) == 5
     assert len(json.dumps(page)) <= viewer_reports.PAGE_SIZE * viewer_reports.MAX_REPORT_BYTES
+
+
+@pytest.mark.usefixtures("redis")
+async def test_a_rooms_reports_go_history_hours_after_its_last_one():
+    redis = store.get_redis()
+    await viewer_reports.add_report(redis, worst_report(), address="198.51.100.1", now=1000.0)
+
+    for key in (store.key("reports", "example"), store.key("reports", "example", "by")):
+        assert 0 < await redis.ttl(key) <= store.history_hours() * 3600
