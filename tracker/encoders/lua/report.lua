@@ -11,7 +11,7 @@ local room_budget_key = KEYS[4]   -- hash: the room's token bucket (tokens, at)
 local ops_version_key = KEYS[5]   -- the operators' feed's version counter
 
 local reporter = ARGV[1]
-local report = cjson.decode(ARGV[2])
+local report_json = ARGV[2]        -- the checked report, JSON
 local now = tonumber(ARGV[3])
 local kept = tonumber(ARGV[4])              -- distinct reporters kept per room
 local client_limit = tonumber(ARGV[5])
@@ -42,6 +42,7 @@ end
 redis.call('HSET', room_budget_key, 'tokens', tokens - 1, 'at', now)
 redis.call('EXPIRE', room_budget_key, math.ceil(room_burst / room_per_second) + 1)
 
+local report = cjson.decode(report_json)
 local earlier = redis.call('HGET', reports_key, reporter)
 report['count'] = 1
 report['first'] = now
