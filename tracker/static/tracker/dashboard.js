@@ -119,6 +119,7 @@ function roomView(room) {
   find(".reports-box").addEventListener("toggle", (event) => {
     if (event.target.open) send({ type: "reports", room: room.name, offset: 0 });
   });
+  find(".history-link").href = `/tracker/history/${encodeURIComponent(room.name)}/`;
   return {
     body,
     title: find(".title"),
@@ -230,6 +231,7 @@ function rowView(record) {
   row.dataset.encoder = record.name;
   const find = (selector) => row.querySelector(selector);
   find(".name").textContent = record.name;
+  find(".name").href = `/tracker/history/${encodeURIComponent(record.room)}/${encodeURIComponent(record.name)}/`;
   const ackButton = find(".ack-button");
   ackButton.addEventListener("click", () => send({ type: "ack", ...target }));
   wireSilenceMenu(find(".silence-menu"), target);
