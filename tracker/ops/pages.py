@@ -90,7 +90,7 @@ async def history_page(request: HttpRequest, room: str, encoder: str | None = No
     return render(request, "tracker/history.html", context)
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @operators_only
 async def maintenance_page(request: HttpRequest) -> HttpResponse:
     """Planned windows: listed, added (POST action=plan) and removed (POST action=cancel); test alerts."""
