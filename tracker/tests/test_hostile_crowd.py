@@ -260,6 +260,7 @@ def test_every_store_filled_to_its_caps_with_the_costliest_characters(ready: Cre
         thread.submit(asyncio.run, fill()).result()
     crew_still_sees(ready, browser)
     print(f"largest messages sent, in bytes: {ready.largest}")  # pytest -s: docs/performance.md
+    assert max(ready.largest.values()) < DAPHNE_LIMIT
     assert ready.largest["snapshot"] < MAX_SNAPSHOT_BYTES
     assert ready.largest["reports"] <= viewer_reports.PAGE_SIZE * viewer_reports.MAX_REPORT_BYTES + 200
 
