@@ -112,8 +112,12 @@ class LiveConsumer(DatabaseFreeConsumer):
         elif kind == "viewers" and (room is None or (isinstance(room, str) and room in get_config().rooms)):
             get_hub().follow(self, EVERY_ROOM if room is None else room)
         elif kind == "health" and request.get("state") in PLAYBACK_STATES:
-            # Clients report every 30 s at most; a flood changes nothing.
-            if time.monotonic() - self.last_health >= 1:
+            # Clients report every 30 s at most; a flood changes nothing, and one client counts once.
+            watched = get_hub().watching.get(self)
+            counts = self.exempt or (
+                watched is not None and address_limits().counts_health(self.address, self, watched[0])
+            )
+            if counts and time.monotonic() - self.last_health >= 1:
                 self.last_health = time.monotonic()
                 get_hub().playback(self, request["state"])
         elif kind == "report":
@@ -131,4 +135,4 @@ class LiveConsumer(DatabaseFreeConsumer):
             return  # one person reports once; a loop of reports is noise
         self.last_report = time.monotonic()
         with contextlib.suppress(RedisError):  # a lost report is no reason to drop the viewer
-            await viewer_reports.add_report(store.get_redis(), report, now=time.time())
+            await viewer_reports.add_report(store.get_redis(), report, address=self.address, now=time.time())
