@@ -5,6 +5,8 @@ import subprocess
 import sys
 import urllib.request
 
+import pytest
+
 from testing.processes import ROOT, TEST_CONFIG_DIR
 
 
@@ -18,6 +20,7 @@ def test_fake_encoder_registers_and_prints_one_line_per_heartbeat(site):
         assert re.fullmatch(r"Registered example at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00 result OK", line)
 
 
+@pytest.mark.timed
 def test_fake_encoder_over_the_websocket(site):
     args = ["fake_encoder", "--transport", "websocket", "--room", "hall-2", "--interval", "1", "--count", "2"]
     args += ["--tracker", site.url]
