@@ -124,12 +124,6 @@ class Fence:
     internals: bool  # daphne's protocol behind the ASGI send: inbox, handshake shedding, direct writes
     direct_writes: bool  # frames written straight to the socket; off: through daphne's handle_reply
 
-    def describe(self) -> str:
-        versions = ", ".join(f"{name} {version(name)}" for name in PACKAGES)
-        if not self.internals:
-            return f"live sockets: daphne internals not used ({versions})"
-        writes = "engaged" if self.direct_writes else "off (LIVE_DIRECT_WRITES)"
-        return f"live sockets: direct writes {writes} ({versions})"
 
 
 _fence: Fence | None = None
@@ -141,14 +135,16 @@ def probe() -> Fence:
     if _fence is None:
         missing = missing_reaches()
         _fence = Fence(internals=not missing, direct_writes=not missing and settings.LIVE_DIRECT_WRITES)
+        versions = ", ".join(f"{name} {version(name)}" for name in PACKAGES)
         if missing:
             logger.warning(
                 "live sockets: the public ASGI path for every socket, these internals are gone: %s (%s)",
                 ", ".join(missing),
-                ", ".join(f"{name} {version(name)}" for name in PACKAGES),
+                versions,
             )
         else:
-            logger.info(_fence.describe())
+            writes = "engaged" if _fence.direct_writes else "off (LIVE_DIRECT_WRITES)"
+            logger.info("live sockets: direct writes %s (%s)", writes, versions)
     return _fence
 
 
