@@ -247,5 +247,9 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        "django.channels.server": {"level": "WARNING"},
+        # Apprise says "Notifying 1 service(s)" at INFO for every alert; its failures are warnings.
+        "apprise": {"level": "WARNING"},
+    },
 }

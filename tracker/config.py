@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -49,9 +50,14 @@ GLOBAL_DEFAULTS: dict[str, Any] = {
     "viewer-tabs-per-address": 10,
     # How long transition logs and stats history are kept.
     "history-hours": 24,
-    # Alerts: JSON POSTed to each URL on down and on recovery.
+    # Alerts: JSON POSTed to each URL on down and on recovery, and sent to each
+    # Apprise URL of `notify` (chat, e-mail, push; rooms add their own).
     "webhooks": [],
+    "notify": [],
     "alert-suppress-minutes": 10,
+    # Planned maintenance: [{"room", "encoder" (optional), "from", "to", "reason"}],
+    # times as 2026-12-06T22:00 in the room's schedule-timezone (or with an offset).
+    "maintenance": [],
     # /tracker/metrics: a bearer token, or callers from these addresses.
     "metrics-token": "",
     "metrics-allow": ["127.0.0.1", "::1"],
@@ -235,6 +241,7 @@ def parse_config(main: dict[str, Any], private: dict[str, Any]) -> SiteConfig:
             )
 
     defaults = merged.get("default", {})
+    check_apprise_urls(global_values["notify"], origin("config", "notify"), room="config")
     rooms: dict[str, Room] = {}
     for name, values in merged.items():
         if name in ("config", "default"):
@@ -265,9 +272,60 @@ def parse_config(main: dict[str, Any], private: dict[str, Any]) -> SiteConfig:
             raise ConfigError(
                 origin(name, "schedule-timezone"), f"unknown time zone {zone!r}", room=name, key="schedule-timezone"
             )
+        check_apprise_urls(room.settings.get("notify", []), origin(name, "notify"), room=name)
     if not rooms:
         raise ConfigError(MAIN_FILE, "no rooms configured")
+    for i, window in enumerate(global_values["maintenance"]):
+        problem = maintenance_problem(window, rooms)
+        if problem is not None:
+            file = origin("config", "maintenance")
+            raise ConfigError(file, f"entry {i}: {problem}", room="config", key="maintenance")
     return SiteConfig(secret=secret, settings=global_values, rooms=rooms)
+
+
+def check_apprise_urls(urls: list[Any], file: str, *, room: str) -> None:
+    if not urls:
+        return
+    import apprise  # only when alerts go through Apprise: it loads a plugin per service
+
+    for i, url in enumerate(urls):
+        if not isinstance(url, str) or apprise.Apprise.instantiate(url) is None:
+            scheme = urlsplit(url).scheme if isinstance(url, str) else ""
+            # Never the URL itself: it holds the service's credentials.
+            raise ConfigError(
+                file, f"entry {i} is not an Apprise URL of a known service (scheme {scheme!r})", room=room, key="notify"
+            )
+
+
+def local_time(text: Any, zone: str) -> float:
+    """Epoch seconds of an ISO date-time (2026-12-06T22:00), in `zone` unless it has an offset."""
+    if not isinstance(text, str):
+        raise ValueError("must be a date-time like 2026-12-06T22:00")
+    moment = datetime.fromisoformat(text)  # ValueError for anything else
+    if moment.tzinfo is None:
+        moment = pytz.timezone(zone).localize(moment)
+    return moment.timestamp()
+
+
+MAINTENANCE_KEYS = {"room", "encoder", "from", "to", "reason"}
+
+
+def maintenance_problem(window: Any, rooms: dict[str, Room]) -> str | None:
+    """What is wrong with a configured maintenance window, or None."""
+    if not isinstance(window, dict) or not set(window) <= MAINTENANCE_KEYS:
+        return f"must be an object with keys among {', '.join(sorted(MAINTENANCE_KEYS))}"
+    room = rooms.get(window.get("room"))  # type: ignore[arg-type]
+    if room is None:
+        return "room: not a configured room"
+    if not isinstance(window.get("encoder", ""), str) or not isinstance(window.get("reason", ""), str):
+        return "encoder and reason must be strings"
+    try:
+        start, end = (
+            local_time(window.get(key), room.settings.get("schedule-timezone") or "UTC") for key in ("from", "to")
+        )
+    except ValueError:
+        return "from and to must be date-times like 2026-12-06T22:00"
+    return None if start < end else "to must be after from"
 
 
 def load_config(directory: Path) -> SiteConfig:

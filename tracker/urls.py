@@ -2,11 +2,16 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from tracker import views
+from tracker.ops import pages as ops_pages
 from tracker.ops.accounts import ThrottledAuthenticationForm
 from tracker.programme import views as schedule_views
 
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("history/<str:room>/", ops_pages.history_page, name="history-room"),
+    path("history/<str:room>/<str:encoder>/", ops_pages.history_page, name="history-encoder"),
+    path("maintenance/", ops_pages.maintenance_page, name="maintenance"),
+    path("api/maintenance", ops_pages.maintenance_list, name="maintenance-list"),
     path(
         "login/",
         auth_views.LoginView.as_view(

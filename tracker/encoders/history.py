@@ -82,3 +82,28 @@ async def room_series(redis: Redis, rooms: list[str], *, since: float) -> dict[s
 async def encoder_series(redis: Redis, members: list[str], *, since: float) -> dict[str, list[Point]]:
     series = await read_series(redis, [store.key("hist", "enc", member) for member in members], since=since)
     return dict(zip(members, series, strict=True))
+
+
+BUCKETS_LUA = store.load_script("history_buckets")
+# A bucket of a chart: first point's time (s), peak clients, peak encoding bitrate, peak and summed bandwidth, points.
+Bucket = tuple[float, int, int, int, int, int]
+
+
+# Points summed up by one call of the script: Redis serves others between calls.
+SLICE_SECONDS = 3600
+
+
+async def buckets(redis: Redis, stream: str, *, since: float, until: float, seconds: float) -> list[Bucket]:
+    """A series from `since` to `until` summed up in Redis into buckets of `seconds`, oldest first (with points)."""
+    bucket_ms = max(1, int(seconds * 1000))
+    slice_ms = bucket_ms * max(1, SLICE_SECONDS * 1000 // bucket_ms)
+    first_ms, end_ms = int(since * 1000), int(until * 1000) + 1
+    async with redis.pipeline(transaction=False) as pipe:
+        for start_ms in range(first_ms, end_ms, slice_ms):
+            await BUCKETS_LUA(keys=[stream], args=[start_ms, bucket_ms, start_ms + slice_ms - 1], client=pipe)
+        slices = await pipe.execute()
+    values = [int(float(value)) for flat in slices for value in flat]
+    return [
+        (values[i] / 1000, values[i + 1], values[i + 2], values[i + 3], values[i + 4], values[i + 5])
+        for i in range(0, len(values), 6)
+    ]

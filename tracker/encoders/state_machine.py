@@ -318,7 +318,7 @@ def after_deadline(previous: Record, *, now: float) -> tuple[Record, Transition]
     elif previous.state == State.DISCONNECTED:
         new, why = State.DOWN, f"not back within {previous.grace} s of disconnecting"
     else:
-        new, why = State.LATE, f"no heartbeat for {now - previous.last_seen:g} s"
+        new, why = State.LATE, f"no heartbeat for {round(now - previous.last_seen, 1):g} s"
     return moved(previous, state=new, since=now, reason=why), Transition(
         previous.room, previous.name, previous.state, new, why, now
     )

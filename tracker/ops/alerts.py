@@ -1,9 +1,9 @@
-"""Alerts: a JSON POST to each configured webhook when an encoder goes down
-and when it recovers.
+"""Alerts: a message to each configured target (webhooks, Apprise URLs:
+tracker.ops.notify) when an encoder goes down and when it recovers.
 
 The worker reads transitions from the rooms' logs through a Redis consumer
 group (so each is handled by one worker, and none is lost while no worker
-runs), decides what to send, and queues one delivery per webhook in a
+runs), decides what to send, and queues one delivery per target in a
 sorted set by due time, acknowledging the entry, storing the encoder's
 alert memory and queuing its deliveries in one step (take_alert.lua). An
 entry a killed worker read but never acknowledged is claimed back after
@@ -17,8 +17,9 @@ Flap suppression: at most one down-alert per encoder per
 `alert-suppress-minutes`; a recovery is sent exactly when the down before it
 was sent.
 
-Silences (tracker.ops.actions): a transition made while its encoder or room is
-silenced is not alerted, nor is the recovery that ends it; once the silence
+Silences (tracker.ops.actions) and maintenance windows (tracker.ops.maintenance):
+a transition made while its encoder or room is silenced or in maintenance is
+not alerted, nor is the recovery that ends it; once the silence or window
 ends, alerts flow again by themselves.
 """
 
@@ -27,8 +28,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import urllib.parse
-import urllib.request
 from typing import Any
 
 from redis.asyncio import Redis
@@ -37,20 +36,19 @@ from redis.exceptions import ResponseError
 from tracker.config import get_config
 from tracker.encoders import store
 from tracker.encoders.state_machine import State
-from tracker.ops import actions
+from tracker.ops import actions, maintenance, notify
 
 logger = logging.getLogger(__name__)
 
 GROUP = "alerts"
 # Seconds before each retry; after the last one the alert is dropped (and logged).
 RETRY_DELAYS = (5, 15, 60, 300, 900)
-DELIVERY_TIMEOUT_SECONDS = 5
 # A log entry read but not acknowledged this long ago belongs to a worker that
 # stopped (handling one takes milliseconds): another claims it.
 CLAIM_IDLE_SECONDS = 10
-# A delivery being sent is held this long (more than DELIVERY_TIMEOUT_SECONDS);
+# A delivery being sent is held this long (more than notify.SEND_DEADLINE_SECONDS);
 # after it, a delivery whose worker died mid-send is due again.
-LEASE_SECONDS = 15
+LEASE_SECONDS = notify.SEND_DEADLINE_SECONDS + 5
 # Deciding again when another worker changed the same encoder's memory meanwhile.
 MEMORY_RACE_ATTEMPTS = 3
 TAKE_ALERT_LUA = store.load_script("take_alert")
@@ -148,8 +146,8 @@ async def take_entry(redis: Redis, stream: str, entry_id: str, fields: dict[str,
             # The same id in every attempt and resend: receivers drop what they already have.
             payload = {"text": alert_text(transition, title), "id": f"{transition['room']}-{entry_id}", **transition}
             jobs = [
-                json.dumps({"url": url, "payload": payload, "attempt": 0}, sort_keys=True)
-                for url in config.settings["webhooks"]
+                json.dumps({**target, "payload": payload, "attempt": 0}, sort_keys=True)
+                for target in notify.targets(config, transition["room"])
             ]
         handled = await TAKE_ALERT_LUA(
             keys=[stream, memory_key, store.key("alerts", "outbox")],
@@ -167,6 +165,9 @@ async def silenced(redis: Redis, transition: dict[str, Any]) -> bool:
     room, name = transition["room"], transition["name"]
     if await actions.silenced_until(redis, room, name, at=transition["at"]):
         logger.info("alert for %s/%s not sent: silenced", room, name)
+        return True
+    if await maintenance.covering(redis, room, name, at=transition["at"]):
+        logger.info("alert for %s/%s not sent: maintenance window", room, name)
         return True
     return False
 
@@ -187,36 +188,38 @@ def read_job(text: str) -> dict[str, Any]:
     return job
 
 
-def post_json(url: str, payload: dict[str, Any]) -> None:
-    """POST one alert; raises OSError (incl. HTTPError) when it was not accepted."""
-    request = urllib.request.Request(
-        url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}, method="POST"
-    )
-    with urllib.request.urlopen(request, timeout=DELIVERY_TIMEOUT_SECONDS):
-        pass
-
-
 async def deliver_due(redis: Redis, *, now: float) -> int:
     """Send every queued alert that is due; returns how many were delivered.
 
     Each is leased while it is sent (LEASE_SECONDS): if this worker dies
     mid-send, it is due again when the lease ends, and sent with the same id.
+    Each target gets its alerts in order (a down before its recovery), and
+    targets are served side by side: a service that hangs until its deadline
+    holds up no other.
     """
     outbox = store.key("alerts", "outbox")
-    delivered = 0
+    per_target: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for text in await redis.zrangebyscore(outbox, "-inf", now, start=0, num=20):
         if not await LEASE_DELIVERY_LUA(keys=[outbox], args=[text, now, now + LEASE_SECONDS], client=redis):
             continue  # another worker holds it
         job = store.readable(outbox, text, read_job)
         if job is None:
             await redis.zrem(outbox, text)
-            continue
+        else:
+            per_target.setdefault(f"{job.get('kind', 'webhook')} {job['url']}", []).append((text, job))
+    return sum(await asyncio.gather(*(send_in_order(redis, jobs, now=now) for jobs in per_target.values())))
+
+
+async def send_in_order(redis: Redis, jobs: list[tuple[str, dict[str, Any]]], *, now: float) -> int:
+    """Send one target's leased deliveries one after the other; how many were delivered."""
+    delivered = 0
+    for text, job in jobs:
         try:
-            await asyncio.to_thread(post_json, job["url"], job["payload"])
+            await notify.deliver(job)
         except (OSError, ValueError) as exc:
             await retry_later(redis, text, job, exc, now=now)
             continue
-        await redis.zrem(outbox, text)
+        await redis.zrem(store.key("alerts", "outbox"), text)
         delivered += 1
     return delivered
 
@@ -224,7 +227,7 @@ async def deliver_due(redis: Redis, *, now: float) -> int:
 async def retry_later(redis: Redis, text: str, job: dict[str, Any], error: Exception, *, now: float) -> None:
     """Replace the leased delivery `text` by its next attempt, or drop it after the last."""
     attempt = job["attempt"]
-    host = urllib.parse.urlsplit(job["url"]).hostname  # never the whole URL: it may hold a secret
+    host = notify.where(job)  # never the whole URL: it may hold a secret
     outbox = store.key("alerts", "outbox")
     async with redis.pipeline(transaction=True) as pipe:  # never both or neither: one MULTI
         pipe.zrem(outbox, text)

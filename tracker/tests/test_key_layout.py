@@ -19,7 +19,7 @@ from testing.factories import post_heartbeat, stream
 from testing.processes import ROOT, TEST_CONFIG_DIR, TEST_SECRET, free_port, running, wait_for
 from tracker.encoders.identities import run_with_redis
 from tracker.live import config_reload as reload
-from tracker.ops import actions
+from tracker.ops import actions, maintenance
 from tracker.tests.legacy.original_client import original_data, original_form
 
 DOC = ROOT / "docs" / "architecture.md"
@@ -152,6 +152,8 @@ def run_a_day(site, client: redis.Redis) -> list[str]:
             r, {"room": "example", "name": "enc-1", "text": "spare cable"}, by="lead", now=time.time()
         )
     )
+    night = {"room": "hall-2", "from": "2030-01-01T22:00", "to": "2030-01-02T08:00", "reason": "nights"}
+    run_with_redis(lambda r: maintenance.plan(r, night, by="lead", now=time.time()))
     bad_login(site.url)
     # An unreadable record, due now: the sweeper moves it aside.
     client.hset(f"{PREFIX}:records", "hall-2/broken", "not a record")

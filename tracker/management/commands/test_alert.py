@@ -1,40 +1,31 @@
-import time
-
+from asgiref.sync import async_to_sync
 from django.core.management.base import BaseCommand, CommandError
 
 from tracker.config import ConfigError, get_config
-from tracker.ops.alerts import alert_text, post_json
+from tracker.ops import alert_check
+from tracker.ops.actions import Refused
 
 
 class Command(BaseCommand):
-    help = "Send a sample alert to every configured webhook, now, and say how each went."
+    help = "Send a sample alert to every target of a room (webhooks and Apprise URLs), now, and say how each went."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--room", help="the room whose targets get it (default: the first room)")
 
     def handle(self, *args, **options):
         try:
             config = get_config()
         except ConfigError as exc:
             raise CommandError(str(exc)) from None
-        webhooks = config.settings["webhooks"]
-        if not webhooks:
-            raise CommandError('no webhooks configured (config: "webhooks": ["https://..."])')
-        room = next(iter(config.rooms.values()))
-        transition = {
-            "room": room.name,
-            "name": "test-encoder",
-            "old": "late",
-            "new": "down",
-            "reason": "this is a test alert",
-            "at": time.time(),
-        }
-        payload = {"text": alert_text(transition, room.title), **transition}
-        failed = 0
-        for number, url in enumerate(webhooks, 1):
-            try:
-                post_json(url, payload)
-            except (OSError, ValueError) as exc:
-                failed += 1
-                self.stdout.write(f"webhook {number}: failed: {exc}")
-            else:
-                self.stdout.write(f"webhook {number}: sent")
+        room = options["room"] or next(iter(config.rooms))
+        try:
+            results = async_to_sync(alert_check.send_test)(room)
+        except Refused as refused:
+            raise CommandError(str(refused)) from None
+        for result in results:
+            self.stdout.write(
+                f"{result['target']}: {'sent' if result['error'] is None else 'failed: ' + result['error']}"
+            )
+        failed = sum(result["error"] is not None for result in results)
         if failed:
-            raise CommandError(f"{failed} of {len(webhooks)} webhooks failed")
+            raise CommandError(f"{failed} of {len(results)} alert targets failed")

@@ -159,14 +159,14 @@ async def test_alerts_are_not_sent_for_history_before_the_worker_started(receive
 def test_test_alert_command_sends_a_sample(receiver, capsys):
     call_command("test_alert")
 
-    assert capsys.readouterr().out.strip() == "webhook 1: sent"
+    assert capsys.readouterr().out.strip() == "webhook 127.0.0.1: sent"
     assert receiver.received[0]["text"].startswith("DOWN: test-encoder in Example Room")
 
 
 def test_test_alert_command_fails_loudly(receiver, capsys):
     receiver.fail = 1
 
-    with pytest.raises(CommandError, match="1 of 1 webhooks failed"):
+    with pytest.raises(CommandError, match="1 of 1 alert targets failed"):
         call_command("test_alert")
 
 

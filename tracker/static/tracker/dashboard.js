@@ -109,6 +109,7 @@ function roomView(room) {
   body.dataset.room = room.name;
   const find = (selector) => body.querySelector(selector);
   wireSilenceMenu(find(".silence-menu"), { room: room.name });
+  find(".history-link").href = `/tracker/history/${encodeURIComponent(room.name)}/`;
   return {
     body,
     title: find(".title"),
@@ -209,6 +210,7 @@ function rowView(record) {
   row.dataset.encoder = record.name;
   const find = (selector) => row.querySelector(selector);
   find(".name").textContent = record.name;
+  find(".name").href = `/tracker/history/${encodeURIComponent(record.room)}/${encodeURIComponent(record.name)}/`;
   const ackButton = find(".ack-button");
   ackButton.addEventListener("click", () => send({ type: "ack", ...target }));
   wireSilenceMenu(find(".silence-menu"), target);
