@@ -26,8 +26,9 @@ MODES = {
         "ingest_levels": [1, 8, 32],
         "ingest_warmup": 0.5,
         "ingest_seconds": 2.0,
-        "page_levels": [8],
+        "page_levels": [1, 8],
         "page_seconds": 2.0,
+        "site_sizes": [10, 1000],
         "screen_samples": 100,
         "fanout_steps": [100, 1000],
         "rounds": 3,
@@ -42,6 +43,7 @@ MODES = {
         "ingest_seconds": 5.0,
         "page_levels": [1, 8, 32],
         "page_seconds": 5.0,
+        "site_sizes": [10, 1000],
         "screen_samples": 500,
         "fanout_steps": [100, 1000, 5000, 10000],
         "rounds": 5,
@@ -105,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     ctx = multiprocessing.get_context("spawn")
     started = time.monotonic()
+    load_before = report.load_average()
     results: dict = {}
     log(f"bench ({mode} mode): starting redis, daphne and the worker on 127.0.0.1")
     with Cluster(keep_logs=args.keep_logs, settings_module=args.django_settings, asgi_app=args.asgi) as cluster:
@@ -146,8 +149,10 @@ def main(argv: list[str] | None = None) -> int:
                 results["pages"] = pages.run(
                     ctx,
                     port=main_port,
+                    redis_url=cluster.redis_url,
                     server_pid=main_pid,
                     levels=settings["page_levels"],
+                    site_sizes=settings["site_sizes"],
                     warmup=settings["ingest_warmup"],
                     duration=settings["page_seconds"],
                     log=log,
@@ -220,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             cluster.check_alive()
     elapsed = time.monotonic() - started
-    table = report.build(results, mode=mode, elapsed=elapsed)
+    table = report.build(results, mode=mode, elapsed=elapsed, load_before=load_before)
     print()
     print(table)
     if not args.no_record:

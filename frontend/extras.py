@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo, available_timezones
 
 HASHTAG_URL = "https://mastodon.social/tags/{tag}"
 MATRIX_URL = "https://matrix.to/#/{room}"
@@ -96,11 +98,11 @@ def room_extras(room: dict[str, Any]) -> dict[str, Any]:
 
 
 ACCENT = re.compile(r"^#[0-9A-Fa-f]{6}\Z")
-DEFAULT_BRANDING = {"name": "Live streams", "logo": "", "favicon": "", "accent": ""}
+DEFAULT_BRANDING = {"name": "Live streams", "logo": "", "favicon": "", "accent": "", "timezone": "UTC"}
 
 
 def branding(value: Any) -> dict[str, str]:
-    """The event's name, logo, favicon and accent colour, each dropped when unsafe to put in a page."""
+    """The event's name, logo, favicon, accent colour and time zone, each dropped when unsafe to put in a page."""
     value = value if isinstance(value, dict) else {}
     name = text(value, "name")[:100]
     accent = value.get("accent")
@@ -109,7 +111,22 @@ def branding(value: Any) -> dict[str, str]:
         "logo": web_url(value.get("logo")),
         "favicon": web_url(value.get("favicon")),
         "accent": accent if isinstance(accent, str) and ACCENT.match(accent) else "",
+        "timezone": zone_name(value.get("timezone")),
     }
+
+
+def zone_name(value: Any) -> str:
+    """An IANA time zone name the page's clock can use, else UTC."""
+    return value if isinstance(value, str) and value in available_zones() else "UTC"
+
+
+@functools.cache
+def available_zones() -> frozenset[str]:
+    return frozenset(available_timezones())  # reads the zone files once per process
+
+
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(zone_name(name))
 
 
 def event(value: Any) -> dict[str, Any] | None:

@@ -9,6 +9,7 @@ exactly what any other client of the API sees.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
@@ -20,7 +21,7 @@ from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, QueryDict
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, ResolverMatch, resolve
 
 from common.per_loop import PerLoop
 
@@ -72,12 +73,21 @@ def fetch_over_http(url: str) -> Answer:
         raise TrackerUnavailable(str(exc)) from None
 
 
+@functools.lru_cache(maxsize=256)
+def tracker_view(path: str) -> ResolverMatch | None:
+    """The view answering `path`, or None. Resolving walks the URL patterns, most of an
+    in-process call's CPU (the venue check of every room page): once per path, not per call."""
+    try:
+        return resolve(path)
+    except Resolver404:
+        return None
+
+
 async def call_in_process(path: str) -> Answer:
     parts = urlsplit(path)
-    try:
-        match = resolve(parts.path)
-    except Resolver404:
-        raise TrackerUnavailable(f"no tracker view at {parts.path}") from None
+    match = tracker_view(parts.path)
+    if match is None:
+        raise TrackerUnavailable(f"no tracker view at {parts.path}")
     request = HttpRequest()
     request.method = "GET"
     request.path = request.path_info = parts.path
@@ -132,6 +142,12 @@ async def room_list() -> list[dict[str, Any]]:
         if time.monotonic() - cache.fetched_at > STALE_ROOM_LIST_SECONDS:
             raise TrackerUnavailable("no room list from the tracker for too long")
         return cache.rooms
+
+
+def room_list_stamp() -> float:
+    """When this loop's room list came from the tracker: a page rendered from it stays right while this is unchanged."""
+    cache = _caches.existing()
+    return cache.fetched_at if cache else float("-inf")
 
 
 def room_list_age() -> float:

@@ -5,6 +5,7 @@ broken config stops start-up with one line instead of failing requests; the
 open-file limit (sockets per process) is raised and logged here too.
 """
 
+import gc
 import os
 import sys
 
@@ -17,6 +18,7 @@ from channels.routing import ProtocolTypeRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from common.capacity import log_capacity  # noqa: E402
+from common.daphne_http import skip_form_parsing  # noqa: E402
 from common.lean import http_application  # noqa: E402
 from tracker.config import ConfigError, get_config  # noqa: E402
 from tracker.live.config_reload import reload_on_sighup  # noqa: E402
@@ -38,6 +40,7 @@ if problems := static_problems():
     sys.exit(f"settings error: {problems[0]}")
 
 log_capacity()
+skip_form_parsing()
 probe_daphne_internals()  # one log line: whether live sockets write to daphne directly
 
 protocols = {"http": http_application()}
@@ -46,3 +49,10 @@ if "tracker" in settings.SITE_PARTS:  # the live sockets are the tracker's
 application = ProtocolTypeRouter(protocols)
 if "tracker" in settings.SITE_PARTS:  # the worker judges encoders only while some process takes heartbeats
     application = StampsIntake(application)
+
+# Everything imported so far (Django, Twisted, the site's modules: ~100,000
+# objects) lives as long as the process. Frozen, the collector's full passes,
+# which ran every ~10 s under load, stop walking it: each stopped every
+# request and socket of the process for 0.2-0.6 s on a loaded machine
+# (bench/pause_probe.py, docs/performance.md).
+gc.freeze()

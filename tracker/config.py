@@ -29,7 +29,9 @@ PRIVATE_FILE = "config.private.json"
 
 ROOM_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
 # Room pages live at /<room>, so a room may not shadow the site's own paths.
-RESERVED_NAMES = frozenset({"tracker", "static", "ws", "admin", "api", "monitor", "graphs", "healthz", "readyz"})
+RESERVED_NAMES = frozenset(
+    {"tracker", "static", "ws", "admin", "api", "monitor", "graphs", "programme", "favicon.ico", "healthz", "readyz"}
+)
 PLACEHOLDER_SECRETS = frozenset({"change-me", "changeme", "secret", "xxx"})
 MIN_SECRET_LENGTH = 16
 

@@ -31,4 +31,5 @@ urlpatterns = [
     path("api/rooms/<str:name>/schedule.json", schedule_views.schedule_json_view, name="room-schedule"),
     path("api/rooms/<str:name>/schedule.rss", schedule_views.schedule_rss_view, name="room-schedule-rss"),
     path("api/rooms/<str:name>/schedule.ics", schedule_views.schedule_ics_view, name="room-schedule-ics"),
+    path("api/rooms/<str:name>/talks/<str:guid>.json", schedule_views.talk_view, name="room-talk"),
 ]

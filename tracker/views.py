@@ -172,7 +172,7 @@ async def room_list(request: HttpRequest) -> JsonResponse:
         {
             "version": snapshot.version,
             "rooms": list(rooms.public_rooms(config.rooms, snapshot).values()),
-            "event": rooms.public_event(config.settings),
+            "event": rooms.public_event(config.settings, config.rooms),
         }
     )
 

@@ -13,7 +13,10 @@ from frontend import tracker_api
 from frontend.tests.test_screens import no_horizontal_scroll, scripted, still  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGES = ("/", "/example", "/example/embed", "/example/schedule", "/monitor", "/graphs", "/hall-2", "/nowhere")
+PAGES = (
+    *("/", "/example", "/example/embed", "/example/schedule", "/programme"),
+    *("/monitor", "/graphs", "/hall-2", "/nowhere"),
+)
 
 
 def axe_script() -> Path:

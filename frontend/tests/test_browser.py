@@ -7,7 +7,6 @@ import re
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -294,7 +293,8 @@ def test_schedule_youtube_and_previews_from_the_room_config(frontend_url: str, m
 
     page.goto(frontend_url + "/example")
 
-    starts = (now + timedelta(hours=1)).astimezone(ZoneInfo("Asia/Kolkata")).strftime("%H:%M")
+    # In the event's time zone (UTC here), not the browser's, as the page's language (English) writes times.
+    starts = (now + timedelta(hours=1)).strftime("%I:%M %p")
     expect(page.locator(".event time[data-kind=ends]")).to_have_text("ends in 12 minutes")
     expect(page.locator(".event time[data-kind=starts]")).to_have_text(f"starts at {starts}")
     expect(page.locator("#viewers")).to_have_text("3 watching")

@@ -42,7 +42,7 @@ def test_a_room_added_by_a_config_reload_gets_its_card_without_reload(browser: B
         expect(card.locator("h2 a")).to_have_attribute("href", "/hall-3")
         expect(card.locator(".state")).to_have_text("Offline")
         expect(card.locator(".viewers")).to_have_text("12 watching")
-        expect(card.locator(".event")).to_have_text(re.compile(r"^Next Workshop Ada starts at \d\d:\d\d$"))
+        expect(card.locator(".event")).to_have_text(re.compile(r"^Next Workshop Ada starts at \d\d:\d\d [AP]M$"))
         expect(card.locator(".offline-note")).to_be_visible()
         expect(card.locator("img")).to_have_count(0)  # no preview configured, no empty picture
         assert page.evaluate("window.notReloaded") is True

@@ -107,8 +107,8 @@ async def test_index_offline_room_says_when_its_next_talk_starts_once(async_clie
     html = (await async_client.get("/")).content.decode()
     card = html[html.index('<li class="room-card" data-room="example">') : html.index("</li>")]
 
-    assert '<time datetime="2030-01-01T11:00:00Z" data-kind="starts">starts 11:00 UTC</time>' in card
-    assert card.count("11:00 UTC") == 1  # said once, by the next talk
+    assert '<time datetime="2030-01-01T11:00:00Z" data-kind="starts">starts 11:00</time>' in card
+    assert card.count("starts 11:00") == 1  # said once, by the next talk
     assert ">Not streaming right now.</p>" in card
     assert 'data-still="example"' in html and 'loading="lazy" hidden>' in html  # no still while offline
 
@@ -141,15 +141,25 @@ async def test_pages_carry_the_event_branding_from_the_config(async_client, use_
         }
     )
 
-    for path in ("/", "/example", "/example/schedule", "/monitor"):
+    for path in ("/", "/example", "/example/schedule", "/programme", "/graphs", "/monitor"):
         html = (await async_client.get(path)).content.decode()
-        assert (
-            '<a href="/" class="brand"><img src="https://cdn.example/logo.svg" alt="" height="32">Congress 42</a>'
-            in html
-        )
+        logo = '<img src="https://cdn.example/logo.svg" alt="" height="32">Congress 42'
+        assert f'<a href="/" class="brand">{logo}</a>' in html or f"<h1>{logo}</h1>" in html  # the wall's own bar
         assert '<link rel="icon" href="https://cdn.example/favicon.png">' in html
         assert "--brand: #aa3366;" in html
         assert "Congress 42</title>" in html, path
+    icon = await async_client.get("/favicon.ico")
+    assert (icon.status_code, icon["Location"]) == (302, "https://cdn.example/favicon.png")
+
+
+async def test_favicon_ico_is_the_sites_own_without_the_events(async_client, settings):
+    settings.SERVE_STATIC = True  # as `make serve` does; nginx serves /static/ in production
+    icon = await async_client.get("/favicon.ico")
+    own = await async_client.get(icon["Location"])
+
+    assert (icon.status_code, icon["Location"]) == (302, "/static/frontend/favicon.ico")
+    assert own.status_code == 200 and own.content[:4] == b"\x00\x00\x01\x00"  # an ICO file
+    assert '<link rel="icon" href="/favicon.ico">' in (await async_client.get("/")).content.decode()
 
 
 def test_a_bad_accent_colour_stops_start_up_naming_the_key(use_config):
@@ -205,15 +215,15 @@ async def test_room_page_refuses_script_links_from_config(async_client, rooms):
     assert '<a class="title">Opening</a>' in html  # not a link
 
 
-async def test_now_and_next_render_as_utc_times_for_the_script_to_localize(async_client, rooms):
+async def test_now_and_next_render_in_the_events_time_zone_for_the_script_to_localize(async_client, rooms):
     html = (await async_client.get("/example")).content.decode()
 
     assert '<a class="title" href="https://events.example/1">Opening</a>' in html
     assert '<span class="speakers">Ada, Grace</span>' in html
-    assert '<time datetime="2030-01-01T10:45:00Z" data-kind="ends">ends 10:45 UTC</time>' in html
-    assert '<time datetime="2030-01-01T11:00:00Z" data-kind="starts">starts 11:00 UTC</time>' in html
+    assert '<time datetime="2030-01-01T10:45:00Z" data-kind="ends">ends 10:45</time>' in html
+    assert '<time datetime="2030-01-01T11:00:00Z" data-kind="starts">starts 11:00</time>' in html
     index = (await async_client.get("/")).content.decode()
-    assert 'data-kind="ends">ends 10:45 UTC</time>' in index
+    assert 'data-kind="ends">ends 10:45</time>' in index
 
 
 async def test_pages_without_the_new_room_fields_still_render(async_client, rooms):
@@ -269,7 +279,7 @@ async def test_venue_address_gets_the_in_room_page(async_client, rooms, venue_lo
     assert "<video" not in html
     assert '<a href="/example/schedule">Programme</a>' in html
     assert 'IRC: <a href="ircs://irc.hackint.org:6697/#hall">' in html
-    assert 'data-kind="ends">ends 10:45 UTC</time>' in html
+    assert 'data-kind="ends">ends 10:45</time>' in html
     assert "data-watch" not in html  # people in the room are not counted as stream viewers
 
 

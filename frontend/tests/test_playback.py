@@ -34,6 +34,14 @@ def test_when_nothing_plays_the_player_says_so_offers_a_way_out_and_backs_off(si
         site.url, heartbeat("cam-1", stream(BROKEN), interval=30), token=site.add_encoder("example", "cam-1")
     )
 
+    # Every words the live region is given, in order.
+    page.add_init_script(
+        """addEventListener("DOMContentLoaded", () => {
+          window.said = [];
+          new MutationObserver(() => said.push(document.getElementById("announce").textContent))
+            .observe(document.getElementById("announce"), { childList: true, characterData: true, subtree: true });
+        });"""
+    )
     page.goto(site.url + "/example")
 
     trouble = page.locator("#trouble")
@@ -50,6 +58,8 @@ def test_when_nothing_plays_the_player_says_so_offers_a_way_out_and_backs_off(si
     assert box["width"] >= screen["width"] - 1 and box["height"] >= screen["height"] / 2
     # The next round waits longer.
     expect(page.locator("#trouble-text")).to_have_text(re.compile(r"Trying again in (10|9) s\.$"), timeout=10000)
+    # Two rounds failed the same way: said once.
+    assert page.evaluate("said") == ["None of this room's streams would play. Trying again shortly."]
     page.get_by_role("button", name="Try again now").click()
     expect(page.locator("#trouble-text")).to_have_text(re.compile(r"Trying again in (20|19) s\.$"), timeout=10000)
 

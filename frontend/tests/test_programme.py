@@ -86,3 +86,46 @@ async def test_programme_without_a_schedule_says_so(async_client):
     html = (await async_client.get("/hall-2/schedule")).content.decode()
 
     assert "Nothing today in this room" in html or "No programme for this room." in html
+
+
+async def test_a_day_that_is_not_a_date_is_a_400_naming_the_field(programme, async_client):
+    for path in ("/programme?day=tomorrow", "/example/schedule?day=2025-13-01"):
+        answer = await async_client.get(path)
+        assert (answer.status_code, answer.json()["field"]) == (400, "day")
+
+
+async def test_the_schedule_json_takes_at_like_the_trackers(programme, async_client):
+    await synced()
+    later = (datetime.now(UTC) + timedelta(minutes=40)).isoformat().replace("+", "%2B")
+
+    day = (await async_client.get(f"/example/schedule.json?at={later}")).json()
+    bad = await async_client.get("/example/schedule.json?at=yesterday")
+
+    assert day["now"]["title"] == "Next <b>talk</b>"
+    assert (bad.status_code, bad.json()["field"]) == (400, "at")
+
+
+def test_every_rooms_day_lays_each_talk_in_its_rooms_column_and_rows():
+    from frontend.programme import whole_day
+
+    def at(hour: int, minute: int) -> str:
+        return f"2025-12-27T{hour:02}:{minute:02}:00+00:00"
+
+    rooms = [{"name": "one"}, {"name": "two"}]
+    schedules = [
+        {"day": [{"guid": "a", "title": "A", "start": at(10, 0), "end": at(10, 40)}, {"generated": True}]},
+        {
+            "day": [
+                {"guid": "b", "title": "B", "start": at(10, 0), "end": at(11, 0)},
+                {"guid": "c", "title": "C", "start": at(11, 0), "end": at(11, 30)},
+            ]
+        },
+    ]
+
+    grid = whole_day(rooms, schedules, now=datetime(2025, 12, 27, 10, 50, tzinfo=UTC))
+
+    placed = [(t["guid"], t["column"], t["row"], t["until"], t["current"]) for s in grid["slots"] for t in s["talks"]]
+    # Row 1 holds the rooms; a row per five minutes from the first talk; fillers are not talks.
+    assert placed == [("a", 2, 2, 10, False), ("b", 3, 2, 14, True), ("c", 3, 14, 20, False)]
+    assert [(s["row"], s["until"]) for s in grid["slots"]] == [(2, 14), (14, 15)]
+    assert grid["rows"] == 20

@@ -65,6 +65,12 @@ def test_web_instances_listen_where_nginx_looks():
     assert re.search(r"^d /run/streaming 0750 streaming www-data -$", (UNITS / "streaming.tmpfiles").read_text(), re.M)
 
 
+def test_web_instances_leave_the_access_log_to_nginx():
+    command = read_unit(WEB)["Service"]["ExecStart"].split()
+
+    assert command[command.index("-v") + 1] == "0"  # daphne writes no line per request
+
+
 def test_web_instances_may_hold_10000_sockets_with_headroom():
     limit = int(read_unit(WEB)["Service"]["LimitNOFILE"])
 

@@ -1,4 +1,5 @@
-"""Clients, encoding bitrate and outgoing bandwidth over time, per room and per encoder, in Redis streams.
+"""Clients, encoding bitrate and outgoing bandwidth over time, per room and per encoder, in Redis streams;
+per room also the tabs open on this site's pages (the live feed's viewer count).
 
 Encoding bitrate is what the live streams are encoded at (summed); bandwidth
 is what goes out to viewers (measured by the streaming server, else clients
@@ -21,7 +22,9 @@ from tracker.encoders import store
 from tracker.encoders.state_machine import LIVE_STATES, Record
 
 STEP_SECONDS = 10
-Point = tuple[float, int, int, int]  # epoch seconds, clients, encoding bitrate, outgoing bandwidth (bit/s)
+# epoch seconds, clients (players on the streaming servers), encoding bitrate, outgoing bandwidth (bit/s),
+# tabs on this site (rooms only; 0 for encoders)
+Point = tuple[float, int, int, int, int]
 Figures = tuple[int, int, int]  # clients, encoding bitrate, outgoing bandwidth
 
 
@@ -38,6 +41,7 @@ def totals(records: list[Record]) -> dict[str, Figures]:
 async def add_points(redis: Redis, *, rooms: list[str], now: float, keep_hours: int) -> bool:
     """Write this step's point for every room and live encoder; False if already written."""
     records = await store.read_records(redis)
+    tabs = await store.read_viewer_counts(redis, rooms)
     per_encoder = totals(records)
     per_room: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for member, values in per_encoder.items():
@@ -46,11 +50,14 @@ async def add_points(redis: Redis, *, rooms: list[str], now: float, keep_hours: 
             room_total[index] += value
     step_ms = int(now // STEP_SECONDS * STEP_SECONDS * 1000)
     oldest_ms = max(0, step_ms - keep_hours * 3600 * 1000)
-    series = {store.key("hist", "room", room): per_room.get(room, [0, 0, 0]) for room in rooms}
-    series.update({store.key("hist", "enc", member): list(value) for member, value in per_encoder.items()})
+    series: dict[str, dict[str, int]] = {}
+    for room in rooms:
+        clients, bitrate, bandwidth = per_room.get(room, [0, 0, 0])
+        series[store.key("hist", "room", room)] = {"c": clients, "b": bitrate, "o": bandwidth, "v": tabs.get(room, 0)}
+    for member, (clients, bitrate, bandwidth) in per_encoder.items():
+        series[store.key("hist", "enc", member)] = {"c": clients, "b": bitrate, "o": bandwidth}
     async with redis.pipeline(transaction=False) as pipe:
-        for stream, (clients, bitrate, bandwidth) in series.items():
-            point = {"c": clients, "b": bitrate, "o": bandwidth}
+        for stream, point in series.items():
             pipe.xadd(stream, point, id=f"{step_ms}-0", minid=oldest_ms, approximate=True)
         results = await pipe.execute(raise_on_error=False)
     return not any(isinstance(result, ResponseError) for result in results)
@@ -70,8 +77,9 @@ async def read_series(redis: Redis, streams: list[str], *, since: float) -> list
 
 def point(entry: tuple[str, dict[str, str]]) -> Point:
     point_id, fields = entry
-    # Points written before bandwidth was kept apart have no "o".
-    return int(point_id.split("-")[0]) / 1000, int(fields["c"]), int(fields["b"]), int(fields.get("o", 0))
+    # Points written before bandwidth (or tabs) were kept have no "o" (or "v").
+    figures = (int(fields["c"]), int(fields["b"]), int(fields.get("o", 0)), int(fields.get("v", 0)))
+    return (int(point_id.split("-")[0]) / 1000, *figures)
 
 
 async def room_series(redis: Redis, rooms: list[str], *, since: float) -> dict[str, list[Point]]:

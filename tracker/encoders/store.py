@@ -235,6 +235,7 @@ async def commit(
             key("attrs", record.room),
             key("assigned", record.room),
             key("hist", "enc", record.member),
+            key("members", record.room),
         ],
         args=[
             record.member,
@@ -278,6 +279,7 @@ async def remove_encoder(redis: Redis, room: str, name: str, *, unreadable: str 
             key("quarantine", member),
             key("hist", "enc", member),
             key("alerts", "memory"),
+            key("members", room),
         ],
         args=[
             member,
@@ -424,25 +426,34 @@ async def assign_stream(redis: Redis, room: str, url: str) -> None:
     await redis.hincrby(key("assigned", room), url, 1)
 
 
-def room_records(flat: dict[str, str], room: str) -> list[Record]:
-    """The records of one room's encoders, parsing only those (members are "room/encoder")."""
-    return parse_records({member: text for member, text in flat.items() if member.startswith(f"{room}/")})
+ROOM_RECORDS_LUA = load_script("room_records")
 
 
 async def records_and_assigned(redis: Redis, room: str) -> tuple[list[Record], dict[str, int]]:
-    """The room's encoder records, and the viewers sent to each of its streams since its last report."""
-    async with redis.pipeline(transaction=False) as pipe:
-        pipe.hgetall(key("records"))
-        pipe.hgetall(key("assigned", room))
-        records, assigned = await pipe.execute()
-    return room_records(records, room), {url: int(count) for url, count in assigned.items()}
+    """The room's encoder records, and the viewers sent to each of its streams since its last report.
+
+    Read through the room's member set: the cost follows the room's encoders, not the site's.
+    """
+    members, texts, assigned = await ROOM_RECORDS_LUA(
+        keys=[key("members", room), key("records"), key("assigned", room)], client=redis
+    )
+    records = parse_records({member: text for member, text in zip(members, texts, strict=True) if text})
+    return records, {url: int(count) for url, count in zip(assigned[::2], assigned[1::2], strict=True)}
 
 
 async def read_records(redis: Redis, *, room: str | None = None) -> list[Record]:
     """Every encoder's record, or one room's."""
     if room is not None:
-        return room_records(await redis.hgetall(key("records")), room)
+        return (await records_and_assigned(redis, room))[0]
     return parse_records(await redis.hgetall(key("records")))
+
+
+INDEX_ROOMS_LUA = load_script("index_rooms")
+
+
+async def index_rooms(redis: Redis) -> int:
+    """Put every stored record in its room's member set (records kept from before the sets existed)."""
+    return int(await INDEX_ROOMS_LUA(keys=[key("records")], args=[key("members", "")], client=redis))
 
 
 async def get_ops_state(redis: Redis, name: str) -> dict[str, Any]:

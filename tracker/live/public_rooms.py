@@ -17,9 +17,14 @@ PUBLIC_INFO = (
 )
 
 
-def public_event(settings: dict[str, Any]) -> dict[str, str]:
-    """The event's branding for the viewers' pages, from the global config."""
-    return {key: settings[f"event-{key}"] for key in ("name", "logo", "favicon", "accent")}
+def public_event(settings: dict[str, Any], rooms: dict[str, Room]) -> dict[str, str]:
+    """The event's branding for the viewers' pages, from the global config, and its time
+    zone: that of the first room with a schedule (pages show times in it by default)."""
+    zones = [room.settings.get("schedule-timezone") for room in rooms.values() if room.settings.get("schedule")]
+    return {
+        **{key: settings[f"event-{key}"] for key in ("name", "logo", "favicon", "accent")},
+        "timezone": next((zone for zone in zones if zone), "UTC"),
+    }
 
 
 def public_room(room: Room, reports: Reports, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
-from datetime import UTC, datetime, time, tzinfo
+from datetime import UTC, date, datetime, time, tzinfo
 from email.utils import format_datetime
 from typing import Any
 
@@ -88,20 +88,32 @@ def ics_calendar(events: Iterable[Event], *, now: datetime, name: str) -> str:
 
 
 def schedule_json(
-    events: Iterable[Event], *, now: datetime, timezone: str, day_change: time = DEFAULT_DAY_CHANGE
+    events: Iterable[Event],
+    *,
+    now: datetime,
+    timezone: str,
+    day: date | None = None,
+    day_change: time = DEFAULT_DAY_CHANGE,
 ) -> dict[str, Any]:
-    """The data of /<room>/schedule.json: now, next and every event of the programme day that contains now."""
+    """The data of /<room>/schedule.json: now, next, the programme days that hold talks, and
+    every event of one programme day: `day`, by default the one that contains now."""
     tz = get_timezone(timezone)
     events = list(events)
     state = now_and_next(events, now=now)
-    day = programme_day(now, tz, day_change)
+    day = day or programme_day(now, tz, day_change)
     day_start, day_end = day_bounds(day, tz, day_change)
     todays = [event for event in events if event.start < day_end and event.end > day_start]
     return {
         "at": now.astimezone(UTC).isoformat(),
         "timezone": str(tz),
         "date": day.isoformat(),
+        "days": programme_days(events, tz, day_change),
         "now": event_to_dict(state.current) if state.current else None,
         "next": event_to_dict(state.next) if state.next else None,
         "day": [event_to_dict(event) for event in sorted(todays, key=lambda event: (event.start, event.generated))],
     }
+
+
+def programme_days(events: Iterable[Event], tz: tzinfo, day_change: time = DEFAULT_DAY_CHANGE) -> list[str]:
+    """The programme days (ISO dates) on which a talk starts, fillers aside: a page's day switcher."""
+    return sorted({programme_day(event.start, tz, day_change).isoformat() for event in events if not event.generated})

@@ -24,7 +24,7 @@ from tracker.tests.legacy.original_client import original_data, original_form
 
 DOC = ROOT / "docs" / "architecture.md"
 SECTION = "## Redis key layout"
-TYPES = {"string", "hash", "zset", "stream", "channel"}
+TYPES = {"string", "hash", "set", "zset", "stream", "channel"}
 PREFIX = "streaming"  # the site's processes run with the default REDIS_PREFIX
 STREAM = stream("https://cdn.example/a.m3u8", clients=3, bitrate=1000)
 # Keys that last two seconds: the run writes them, but they may be gone when it looks.

@@ -1,21 +1,37 @@
-// Stacked per-room clients and bandwidth from the tracker's history API,
-// redrawn every step (10 s) so the graphs grow while the page is open.
+// Viewers and bandwidth per room, stacked, from the tracker's history API:
+// tabs open on this site, players on the streaming servers, outgoing bandwidth.
+// Drawn at the size the page gives each graph (so its words stay readable on
+// a phone), with labelled axes, times in the page's clock, room titles in the
+// legend, and the latest figures in a table; redrawn every step (10 s).
+import { clockTime } from "../common/clock.js";
+import "./ui.js"; // the header's clock switch and the page's times
+
 const base = document.body.dataset.tracker || "";
 const SVG = "http://www.w3.org/2000/svg";
-const WIDTH = 800;
-const HEIGHT = 240;
-const PAD = 40;
+const LEFT = 64; // room for the values on the y axis
+const BOTTOM = 24; // and the times on the x axis
 let range = 60;
+let history = null;
 
+const legendItems = [...document.querySelectorAll("#legend li[data-room]")];
+const rooms = legendItems.map((item) => item.dataset.room);
 const color = (index) => `hsl(${(index * 67) % 360} 65% 50%)`;
+legendItems.forEach((item, index) => (item.querySelector(".swatch").style.background = color(index)));
 
-function unit(value, kind) {
-  if (kind === "bitrate") {
-    if (value >= 1e9) return (value / 1e9).toFixed(1) + " Gbit/s";
-    if (value >= 1e6) return (value / 1e6).toFixed(1) + " Mbit/s";
-    return (value / 1e3).toFixed(0) + " kbit/s";
-  }
-  return String(Math.round(value));
+const GRAPHS = [
+  { id: "tabs", field: 4, unit: count, words: "viewers on this site" },
+  { id: "clients", field: 1, unit: count, words: "players on the streaming servers" },
+  { id: "bitrate", field: 3, unit: bandwidth, words: "outgoing bandwidth" },
+];
+
+function count(value) {
+  return new Intl.NumberFormat(document.documentElement.lang || undefined, { maximumFractionDigits: 1 }).format(value);
+}
+
+function bandwidth(value) {
+  if (value >= 1e9) return (value / 1e9).toFixed(1) + " Gbit/s";
+  if (value >= 1e6) return (value / 1e6).toFixed(1) + " Mbit/s";
+  return (value / 1e3).toFixed(0) + " kbit/s";
 }
 
 function node(tag, attributes, text) {
@@ -25,54 +41,70 @@ function node(tag, attributes, text) {
   return element;
 }
 
-// series: room -> [[t, clients, encoding bitrate, outgoing bandwidth], ...] on the same steps.
-function draw(svg, series, field, kind) {
-  const rooms = Object.keys(series);
-  const times = [...new Set(rooms.flatMap((room) => series[room].map((point) => point[0])))].sort((a, b) => a - b);
-  const value = (room, t) => (series[room].find((point) => point[0] === t) || [t, 0, 0, 0])[field];
-  const totals = times.map((t) => rooms.reduce((sum, room) => sum + value(room, t), 0));
-  const top = Math.max(1, ...totals);
-  const now = Date.now() / 1000;
-  const x = (t) => PAD + ((t - (now - range * 60)) / (range * 60)) * (WIDTH - PAD);
-  const y = (v) => HEIGHT - 20 - (v / top) * (HEIGHT - 30);
+// A round top for the y axis: 1, 2 or 5 times a power of ten, at least the highest total.
+function niceTop(value) {
+  const power = 10 ** Math.floor(Math.log10(Math.max(1, value)));
+  return [1, 2, 5, 10].map((step) => step * power).find((top) => top >= value);
+}
+
+// series: room -> [[t, clients, encoding bitrate, outgoing bandwidth, tabs], ...] on the same steps.
+function draw(graph, series) {
+  const svg = document.getElementById(graph.id);
+  const width = Math.max(280, Math.round(svg.getBoundingClientRect().width));
+  const height = Math.round(Math.min(300, Math.max(180, width * 0.4)));
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("height", height);
+  const shown = rooms.filter((room) => series[room]);
+  const times = [...new Set(shown.flatMap((room) => series[room].map((point) => point[0])))].sort((a, b) => a - b);
+  const value = (room, t) => (series[room].find((point) => point[0] === t) || [])[graph.field] || 0;
+  const totals = times.map((t) => shown.reduce((sum, room) => sum + value(room, t), 0));
+  const top = niceTop(Math.max(1, ...totals));
+  const end = Date.now() / 1000;
+  const start = end - range * 60;
+  const x = (t) => LEFT + ((t - start) / (end - start)) * (width - LEFT - 8);
+  const y = (v) => height - BOTTOM - (v / top) * (height - BOTTOM - 12);
   const below = times.map(() => 0);
-  const shapes = rooms.map((room, index) => {
+  const shapes = shown.map((room) => {
     const lower = below.slice();
     times.forEach((t, i) => (below[i] += value(room, t)));
     const upper = times.map((t, i) => `${x(t).toFixed(1)},${y(below[i]).toFixed(1)}`);
     const back = times.map((t, i) => `${x(t).toFixed(1)},${y(lower[i]).toFixed(1)}`).reverse();
-    return node("polygon", { points: [...upper, ...back].join(" "), fill: color(index), "fill-opacity": "0.75" });
+    return node("polygon", { points: [...upper, ...back].join(" "), fill: color(rooms.indexOf(room)), "fill-opacity": "0.8" });
   });
-  svg.replaceChildren(
-    ...shapes,
-    node("text", { x: 2, y: 14, class: "axis" }, unit(top, kind)),
-    node("text", { x: PAD, y: HEIGHT - 4, class: "axis" }, `${range} min ago`),
-    node("text", { x: WIDTH - 30, y: HEIGHT - 4, class: "axis" }, "now"),
+  const axis = [0, top / 2, top].flatMap((v) => [
+    node("line", { x1: LEFT, x2: width - 8, y1: y(v), y2: y(v), class: "grid" }),
+    node("text", { x: LEFT - 6, y: y(v) + 4, class: "axis", "text-anchor": "end" }, graph.unit(v)),
+  ]);
+  const ticks = width < 500 ? 3 : 5;
+  const clock = Array.from({ length: ticks }, (_, i) => start + (i / (ticks - 1)) * (end - start)).map((t, i) =>
+    node("text", { x: x(t), y: height - 6, class: "axis", "text-anchor": i === 0 ? "start" : i === ticks - 1 ? "end" : "middle" }, clockTime(t * 1000)),
   );
+  svg.replaceChildren(...axis, ...shapes, ...clock);
+  const latest = totals.length ? totals[totals.length - 1] : 0;
+  svg.setAttribute("aria-label", `${graph.words[0].toUpperCase()}${graph.words.slice(1)} over the last ${range} minutes, stacked per room: ${graph.unit(latest)} now`);
 }
 
-function legend(rooms) {
-  const list = document.getElementById("legend");
-  list.replaceChildren(
-    ...rooms.map((room, index) => {
-      const item = document.createElement("li");
-      const swatch = document.createElement("span");
-      swatch.className = "swatch";
-      swatch.style.background = color(index);
-      item.append(swatch, " ", room);
-      return item;
-    }),
-  );
+// The latest figures per room, for reading them off exactly (and with a screen reader).
+function table(series) {
+  document.querySelectorAll("#figures tr[data-room]").forEach((row) => {
+    const points = series[row.dataset.room] || [];
+    const last = points[points.length - 1];
+    const cells = row.querySelectorAll("td");
+    GRAPHS.forEach((graph, index) => (cells[index].textContent = last ? graph.unit(last[graph.field]) : "–"));
+  });
+}
+
+function redraw() {
+  if (!history) return;
+  GRAPHS.forEach((graph) => draw(graph, history.rooms));
+  table(history.rooms);
 }
 
 async function refresh() {
   const response = await fetch(`${base}/tracker/api/history?range=${range}`);
   if (!response.ok) return;
-  const history = await response.json();
-  draw(document.getElementById("clients"), history.rooms, 1, "clients");
-  // "Outgoing bandwidth": what goes out to viewers, not what the streams are encoded at.
-  draw(document.getElementById("bitrate"), history.rooms, 3, "bitrate");
-  legend(Object.keys(history.rooms));
+  history = await response.json();
+  redraw();
 }
 
 document.querySelectorAll("[data-range]").forEach((button) => {
@@ -82,5 +114,6 @@ document.querySelectorAll("[data-range]").forEach((button) => {
     refresh();
   });
 });
+new ResizeObserver(redraw).observe(document.getElementById("tabs"));
 refresh();
 setInterval(refresh, 10000);

@@ -4,6 +4,7 @@
 // tries the room's other endpoints and formats, then retries with back-off.
 // It moves to another endpoint when the tracker reports the playing one gone.
 import { el } from "../common/dom.js";
+import { HLS_TYPE, loadHls } from "./hls_loader.js";
 import { announce } from "./ui.js";
 
 // report(message) sends a message over the live socket (true when sent).
@@ -29,7 +30,6 @@ export function createPlayer({ name, report, changed = () => {} }) {
   const languageSelect = $("language");
   const subtitlesButton = $("subtitles");
 
-  const HLS_TYPE = "application/vnd.apple.mpegurl";
   const FORMATS = { hls: "HLS", webm: "WebM", mp4: "MP4", audio: "Audio", youtube: "YouTube" };
   const TYPES = { webm: "video/webm", mp4: "video/mp4" };
   const START_TIMEOUT = 20000; // no picture by then: try the next candidate
@@ -47,7 +47,6 @@ export function createPlayer({ name, report, changed = () => {} }) {
   let lastError = "";
   let generation = 0; // bumps on every (re)start; stale async work checks it
   let hls = null;
-  let hlsLoading = null;
   let timer = null;
   let countdown = null;
   let rounds = 0; // failed rounds in a row, for the back-off
@@ -225,7 +224,8 @@ export function createPlayer({ name, report, changed = () => {} }) {
     rounds += 1;
     const text = () => `This stream will not play right now. Trying again in ${seconds} s.`;
     showTrouble(text(), { actions: true });
-    setStatus("None of this room's streams would play. Trying again shortly.", true);
+    // Said once until something plays again: the next rounds are not news.
+    setStatus("None of this room's streams would play. Trying again shortly.", rounds === 1);
     countdown = setInterval(() => {
       seconds -= 1;
       if (gen !== generation) return clearInterval(countdown);
@@ -234,18 +234,6 @@ export function createPlayer({ name, report, changed = () => {} }) {
         start();
       } else troubleText.textContent = text();
     }, 1000);
-  }
-
-  function loadHls() {
-    hlsLoading =
-      hlsLoading ||
-      new Promise((resolve) => {
-        const script = el("script", { src: document.body.dataset.hls });
-        script.onload = () => resolve(window.Hls);
-        script.onerror = () => resolve(null);
-        document.head.append(script);
-      });
-    return hlsLoading;
   }
 
   async function attach(item, gen) {
@@ -319,7 +307,8 @@ export function createPlayer({ name, report, changed = () => {} }) {
     const text = following
       ? `${label(broken)} would not play; trying ${following === broken ? "another server" : label(following)}.`
       : `${label(broken)} would not play.`;
-    setStatus(text, true);
+    // A fallback is news the first time round; without one, giveUp says it (once, not twice).
+    setStatus(text, Boolean(following) && rounds === 0);
     if (following) showTrouble(text);
     next(generation);
   }

@@ -4,7 +4,8 @@
 import { fromTemplate } from "../common/dom.js";
 import { connectLive } from "./live.js";
 import { createPlayer } from "./player.js";
-import { announce, reliveLink, roomState, showRoom } from "./ui.js";
+import { playerKeys } from "./player_keys.js";
+import { announce, recordingPage, reliveLink, roomState, showRoom } from "./ui.js";
 
 const name = document.body.dataset.room;
 const video = document.getElementById("video");
@@ -25,7 +26,7 @@ function recorded(room) {
   const before = onStage;
   onStage = room.now || null;
   if (!list || !before || (room.now && room.now.guid === before.guid)) return;
-  const url = reliveLink(list.closest("[data-relive]").dataset.relive, before);
+  const url = reliveLink(list.closest("[data-relive]").dataset.relive, before) && recordingPage(name, before);
   if (!url) return;
   const item = fromTemplate("recorded-talk");
   Object.assign(item.querySelector("a"), { href: url, textContent: before.title });
@@ -42,6 +43,7 @@ function render() {
   shown = state;
 }
 
+if (video) playerKeys(video, { captions: () => document.getElementById("subtitles").hidden || document.getElementById("subtitles").click() });
 const player = video && createPlayer({ name, report: (message) => Boolean(feed) && feed.send({ ...message, tab: feed.tab }), changed: render });
 
 feed = connectLive((rooms) => {

@@ -4,8 +4,8 @@
 // viewer count, now/next with progress, preview still). Live updates clone the
 // server's own markup from <template> elements (_templates.html), never build
 // a second copy of it.
-import { fromTemplate, setHidden, setText } from "../common/dom.js";
-import { hourMinute, nowMs, setServerTime } from "../common/clock.js";
+import { el, fromTemplate, setHidden, setText } from "../common/dom.js";
+import { clockText, nowMs, onZoneChange, setServerTime, showTimes } from "../common/clock.js";
 
 export const now = nowMs;
 
@@ -38,10 +38,9 @@ function timeText(kind, date) {
   const minutes = Math.round((date - now()) / 60000);
   if (kind === "ends") {
     if (minutes <= 0) return "ending now";
-    return minutes < 60 ? "ends " + relative.format(minutes, "minute") : "ends at " + hourMinute(date);
+    return minutes < 60 ? "ends " + relative.format(minutes, "minute") : "ends at " + clockText(date);
   }
-  if (kind === "clock") return hourMinute(date);
-  return "starts at " + hourMinute(date);
+  return "starts at " + clockText(date);
 }
 
 function progress(bar) {
@@ -56,8 +55,8 @@ function localizeTimes(root = document) {
     const date = new Date(node.getAttribute("datetime"));
     if (Number.isNaN(date.getTime())) return;
     setText(node, timeText(node.dataset.kind, date));
-    node.title = date.toLocaleString();
   });
+  showTimes(root);
   root.querySelectorAll("progress.talk").forEach(progress);
 }
 
@@ -71,8 +70,11 @@ export function roomState(room) {
 // A talk's title (a link where it has one) and speakers, into a clone of the
 // server's markup; parts the talk lacks are dropped, as the server drops them.
 export function fillTalk(node, talk) {
-  const title = node.querySelector(".title");
-  title.textContent = talk.title;
+  let title = node.querySelector(".title");
+  const filler = fillerTitle(talk);
+  if (filler) title.replaceWith((title = filler));
+  else title.textContent = talk.title;
+  if (talk.language && LANGUAGE_TAG.test(talk.language)) title.lang = talk.language.toLowerCase();
   const url = talk.generated ? "" : webUrl(talk.url || "");
   if (url) title.href = url;
   else title.removeAttribute("href");
@@ -84,6 +86,17 @@ export function fillTalk(node, talk) {
   }
   return node;
 }
+
+// The schedule's "before" and "end of the day" fillers name a time in the
+// tracker's words; said here with the page's clock (templatetags' filler title does the same).
+export function fillerTitle(talk) {
+  if (talk.filler === "before") return el("span", { class: "title" }, "Starts at ", el("time", { datetime: talk.end, "data-clock": "" }));
+  if (talk.filler === "end-of-day") return el("span", { class: "title" }, "End of the day");
+  return null;
+}
+
+// One language tag ("de", "en-GB"); "de, en" names no single language (templatetags' lang filter).
+const LANGUAGE_TAG = /^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/;
 
 function eventNode(label, talk) {
   const node = fillTalk(fromTemplate(label === "Now" ? "event-now" : "event-next"), talk);
@@ -109,6 +122,9 @@ export function reliveLink(template, talk) {
   if (Object.entries(fields).some(([key, value]) => template.includes(`{${key}}`) && !value)) return "";
   return webUrl(Object.entries(fields).reduce((url, [key, value]) => url.replaceAll(`{${key}}`, encodeURIComponent(value)), template));
 }
+
+// The page of a talk's recording on this site (the player, title, speakers, description).
+export const recordingPage = (room, talk) => `/${encodeURIComponent(room)}/talk/${encodeURIComponent(talk.guid)}`;
 
 function each(attribute, name, callback) {
   document.querySelectorAll(`[${attribute}="${CSS.escape(name)}"]`).forEach(callback);
@@ -192,4 +208,5 @@ export function onTick(callback) {
 }
 
 localizeTimes();
+onZoneChange(refresh);
 setInterval(refresh, 15000);

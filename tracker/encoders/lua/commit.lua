@@ -15,6 +15,7 @@ local log_key = KEYS[6]           -- stream: the room's transitions
 local attrs_key = KEYS[7]         -- hash: the room's attributes (published with the room)
 local assigned_key = KEYS[8]      -- hash: stream URL -> viewers sent there since its encoder last reported
 local history_key = KEYS[9]       -- stream: the encoder's clients and bitrate over time
+local members_key = KEYS[10]      -- set: the room's members, so one room's records are read without the whole site's
 
 local member = ARGV[1]            -- '<room>/<encoder>'
 local expected_seq = tonumber(ARGV[2])  -- the `seq` of the record the caller read (0: none)
@@ -49,6 +50,7 @@ if not current then
   redis.call('PERSIST', history_key)
 end
 redis.call('HSET', records_key, member, record)
+redis.call('SADD', members_key, member)
 -- Its new report counts the viewers sent to it so far: start counting afresh.
 for _, stream in ipairs(new['streams']) do
   redis.call('HDEL', assigned_key, stream['url'])

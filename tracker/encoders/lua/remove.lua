@@ -14,6 +14,7 @@ local attrs_key = KEYS[6]         -- hash: the room's attributes (published with
 local quarantine_key = KEYS[7]    -- string: where an unreadable record is kept for a person to look at
 local history_key = KEYS[8]       -- stream: the encoder's clients and bitrate over time
 local alert_memory_key = KEYS[9]  -- hash: member -> what its alerts last said
+local members_key = KEYS[10]      -- set: the room's members
 
 local member = ARGV[1]            -- '<room>/<encoder>'
 local encoder = ARGV[2]
@@ -33,6 +34,7 @@ end
 if redis.call('HDEL', records_key, member) == 0 then
   return 0
 end
+redis.call('SREM', members_key, member)
 redis.call('ZREM', deadlines_key, member)
 redis.call('EXPIRE', history_key, history_seconds)
 redis.call('HDEL', alert_memory_key, member)

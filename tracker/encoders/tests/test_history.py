@@ -21,7 +21,7 @@ async def test_history_one_point_per_room_per_step():
 
     assert (first, again) == (True, False)
     # bitrate: the streams' encoding bitrates summed; bandwidth: clients x bitrate, nothing measured.
-    assert series == {"example": [(1000.0, 7, 2000, 7000)], "hall-2": [(1000.0, 0, 0, 0)]}
+    assert series == {"example": [(1000.0, 7, 2000, 7000, 0)], "hall-2": [(1000.0, 0, 0, 0, 0)]}
 
 
 @pytest.mark.usefixtures("redis")
@@ -33,7 +33,7 @@ async def test_history_keeps_per_encoder_series():
 
     series = await history.encoder_series(redis, ["example/a"], since=1005.0)
 
-    assert series == {"example/a": [(1010.0, 3, 1000, 3000)]}
+    assert series == {"example/a": [(1010.0, 3, 1000, 3000, 0)]}
 
 
 @pytest.mark.usefixtures("redis")
@@ -45,7 +45,7 @@ async def test_history_tells_measured_bandwidth_from_encoding_bitrate():
 
     series = await history.room_series(redis, ["example"], since=0)
 
-    assert series == {"example": [(1000.0, 3, 2_000_000, 5_000_000)]}
+    assert series == {"example": [(1000.0, 3, 2_000_000, 5_000_000, 0)]}
 
 
 async def test_history_counts_legacy_counted_only_streams_and_overall_totals(async_client):
@@ -62,7 +62,7 @@ async def test_history_counts_legacy_counted_only_streams_and_overall_totals(asy
     (point,) = (await history.room_series(store.get_redis(), ["example"], since=0))["example"]
 
     # Clients and bandwidth from overall_*, FLV's included; bitrate: the offered WebM's encoding rate.
-    assert point == (1000.0, 5, 500_000, 2_500_000)
+    assert point == (1000.0, 5, 500_000, 2_500_000, 0)
 
 
 async def test_history_trims_points_older_than_the_retention(redis_client):
@@ -87,3 +87,15 @@ async def test_history_api_returns_series_and_checks_range(async_client):
     assert set(ok.json()["rooms"]) == {"example"}
     assert (bad.status_code, bad.json()["field"]) == (400, "range")
     assert unknown.status_code == 404
+
+
+@pytest.mark.usefixtures("redis")
+async def test_history_keeps_the_tabs_on_this_site_apart_from_the_streaming_servers_clients():
+    redis = store.get_redis()
+    await report("example", "a", STREAM, now=1000.0)
+    await store.set_viewer_counts(redis, {"example": 12, "hall-2": 2})
+    await history.add_points(redis, rooms=ROOMS, now=1000.0, keep_hours=24)
+
+    series = await history.room_series(redis, ROOMS, since=0)
+
+    assert series == {"example": [(1000.0, 3, 1000, 3000, 12)], "hall-2": [(1000.0, 0, 0, 0, 2)]}

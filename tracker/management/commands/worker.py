@@ -258,7 +258,8 @@ async def run() -> None:
     except Stopped:
         return
     count = await copy_identities_to_redis(redis)
-    logger.info("worker started; %d encoder tokens loaded", count)
+    indexed = await store.index_rooms(redis)
+    logger.info("worker started; %d encoder tokens loaded, %d records newly indexed by room", count, indexed)
     schedules_redis, alerts_redis = store.connect(), store.connect(socket_timeout=None)  # alerts block on reads
     jobs = [
         asyncio.create_task(supervised(name, job, shutdown))

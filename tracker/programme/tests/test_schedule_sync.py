@@ -6,6 +6,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -289,3 +290,44 @@ async def test_sync_with_a_wrong_key_tells_operators_the_room_names_the_source_h
 
     assert (first["events"], first["key"], first["names"]) == (0, "Hall One", ["Saal 1"])
     assert (again["events"], again["names"]) == (0, ["Saal 1"])
+
+
+REAL_SCHEDULES = Path(__file__).resolve().parents[2] / "schedule" / "tests" / "real"  # with their sources
+
+
+@pytest.mark.usefixtures("redis")
+async def test_schedule_lists_its_days_and_any_one_of_them(use_config, async_client):
+    """39C3's Fahrplan (four days, 06:00 to 06:00 in Berlin): the days it holds, and ?day= lists one."""
+    source = str(REAL_SCHEDULES / "39c3-hub-schedule.xml")
+    use_config(example={"schedule": source, "schedule-key": "One", "schedule-timezone": "Europe/Berlin"})
+    await schedule_sync.sync(store.get_redis())
+    at = "2025-12-27T12:00:00%2B01:00"
+
+    first = (await async_client.get(f"/tracker/api/rooms/example/schedule.json?at={at}")).json()
+    second = (await async_client.get(f"/tracker/api/rooms/example/schedule.json?at={at}&day=2025-12-28")).json()
+    bad = await async_client.get("/tracker/api/rooms/example/schedule.json?day=28.12.2025")
+
+    assert first["days"] == ["2025-12-27", "2025-12-28", "2025-12-29", "2025-12-30"]
+    assert (first["date"], second["date"]) == ("2025-12-27", "2025-12-28")
+    assert first["now"] == second["now"]  # now and next stay those of ?at=
+    talks = [e for e in second["day"] if not e["generated"]]
+    assert talks and all("2025-12-28T05:00" <= e["start"] < "2025-12-29T05:00" for e in talks)
+    assert not {e["guid"] for e in talks} & {e["guid"] for e in first["day"]}
+    assert (bad.status_code, bad.json()["field"]) == (400, "day")
+
+
+@pytest.mark.usefixtures("redis")
+async def test_one_talk_with_its_abstract(use_config, async_client):
+    source = str(REAL_SCHEDULES / "39c3-hub-schedule.xml")
+    use_config(example={"schedule": source, "schedule-key": "One", "schedule-timezone": "Europe/Berlin"})
+    await schedule_sync.sync(store.get_redis())
+
+    talk = (await async_client.get("/tracker/api/rooms/example/talks/a2dd3dc7-ecae-50b3-82d9-266ad02f7a40.json")).json()
+    missing = await async_client.get("/tracker/api/rooms/example/talks/nothing.json")
+    elsewhere = await async_client.get("/tracker/api/rooms/nowhere/talks/a2dd3dc7.json")
+
+    assert talk["title"] == "All my Deutschlandtickets gone: Fraud at an industrial scale"
+    assert talk["abstract"].startswith("The Deutschlandticket was the flagship transport policy")
+    assert (talk["language"], talk["start"]) == ("en", "2025-12-27T15:00:00+00:00")
+    assert (missing.status_code, missing.json()["field"]) == (404, "talk")
+    assert (elsewhere.status_code, elsewhere.json()["field"]) == (404, "room")
