@@ -94,9 +94,9 @@ class EncoderConsumer(ControlledConsumer):
                 await disconnect(store.get_redis(), identity=self.identity, now=time.time(), since=self.last_accepted)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self.identity is None:
+        if self.identity is None or self.token is None:
             return  # closing already
-        frame = text_data.encode() if text_data is not None else bytes_data
+        frame = text_data.encode() if text_data is not None else bytes_data or b""
         if len(frame) > MAX_FRAME_BYTES:
             await self.close(code=CLOSE_TOO_BIG, reason=f"frames are at most {MAX_FRAME_BYTES} bytes")
             return

@@ -103,7 +103,8 @@ class LiveConsumer(DatabaseFreeConsumer):
             kind == "watch"
             and isinstance(room, str)
             and room in get_config().rooms
-            and viewer_reports.TAB.match(str(tab))
+            and isinstance(tab, str)
+            and viewer_reports.TAB.match(tab)
         ):
             # Beyond its address's share of tabs the socket still gets every change, but is not counted.
             limit = get_config().settings["viewer-tabs-per-address"]

@@ -103,10 +103,11 @@ async def silence(redis: Redis, request: dict[str, Any], *, by: str, now: float)
     minutes = request.get("minutes")
     if not isinstance(minutes, int) or isinstance(minutes, bool) or not 0 <= minutes <= MAX_SILENCE_MINUTES:
         raise Refused(f"minutes: a whole number from 0 to {MAX_SILENCE_MINUTES}")
-    value = {"by": by, "at": now, "until": now + minutes * 60} if minutes else None
+    until = now + minutes * 60
+    value = {"by": by, "at": now, "until": until} if minutes else None
     entry = {"kind": "silence" if minutes else "unsilence", "room": where.room, "name": where.name, "by": by, "at": now}
     if minutes:
-        entry["until"] = value["until"]
+        entry["until"] = until
     return await _commit(redis, where.room, f"silence:{where.member}", value, entry)
 
 

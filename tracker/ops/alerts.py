@@ -35,7 +35,7 @@ from redis.exceptions import ResponseError
 
 from tracker.config import get_config
 from tracker.encoders import store
-from tracker.encoders.state_machine import State
+from tracker.encoders.state_machine import State, member_of
 from tracker.ops import actions, maintenance, notify
 
 logger = logging.getLogger(__name__)
@@ -127,10 +127,12 @@ async def take_entry(redis: Redis, stream: str, entry_id: str, fields: dict[str,
     text = (fields or {}).get("transition")  # None: an entry trimmed away while pending
     transition = None if text is None else store.readable(f"{stream}/{entry_id}", text, read_transition)
     memory_key = store.key("alerts", "memory")
+    # Deliveries are due at the transition's time, so a down goes out before its recovery.
+    due = transition["at"] if transition is not None else 0
     for _ in range(MEMORY_RACE_ATTEMPTS):
         member, read_memory, memory, jobs = "", "", None, []
         if transition is not None and not await silenced(redis, transition):
-            member = f"{transition['room']}/{transition['name']}"
+            member = member_of(transition["room"], transition["name"])
             read_memory = await redis.hget(memory_key, member) or ""
             remembered = store.readable(f"{memory_key}/{member}", read_memory or "{}", json.loads)
             memory = decide(
@@ -139,7 +141,7 @@ async def take_entry(redis: Redis, stream: str, entry_id: str, fields: dict[str,
                 now=now,
                 suppress=config.settings["alert-suppress-minutes"] * 60,
             )
-        if memory is None:
+        if memory is None or transition is None:
             member = ""  # nothing to remember, nothing to send: acknowledged alone
         else:
             title = config.rooms[transition["room"]].title if transition["room"] in config.rooms else ""
@@ -151,8 +153,7 @@ async def take_entry(redis: Redis, stream: str, entry_id: str, fields: dict[str,
             ]
         handled = await TAKE_ALERT_LUA(
             keys=[stream, memory_key, store.key("alerts", "outbox")],
-            # Due at the transition's time, so a down goes out before its recovery.
-            args=[GROUP, entry_id, member, read_memory, json.dumps(memory), transition["at"] if jobs else 0, *jobs],
+            args=[GROUP, entry_id, member, read_memory, json.dumps(memory), due if jobs else 0, *jobs],
             client=redis,
         )
         if handled >= 0:

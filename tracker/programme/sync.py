@@ -140,7 +140,7 @@ def bounded_opener(deadline: Deadline) -> urllib.request.OpenerDirector:
     """urllib as usual (redirects, proxies, TLS), with every socket watched by `deadline`."""
 
     def watched(connection_class: type[http.client.HTTPConnection]) -> type[http.client.HTTPConnection]:
-        class Watched(connection_class):
+        class Watched(connection_class):  # type: ignore[valid-type,misc]  # a class made at run time
             def connect(self) -> None:
                 super().connect()
                 deadline.watch(self.sock)
@@ -148,11 +148,11 @@ def bounded_opener(deadline: Deadline) -> urllib.request.OpenerDirector:
         return Watched
 
     class HTTPHandler(urllib.request.HTTPHandler):
-        def do_open(self, http_class, req, **options):  # type: ignore[no-untyped-def]
+        def do_open(self, http_class, req, **options):
             return super().do_open(watched(http_class), req, **options)
 
     class HTTPSHandler(urllib.request.HTTPSHandler):
-        def do_open(self, http_class, req, **options):  # type: ignore[no-untyped-def]
+        def do_open(self, http_class, req, **options):
             return super().do_open(watched(http_class), req, **options)
 
     return urllib.request.build_opener(HTTPHandler, HTTPSHandler)
@@ -431,7 +431,7 @@ async def now_next_forever(redis: Redis, changed: asyncio.Event) -> None:
     while True:
         changed.clear()  # before reading: a change from now on wakes the next wait
         boundary = await push_now_next(redis, now=schedule_now())
-        delay = MAX_TIMER_SECONDS
+        delay: float = MAX_TIMER_SECONDS
         if boundary is not None:
             delay = min(delay, max(0.0, (boundary - schedule_now()).total_seconds()))
         with contextlib.suppress(TimeoutError):
