@@ -75,3 +75,28 @@ def request_address(request: Any) -> str:
     from django.conf import settings
 
     return client_address(request.META, settings.TRUSTED_PROXIES)
+
+
+def client_key(address: str) -> str:
+    """Who a budget counts: the address itself for IPv4, its /64 for IPv6.
+
+    One IPv6 client usually holds a whole /64 (SLAAC, privacy addresses), so
+    counting exact addresses would hand it 2^64 budgets.
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def is_loopback(address: str) -> bool:
+    """Whether an address is this machine's own (127.0.0.0/8, ::1)."""
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from .lean import any_host, lean
 
@@ -30,14 +30,14 @@ def add_readiness_check(check: ReadinessCheck) -> None:
 
 @any_host
 @lean
-@require_GET
+@require_safe
 async def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"ok": True})
 
 
 @any_host
 @lean
-@require_GET
+@require_safe
 async def readyz(request: HttpRequest) -> JsonResponse:
     problems: Findings = {}
     warnings: Findings = {}

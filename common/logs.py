@@ -38,6 +38,23 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class ClientErrorFilter(logging.Filter):
+    """A client's doing is one line, never a traceback.
+
+    Django logs a refused request (403, 400, a bad Host header) with the
+    exception that refused it; that traceback tells the operator nothing a
+    line does not, and a client can make as many as it likes. Server errors
+    (5xx, and whatever has no status) keep theirs.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        status = getattr(record, "status_code", None)
+        client_error = isinstance(status, int) and 400 <= status < 500
+        if record.exc_info and (client_error or record.name.startswith("django.security")):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 class LineFormatter(logging.Formatter):
     """One line per event: CR and LF in the message (a path, a header, a schedule's text) are escaped,
     so nobody can forge a log line. A traceback that follows keeps its own lines."""

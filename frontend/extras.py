@@ -71,7 +71,8 @@ def day_with_recordings(day: Any, template: str, now: datetime) -> list[dict[str
 
 
 def room_extras(room: dict[str, Any]) -> dict[str, Any]:
-    info = room.get("info") if isinstance(room.get("info"), dict) else {}
+    found = room.get("info")
+    info: dict[str, Any] = found if isinstance(found, dict) else {}
     hashtag = text(info, "hashtag").lstrip("#")
     youtube = text(info, "youtube")
     youtube = youtube if youtube.replace("-", "").replace("_", "").isalnum() else ""
@@ -132,7 +133,8 @@ def event(value: Any) -> dict[str, Any] | None:
     """A now/next event as the templates use it, or None."""
     if not isinstance(value, dict) or not value.get("title"):
         return None
-    speakers = value.get("speakers") if isinstance(value.get("speakers"), list) else []
+    found = value.get("speakers")
+    speakers: list[Any] = found if isinstance(found, list) else []
     return {**value, "url": web_url(value.get("url")), "speakers": [str(s) for s in speakers]}
 
 

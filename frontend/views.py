@@ -19,6 +19,7 @@ from django.shortcuts import render
 from django.templatetags.static import static
 from django.utils.cache import patch_cache_control
 from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.http import require_safe
 
 from common.addresses import request_address
 from common.lean import lean
@@ -156,6 +157,7 @@ def find(rooms: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
 
 
 @lean
+@require_safe
 @needs_tracker
 async def index(request: HttpRequest) -> HttpResponse:
     async def render_index() -> HttpResponse:
@@ -165,6 +167,7 @@ async def index(request: HttpRequest) -> HttpResponse:
 
 
 @lean
+@require_safe
 @needs_tracker
 async def room(request: HttpRequest, name: str) -> HttpResponse:
     venue = await tracker_api.is_venue(request_address(request))
@@ -189,6 +192,7 @@ async def render_room(request: HttpRequest, name: str, venue: bool) -> HttpRespo
 
 @lean
 @xframe_options_exempt
+@require_safe
 @needs_tracker
 async def embed(request: HttpRequest, name: str) -> HttpResponse:
     """The player alone, for iframes on other sites: the only page that may be framed."""
@@ -203,6 +207,7 @@ async def embed(request: HttpRequest, name: str) -> HttpResponse:
 
 
 @lean
+@require_safe
 @needs_tracker
 async def monitor(request: HttpRequest) -> HttpResponse:
     rooms = await prepared_rooms()
@@ -210,6 +215,7 @@ async def monitor(request: HttpRequest) -> HttpResponse:
 
 
 @lean
+@require_safe
 @needs_tracker
 async def graphs(request: HttpRequest) -> HttpResponse:
     """Viewers (tabs here, players on the streaming servers) and bandwidth per room, stacked; the
@@ -218,6 +224,7 @@ async def graphs(request: HttpRequest) -> HttpResponse:
 
 
 @lean
+@require_safe
 @needs_tracker
 async def programme(request: HttpRequest, name: str) -> HttpResponse:
     """The room's programme for a day (?day=, default today), with what is on now."""
@@ -232,6 +239,7 @@ async def programme(request: HttpRequest, name: str) -> HttpResponse:
 
 
 @lean
+@require_safe
 @needs_tracker
 async def whole_programme(request: HttpRequest) -> HttpResponse:
     """Every room's programme for a day side by side (?day=, default today)."""
@@ -246,6 +254,7 @@ async def whole_programme(request: HttpRequest) -> HttpResponse:
 
 
 @lean
+@require_safe
 @needs_tracker
 async def recording(request: HttpRequest, name: str, guid: str) -> HttpResponse:
     """A talk's recording played here, with its title, speakers and description."""
@@ -263,6 +272,7 @@ def feed_view(suffix: str, **params: str) -> Callable[..., Awaitable[HttpRespons
     """A view passing one of the tracker's schedule feeds through, as it is."""
 
     @lean
+    @require_safe
     @needs_tracker
     async def view(request: HttpRequest, name: str) -> HttpResponse:
         # The moment and day to read the schedule at, as the tracker's API takes them.
@@ -283,6 +293,7 @@ schedule_ics = feed_view("ics")
 
 
 @lean
+@require_safe
 async def favicon(request: HttpRequest) -> HttpResponse:
     """/favicon.ico, which browsers ask for on every page: the event's favicon when set, else ours."""
     try:

@@ -27,7 +27,7 @@ from tracker.ops.setup_checks import static_problems  # noqa: E402
 from tracker.ops.site_health import StampsIntake  # noqa: E402
 from tracker.routing import websocket_application  # noqa: E402
 
-if not settings.DEBUG and settings.SECRET_KEY == settings.DEVELOPMENT_SECRET_KEY:
+if not settings.DEVELOPMENT and settings.SECRET_KEY == settings.DEVELOPMENT_SECRET_KEY:
     sys.exit("settings error: set SECRET_KEY in the environment (or DEBUG=1 for development)")
 if "tracker" in settings.SITE_PARTS:
     try:

@@ -7,7 +7,9 @@ file that NAME_FILE names instead (common/environment.py). With SITE_PARTS one m
 or only the tracker.
 """
 
+import ipaddress
 import os
+import sys
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -21,10 +23,34 @@ from common.environment import env_bool, env_list, env_secret
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
-DEBUG = env_bool("DEBUG", False)
+# DEBUG=1 is for development: static files served, plain HTTP, a development
+# secret. Django's debug pages (settings, paths, REDIS_URL) are for loopback
+# only: listening on any other address (WEB_HOST, as the Procfile and
+# `make serve ARGS=0.0.0.0:8080` pass it), DEBUG turns off and says so, and
+# the development conveniences stay.
+DEVELOPMENT = env_bool("DEBUG", False)
+LISTEN_HOST = os.environ.get("WEB_HOST", "").strip("[]")
+
+
+def is_loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+DEBUG = DEVELOPMENT and (not LISTEN_HOST or is_loopback_host(LISTEN_HOST))
+if DEVELOPMENT and not DEBUG:
+    print(
+        f"DEBUG=1 turned off: the site listens on {LISTEN_HOST}, not on loopback, and Django's debug pages "
+        "show settings to anyone who can reach it (static files, plain HTTP and the development secret stay)",
+        file=sys.stderr,
+    )
 
 # The fallback is for development and tests only: project/asgi.py refuses to
-# serve with it when DEBUG is off, and `check --deploy` flags it.
+# serve with it outside development, and `check --deploy` flags it.
 DEVELOPMENT_SECRET_KEY = "django-insecure-development-only"
 SECRET_KEY = env_secret("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
 
@@ -129,7 +155,7 @@ LOGOUT_REDIRECT_URL = "/tracker/login/"
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 # Production serves static files with nginx; development lets daphne do it.
-SERVE_STATIC = env_bool("SERVE_STATIC", DEBUG)
+SERVE_STATIC = env_bool("SERVE_STATIC", DEVELOPMENT)
 if not SERVE_STATIC:
     # Hashed names (app.3f2a1b.js) that nginx may cache for a year.
     STORAGES = {
@@ -139,9 +165,9 @@ if not SERVE_STATIC:
 
 # Behind the TLS-terminating proxy of ops/nginx (which also redirects to HTTPS).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
-SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else str(365 * 24 * 3600)))
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEVELOPMENT)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEVELOPMENT)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEVELOPMENT else str(365 * 24 * 3600)))
 # Subdomains and preload lists are the domain owner's decision, not ours.
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
@@ -231,7 +257,10 @@ SCHEDULE_OFFSET_SECONDS = float(os.environ.get("SCHEDULE_OFFSET_SECONDS", "0"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "common.logs.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "common.logs.RequestIdFilter"},
+        "client_errors": {"()": "common.logs.ClientErrorFilter"},
+    },
     "formatters": {
         "line": {
             "()": "common.logs.LineFormatter",
@@ -243,7 +272,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if os.environ.get("LOG_FORMAT") == "json" else "line",
-            "filters": ["request_id"],
+            "filters": ["request_id", "client_errors"],
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},

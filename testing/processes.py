@@ -171,10 +171,11 @@ def running(env: dict[str, str], logs: Path, *, worker: bool = True, port: int |
             processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
             log.close()
         url = f"http://127.0.0.1:{port}"
-        wait_for(lambda: urllib.request.urlopen(url + "/readyz", timeout=1).status == 200, timeout=20, what="daphne")
+        # Generous: a start-up, not a figure (make test's parallel workers share the cores).
+        wait_for(lambda: urllib.request.urlopen(url + "/readyz", timeout=1).status == 200, timeout=60, what="daphne")
         yield Site(url=url, env=env, processes=processes)
     finally:
         for process in processes:
             process.terminate()
         for process in processes:
-            process.wait(timeout=10)
+            process.wait(timeout=30)  # daphne first tells its sockets to reconnect elsewhere

@@ -276,6 +276,12 @@ def parse_config(main: dict[str, Any], private: dict[str, Any]) -> SiteConfig:
                 origin("config", "webhooks"), f"entry {i} must be an http(s) URL", room="config", key="webhooks"
             )
 
+    for key in ("event-logo", "event-favicon"):  # pages put these in src/href as they are
+        value = global_values[key]
+        parts = urlsplit(value)
+        if value and (parts.scheme not in ("http", "https") or not parts.netloc):
+            raise ConfigError(origin("config", key), "must be an absolute http(s) URL or empty", room="config", key=key)
+
     defaults = merged.get("default", {})
     check_apprise_urls(global_values["notify"], origin("config", "notify"), room="config")
     rooms: dict[str, Room] = {}

@@ -10,6 +10,7 @@ field named, and stripped from schedule text, which we only relay.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -63,3 +64,13 @@ def clean(value: str, *, multiline: bool = True) -> str:
     """Schedule text without the characters no output may carry (CR/LF become one newline)."""
     value = value.replace("\r\n", "\n").replace("\r", "\n")
     return (FORBIDDEN_IN_TEXT if multiline else FORBIDDEN_IN_LINE).sub("" if multiline else " ", value)
+
+
+def escaped_bytes(value: str) -> int:
+    """The bytes `value` takes as a JSON string with every non-ASCII character escaped, quotes not counted.
+
+    The most it takes anywhere: a character outside the Basic Multilingual
+    Plane is 4 bytes in UTF-8 and 12 escaped (a surrogate pair), so caps
+    meant for what is sent are checked on this, never on characters.
+    """
+    return len(json.dumps(value)) - 2

@@ -15,14 +15,14 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 from redis.exceptions import RedisError
 
-from common.addresses import in_networks, is_venue, request_address
+from common.addresses import in_networks, is_loopback, is_venue, request_address
 from common.cors import cross_origin
 from common.lean import lean
 from tracker.config import get_config
-from tracker.encoders import history, legacy, store
+from tracker.encoders import client_budget, history, legacy, store
 from tracker.encoders.heartbeat import (
     FORMATS,
     LANGUAGE,
@@ -71,6 +71,9 @@ async def heartbeat(request: HttpRequest) -> JsonResponse:
     body = read_body(request)
     if body is None:
         return json_error(413, "too_large", f"body over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes", field="body")
+    redis, address = store.get_redis(), request_address(request)
+    if await client_budget.exhausted(redis, "heartbeat", address):
+        return json_error(429, "rate_limited", "too many refused heartbeats from here; wait a few seconds")
     token = bearer_token(request)
     if token is None:
         response = json_error(401, "unauthorized", "send 'Authorization: Bearer <token>'", field="Authorization")
@@ -81,8 +84,10 @@ async def heartbeat(request: HttpRequest) -> JsonResponse:
     except InvalidField as exc:
         return json_error(400, "invalid", exc.message, field=exc.field)
     try:
-        await ingest(store.get_redis(), token=token, beat=beat, now=time.time())
+        await ingest(redis, token=token, beat=beat, now=time.time())
     except Refused as refused:
+        if refused.status in (401, 403):
+            await client_budget.count_refusal(redis, "heartbeat", address)
         return json_error(refused.status, refused.error, refused.message, field=refused.field)
     return JsonResponse({"ok": True, "next": beat.interval})
 
@@ -102,16 +107,19 @@ async def legacy_register(request: HttpRequest) -> HttpResponse:
         return never_cached(HttpResponseRedirect("/"))  # what the original did
     if read_body(request) is None:
         return legacy_answer(f"ERROR RequestDataTooBig body over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes")
+    redis, address = store.get_redis(), request_address(request)
+    if await client_budget.exhausted(redis, "legacy", address):
+        return legacy_answer("ERROR rate_limited too many refused posts from here; wait a few seconds")
     config = get_config()
     if not config.secret:
         return legacy_answer("ERROR CONFIG (No secret)")
     if not secret_matches(request.POST.get("secret", "")):
+        await client_budget.count_refusal(redis, "legacy", address)
         return legacy_answer("ERROR SECRET")
     room = config.rooms.get(request.POST.get("group", ""))
     if room is None:
         return legacy_answer("ERROR GROUP")
-    # From the connection or a trusted proxy; never the client's REMOTE_ADDR field.
-    address = request_address(request)
+    # `address`: from the connection or a trusted proxy; never the client's REMOTE_ADDR field.
     try:
         report = legacy.parse_report(
             decode_legacy(request.POST.get("data", "{}")),
@@ -164,7 +172,7 @@ async def current_state(names: list[str]) -> store.Snapshot:
 
 @lean
 @cross_origin
-@require_GET
+@require_safe
 async def room_list(request: HttpRequest) -> JsonResponse:
     config = get_config()
     snapshot = await current_state(list(config.rooms))
@@ -179,7 +187,7 @@ async def room_list(request: HttpRequest) -> JsonResponse:
 
 @lean
 @cross_origin
-@require_GET
+@require_safe
 async def room_detail(request: HttpRequest, name: str) -> JsonResponse:
     room = get_config().rooms.get(name)
     if room is None:
@@ -191,7 +199,7 @@ async def room_detail(request: HttpRequest, name: str) -> JsonResponse:
 
 @lean
 @cross_origin
-@require_GET
+@require_safe
 async def room_stream(request: HttpRequest, name: str) -> JsonResponse:
     """The endpoint a viewer should play; viewers in the venue get none."""
     config = get_config()
@@ -221,16 +229,25 @@ async def room_stream(request: HttpRequest, name: str) -> JsonResponse:
 
 @lean
 @cross_origin
-@require_GET
+@require_safe
 async def venue(request: HttpRequest) -> JsonResponse:
-    """Whether an address (default: the caller's) is in the venue's networks."""
-    address = request.GET.get("address") or request_address(request)
+    """Whether the caller's address is in the venue's networks.
+
+    Another address may be asked about only by our own servers (the
+    frontend, on this machine or in TRUSTED_PROXIES): the venue's networks
+    are not for anyone to map.
+    """
+    own = request_address(request)
+    address = request.GET.get("address") or own
+    server = request.META.get("REMOTE_ADDR", "")
+    if address != own and not (is_loopback(server) or in_networks(server, settings.TRUSTED_PROXIES)):
+        return json_error(403, "forbidden", "only your own address can be looked up", field="address")
     return JsonResponse({"address": address, "venue": is_venue(address, get_config().settings["localips"])})
 
 
 @lean
 @cross_origin
-@require_GET
+@require_safe
 async def history_series(request: HttpRequest) -> JsonResponse:
     """Clients and bitrate per room over the last `range` minutes."""
     config = get_config()
@@ -261,13 +278,14 @@ def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     return check
 
 
+@require_safe
 @staff_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "tracker/dashboard.html", {"timezone": get_config().timezone})
 
 
 @lean
-@require_GET
+@require_safe
 async def prometheus_metrics(request: HttpRequest) -> HttpResponse:
     """Site-wide figures for Prometheus: for a bearer token or an allowed address."""
     config = get_config().settings

@@ -28,15 +28,15 @@ def media_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     subprocess.run(
         [*FFMPEG_TEST_PICTURE, str(source)],
         check=True,
-        timeout=60,
+        timeout=180,  # 60 s of video: seconds on a quiet machine, not under parallel tests
     )
     shutil.copy(source, folder / "b.webm")
     # An 8 s clip, for media that stops by itself.
     clip = ["ffmpeg", "-v", "error", "-i", str(source), "-t", "8", "-c", "copy", str(folder / "short.webm")]
-    subprocess.run(clip, check=True, timeout=60)
+    subprocess.run(clip, check=True, timeout=180)
     # 60 s of a tone, for the audio-only stream.
     tone = ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=60", "-c:a", "libopus"]
-    subprocess.run([*tone, "-b:a", "24k", str(folder / "audio.webm")], check=True, timeout=60)
+    subprocess.run([*tone, "-b:a", "24k", str(folder / "audio.webm")], check=True, timeout=180)
     with serving_folder(folder) as url:
         yield url
 

@@ -49,7 +49,7 @@ def hls_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if shutil.which("ffmpeg") is None:
         pytest.fail("ffmpeg is not installed (apt-get install ffmpeg)")
     folder = tmp_path_factory.mktemp("hls")
-    subprocess.run(FFMPEG_TWO_LANGUAGES, cwd=folder, check=True, timeout=60)
+    subprocess.run(FFMPEG_TWO_LANGUAGES, cwd=folder, check=True, timeout=180)
     (folder / "subtitles.vtt").write_text(SUBTITLES)
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(CorsHandler, directory=str(folder)))
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -9,7 +9,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tracker.encoders.state_machine import outgoing
-from tracker.safetext import InvalidField, check_text, check_tree
+from tracker.safetext import InvalidField as InvalidField  # re-exported: callers catch what parsing raises
+from tracker.safetext import check_text, check_tree
 
 FORMATS = frozenset({"hls", "dash", "webm", "mp4", "audio"})
 ENCODER_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}\Z")

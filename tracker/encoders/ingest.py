@@ -128,7 +128,7 @@ async def ingest(redis: Redis, *, token: str, beat: Heartbeat, now: float) -> No
     identity = (
         read_identity(token_hash, identity_text) if identity_text else await identity_after_miss(redis, token_hash)
     )
-    check_identity(identity, beat)
+    identity = check_identity(identity, beat)
     try:
         previous: Record | Unread | None = Record.from_json(record_text) if record_text else None
     except Unreadable:
@@ -150,7 +150,8 @@ async def accept_legacy(redis: Redis, *, identity: Identity, beat: Heartbeat, no
     await accept(redis, identity=identity, beat=beat, now=now)
 
 
-def check_identity(identity: Identity | None, beat: Heartbeat) -> None:
+def check_identity(identity: Identity | None, beat: Heartbeat) -> Identity:
+    """The identity, if it may send this heartbeat; else Refused."""
     if identity is None:
         raise Refused(403, "forbidden", "token not accepted", "Authorization")
     if beat.room not in get_config().rooms:
@@ -159,6 +160,7 @@ def check_identity(identity: Identity | None, beat: Heartbeat) -> None:
         raise Refused(403, "forbidden", f"this token is for room {identity.room!r}", "room")
     if beat.encoder != identity.name:
         raise Refused(403, "forbidden", f"this token is for encoder {identity.name!r}", "encoder")
+    return identity
 
 
 async def sweep(redis: Redis, *, now: float) -> list[Transition]:
@@ -166,7 +168,9 @@ async def sweep(redis: Redis, *, now: float) -> list[Transition]:
     transitions = []
     for member in await store.due_members(redis, now=now):
         try:
-            transition = await update(redis, member, lambda prev: prev and after_deadline(prev, now=now), now=now)
+            transition = await update(
+                redis, member, lambda prev: after_deadline(prev, now=now) if prev else None, now=now
+            )
         except Refused:  # heartbeats kept winning the race: it is alive, look again next round
             continue
         if transition is not None:
@@ -182,7 +186,7 @@ async def grant_recovery_grace(redis: Redis, *, now: float) -> int:
     granted = 0
     for member in await store.judged_members(redis):
         try:
-            await update(redis, member, lambda prev: prev and after_outage(prev, now=now), now=now)
+            await update(redis, member, lambda prev: after_outage(prev, now=now) if prev else None, now=now)
         except Refused:  # heartbeats kept winning the race: it reported, nothing to grant
             continue
         granted += 1

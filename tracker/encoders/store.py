@@ -23,7 +23,8 @@ from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import BlockingConnectionPool
+from redis.asyncio import Redis as Redis  # re-exported: the other modules annotate with store.Redis
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff

@@ -86,6 +86,11 @@ async def report_process(redis: Redis, process: str, counts: dict[str, dict[str,
     await redis.hset(store.key("audience"), process, json.dumps({"at": now, "rooms": counts}))
 
 
+async def withdraw_process(redis: Redis, process: str) -> None:
+    """Forget a stopping process's counts at once, not after STALE_SECONDS: its viewers would count twice."""
+    await redis.hdel(store.key("audience"), process)
+
+
 def combine(reports: dict[str, str], rooms: list[str], *, now: float) -> tuple[dict[str, Any], list[str]]:
     """Sum fresh process reports per room; also returns the stale processes."""
     totals: dict[str, dict[str, Any]] = {

@@ -58,6 +58,16 @@ def process_name(kind: str) -> str:
 _process = {"name": process_name("process")}
 
 
+_running: set[asyncio.Future[None]] = set()  # the loop holds its tasks weakly: these stay until done
+
+
+def start(callback: Callable[[], Awaitable[None]]) -> None:
+    """Run a reload callback as a task of the loop this is called on."""
+    task = asyncio.ensure_future(callback())
+    _running.add(task)
+    task.add_done_callback(_running.discard)
+
+
 def when_reloaded(callback: Callable[[], Awaitable[None]]) -> None:
     """Run `callback()` on the running event loop after each successful reload."""
     _callbacks.append((asyncio.get_running_loop(), callback))
@@ -102,7 +112,7 @@ def reload_now(*, why: str) -> Outcome:
         if loop.is_closed():
             _callbacks.remove((loop, callback))
         else:
-            loop.call_soon_threadsafe(lambda callback=callback: asyncio.ensure_future(callback()))
+            loop.call_soon_threadsafe(start, callback)
     return Outcome(applied=True, detail=changes)
 
 

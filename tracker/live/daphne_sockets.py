@@ -124,13 +124,6 @@ class Fence:
     internals: bool  # daphne's protocol behind the ASGI send: inbox, handshake shedding, direct writes
     direct_writes: bool  # frames written straight to the socket; off: through daphne's handle_reply
 
-    def describe(self) -> str:
-        versions = ", ".join(f"{name} {version(name)}" for name in PACKAGES)
-        if not self.internals:
-            return f"live sockets: daphne internals not used ({versions})"
-        writes = "engaged" if self.direct_writes else "off (LIVE_DIRECT_WRITES)"
-        return f"live sockets: direct writes {writes} ({versions})"
-
 
 _fence: Fence | None = None
 
@@ -141,14 +134,16 @@ def probe() -> Fence:
     if _fence is None:
         missing = missing_reaches()
         _fence = Fence(internals=not missing, direct_writes=not missing and settings.LIVE_DIRECT_WRITES)
+        versions = ", ".join(f"{name} {version(name)}" for name in PACKAGES)
         if missing:
             logger.warning(
                 "live sockets: the public ASGI path for every socket, these internals are gone: %s (%s)",
                 ", ".join(missing),
-                ", ".join(f"{name} {version(name)}" for name in PACKAGES),
+                versions,
             )
         else:
-            logger.info(_fence.describe())
+            writes = "engaged" if _fence.direct_writes else "off (LIVE_DIRECT_WRITES)"
+            logger.info("live sockets: direct writes %s (%s)", writes, versions)
     return _fence
 
 
@@ -220,11 +215,12 @@ class Inbox:
 def own_inbox(receive: Callable[[], Awaitable[Any]], send: Callable[..., Any]) -> Callable[[], Awaitable[Any]]:
     """Swap daphne's queue behind `receive` for an Inbox, keeping what it holds; other servers: `receive`."""
     found, queue = _daphne(send), getattr(receive, "__self__", None)
-    protocol = found[1] if found else None
     # Only daphne's own queue as handed to a consumer starting: nobody waits on it yet.
-    if not isinstance(queue, asyncio.Queue) or getattr(protocol, "application_queue", None) is not queue:
+    if found is None or not isinstance(queue, asyncio.Queue):
         return receive
-    if queue._getters:
+    protocol = found[1]
+    held: Any = getattr(protocol, "application_queue", None)
+    if held is not queue or queue._getters:
         return receive
     items = []
     while not queue.empty():
@@ -255,7 +251,8 @@ class DaphneSocket:
         # Twisted's HTTPChannel pauses the transport only between requests; an
         # upgraded one stays "handling" its request for good, so it pauses nothing.
         if (
-            type(channel).__name__ == "HTTPChannel"
+            channel is not None
+            and type(channel).__name__ == "HTTPChannel"
             and getattr(channel, "_handlingRequest", False)
             and getattr(channel, "_requestProducer", None) is None
         ):
@@ -271,7 +268,7 @@ class DaphneSocket:
         protocol itself, a cycle that only the collector's rare full pass
         frees; cut, the closed socket's memory goes back at once (keynote churn)."""
         closed = getattr(self.protocol, "is_closed", None)
-        if getattr(closed, "called", False) and getattr(closed, "result", None) is self.protocol:
+        if closed is not None and getattr(closed, "called", False) and getattr(closed, "result", None) is self.protocol:
             closed.result = None
 
     def __call__(self, frame: Frame) -> None:

@@ -84,10 +84,17 @@ class OpsListener(Listener, Protocol):
     async def resync(self) -> None: ...
 
 
+class Closable(Protocol):
+    """An encoder's socket: told only to go elsewhere when this process stops."""
+
+    async def close(self, code: int | None = None, reason: str | None = None) -> None: ...
+
+
 class LiveHub:
     def __init__(self) -> None:
         self.listeners: set[Listener] = set()
         self.ops_listeners: set[OpsListener] = set()
+        self.encoder_sockets: set[Closable] = set()
         self.version = 0
         self.rooms: dict[str, dict[str, Any]] = {}
         self.ready = asyncio.Event()
@@ -113,11 +120,15 @@ class LiveHub:
         await self.ready.wait()
 
     async def close_all(self, *, code: int, reason: str) -> int:
-        """Close every viewer's and operator's socket; returns how many."""
-        sockets = [*self.listeners, *self.ops_listeners]
+        """Close every viewer's, operator's and encoder's socket, and withdraw this process's
+        viewer counts (its viewers are about to be counted by the process they reconnect to);
+        returns how many sockets."""
+        sockets = [*self.listeners, *self.ops_listeners, *self.encoder_sockets]
         for listener in sockets:
             with contextlib.suppress(Exception):  # one gone already must not keep the others open
                 await listener.close(code=code, reason=reason)
+        with contextlib.suppress(RedisError, OSError):  # Redis away: the report goes stale by itself
+            await audience.withdraw_process(store.get_redis(), self.process)
         return len(sockets)
 
     async def join(self, listener: Listener) -> str:
@@ -285,8 +296,8 @@ class LiveHub:
                     self.unflushed_direct += 1
                 else:
                     await listener.push(text)
-            except Exception:  # one broken socket must not stop the others
-                await self._drop(listeners, listener)
+            except Exception as exc:  # one broken socket must not stop the others
+                await self._drop(listeners, listener, exc)
 
     async def _figures_forever(self) -> None:
         redis = store.connect()
@@ -344,12 +355,13 @@ class LiveHub:
         for target in list(targets):
             try:
                 await call(target)
-            except Exception:  # one broken socket must not stop the others
-                await LiveHub._drop(targets, target)
+            except Exception as exc:  # one broken socket must not stop the others
+                await LiveHub._drop(targets, target, exc)
 
     @staticmethod
-    async def _drop(targets: set[Any], target: Any) -> None:
-        logger.exception("dropping a socket that failed to receive")
+    async def _drop(targets: set[Any], target: Any, error: Exception) -> None:
+        # Usually a client that went away mid-send: one line, not a traceback per socket.
+        logger.warning("dropping a socket that failed to receive: %s: %s", type(error).__name__, error)
         targets.discard(target)
         # Closed, so its browser reconnects and resyncs instead of waiting forever.
         with contextlib.suppress(Exception):

@@ -46,6 +46,8 @@ class DatabaseFreeConsumer(AsyncWebsocketConsumer):
     of a broadcast when measured on this project's 2-core machines.
     """
 
+    channel_layer: Any = None  # ControlledConsumer's sockets join the layer; viewers' never do
+
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """Channels' consumer loop without its channel-layer half (viewers' sockets never join the layer).
 

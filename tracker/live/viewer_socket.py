@@ -114,7 +114,8 @@ class LiveConsumer(DatabaseFreeConsumer):
             kind == "watch"
             and isinstance(room, str)
             and room in get_config().rooms
-            and viewer_reports.TAB.match(str(tab))
+            and isinstance(tab, str)
+            and viewer_reports.TAB.match(tab)
         ):
             # Beyond its address's share of tabs the socket still gets every change, but is not counted.
             limit = get_config().settings["viewer-tabs-per-address"]
@@ -123,8 +124,12 @@ class LiveConsumer(DatabaseFreeConsumer):
         elif kind == "viewers" and (room is None or (isinstance(room, str) and room in get_config().rooms)):
             get_hub().follow(self, EVERY_ROOM if room is None else room)
         elif kind == "health" and request.get("state") in PLAYBACK_STATES:
-            # Clients report every 30 s at most; a flood changes nothing.
-            if time.monotonic() - self.last_health >= 1:
+            # Clients report every 30 s at most; a flood changes nothing, and one client counts once.
+            watched = get_hub().watching.get(self)
+            counts = self.exempt or (
+                watched is not None and address_limits().counts_health(self.address, self, watched.room)
+            )
+            if counts and time.monotonic() - self.last_health >= 1:
                 self.last_health = time.monotonic()
                 get_hub().playback(self, request["state"], **evidence(request))
         elif kind == "report":
@@ -143,7 +148,7 @@ class LiveConsumer(DatabaseFreeConsumer):
         self.last_report = time.monotonic()
         get_hub().reported(self, format=report["format"], error=report["error"] or report["text"])
         with contextlib.suppress(RedisError):  # a lost report is no reason to drop the viewer
-            await viewer_reports.add_report(store.get_redis(), report, now=time.time())
+            await viewer_reports.add_report(store.get_redis(), report, address=self.address, now=time.time())
 
 
 def evidence(request: dict[str, Any]) -> dict[str, str]:

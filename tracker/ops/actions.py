@@ -6,8 +6,9 @@ and leave notes on encoders. Each is one field of a Redis hash, written,
 logged in the room's transition log and pushed to every operator by one
 Lua script, so the dashboards and the log never disagree.
 
-Viewers' reports (tracker.live.viewer_reports) are read here with the
-controls, for the operators' snapshot.
+Every name must be a configured room or an encoder that exists (or one a
+control is still stored for, so it can be removed), and every text has a
+byte cap: what one operator stores is bounded for everyone's dashboard.
 
 Layout, under settings.REDIS_PREFIX:
     <prefix>:ops:controls      hash    "ack:<room>/<encoder>", "silence:<room>[/<encoder>]",
@@ -24,16 +25,17 @@ from redis.asyncio import Redis
 
 from tracker.config import get_config
 from tracker.encoders import store
+from tracker.encoders.heartbeat import ENCODER_NAME
 from tracker.encoders.state_machine import State, member_of
-from tracker.safetext import bad_character
+from tracker.safetext import bad_character, escaped_bytes
 
 MAX_SILENCE_MINUTES = 7 * 24 * 60
-MAX_NOTE_CHARACTERS = 500
+# Bytes of escaped JSON (tracker.safetext.escaped_bytes): the most a note takes anywhere.
+MAX_NOTE_BYTES = 500
 # A message to a room's viewers: one or two sentences, stored and sent to every
 # viewer page of the room, so bounded in characters and in bytes.
 MAX_MESSAGE_CHARACTERS = 280
 MAX_MESSAGE_BYTES = 1000
-REPORTS_SHOWN = 20
 PROBLEMS = frozenset({State.LATE, State.DEGRADED, State.DISCONNECTED, State.DOWN})
 
 CONTROL_LUA = store.load_script("control")
@@ -53,15 +55,24 @@ class Target:
         return self.room if self.name is None else member_of(self.room, self.name)
 
 
-def target(request: dict[str, Any], *, whole_room: bool = False) -> Target:
+async def target(redis: Redis, request: dict[str, Any], *, whole_room: bool = False) -> Target:
+    """The room or encoder a request names; an encoder must exist, or still have a control stored."""
     room, name = request.get("room"), request.get("name")
     if not isinstance(room, str) or room not in get_config().rooms:
         raise Refused("room: not a configured room")
     if name is None and whole_room:
         return Target(room, None)
-    if not isinstance(name, str) or not name:
-        raise Refused("name: the encoder is required")
-    return Target(room, name)
+    if not isinstance(name, str) or not ENCODER_NAME.match(name):
+        raise Refused("name: the encoder is required (letters, digits, '_', '.', '-'; at most 64)")
+    where = Target(room, name)
+    fields = [f"{kind}:{where.member}" for kind in ("ack", "silence", "note")]
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.hexists(store.key("records"), where.member)
+        pipe.hmget(store.key("ops", "controls"), fields)
+        exists, controls = await pipe.execute()
+    if not exists and not any(controls):
+        raise Refused("name: no such encoder in this room")
+    return where
 
 
 async def _commit(redis: Redis, room: str, field: str, value: dict[str, Any] | None, entry: dict[str, Any]) -> int:
@@ -81,7 +92,7 @@ async def _commit(redis: Redis, room: str, field: str, value: dict[str, Any] | N
 
 async def acknowledge(redis: Redis, request: dict[str, Any], *, by: str, now: float) -> int:
     """Say that `by` is on the encoder's current problem; it holds until the state changes."""
-    where = target(request)
+    where = await target(redis, request)
     record = await store.read_record(redis, where.member)
     if record is None or record.state not in PROBLEMS:
         raise Refused("name: this encoder has no problem to acknowledge")
@@ -92,23 +103,24 @@ async def acknowledge(redis: Redis, request: dict[str, Any], *, by: str, now: fl
 
 async def silence(redis: Redis, request: dict[str, Any], *, by: str, now: float) -> int:
     """Silence alerts for an encoder or a room for `minutes` (0 ends a silence)."""
-    where = target(request, whole_room=True)
+    where = await target(redis, request, whole_room=True)
     minutes = request.get("minutes")
     if not isinstance(minutes, int) or isinstance(minutes, bool) or not 0 <= minutes <= MAX_SILENCE_MINUTES:
         raise Refused(f"minutes: a whole number from 0 to {MAX_SILENCE_MINUTES}")
-    value = {"by": by, "at": now, "until": now + minutes * 60} if minutes else None
+    until = now + minutes * 60
+    value = {"by": by, "at": now, "until": until} if minutes else None
     entry = {"kind": "silence" if minutes else "unsilence", "room": where.room, "name": where.name, "by": by, "at": now}
     if minutes:
-        entry["until"] = value["until"]
+        entry["until"] = until
     return await _commit(redis, where.room, f"silence:{where.member}", value, entry)
 
 
 async def note(redis: Redis, request: dict[str, Any], *, by: str, now: float) -> int:
     """Leave a note on an encoder ("" removes it)."""
-    where = target(request)
+    where = await target(redis, request)
     text = request.get("text")
-    if not isinstance(text, str) or len(text) > MAX_NOTE_CHARACTERS:
-        raise Refused(f"text: at most {MAX_NOTE_CHARACTERS} characters")
+    if not isinstance(text, str) or escaped_bytes(text) > MAX_NOTE_BYTES:
+        raise Refused(f"text: at most {MAX_NOTE_BYTES} bytes (escaped as JSON)")
     text = text.strip()
     value = {"by": by, "at": now, "text": text} if text else None
     entry = {"kind": "note", "room": where.room, "name": where.name, "by": by, "at": now, "text": text}
@@ -119,7 +131,7 @@ async def message(redis: Redis, request: dict[str, Any], *, by: str, now: float)
     """Tell a room's viewers something ("" clears it): on every viewer page,
     embed, home card and monitor tile of the room (its public `message`
     attribute, one room version), and in the room's log with who and when."""
-    where = target(request, whole_room=True)
+    where = await target(redis, request, whole_room=True)
     text = request.get("text")
     if (
         not isinstance(text, str)
@@ -150,15 +162,11 @@ async def silenced_until(redis: Redis, room: str, name: str | None, *, at: float
     return max(ends) if ends else None
 
 
-async def read_controls_and_reports(redis: Redis, rooms: list[str]) -> tuple[dict[str, Any], dict[str, list]]:
-    """Every control by field, and each room's latest reports (newest first) as [id, report]."""
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.hgetall(store.key("ops", "controls"))
-        for room in rooms:
-            pipe.xrevrange(store.key("reports", room), count=REPORTS_SHOWN)
-        controls, *streams = await pipe.execute()
-    reports = {
-        room: [[entry_id, json.loads(fields["report"])] for entry_id, fields in entries]
-        for room, entries in zip(rooms, streams, strict=True)
-    }
-    return {field: json.loads(value) for field, value in controls.items()}, reports
+async def read_controls(redis: Redis, members: set[str]) -> dict[str, Any]:
+    """The controls of these rooms and encoders ("room" or "room/encoder"), by field.
+
+    A control left on an encoder that is gone stays stored (its removal is
+    still allowed) but is not sent: the snapshot holds what exists.
+    """
+    controls = await redis.hgetall(store.key("ops", "controls"))
+    return {field: json.loads(value) for field, value in controls.items() if field.partition(":")[2] in members}

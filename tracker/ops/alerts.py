@@ -42,7 +42,7 @@ from redis.exceptions import ResponseError
 
 from tracker.config import get_config
 from tracker.encoders import store
-from tracker.encoders.state_machine import State
+from tracker.encoders.state_machine import State, member_of
 from tracker.live.room_state import Severity
 from tracker.ops import actions, maintenance, notify
 
@@ -155,15 +155,18 @@ async def take_entry(redis: Redis, stream: str, entry_id: str, fields: dict[str,
     # The logs also hold operators' actions (acknowledgements, silences, notes): no transition.
     text = (fields or {}).get("transition")  # None: an entry trimmed away while pending
     transition = None if text is None else store.readable(f"{stream}/{entry_id}", text, read_transition)
-    if transition is None and (fields or {}).get("room_state"):
-        change = store.readable(f"{stream}/{entry_id}", fields["room_state"], read_room_change)
+    room_text = (fields or {}).get("room_state")
+    if transition is None and room_text:
+        change = store.readable(f"{stream}/{entry_id}", room_text, read_room_change)
         if change is not None:
             return await take_room_entry(redis, stream, entry_id, change, now=now)
     memory_key = store.key("alerts", "memory")
+    # Deliveries are due at the transition's time, so a down goes out before its recovery.
+    due = transition["at"] if transition is not None else 0
     for _ in range(MEMORY_RACE_ATTEMPTS):
         member, read_memory, memory, jobs = "", "", None, []
         if transition is not None and not await silenced(redis, transition):
-            member = f"{transition['room']}/{transition['name']}"
+            member = member_of(transition["room"], transition["name"])
             read_memory = await redis.hget(memory_key, member) or ""
             remembered = store.readable(f"{memory_key}/{member}", read_memory or "{}", json.loads)
             memory = decide(
@@ -172,7 +175,7 @@ async def take_entry(redis: Redis, stream: str, entry_id: str, fields: dict[str,
                 now=now,
                 suppress=config.settings["alert-suppress-minutes"] * 60,
             )
-        if memory is None:
+        if memory is None or transition is None:
             member = ""  # nothing to remember, nothing to send: acknowledged alone
         else:
             title = config.rooms[transition["room"]].title if transition["room"] in config.rooms else ""
@@ -184,8 +187,7 @@ async def take_entry(redis: Redis, stream: str, entry_id: str, fields: dict[str,
             ]
         handled = await TAKE_ALERT_LUA(
             keys=[stream, memory_key, store.key("alerts", "outbox")],
-            # Due at the transition's time, so a down goes out before its recovery.
-            args=[GROUP, entry_id, member, read_memory, json.dumps(memory), transition["at"] if jobs else 0, *jobs],
+            args=[GROUP, entry_id, member, read_memory, json.dumps(memory), due if jobs else 0, *jobs],
             client=redis,
         )
         if handled >= 0:

@@ -18,7 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from tracker.config import get_config
 from tracker.encoders import store
@@ -59,7 +59,7 @@ def csv_response(rows: list[list[Any]], filename: str) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_safe
 @operators_only
 async def history_page(request: HttpRequest, room: str, encoder: str | None = None) -> HttpResponse:
     """A room's or an encoder's history; ?export=transitions or ?export=series for CSV."""
@@ -90,7 +90,7 @@ async def history_page(request: HttpRequest, room: str, encoder: str | None = No
     return render(request, "tracker/history.html", context)
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @operators_only
 async def maintenance_page(request: HttpRequest) -> HttpResponse:
     """Planned windows: listed, added (POST action=plan) and removed (POST action=cancel); test alerts."""
@@ -123,7 +123,7 @@ async def maintenance_page(request: HttpRequest) -> HttpResponse:
     return render(request, "tracker/maintenance.html", context, status=400 if problem else 200)
 
 
-@require_GET
+@require_safe
 @operators_only
 async def maintenance_list(request: HttpRequest) -> JsonResponse:
     """The windows not yet over, for the dashboard."""

@@ -51,7 +51,8 @@ def judge(
             talk_on=room_state.talk_on(nownext.get(name)),
             viewers_failing=failing,
         )
-        before = previous.get(name) if isinstance(previous.get(name), dict) else {}
+        judged = previous.get(name)
+        before: dict[str, Any] = judged if isinstance(judged, dict) else {}
         same = before.get("state") == verdict.state
         states[name] = {
             **verdict.to_dict(),

@@ -16,6 +16,7 @@ from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_storage
 
 from tracker.config import SiteConfig
+from tracker.programme import sync
 
 # Room keys that browsers load as they are: a relative one resolves against
 # whichever page shows it, and loads nothing.
@@ -45,8 +46,21 @@ def config_problems(config: SiteConfig) -> list[str]:
                     f"{where}: key 'schedule': {schedule!r} is neither an http(s) URL nor an absolute file path "
                     "(a relative path depends on the directory the worker starts in)"
                 )
-            elif not Path(schedule).is_file():
-                problems.append(f"{where}: key 'schedule': file {schedule!r} does not exist")
+            elif problem := sync.file_problem(schedule):
+                problems.append(f"{where}: key 'schedule': file {schedule!r} {problem}")
+    return problems
+
+
+def unreadable_schedule_files(config: SiteConfig) -> list[str]:
+    """Schedule files that exist but could never be read (a FIFO, a device, too big): a reload refuses them."""
+    problems = []
+    for room in config.rooms.values():
+        schedule = room.settings.get("schedule") or ""
+        if schedule.startswith(("http://", "https://")) or not Path(schedule).is_absolute():
+            continue
+        problem = sync.file_problem(schedule)
+        if problem is not None and problem != sync.MISSING:
+            problems.append(f"room {room.name!r}: key 'schedule': file {schedule!r} {problem}")
     return problems
 
 

@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import socket
+import stat
 import threading
 import time
 import urllib.error
@@ -25,7 +26,6 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -140,7 +140,7 @@ def bounded_opener(deadline: Deadline) -> urllib.request.OpenerDirector:
     """urllib as usual (redirects, proxies, TLS), with every socket watched by `deadline`."""
 
     def watched(connection_class: type[http.client.HTTPConnection]) -> type[http.client.HTTPConnection]:
-        class Watched(connection_class):
+        class Watched(connection_class):  # type: ignore[valid-type,misc]  # a class made at run time
             def connect(self) -> None:
                 super().connect()
                 deadline.watch(self.sock)
@@ -148,22 +148,59 @@ def bounded_opener(deadline: Deadline) -> urllib.request.OpenerDirector:
         return Watched
 
     class HTTPHandler(urllib.request.HTTPHandler):
-        def do_open(self, http_class, req, **options):  # type: ignore[no-untyped-def]
+        def do_open(self, http_class, req, **options):
             return super().do_open(watched(http_class), req, **options)
 
     class HTTPSHandler(urllib.request.HTTPSHandler):
-        def do_open(self, http_class, req, **options):  # type: ignore[no-untyped-def]
+        def do_open(self, http_class, req, **options):
             return super().do_open(watched(http_class), req, **options)
 
     return urllib.request.build_opener(HTTPHandler, HTTPSHandler)
 
 
+MISSING = "does not exist"
+
+
+def file_problem(location: str) -> str | None:
+    """Why a schedule file cannot be read (in words for the organiser), or None.
+
+    Only regular files: a FIFO, a device or a socket may never finish
+    reading, and stat() says so without opening it.
+    """
+    try:
+        status = os.stat(location)
+    except FileNotFoundError:
+        return MISSING
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror}"
+    if not stat.S_ISREG(status.st_mode):
+        return "is not a regular file (a FIFO, device or directory?): schedules are read from regular files only"
+    if status.st_size > MAX_SCHEDULE_BYTES:
+        return f"is {status.st_size} bytes: schedules are at most {MAX_SCHEDULE_BYTES}"
+    return None
+
+
+def read_file(location: str, *, last_modified: str) -> Fetched:
+    """A schedule file, unless unchanged since `last_modified`; refuses what file_problem() refuses.
+
+    Opened without blocking and checked on the open file, so a FIFO put in
+    place after the check cannot hang the read either.
+    """
+    descriptor = os.open(location, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(descriptor, "rb") as file:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            raise OSError(f"{where(location)} is not a regular file: schedules are read from regular files only")
+        stamp = email.utils.formatdate(status.st_mtime, usegmt=True)
+        if stamp == last_modified:
+            return Fetched(None, "", stamp)
+        return Fetched(file.read(MAX_SCHEDULE_BYTES + 1), "", stamp)
+
+
 def fetch(location: str, *, etag: str, last_modified: str, timeout: float) -> Fetched:
     """Fetch a schedule by URL (conditional GET) or file path, all within `timeout`; raises OSError."""
     if not location.startswith(("http://", "https://")):
-        path = Path(location)
-        stamp = email.utils.formatdate(path.stat().st_mtime, usegmt=True)
-        return Fetched(None if stamp == last_modified else path.read_bytes(), "", stamp)
+        return read_file(location, last_modified=last_modified)
     headers = {"User-Agent": "streaming-tracker schedule sync"}
     if etag:
         headers["If-None-Match"] = etag
@@ -200,16 +237,57 @@ def public_event(event: Event | None) -> dict[str, Any] | None:
     return data
 
 
+# Sources whose fetch is still running past its deadline (a stalled network
+# mount): not fetched again until it ends, so hung reads cannot pile up.
+_fetching: set[str] = set()
+
+
+async def fetch_in_time(location: str, *, etag: str, last_modified: str) -> Fetched:
+    """fetch() in a thread of its own, given up on (not waited for) after its deadline; raises OSError.
+
+    Not asyncio's executor: a process stopping waits for every thread of
+    that, and a read that never returns would keep the worker from stopping.
+    """
+    if location in _fetching:
+        raise TimeoutError("the previous read has not finished yet")
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[Fetched] = loop.create_future()
+
+    def settle(result: Fetched | None, error: BaseException | None) -> None:
+        if answer.done():  # given up on already
+            return
+        if error is not None:
+            answer.set_exception(error)
+        else:
+            answer.set_result(result)  # type: ignore[arg-type]
+
+    def run() -> None:
+        try:
+            result = fetch(location, etag=etag, last_modified=last_modified, timeout=FETCH_TIMEOUT_SECONDS)
+        except Exception as exc:  # handed to the waiting coroutine
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(settle, None, exc)
+        else:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(settle, result, None)
+        finally:
+            _fetching.discard(location)
+
+    _fetching.add(location)
+    threading.Thread(target=run, name=f"schedule fetch {where(location)}", daemon=True).start()
+    try:
+        # URLs end by their own deadline; a file read has none but this one.
+        return await asyncio.wait_for(answer, timeout=FETCH_TIMEOUT_SECONDS + 1)
+    except TimeoutError:
+        raise TimeoutError(f"no complete answer within {FETCH_TIMEOUT_SECONDS:g} s") from None
+
+
 async def sync_source(redis: Redis, location: str, rooms: list[Room], *, now: float) -> list[str]:
     """Fetch and store one source's rooms; returns the rooms whose schedule changed."""
     validators = await redis.hgetall(source_key(location, rooms))
     try:
-        fetched = await asyncio.to_thread(
-            fetch,
-            location,
-            etag=validators.get("etag", ""),
-            last_modified=validators.get("last_modified", ""),
-            timeout=FETCH_TIMEOUT_SECONDS,
+        fetched = await fetch_in_time(
+            location, etag=validators.get("etag", ""), last_modified=validators.get("last_modified", "")
         )
         if fetched.body is None:
             await record_health(redis, rooms, now=now)
@@ -353,7 +431,7 @@ async def now_next_forever(redis: Redis, changed: asyncio.Event) -> None:
     while True:
         changed.clear()  # before reading: a change from now on wakes the next wait
         boundary = await push_now_next(redis, now=schedule_now())
-        delay = MAX_TIMER_SECONDS
+        delay: float = MAX_TIMER_SECONDS
         if boundary is not None:
             delay = min(delay, max(0.0, (boundary - schedule_now()).total_seconds()))
         with contextlib.suppress(TimeoutError):

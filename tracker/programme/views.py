@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.request import validate_host
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from common.cors import cross_origin
 from common.lean import lean
@@ -39,7 +39,7 @@ def programme_view(render: Callable[[HttpRequest, Room, list[Event], datetime], 
 
     @lean
     @cross_origin
-    @require_GET
+    @require_safe
     async def view(request: HttpRequest, name: str) -> HttpResponse:
         found = await programme(request, name)
         return found if isinstance(found, HttpResponse) else render(request, *found)
@@ -60,7 +60,7 @@ def parse_day(text: str) -> date:
 
 @lean
 @cross_origin
-@require_GET
+@require_safe
 async def schedule_json_view(request: HttpRequest, name: str) -> HttpResponse:
     """Now and next at `?at=` (default: now), the days the schedule holds, and the talks of
     `?day=` (default: the programme day of `at`)."""
@@ -111,7 +111,7 @@ def schedule_ics_view(request: HttpRequest, room: Room, events: list[Event], at:
 
 @lean
 @cross_origin
-@require_GET
+@require_safe
 async def talk_view(request: HttpRequest, name: str, guid: str) -> HttpResponse:
     """One talk of the room's schedule, abstract included (a recording's page shows it)."""
     room = get_config().rooms.get(name)

@@ -129,6 +129,12 @@ def test_config_private_file_is_deep_merged(tmp_path):
             "config.private.json: room 'config': key 'secrett': unknown global",
         ),
         (site(main={}), '{"config": {"webhooks": ["ftp://x"]}}', "key 'webhooks': entry 0 must be an http(s) URL"),
+        (
+            site(main={}),
+            '{"config": {"event-logo": "javascript:alert(1)"}}',
+            "key 'event-logo': must be an absolute http(s) URL or empty",
+        ),
+        (site(main={}), '{"config": {"event-favicon": "data:x"}}', "key 'event-favicon': must be an absolute http(s)"),
         (site(main={}), '{"config": {"metrics-allow": ["not-an-ip"]}}', "key 'metrics-allow': entry 0 must be an"),
         ('{"config": {', None, "config.json: line 1: invalid JSON"),
         (site(main={}), "[]", "config.private.json: the top level must be an object"),
@@ -154,6 +160,15 @@ def test_check_config_prints_merged_rooms(capsys):
     assert 'example: {"hashtag": "", "irc": "", "irclog": "", "legacy-allow-http": false, ' in out
     assert '"title": "Example Room"' in out
     assert "test-secret" not in out
+
+
+def test_check_config_prints_webhooks_by_host_only(use_config, capsys):
+    use_config({"webhooks": ["https://hooks.chat.example/services/T0/B0/s3cr3t-path?token=t0ken"]})
+    call_command("check_config")
+
+    out = capsys.readouterr().out
+    assert '"webhooks": ["https://hooks.chat.example/(hidden)"]' in out
+    assert "s3cr3t" not in out and "t0ken" not in out
 
 
 def test_check_config_fails_with_one_line(settings, tmp_path):

@@ -62,7 +62,10 @@ async def test_heartbeat_with_a_made_up_token_leaves_no_key(async_client, encode
     response = await post_beat(async_client, beat(), "made-up-token")
 
     assert response.status_code == 403
-    assert {k: redis_client.dump(k) for k in redis_client.keys("*")} == before
+    # Only its client's refusal counter (one key per client, not per token, gone in seconds).
+    [counted] = redis_client.keys("*:rate:refused:*")
+    assert 0 < redis_client.ttl(counted) <= 10
+    assert {k: redis_client.dump(k) for k in redis_client.keys("*") if k != counted} == before
 
 
 @pytest.mark.parametrize("count", ["١٢", "²", "1" * 4000, "-1", "1e400", "nan"])

@@ -28,7 +28,11 @@ TYPES = {"string", "hash", "set", "zset", "stream", "channel"}
 PREFIX = "streaming"  # the site's processes run with the default REDIS_PREFIX
 STREAM = stream("https://cdn.example/a.m3u8", clients=3, bitrate=1000)
 # Keys that last two seconds: the run writes them, but they may be gone when it looks.
-FLEETING = {"<prefix>:rate:<token hash>:<second>", "<prefix>:rate:legacy:<room>:<encoder>:<second>"}
+FLEETING = {
+    "<prefix>:rate:<token hash>:<second>",
+    "<prefix>:rate:legacy:<room>:<encoder>:<second>",
+    "<prefix>:rate:refused:<kind>:<client>",  # made by refusals only, gone 10 s later
+}
 
 
 # What the organisers do in the site's own database, in one process (each start of Django takes seconds):

@@ -10,7 +10,7 @@ import time
 import pytest
 import redis
 
-from common.logs import JsonFormatter, LineFormatter, RequestIdFilter, request_id
+from common.logs import ClientErrorFilter, JsonFormatter, LineFormatter, RequestIdFilter, request_id
 from testing.processes import ROOT, TEST_CONFIG_DIR, RedisProcess, free_port, wait_for
 from tracker.encoders import store
 from tracker.ops import site_health
@@ -71,6 +71,37 @@ async def test_responses_carry_a_request_id(async_client):
     assert given["X-Request-ID"] == "abc-123-def-456"
     assert len(made["X-Request-ID"]) == 32
     assert forged["X-Request-ID"] != "bad id\nnext line"
+
+
+async def test_a_refused_request_logs_one_line_without_a_traceback(async_client, capfd):
+    refused = await async_client.get("/tracker/dashboard/", headers={"Host": "evil.example"})
+
+    assert refused.status_code == 400
+    logged = capfd.readouterr().err
+    assert "Invalid HTTP_HOST header" in logged
+    assert "Traceback" not in logged
+
+
+def test_a_refused_dashboard_access_logs_one_line_without_a_traceback(client, db, capfd):
+    from django.contrib.auth import get_user_model
+
+    client.force_login(get_user_model().objects.create_user("viewer", password="pw"))  # not staff
+    refused = client.get("/tracker/dashboard/")
+
+    assert refused.status_code == 403
+    logged = capfd.readouterr().err
+    assert "Forbidden" in logged
+    assert "Traceback" not in logged
+
+
+def test_server_errors_keep_their_traceback():
+    try:
+        raise RuntimeError("bug")
+    except RuntimeError:
+        record = logging.LogRecord("django.request", logging.ERROR, __file__, 1, "boom", (), sys.exc_info())
+    record.status_code = 500
+    ClientErrorFilter().filter(record)
+    assert record.exc_info is not None
 
 
 def test_json_logs_are_one_object_per_line_with_the_request_id():

@@ -1,3 +1,4 @@
+from testing.client import AsyncClient
 from testing.factories import report
 
 
@@ -138,4 +139,14 @@ async def test_stream_refuses_viewers_in_the_venue(async_client, settings, use_c
     assert [r.status_code for r in (venue, venue_by_regex, venue_behind_proxy)] == [403, 403, 403]
     assert json.loads(venue.content)["error"] == "in_room"
     assert [spoofed.status_code, outside.status_code] == [200, 200]
-    assert check == {"address": "10.73.4.4", "venue": True}
+    assert check == {"address": "10.73.4.4", "venue": True}  # the frontend, on this machine, asks for a viewer
+
+
+async def test_a_client_may_look_up_only_its_own_address(redis):
+    outsider = AsyncClient(address="203.0.113.5")
+
+    other = await outsider.get("/tracker/api/venue?address=10.73.4.4")
+    own = await outsider.get("/tracker/api/venue")
+
+    assert other.status_code == 403 and other.json()["field"] == "address"
+    assert own.json() == {"address": "203.0.113.5", "venue": False}

@@ -73,7 +73,8 @@ class SrsSource:
             return None  # players waiting on a stream nobody publishes
         app, name = str(item.get("app", "")), str(item.get("name", ""))
         values = {"app": app, "name": name, "vhost": str(item.get("vhost", ""))}
-        kbps = item.get("kbps") if isinstance(item.get("kbps"), dict) else {}
+        found = item.get("kbps")
+        kbps: dict[str, Any] = found if isinstance(found, dict) else {}
         return Stream(
             self.format,
             fill(self.public_url, **values),

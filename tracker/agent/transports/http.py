@@ -15,7 +15,7 @@ class NoRedirects(urllib.request.HTTPRedirectHandler):
     """Refuse redirects: urllib would resend the Authorization header to wherever
     it points, and turn the POST into a GET. A redirect means a wrong tracker URL."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
         raise Rejected(f"HTTP {code}: the tracker redirects to {newurl}; use that as the tracker URL")
 
 

@@ -17,8 +17,9 @@ from tracker.routing import websocket_application
 HEADERS = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
 
 
-async def viewer(room: str | None, tab: str) -> WebsocketCommunicator:
+async def viewer(room: str | None, tab: str, address: str = "127.0.0.1") -> WebsocketCommunicator:
     communicator = WebsocketCommunicator(websocket_application, "/ws/live/", headers=HEADERS)
+    communicator.scope["client"] = [address, 50000]
     assert (await communicator.connect())[0]
     await communicator.receive_from(timeout=3)
     if room:
@@ -53,7 +54,8 @@ async def test_audience_counts_tabs_not_sockets():
 
 @pytest.mark.usefixtures("redis")
 async def test_audience_playback_health_is_counted_per_state():
-    first, second = await viewer("example", "tab-aaaaaaaa"), await viewer("example", "tab-bbbbbbbb")
+    first = await viewer("example", "tab-aaaaaaaa", "198.51.100.1")
+    second = await viewer("example", "tab-bbbbbbbb", "198.51.100.2")
     await first.send_to(text_data=json.dumps({"type": "health", "state": "buffering", "format": "hls"}))
     await second.send_to(text_data=json.dumps({"type": "health", "state": "playing"}))
     await settle()
@@ -61,6 +63,25 @@ async def test_audience_playback_health_is_counted_per_state():
     assert get_hub().audience()["example"]["health"] == {"buffering": 1, "playing": 1}
     await first.disconnect()
     await second.disconnect()
+
+
+@pytest.mark.usefixtures("redis")
+async def test_playback_health_counts_once_per_client_however_many_tabs():
+    tabs = [await viewer("example", f"tab-{n:08d}", f"2001:db8:5:6::{n + 1:x}") for n in range(3)]  # one /64
+    for socket in tabs:
+        await settle()  # watching first, in order: the first tab to report is the one that counts
+        await socket.send_to(text_data=json.dumps({"type": "health", "state": "error"}))
+    other = await viewer("example", "tab-otherclient", "198.51.100.9")
+    await other.send_to(text_data=json.dumps({"type": "health", "state": "playing"}))
+    await settle()
+
+    assert get_hub().audience()["example"]["health"] == {"error": 1, "playing": 1}
+    await tabs[0].disconnect()  # the tab that counted leaves: another of that client's may count
+    await tabs[1].send_to(text_data=json.dumps({"type": "health", "state": "playing"}))
+    await settle()
+    assert get_hub().audience()["example"]["health"] == {"playing": 2}
+    for socket in [*tabs[1:], other]:
+        await socket.disconnect()
 
 
 @pytest.mark.usefixtures("redis")
@@ -208,3 +229,16 @@ async def test_a_quiet_pages_ping_is_answered():
         await page.send_to(text_data='{"type":"ping"}')
         assert json.loads(await page.receive_from(timeout=3)) == {"type": "pong"}
     await page.disconnect()
+
+
+async def test_a_stopping_process_withdraws_its_counts_at_once():
+    from tracker.live.draining import CLOSE_RESTARTING, REASON
+
+    redis = store.get_redis()
+    hub = get_hub()
+    await audience.report_process(redis, hub.process, {"example": {"viewers": 40, "health": {}}}, now=time.time())
+
+    await hub.close_all(code=CLOSE_RESTARTING, reason=REASON)
+
+    totals, _ = audience.combine(await redis.hgetall(store.key("audience")), list(ROOMS), now=time.time())
+    assert totals["example"]["viewers"] == 0  # not counted again next to its successor's report

@@ -50,18 +50,57 @@ async def tokens_for(count: int) -> list[str]:
 
 
 @pytest.mark.usefixtures("redis")
-async def test_a_second_connection_of_an_encoder_closes_the_first_with_4409():
+async def test_a_second_connection_takes_over_at_its_first_accepted_heartbeat_with_4409():
     [token] = await tokens_for(1)
     first = await encoder_socket(token)
     assert (await beat_answer(first, "enc-0"))["ok"] is True
 
     second = await encoder_socket(token)
+    assert await first.receive_nothing(timeout=0.5)  # connected with the token, proven nothing yet
+    assert (await beat_answer(first, "enc-0"))["ok"] is True
+    assert (await beat_answer(second, "enc-0"))["ok"] is True
 
     assert await closed(first) == (4409, "replaced by a newer connection")
-    assert (await beat_answer(second, "enc-0"))["ok"] is True
     assert await second.receive_nothing(timeout=0.3)  # its own order, however late, spares it
     await first.disconnect()
     await second.disconnect()
+
+
+@pytest.mark.usefixtures("redis")
+async def test_a_socket_with_only_a_token_takes_nothing_over():
+    [token] = await tokens_for(1)
+    first = await encoder_socket(token)
+    assert (await beat_answer(first, "enc-0"))["ok"] is True
+
+    leaked = await encoder_socket(token)
+    await leaked.send_to(text_data="not a heartbeat")  # refused: still no takeover
+    assert (json.loads(await leaked.receive_from(timeout=3)))["ok"] is False
+
+    assert await first.receive_nothing(timeout=0.5)
+    assert (await beat_answer(first, "enc-0"))["ok"] is True
+    await first.disconnect()
+    await leaked.disconnect()
+
+
+@pytest.mark.usefixtures("redis")
+async def test_encoder_sockets_are_told_4503_when_the_process_drains(monkeypatch):
+    from tracker.live import draining
+    from tracker.live.hub import get_hub
+
+    [token] = await tokens_for(1)
+    encoder = await encoder_socket(token)
+    assert (await beat_answer(encoder, "enc-0"))["ok"] is True
+
+    told = await get_hub().close_all(code=draining.CLOSE_RESTARTING, reason=draining.REASON)
+    assert told >= 1
+    assert await closed(encoder) == (4503, draining.REASON)
+    monkeypatch.setattr(draining, "_draining", True)
+    late = WebsocketCommunicator(
+        websocket_application, "/tracker/ws/encoder/", headers=[(b"authorization", f"Bearer {token}".encode())]
+    )
+    await late.connect()
+    assert await closed(late) == (4503, draining.REASON)  # a new connection during the drain goes elsewhere
+    await encoder.disconnect()
 
 
 async def test_viewer_sockets_never_join_the_layer_encoder_sockets_do(redis_client):

@@ -1,5 +1,6 @@
 import asyncio
 import json
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -30,6 +31,8 @@ class Command(BaseCommand):
                     raise CommandError(problem)
         hidden = {"secret", "metrics-token"}
         shown = {k: ("(hidden)" if k in hidden and v else v) for k, v in config.settings.items()}
+        # A webhook's path or query is often its secret (chat services' hooks): the host only.
+        shown["webhooks"] = [f"{urlsplit(url).scheme}://{urlsplit(url).hostname}/(hidden)" for url in shown["webhooks"]]
         self.stdout.write(f"config: {json.dumps(shown, sort_keys=True)}")
         for room in config.rooms.values():
             self.stdout.write(f"{room.name}: {json.dumps(room.settings, sort_keys=True)}")

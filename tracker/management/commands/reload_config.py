@@ -8,6 +8,7 @@ from redis.exceptions import RedisError
 from tracker.config import ConfigError, load_config
 from tracker.encoders import store
 from tracker.live import config_reload as reload
+from tracker.ops import setup_checks
 
 
 class Command(BaseCommand):
@@ -18,9 +19,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         try:
-            load_config(Path(settings.ROOMS_CONFIG_DIR))  # refused here, no process hears of a bad edit
+            config = load_config(Path(settings.ROOMS_CONFIG_DIR))  # refused here, no process hears of a bad edit
         except ConfigError as exc:
             raise CommandError(str(exc)) from None
+        if problems := setup_checks.unreadable_schedule_files(config):
+            raise CommandError("; ".join(problems))
         try:
             report = asyncio.run(self.order())
         except RedisError as exc:

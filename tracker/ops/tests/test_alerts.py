@@ -191,6 +191,7 @@ async def test_alerts_silence_of_one_encoder_leaves_the_others_alerted(receiver)
 
     redis = store.get_redis()
     await alerts.ensure_groups(redis)
+    await report("example", "cam", STREAM, now=985.0)  # an operator silences an encoder that exists
     await actions.silence(redis, {"room": "example", "name": "cam", "minutes": 60}, by="op", now=990.0)
     await report("example", "other", STREAM, now=1000.0)
 

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Browser, Page, expect
 from websockets.sync.client import connect
 
@@ -131,6 +132,7 @@ def test_compact_grid_fits_four_rooms_of_three_encoders_on_a_laptop(site_env, tm
     assert full > size[1]  # compact is what makes it fit
 
 
+@pytest.mark.timed
 def test_dashboard_greys_out_within_two_seconds_of_losing_its_socket_and_recovers(site: Site, page: Page, tmp_path):
     tokens = add_encoders(site, ("example", "cam"))
     token = tokens[("example", "cam")]

@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from testing.client import Client
 from testing.processes import Site, running
 from tracker.ops import accounts
 
@@ -114,26 +115,52 @@ def test_an_unrelated_save_keeps_the_socket_open(site):
         assert '"type": "snapshot"' in socket.recv(timeout=5)
 
 
-def test_logins_are_throttled_per_username_then_refused_with_a_clear_message(client, db, redis_client):
+def log_in(client, username: str, password: str, address: str, path: str = "/tracker/login/"):
+    """A login from a browser at `address` (each address its own browser)."""
+    return Client(address=address).post(path, {"username": username, "password": password})
+
+
+def test_failures_for_a_username_make_that_client_wait_not_the_owner(client, db, redis_client):
     get_user_model().objects.create_user("op", password="right-password", is_staff=True)
     for _ in range(accounts.FAILURES_PER_USERNAME):
-        response = client.post("/tracker/login/", {"username": "op", "password": "wrong"})
+        response = log_in(client, "op", "wrong", "203.0.113.9")
         assert b"Wrong username or password." in response.content
 
-    refused = client.post("/tracker/login/", {"username": "op", "password": "right-password"})
-    admin = client.post("/tracker/admin/login/", {"username": "OP", "password": "right-password"})
-
-    assert b"Too many failed logins" in refused.content
-    assert "_auth_user_id" not in client.session
+    refused = log_in(client, "op", "right-password", "203.0.113.9")
+    admin = log_in(client, "OP", "right-password", "203.0.113.9", "/tracker/admin/login/")
+    assert re.search(rb"Too many failed logins from here: try again in (29|30|31) s\.", refused.content)
     assert b"Too many failed logins" in admin.content
-    assert all(":login:user:" in key and "op" not in key.split(":")[-1] for key in redis_client.keys("*login:user*"))
+    assert all("op" not in key.split(":")[-1] for key in redis_client.keys("*login:*"))
+
+    # The owner, elsewhere, gets in while the attacker's address waits.
+    owner = log_in(client, "op", "right-password", "198.51.100.7")
+    assert owner.status_code == 302
 
 
-def test_logins_are_throttled_per_address_across_usernames(client, db):
+def test_each_further_failure_doubles_the_wait(client, db, redis_client):
+    waits = [accounts.wait_seconds(failures, 5) for failures in range(4, 12)]
+    assert waits == [0, 30, 60, 120, 240, 480, 900, 900]
+
+
+def test_one_ipv6_client_is_one_address_for_the_throttle(client, db):
     get_user_model().objects.create_user("op", password="right-password", is_staff=True)
     for number in range(accounts.FAILURES_PER_ADDRESS):
-        client.post("/tracker/login/", {"username": f"guess-{number}", "password": "wrong"})
+        log_in(client, f"guess-{number}", "wrong", f"2001:db8:1:2::{number + 1:x}")
 
-    refused = client.post("/tracker/login/", {"username": "op", "password": "right-password"})
-
+    refused = log_in(client, "op", "right-password", "2001:db8:1:2:ffff::1")  # the same /64
     assert b"Too many failed logins" in refused.content
+    owner = log_in(client, "op", "right-password", "2001:db8:1:3::1")  # another network
+    assert owner.status_code == 302
+
+
+def test_an_admin_clears_a_wait_with_a_command(client, db):
+    from django.core.management import call_command
+
+    get_user_model().objects.create_user("op", password="right-password", is_staff=True)
+    for _ in range(accounts.FAILURES_PER_USERNAME):
+        log_in(client, "op", "wrong", "203.0.113.9")
+    assert b"Too many failed logins" in log_in(client, "op", "right-password", "203.0.113.9").content
+
+    call_command("clear_login_throttle", "--username", "op")
+
+    assert log_in(client, "op", "right-password", "203.0.113.9").status_code == 302

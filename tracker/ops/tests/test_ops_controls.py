@@ -74,6 +74,7 @@ async def test_acknowledging_a_healthy_encoder_is_refused_to_that_operator_only(
 
 
 async def test_silence_and_note_are_pushed_and_ending_them_clears_them(transactional_db):
+    await report("example", "cam", STREAM, now=time.time())
     alice, bob = await operator("alice"), await operator("bob")
 
     await alice.send_to(text_data=json.dumps({"type": "silence", "room": "example", "minutes": 30}))
@@ -92,6 +93,7 @@ async def test_silence_and_note_are_pushed_and_ending_them_clears_them(transacti
 
 
 async def test_bad_operator_actions_are_refused_with_the_field(transactional_db):
+    await report("example", "cam", STREAM, now=time.time())
     alice = await operator("alice")
     answers = []
 
@@ -100,11 +102,69 @@ async def test_bad_operator_actions_are_refused_with_the_field(transactional_db)
         {"type": "silence", "room": "example", "minutes": -1},
         {"type": "silence", "room": "example", "minutes": True},
         {"type": "note", "room": "example", "name": "cam", "text": "x" * 501},
+        # Bytes as sent, not characters: 42 astral characters are 504 bytes escaped.
+        {"type": "note", "room": "example", "name": "cam", "text": "\U0001f4a9" * 42},
+        {"type": "note", "room": "example", "name": "no-such-encoder", "text": "x"},
+        {"type": "silence", "room": "example", "name": "no-such-encoder", "minutes": 5},
+        {"type": "ack", "room": "example", "name": "x" * 65},
     ):
         await alice.send_to(text_data=json.dumps(request))
         answers.append(json.loads(await alice.receive_from(timeout=3))["message"].split(":")[0])
 
-    assert answers == ["room", "minutes", "minutes", "text"]
+    assert answers == ["room", "minutes", "minutes", "text", "text", "name", "name", "name"]
+    assert await store.get_redis().hgetall(store.key("ops", "controls")) == {}
+    await alice.disconnect()
+
+
+async def test_operator_socket_closes_oversized_frames_and_floods_with_4xxx(transactional_db):
+    alice = await operator("alice")
+    await alice.send_to(text_data=json.dumps({"type": "note", "room": "example", "name": "x" * 900_000, "text": ""}))
+    output = await alice.receive_output(timeout=3)
+    assert (output["type"], output["code"]) == ("websocket.close", 4413)
+
+    bob = await operator("bob")
+    for _ in range(100):
+        await bob.send_to(text_data=json.dumps({"type": "ping"}))
+    pongs = 0
+    while (output := await bob.receive_output(timeout=3))["type"] != "websocket.close":
+        pongs += 1
+    assert output["code"] == 4429
+    assert pongs < 100
+
+
+async def test_one_operator_holds_a_bounded_number_of_sockets(transactional_db):
+    from tracker.ops.operator_socket import SOCKETS_PER_OPERATOR
+
+    user = await sync_to_async(get_user_model().objects.create_user)("many", password="pw-for-tests", is_staff=True)
+    client = AsyncClient()
+    await client.aforce_login(user)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    sockets = []
+    for _ in range(SOCKETS_PER_OPERATOR + 1):
+        socket = WebsocketCommunicator(websocket_application, "/ws/ops/", headers=[*HEADERS, (b"cookie", cookie)])
+        await socket.connect()
+        sockets.append((socket, await socket.receive_output(timeout=3)))
+
+    assert [output["type"] for _, output in sockets[:-1]] == ["websocket.send"] * SOCKETS_PER_OPERATOR
+    assert (sockets[-1][1]["type"], sockets[-1][1]["code"]) == ("websocket.close", 4429)
+    for socket, _ in sockets:
+        await socket.disconnect()
+
+
+async def test_a_note_left_on_an_encoder_since_removed_can_still_be_removed(transactional_db):
+    await report("example", "cam", STREAM, now=time.time())
+    alice = await operator("alice")
+    await alice.send_to(text_data=json.dumps({"type": "note", "room": "example", "name": "cam", "text": "spare"}))
+    await next_of_type(alice, "control")
+    await store.remove_encoder(store.get_redis(), "example", "cam")
+    await alice.send_to(text_data=json.dumps({"type": "snapshot"}))
+    snapshot = await next_of_type(alice, "snapshot")
+    assert snapshot["controls"] == {}  # the snapshot holds what exists
+
+    await alice.send_to(text_data=json.dumps({"type": "note", "room": "example", "name": "cam", "text": ""}))
+    removed = await next_of_type(alice, "control")
+    assert (removed["field"], removed["value"]) == ("note:example/cam", None)
+    assert await store.get_redis().hgetall(store.key("ops", "controls")) == {}
     await alice.disconnect()
 
 
@@ -136,12 +196,30 @@ async def test_viewer_report_reaches_operators_once_per_ten_seconds(transactiona
     await viewer.send_to(text_data=json.dumps({**VIEWER_REPORT, "text": "again"}))  # too soon: dropped
     await alice.send_to(text_data=json.dumps({"type": "snapshot"}))
     snapshot = await next_of_type(alice, "snapshot")
+    await alice.send_to(text_data=json.dumps({"type": "reports", "room": "example"}))
+    page = await next_of_type(alice, "reports")
 
     expected = {k: v for k, v in VIEWER_REPORT.items() if k != "type"}
-    assert {k: v for k, v in pushed["report"].items() if k != "at"} == expected
-    assert [entry[0] for entry in snapshot["reports"]["example"]] == [pushed["id"]]
-    assert snapshot["reports"]["hall-2"] == []
+    assert {k: v for k, v in pushed["report"].items() if k not in ("at", "first", "count")} == expected
+    assert pushed["report"]["count"] == 1
+    assert snapshot["reports"] == {"example": 1, "hall-2": 0}  # counts only: reports come page by page
+    assert (page["total"], page["entries"]) == (1, [[pushed["id"], pushed["report"]]])
     await viewer.disconnect()
+    await alice.disconnect()
+
+
+async def test_one_clients_reports_merge_with_a_count_across_reconnects(transactional_db):
+    alice = await operator("alice")
+    for text in ("first", "second"):
+        viewer = await live_socket()  # a new socket: the per-socket wait does not apply
+        await viewer.send_to(text_data=json.dumps({**VIEWER_REPORT, "text": text}))
+        pushed = await next_of_type(alice, "report")
+        await viewer.disconnect()
+    await alice.send_to(text_data=json.dumps({"type": "reports", "room": "example"}))
+    page = await next_of_type(alice, "reports")
+
+    assert (pushed["report"]["text"], pushed["report"]["count"]) == ("second", 2)
+    assert page["total"] == 1 and page["entries"][0][1]["count"] == 2
     await alice.disconnect()
 
 

@@ -3,6 +3,7 @@
 import json
 import time
 
+import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
@@ -56,14 +57,33 @@ async def test_ops_socket_sends_snapshot_then_each_record_change(transactional_d
     await communicator.disconnect()
 
 
-async def test_ops_socket_refuses_foreign_origin(transactional_db):
-    communicator = WebsocketCommunicator(
-        websocket_application, "/ws/ops/", headers=[(b"origin", b"https://evil.example")]
-    )
+@pytest.mark.parametrize(
+    "origin",
+    [
+        b"https://evil.example",
+        b"http://127.0.0.1:9999",  # another port of the same host
+        b"https://127.0.0.1:8000",  # another scheme
+        b"http://127.0.0.1:8000.evil.example",
+        b"",
+    ],
+)
+async def test_ops_socket_refuses_any_other_origin(transactional_db, origin):
+    headers = [(b"host", b"127.0.0.1:8000")] + ([(b"origin", origin)] if origin else [])
+    communicator = WebsocketCommunicator(websocket_application, "/ws/ops/", headers=headers)
 
     connected, _ = await communicator.connect()
 
     assert not connected
+
+
+async def test_ops_socket_takes_its_exact_own_origin(transactional_db):
+    headers = [(b"host", b"127.0.0.1:8000"), (b"origin", b"http://127.0.0.1:8000")]
+    communicator = WebsocketCommunicator(websocket_application, "/ws/ops/", headers=headers)
+
+    connected, _ = await communicator.connect()
+
+    assert connected  # then closed 4401 by the consumer: no login here
+    assert (await communicator.receive_output(timeout=3))["code"] == 4401
 
 
 def test_dashboard_page_requires_login(client, db):

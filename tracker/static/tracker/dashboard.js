@@ -45,7 +45,9 @@ let rooms = [];
 const encoders = new Map(); // "room/name" -> record
 const logs = new Map(); // room -> log entries (transitions and operators' actions), newest first
 const sparks = new Map(); // "room/name" -> [[t, clients, bitrate], ...]
-const reports = new Map(); // room -> [[id, report], ...], newest first
+// Viewers' reports are not in the snapshot (a crowd could make it too big to
+// send): it counts each room's reporters, the pages are asked for apart.
+const reports = new Map(); // room -> {total, entries: [[reporter, report], ...] newest first}
 const previews = new Map(); // room -> why its preview does not load ("" when it does)
 const onStage = {}; // room -> {now, next}: the talks, from the viewers' feed
 let audience = {}; // room -> {viewers, health, clients, failing, evidence}
@@ -127,6 +129,14 @@ function roomView(room) {
   });
   const clearMessage = find(".clear-message");
   clearMessage.addEventListener("click", () => send({ type: "message", room: room.name, text: "" }));
+  find(".reports-more").addEventListener("click", () => {
+    const known = reports.get(room.name);
+    send({ type: "reports", room: room.name, offset: known ? known.entries.length : 0 });
+  });
+  // Pages are asked for when an operator opens the list, not for every room at once.
+  find(".reports-box").addEventListener("toggle", (event) => {
+    if (event.target.open) send({ type: "reports", room: room.name, offset: 0 });
+  });
   find(".history-link").href = `/tracker/history/${encodeURIComponent(room.name)}/`;
   return {
     message: find(".message"),
@@ -141,6 +151,7 @@ function roomView(room) {
     reportList: find(".reports"),
     reportSummary: find(".reports-box summary"),
     reportBox: find(".reports-box"),
+    reportMore: find(".reports-more"),
     logList: find(".log"),
     logSummary: find(".log-box summary"),
   };
@@ -188,6 +199,7 @@ function reportItem([id, report]) {
   time.dateTime = new Date(report.at * 1000).toISOString();
   time.textContent = clock(report.at);
   item.querySelector(".text").textContent = report.text || "(no words)";
+  item.querySelector(".count").textContent = report.count > 1 ? ` ×${report.count}` : "";
   item.querySelectorAll("[data-field]").forEach((detail) => {
     const value = report[detail.dataset.field];
     detail.hidden = !value;
@@ -196,12 +208,20 @@ function reportItem([id, report]) {
   return item;
 }
 
-// Reports never change once made: only a list with new ones is redrawn.
+// Only a list with new or merged reports is redrawn.
 function setReports(list, entries) {
-  const ids = entries.map(([id]) => id).join(" ");
+  const ids = entries.map(([id, report]) => `${id}@${report.at}`).join(" ");
   if (list.dataset.ids === ids) return;
   list.dataset.ids = ids;
   list.replaceChildren(...entries.map(reportItem));
+}
+
+function addReportPage({ room, total, entries }) {
+  const known = reports.get(room) || { total: 0, entries: [] };
+  const byId = new Map([...known.entries, ...entries]);
+  const sorted = [...byId.entries()].sort(([, a], [, b]) => b.at - a.at);
+  reports.set(room, { total, entries: sorted });
+  changed(room);
 }
 
 function updateRoom(view, entry) {
@@ -227,9 +247,10 @@ function updateRoom(view, entry) {
   const silence = controls[`silence:${room.name}`];
   setText(view.silenced, silence && silence.until > now() ? `Alerts silenced until ${clock(silence.until)} by ${silence.by}` : "");
   setItems(view.problems, roomProblems(room, records));
-  const roomReports = reports.get(room.name) || [];
-  setText(view.reportSummary, `Viewer reports (${roomReports.length})`);
-  setHidden(view.reportBox, roomReports.length === 0);
+  const { total, entries: roomReports } = reports.get(room.name) || { total: 0, entries: [] };
+  setText(view.reportSummary, `Viewer reports (${total})`);
+  setHidden(view.reportBox, total === 0);
+  setHidden(view.reportMore, roomReports.length >= total);
   setReports(view.reportList, roomReports);
   const entries = (logs.get(room.name) || []).slice(0, 20);
   setText(view.logSummary, `Log (${entries.length})`);
@@ -545,7 +566,11 @@ const ops = connectFeed(feedUrl(null, "/ws/ops/"), {
     sparks.clear();
     Object.entries(message.history).forEach(([key, points]) => sparks.set(key, points));
     reports.clear();
-    Object.entries(message.reports).forEach(([room, entries]) => reports.set(room, entries));
+    Object.entries(message.reports).forEach(([room, total]) => {
+      reports.set(room, { total, entries: [] });
+      const view = roomViews.get(room);
+      if (total && view && view.reportBox.open) ops.send({ type: "reports", room, offset: 0 });
+    });
     audience = message.audience;
     roomStates = message.states || {};
     schedules = message.schedules;
@@ -577,9 +602,12 @@ const ops = connectFeed(feedUrl(null, "/ws/ops/"), {
       logs.set(room, [message.entry, ...(logs.get(room) || [])].slice(0, 50));
       changed(name ? `${room}/${name}` : undefined); // a room's silence shows on each of its rows
     } else if (message.type === "report") {
+      // One client's reports merge into one (with a count): the newest replaces it.
       const room = message.report.room;
-      const known = reports.get(room) || [];
-      if (!known.some(([id]) => id === message.id)) reports.set(room, [[message.id, message.report], ...known].slice(0, 20));
+      const known = reports.get(room) || { total: 0, entries: [] };
+      const others = known.entries.filter(([id]) => id !== message.id);
+      const total = known.total + (others.length === known.entries.length ? 1 : 0);
+      reports.set(room, { total, entries: [[message.id, message.report], ...others] });
       changed(room);
     } else if (message.type === "encoder") {
       const record = message.encoder;
@@ -601,6 +629,7 @@ const ops = connectFeed(feedUrl(null, "/ws/ops/"), {
   },
   reply(message) {
     if (message.type === "refused") showRefused(message.message);
+    else if (message.type === "reports") addReportPage(message);
   },
   status(text, since) {
     // "" comes when the socket opens; connected is only what a snapshot proves.
