@@ -231,6 +231,7 @@ async def test_a_quiet_pages_ping_is_answered():
     await page.disconnect()
 
 
+@pytest.mark.usefixtures("redis")
 async def test_a_stopping_process_withdraws_its_counts_at_once():
     from tracker.live.draining import CLOSE_RESTARTING, REASON
 

@@ -285,7 +285,7 @@ async def test_a_message_to_viewers_is_bounded_and_refused_in_words(transactiona
         ({"type": "message", "room": "nowhere", "text": "hi"}, "room"),
         ({"type": "message", "room": "example", "text": 5}, "text"),
     ):
-        await alice.send_to(text_data=json.dumps(request))
+        await alice.send_to(text_data=json.dumps(request, ensure_ascii=False))  # under the 2 KB frame limit
         refused = await next_of_type(alice, "refused")
         assert refused["message"].startswith(f"{field}:"), refused
     await alice.disconnect()
