@@ -38,7 +38,10 @@ async def exhausted(redis: Redis, kind: str, address: str) -> bool:
 async def count_refusal(redis: Redis, kind: str, address: str) -> None:
     key = counter(kind, address)
     with contextlib.suppress(RedisError, OSError):  # a refusal not counted is no reason to answer otherwise
-        async with redis.pipeline(transaction=False) as pipe:
+        # The window starts with the first refusal: SET NX with its expiry, then INCR,
+        # which keeps it (EXPIRE's NX flag would say the same but needs Redis 7,
+        # and in a pipeline its error would leave a counter that never expires).
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.set(key, 0, ex=WINDOW_SECONDS, nx=True)
             pipe.incr(key)
-            pipe.expire(key, WINDOW_SECONDS, nx=True)
             await pipe.execute()
