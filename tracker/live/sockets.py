@@ -84,6 +84,22 @@ class DatabaseFreeConsumer(AsyncWebsocketConsumer):
         self.writer(frame)
         return True
 
+    # The types of message a client may send, each handled by the method named
+    # in the map; a handler returns False when it refuses the message as malformed.
+    HANDLERS: dict[str, str] = {}
+    closing = False  # frames queued behind a close are not looked at
+
+    async def close_once(self, code: int, reason: str) -> None:
+        self.closing = True
+        await self.close(code=code, reason=reason)
+
+    async def handle(self, request: dict[str, Any]) -> None:
+        """Hand a client's message to the handler of its type; 4400 naming the types when none takes it."""
+        kind = request.get("type")
+        name = self.HANDLERS.get(kind) if isinstance(kind, str) else None
+        if name is None or await getattr(self, name)(request) is False:
+            await self.close_once(CLOSE_BAD_MESSAGE, f"expected a message of type {', '.join(self.HANDLERS)}")
+
     @staticmethod
     def client_request(text_data: str | None) -> dict[str, Any]:
         """A client's JSON object, or {} for anything else."""

@@ -55,7 +55,7 @@ class LiveConsumer(DatabaseFreeConsumer):
 
     last_health = last_snapshot = last_report = 0.0
     address = ""
-    closing = False  # frames queued behind a close are not looked at
+    HANDLERS = {"snapshot": "snapshot", "watch": "watch", "viewers": "viewers", "health": "health", "report": "report"}
     exempt = False  # a venue address: the hall may share one
 
     async def connect(self) -> None:
@@ -85,10 +85,6 @@ class LiveConsumer(DatabaseFreeConsumer):
         if self.writer is not None:
             self.writer.forget()
 
-    async def close_once(self, code: int, reason: str) -> None:
-        self.closing = True
-        await self.close(code=code, reason=reason)
-
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.closing:
             return
@@ -102,40 +98,45 @@ class LiveConsumer(DatabaseFreeConsumer):
             if not self.write(PONG_FRAME):
                 await self.push(PONG)
             return
-        request = self.client_request(text_data)
-        kind = request.get("type")
+        await self.handle(self.client_request(text_data))
+
+    async def snapshot(self, request: dict[str, Any]) -> None:
+        # A snapshot is every room: one per second per socket is plenty.
+        if time.monotonic() - self.last_snapshot >= 1:
+            self.last_snapshot = time.monotonic()
+            await self.push(get_hub().snapshot_text())
+
+    async def watch(self, request: dict[str, Any]) -> bool:
         room, tab = request.get("room"), request.get("tab")
-        if kind == "snapshot":
-            # A snapshot is every room: one per second per socket is plenty.
-            if time.monotonic() - self.last_snapshot >= 1:
-                self.last_snapshot = time.monotonic()
-                await self.push(get_hub().snapshot_text())
-        elif (
-            kind == "watch"
-            and isinstance(room, str)
-            and room in get_config().rooms
-            and isinstance(tab, str)
-            and viewer_reports.TAB.match(tab)
-        ):
-            # Beyond its address's share of tabs the socket still gets every change, but is not counted.
-            limit = get_config().settings["viewer-tabs-per-address"]
-            if self.exempt or address_limits().count_tab(self.address, self, room, tab, limit=limit):
-                get_hub().watch(self, room, tab, self.address)
-        elif kind == "viewers" and (room is None or (isinstance(room, str) and room in get_config().rooms)):
-            get_hub().follow(self, EVERY_ROOM if room is None else room)
-        elif kind == "health" and request.get("state") in PLAYBACK_STATES:
-            # Clients report every 30 s at most; a flood changes nothing, and one client counts once.
-            watched = get_hub().watching.get(self)
-            counts = self.exempt or (
-                watched is not None and address_limits().counts_health(self.address, self, watched.room)
-            )
-            if counts and time.monotonic() - self.last_health >= 1:
-                self.last_health = time.monotonic()
-                get_hub().playback(self, request["state"], **evidence(request))
-        elif kind == "report":
-            await self.report(request)
-        else:
-            await self.close_once(CLOSE_BAD_MESSAGE, "expected a snapshot, watch, viewers, health or report message")
+        if not (isinstance(room, str) and room in get_config().rooms and isinstance(tab, str)):
+            return False
+        if not viewer_reports.TAB.match(tab):
+            return False
+        # Beyond its address's share of tabs the socket still gets every change, but is not counted.
+        limit = get_config().settings["viewer-tabs-per-address"]
+        if self.exempt or address_limits().count_tab(self.address, self, room, tab, limit=limit):
+            get_hub().watch(self, room, tab, self.address)
+        return True
+
+    async def viewers(self, request: dict[str, Any]) -> bool:
+        room = request.get("room")
+        if not (room is None or (isinstance(room, str) and room in get_config().rooms)):
+            return False
+        get_hub().follow(self, EVERY_ROOM if room is None else room)
+        return True
+
+    async def health(self, request: dict[str, Any]) -> bool:
+        if request.get("state") not in PLAYBACK_STATES:
+            return False
+        # Clients report every 30 s at most; a flood changes nothing, and one client counts once.
+        watched = get_hub().watching.get(self)
+        counts = self.exempt or (
+            watched is not None and address_limits().counts_health(self.address, self, watched.room)
+        )
+        if counts and time.monotonic() - self.last_health >= 1:
+            self.last_health = time.monotonic()
+            get_hub().playback(self, request["state"], **evidence(request))
+        return True
 
     async def report(self, request: dict[str, Any]) -> None:
         try:

@@ -63,7 +63,12 @@ class OpsConsumer(ControlledConsumer):
 
     budget: FrameBudget
     holder = ""  # what its share of sockets is counted under
-    closing = False  # frames queued behind a close are not looked at
+    HANDLERS = {
+        "snapshot": "snapshot",
+        "ping": "ping",
+        "reports": "reports_page",
+        **{kind: "act" for kind in actions.OPERATOR_ACTIONS},
+    }
 
     async def connect(self) -> None:
         await self.accept()
@@ -120,8 +125,7 @@ class OpsConsumer(ControlledConsumer):
 
     async def close_once(self, code: int, reason: str) -> None:
         logger.info("operator socket closed %d: %s", code, reason)
-        self.closing = True
-        await self.close(code=code, reason=reason)
+        await super().close_once(code, reason)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.closing:
@@ -132,20 +136,13 @@ class OpsConsumer(ControlledConsumer):
         if not self.budget.spend(time.monotonic()):
             await self.close_once(CLOSE_RATE_LIMITED, f"at most {FRAMES_PER_SECOND} frames per second")
             return
-        request = self.client_request(text_data)
-        kind = request.get("type")
-        if kind == "snapshot":
-            await self.resync()
-        elif kind == "ping":
-            await self.push(PONG)
-        elif kind == "reports":
-            await self.reports_page(request)
-        elif kind in actions.OPERATOR_ACTIONS:
-            await self.act(kind, request)
-        else:
-            await self.close_once(
-                CLOSE_BAD_MESSAGE, "expected a snapshot, ping, reports, ack, silence, note or message"
-            )
+        await self.handle(self.client_request(text_data))
+
+    async def snapshot(self, request: dict[str, Any]) -> None:
+        await self.resync()
+
+    async def ping(self, request: dict[str, Any]) -> None:
+        await self.push(PONG)
 
     async def reports_page(self, request: dict[str, Any]) -> None:
         room, offset = request.get("room"), request.get("offset", 0)
@@ -165,8 +162,8 @@ class OpsConsumer(ControlledConsumer):
         page = {"type": "reports", "room": room, "offset": offset, "total": total, "entries": entries}
         await self.push(json.dumps(page))
 
-    async def act(self, kind: str, request: dict[str, Any]) -> None:
-        action = actions.OPERATOR_ACTIONS[kind]
+    async def act(self, request: dict[str, Any]) -> None:
+        action = actions.OPERATOR_ACTIONS[request["type"]]
         try:
             await action(store.get_redis(), request, by=self.scope["user"].get_username(), now=time.time())
         except actions.Refused as exc:
