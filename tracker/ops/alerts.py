@@ -167,10 +167,9 @@ async def take_entry(redis: Redis, stream: str, entry_id: str, fields: dict[str,
         member, read_memory, memory, jobs = "", "", None, []
         if transition is not None and not await silenced(redis, transition):
             member = member_of(transition["room"], transition["name"])
-            read_memory = await redis.hget(memory_key, member) or ""
-            remembered = store.readable(f"{memory_key}/{member}", read_memory or "{}", json.loads)
+            read_memory, remembered = await read_alert_memory(redis, member)
             memory = decide(
-                remembered if isinstance(remembered, dict) else {},
+                remembered,
                 transition,
                 now=now,
                 suppress=config.settings["alert-suppress-minutes"] * 60,
@@ -196,6 +195,15 @@ async def take_entry(redis: Redis, stream: str, entry_id: str, fields: dict[str,
     return 0
 
 
+async def read_alert_memory(redis: Redis, member: str) -> tuple[str, dict[str, Any]]:
+    """An encoder's or room's alert memory as read (the compare-and-set's expected text) and as a dict
+    ({} when there is none, or it is unreadable)."""
+    memory_key = store.key("alerts", "memory")
+    text = await redis.hget(memory_key, member) or ""
+    value = store.readable(f"{memory_key}/{member}", text or "{}", json.loads)
+    return text, value if isinstance(value, dict) else {}
+
+
 async def take_room_entry(redis: Redis, stream: str, entry_id: str, change: dict[str, Any], *, now: float) -> int:
     """A room's change of state: acknowledged with its alert memory (field `<room>`) and deliveries in one step."""
     config = get_config()
@@ -209,10 +217,9 @@ async def take_room_entry(redis: Redis, stream: str, entry_id: str, change: dict
             logger.info("room alert for %s not sent: maintenance window", room)
         else:
             member = room
-            read_memory = await redis.hget(memory_key, member) or ""
-            remembered = store.readable(f"{memory_key}/{member}", read_memory or "{}", json.loads)
+            read_memory, remembered = await read_alert_memory(redis, member)
             memory = decide_room(
-                remembered if isinstance(remembered, dict) else {},
+                remembered,
                 change,
                 now=now,
                 suppress=config.settings["alert-suppress-minutes"] * 60,
