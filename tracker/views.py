@@ -108,8 +108,11 @@ async def legacy_register(request: HttpRequest) -> HttpResponse:
     if read_body(request) is None:
         return legacy_answer(f"ERROR RequestDataTooBig body over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes")
     redis, address = store.get_redis(), request_address(request)
-    if await client_budget.exhausted(redis, "legacy", address):
-        return legacy_answer("ERROR rate_limited too many refused posts from here; wait a few seconds")
+    try:
+        if await client_budget.exhausted(redis, "legacy", address):
+            return legacy_answer("ERROR rate_limited too many refused posts from here; wait a few seconds")
+    except RedisError:
+        return legacy_answer("ERROR StoreUnavailable try again")
     config = get_config()
     if not config.secret:
         return legacy_answer("ERROR CONFIG (No secret)")

@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from frontend import tracker_api
 from frontend.tests.test_screens import no_horizontal_scroll, scripted, still  # noqa: F401 (fixtures)
+from testing.browser import fake_live_feed
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = (
@@ -32,7 +33,7 @@ def open_view(browser: Browser, scripted, still: Path, **options) -> Page:  # no
     _, _, snapshot = scripted
     context = browser.new_context(**options)
     context.route("https://cdn.example/**", lambda route: route.fulfill(path=still, content_type="image/png"))
-    context.route_web_socket(re.compile(r".*/ws/live/$"), lambda socket: socket.send(snapshot))
+    fake_live_feed(context, snapshot)
     return context.new_page()
 
 

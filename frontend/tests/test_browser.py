@@ -13,6 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from frontend import tracker_api
 from testing import factories
+from testing.browser import fake_live_feed
 from testing.factories import post_heartbeat
 from testing.processes import Site
 from tracker.live import hub as live
@@ -290,7 +291,7 @@ def test_schedule_youtube_and_previews_from_the_room_config(frontend_url: str, m
     context.route("https://www.youtube-nocookie.com/**", lambda route: route.fulfill(body="<p>video</p>"))
     snapshot = json.dumps({"type": "snapshot", "version": 1, "rooms": [room]})
     page = context.new_page()
-    page.route_web_socket(re.compile(r".*/ws/live/$"), lambda socket: socket.send(snapshot))
+    fake_live_feed(page, snapshot)
 
     page.goto(frontend_url + "/example")
 

@@ -3,13 +3,13 @@ schedule offset from the snapshot, not the browser's; the programme marks the
 new talk at a boundary without a reload. Real Chromium."""
 
 import json
-import re
 from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import Browser, expect
 
 from frontend import tracker_api
 from frontend.tests.test_screens import talk
+from testing.browser import fake_live_feed
 
 # A rehearsal a day before the event: the site pretends it is tomorrow.
 OFFSET = 86400
@@ -48,11 +48,7 @@ def open_page(browser: Browser, url: str, room: dict, server_time: datetime):
     }
     sockets = []
 
-    def feed(socket) -> None:
-        sockets.append(socket)
-        socket.send(json.dumps(snapshot))
-
-    page.route_web_socket(re.compile(r".*/ws/live/$"), feed)
+    fake_live_feed(page, json.dumps(snapshot), sockets)
     page.goto(url)
     return context, page, sockets
 

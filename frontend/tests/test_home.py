@@ -8,19 +8,16 @@ import re
 from playwright.sync_api import Browser, expect
 
 from frontend.tests.test_screens import scripted, still  # noqa: F401 (fixtures)
+from testing.browser import fake_live_feed
 
 
 def test_a_room_added_by_a_config_reload_gets_its_card_without_reload(browser: Browser, scripted):  # noqa: F811
     url, rooms, snapshot = scripted
     sockets = []
 
-    def serve(socket):
-        sockets.append(socket)
-        socket.send(snapshot)
-
     page = browser.new_page(locale="en-GB", timezone_id="UTC")
     try:
-        page.route_web_socket(re.compile(r".*/ws/live/$"), serve)
+        fake_live_feed(page, snapshot, sockets)
         page.goto(url + "/")
         expect(page.locator(".room-card")).to_have_count(2)
         page.evaluate("window.notReloaded = true")

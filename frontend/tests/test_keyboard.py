@@ -4,13 +4,13 @@ player); the room player's k and m keys. Real Chromium."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from frontend.tests.test_screens import scripted, still  # noqa: F401 (fixtures)
+from testing.browser import fake_live_feed
 
 PAGES = ("/", "/example", "/example/schedule", "/programme", "/monitor", "/graphs")
 # Interactive elements a keyboard must reach (hidden ones and those taken out of the order aside).
@@ -21,7 +21,7 @@ def open_view(browser: Browser, scripted, still: Path) -> Page:  # noqa: F811
     _, _, snapshot = scripted
     context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="en-GB")
     context.route("https://cdn.example/**", lambda route: route.fulfill(path=still, content_type="image/png"))
-    context.route_web_socket(re.compile(r".*/ws/live/$"), lambda socket: socket.send(snapshot))
+    fake_live_feed(context, snapshot)
     return context.new_page()
 
 

@@ -14,6 +14,7 @@ from playwright.sync_api import Browser, Page, expect
 from frontend import tracker_api
 from frontend.tests.test_accessibility import serious_violations
 from frontend.tests.test_screens import shot, still, talk  # noqa: F401 (fixture)
+from testing.browser import fake_live_feed
 
 SIZES = {"laptop": (1366, 768), "tv": (1920, 1080)}
 
@@ -48,7 +49,7 @@ def open_wall(browser: Browser, url: str, rooms: list[dict], picture, size, sche
     context.route("https://cdn.example/**", lambda route: route.fulfill(path=picture, content_type="image/png"))
     snapshot = {"type": "snapshot", "version": 1, "time": datetime.now(UTC).timestamp(), "rooms": rooms}
     page = context.new_page()
-    page.route_web_socket(re.compile(r".*/ws/live/$"), lambda socket: socket.send(json.dumps(snapshot)))
+    fake_live_feed(page, json.dumps(snapshot))
     page.goto(url + "/monitor" + query)
     return page
 

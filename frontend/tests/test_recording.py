@@ -16,6 +16,7 @@ from frontend import tracker_api
 from frontend.tests.test_accessibility import serious_violations
 from frontend.tests.test_screens import shot, talk
 from frontend.tests.test_translations import hls_url  # noqa: F401 (fixture)
+from testing.browser import fake_live_feed
 
 ABSTRACT = "Wie man Konferenzen streamt.\n\nZweiter Absatz."
 
@@ -58,7 +59,7 @@ def recorded(frontend_url: str, monkeypatch, hls_url: str, media_url: str):  # n
 def open_page(browser: Browser, url: str, **options) -> Page:
     context = browser.new_context(locale="en-GB", **options)
     page = context.new_page()
-    page.route_web_socket(re.compile(r".*/ws/live/$"), lambda socket: None)
+    fake_live_feed(page, None)
     page.goto(url)
     return page
 

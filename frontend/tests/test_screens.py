@@ -20,6 +20,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from frontend import tracker_api
+from testing.browser import fake_live_feed
 from testing.server import serving_folder
 
 SIZES = {"phone": {"width": 390, "height": 844}, "laptop": {"width": 1366, "height": 768}}
@@ -102,7 +103,7 @@ def view(request, browser: Browser, scripted, still: Path) -> Iterator[tuple[Pag
     context = browser.new_context(viewport=SIZES[size], color_scheme=scheme, locale="en-GB", timezone_id="UTC")
     context.route("https://cdn.example/**", lambda route: route.fulfill(path=still, content_type="image/png"))
     page = context.new_page()
-    page.route_web_socket(re.compile(r".*/ws/live/$"), lambda socket: socket.send(snapshot))
+    fake_live_feed(page, snapshot)
     yield page, url, f"{size}-{scheme}"
     context.close()
 
@@ -188,7 +189,7 @@ def snippets(page: Page, url: str) -> list[str]:
 def test_an_embed_fills_its_frame_without_scrollbars(browser: Browser, scripted, width: int, tmp_path: Path):
     url, _, snapshot = scripted
     context = browser.new_context(viewport={"width": 1000, "height": 800})
-    context.route_web_socket(re.compile(r".*/ws/live/$"), lambda socket: socket.send(snapshot))
+    fake_live_feed(context, snapshot)
     page = context.new_page()
     fixed, responsive = snippets(page, url)
     assert 'width="640" height="360"' in fixed

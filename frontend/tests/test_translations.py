@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 import shutil
 import subprocess
 import threading
@@ -19,6 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from frontend import tracker_api
+from testing.browser import fake_live_feed
 from testing.server import QuietFileHandler
 
 # 10 s of test picture with two sounds: English (440 Hz, the default) and German (880 Hz).
@@ -88,7 +88,7 @@ def open_room(page: Page, url: str, snapshot: str, playing: str = "Playing HLS H
     """The room page, playing; returns the list the media requests are added to."""
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url.rsplit("/", 1)[-1]))
-    page.route_web_socket(re.compile(r".*/ws/live/$"), lambda socket: socket.send(snapshot))
+    fake_live_feed(page, snapshot)
     page.goto(url + "/example")
     expect(page.locator("#playback")).to_have_text(playing, timeout=15000)
     return requested

@@ -18,6 +18,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from frontend.tests.test_accessibility import serious_violations
 from frontend.tests.test_screens import shot
+from testing.browser import fake_live_feed
 from tracker.encoders import store
 from tracker.programme import sync
 
@@ -65,7 +66,7 @@ def open_page(browser: Browser, url: str, offset: float, size=(1366, 768), schem
     )
     snapshot = {"type": "snapshot", "version": 1, "time": time.time(), "schedule_offset": offset, "rooms": []}
     page = context.new_page()
-    page.route_web_socket(re.compile(r".*/ws/live/$"), lambda socket: socket.send(json.dumps(snapshot)))
+    fake_live_feed(page, json.dumps(snapshot))
     page.goto(url)
     return page
 

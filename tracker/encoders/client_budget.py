@@ -28,11 +28,11 @@ def counter(kind: str, address: str) -> str:
 
 
 async def exhausted(redis: Redis, kind: str, address: str) -> bool:
-    """Whether this client was refused too often lately to be heard at all (Redis away: not known, so no)."""
-    try:
-        return int(await redis.get(counter(kind, address)) or 0) >= REFUSALS[kind]
-    except (RedisError, OSError):
-        return False  # what follows needs Redis anyway, and answers for its absence
+    """Whether this client was refused too often lately to be heard at all.
+
+    Raises RedisError with Redis away: what follows needs Redis anyway, and the
+    caller answers "try again" at once rather than after a second timeout."""
+    return int(await redis.get(counter(kind, address)) or 0) >= REFUSALS[kind]
 
 
 async def count_refusal(redis: Redis, kind: str, address: str) -> None:

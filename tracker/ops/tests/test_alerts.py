@@ -54,6 +54,11 @@ class Receiver:
         self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    @property
+    def encoders(self) -> list[dict]:
+        """The encoders' alerts, without the rooms' (`"kind": "room"`: on air, redundancy lost, ...)."""
+        return [alert for alert in self.received if alert.get("kind") != "room"]
+
     def stop(self) -> None:
         self.released.set()
         self.server.shutdown()

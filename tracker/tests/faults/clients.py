@@ -101,4 +101,6 @@ def transitions(redis_url: str, room: str = "example") -> list[tuple[str, str | 
 
     with redis.Redis.from_url(redis_url, decode_responses=True) as client:
         entries = client.xrange(f"streaming:log:{room}")
-    return [(t["name"], t["old"], t["new"]) for t in (json.loads(fields["transition"]) for _, fields in entries)]
+    # The log holds the room's own changes of state and operators' actions too: encoders' transitions only.
+    encoders = (json.loads(fields["transition"]) for _, fields in entries if "transition" in fields)
+    return [(t["name"], t["old"], t["new"]) for t in encoders]

@@ -209,7 +209,7 @@ def soak(minutes: float, directory: Path) -> dict:
         return any(began - 1 <= at <= ended + 3 for began, ended in restarts)
 
     refused = Counter(s for e in steady + flapping for at, s in e.answers if s != 200 and not during_restart(at))
-    steady_alerts = [a for a in receiver.received if a["name"].startswith("steady")]
+    steady_alerts = [a for a in receiver.encoders if a["name"].startswith("steady")]
     return {
         "minutes": minutes,
         "samples": samples,
@@ -221,7 +221,7 @@ def soak(minutes: float, directory: Path) -> dict:
         "viewers opened": churn.opened,
         "viewer snapshots": churn.snapshots,
         "viewer connect failures": dict(churn.failed),
-        "alerts": Counter(f"{a['name'].split('-')[0]} {a['new']}" for a in receiver.received),
+        "alerts": Counter(f"{a['name'].split('-')[0]} {a['new']}" for a in receiver.encoders),
         "steady alerts": steady_alerts,
     }
 

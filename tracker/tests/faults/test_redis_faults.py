@@ -73,7 +73,7 @@ def test_redis_killed_and_restarted_brings_the_state_back(fault_env, own_redis, 
         with Encoder(site.url, tokens[0], name="cam-1", interval=5, every=1) as cam1, Viewer(site.url) as viewer:
             with Encoder(site.url, tokens[1], name="cam-2", interval=1, every=1):
                 wait_for(lambda: ("cam-2", None, "up") in transitions(own_redis.url), timeout=10, what="cam-2 up")
-            wait_for(lambda: len(receiver.received) == 1, timeout=10, what="cam-2's down alert")
+            wait_for(lambda: len(receiver.encoders) == 1, timeout=10, what="cam-2's down alert")
             wait_for(lambda: client.zcard("streaming:alerts:outbox") == 1, timeout=10, what="the retry queued")
             wait_for(lambda: client.keys("streaming:hist:*"), timeout=15, what="history")
             time.sleep(1.5)  # appendfsync everysec: a crash loses at most the last second
@@ -98,7 +98,7 @@ def test_redis_killed_and_restarted_brings_the_state_back(fault_env, own_redis, 
     assert after == before  # records, deadlines, logs, history, alert memory, outbox, tokens
     assert before["records"] == ["example/cam-1", "example/cam-2"] and before["tokens"] >= 2
     assert [t for t in transitions(own_redis.url) if t[0] == "cam-1"] == [("cam-1", None, "up")]
-    assert [(a["name"], a["new"]) for a in receiver.received] == [("cam-2", "down")]  # no new alert
+    assert [(a["name"], a["new"]) for a in receiver.encoders] == [("cam-2", "down")]  # no new alert
     assert cam1.first_accepted_after(restarted)
     assert ready_in < 3 and resynced_in < 5
     shown = [live for _, live in viewer.example_live()]

@@ -48,7 +48,7 @@ def test_worker_killed_is_visible_and_states_resume_when_it_returns(fault_env, o
             restarted = time.monotonic()
             wait_for(lambda: ("cam-2", "late", "down") in transitions(own_redis.url), timeout=20, what="cam-2 down")
             judged_in = time.monotonic() - restarted
-            wait_for(lambda: receiver.received, timeout=10, what="cam-2's alert")
+            wait_for(lambda: receiver.encoders, timeout=10, what="cam-2's alert")
             wait_for(lambda: not warnings_of(site.url), timeout=10, what="the worker back")
             time.sleep(3)  # room for a wrong alert about cam-1
     print(f"\nworker killed: reported missing after {noticed_in:.1f} s; cam-2 judged {judged_in:.1f} s after restart")
@@ -59,7 +59,7 @@ def test_worker_killed_is_visible_and_states_resume_when_it_returns(fault_env, o
         ("cam-2", "up", "late"),
         ("cam-2", "late", "down"),
     ]
-    assert [(a["name"], a["new"]) for a in receiver.received] == [("cam-2", "down")]
+    assert [(a["name"], a["new"]) for a in receiver.encoders] == [("cam-2", "down")]
     assert noticed_in < 15 and judged_in < 10
 
 
@@ -102,7 +102,7 @@ def test_an_alert_a_killed_worker_had_read_is_sent_after_the_restart(fault_env, 
         encoder = Encoder(site.url, token, name="cam-1", interval=2, every=1)
         with encoder:
             wait_for(lambda: transitions(own_redis.url) == [("cam-1", None, "up")], timeout=10, what="cam-1 up")
-        wait_for(lambda: receiver.received, timeout=15, what="cam-1's down alert")
+        wait_for(lambda: receiver.encoders, timeout=15, what="cam-1's down alert")
         freeze_while_reading_alerts(site.processes[1], own_redis.url)
         encoder.beat()  # down -> up, written by the web process; the frozen worker is handed it
         with redis.Redis.from_url(own_redis.url) as client:
@@ -114,12 +114,12 @@ def test_an_alert_a_killed_worker_had_read_is_sent_after_the_restart(fault_env, 
         site.processes[1].kill()
         killed = time.monotonic()
         start_worker(site, tmp_path)
-        wait_for(lambda: len(receiver.received) == 2, timeout=30, what="cam-1's recovery alert")
+        wait_for(lambda: len(receiver.encoders) == 2, timeout=30, what="cam-1's recovery alert")
         recovered_in = time.monotonic() - killed
         time.sleep(1)  # room for a duplicate
     print(f"\nalert read by a worker killed before handling it: sent {recovered_in:.1f} s after the kill")
 
-    assert [(a["name"], a["new"]) for a in receiver.received] == [("cam-1", "down"), ("cam-1", "up")]
+    assert [(a["name"], a["new"]) for a in receiver.encoders] == [("cam-1", "down"), ("cam-1", "up")]
     assert recovered_in < alerts.CLAIM_IDLE_SECONDS + 5
 
 
@@ -134,7 +134,7 @@ def test_a_webhook_a_killed_worker_was_sending_is_sent_again_after_its_lease(fau
         killed = time.monotonic()
         receiver.hold.clear()
         start_worker(site, tmp_path)
-        wait_for(lambda: receiver.received, timeout=30, what="the down alert sent again")
+        wait_for(lambda: receiver.encoders, timeout=30, what="the down alert sent again")
         resent_in = time.monotonic() - killed
         time.sleep(1)  # room for a third copy
     print(f"\nwebhook whose sender was killed mid-send: sent again {resent_in:.1f} s after the kill")
