@@ -90,7 +90,7 @@ class Tone:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        wait_for(self.listed, timeout=10, what="the tone's mount")
+        wait_for(self.listed, timeout=30, what="the tone's mount")
 
     def stop_source(self) -> None:
         assert self.source is not None
@@ -110,7 +110,7 @@ def tone(tmp_path: Path) -> Iterator[Tone]:
     icecast = subprocess.Popen([ICECAST, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT)
     fed = Tone(status=status, port=port, log=log)
     try:
-        wait_for(lambda: urllib.request.urlopen(status, timeout=1).status == 200, timeout=10, what="icecast")
+        wait_for(lambda: urllib.request.urlopen(status, timeout=1).status == 200, timeout=30, what="icecast")
         fed.start_source()
         yield fed
     finally:
@@ -224,13 +224,13 @@ def two_mounts(tmp_path: Path) -> Iterator[TwoMounts]:
     icecast = subprocess.Popen([ICECAST, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT)
     feeds = []
     try:
-        wait_for(lambda: urllib.request.urlopen(status, timeout=1).status == 200, timeout=10, what="icecast")
+        wait_for(lambda: urllib.request.urlopen(status, timeout=1).status == 200, timeout=30, what="icecast")
         opus = ["-c:a", "libopus", "-b:a", "48k", "-content_type", "audio/ogg", "-f", "ogg"]
         mp3 = ["-c:a", "libmp3lame", "-b:a", "64k", "-content_type", "audio/mpeg", "-f", "mp3"]
         feeds = [feed(port, "/live.opus", opus, log), feed(port, "/live.mp3", mp3, log)]
         wait_for(
             lambda: urllib.request.urlopen(status, timeout=1).read().count(b"/live.") == 2,
-            timeout=10,
+            timeout=30,
             what="both mounts",
         )
         yield TwoMounts(status=status, admin_password_file=password)

@@ -58,7 +58,7 @@ class Rtmp:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )  # fmt: skip
-        wait_for(self.publishing, timeout=10, what="the publisher on nginx-rtmp")
+        wait_for(self.publishing, timeout=30, what="the publisher on nginx-rtmp")
 
     def stop_publishing(self) -> None:
         assert self.publisher is not None
@@ -84,7 +84,7 @@ def rtmp(tmp_path: Path) -> Iterator[Rtmp]:
     nginx = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
     fed = Rtmp(stat=f"http://127.0.0.1:{http_port}/stat", rtmp_port=rtmp_port, log=log)
     try:
-        wait_for(lambda: urllib.request.urlopen(fed.stat, timeout=1).status == 200, timeout=10, what="nginx-rtmp")
+        wait_for(lambda: urllib.request.urlopen(fed.stat, timeout=1).status == 200, timeout=30, what="nginx-rtmp")
         fed.publish()
         yield fed
     finally:
