@@ -107,6 +107,7 @@ async def legacy_register(request: HttpRequest) -> HttpResponse:
         return never_cached(HttpResponseRedirect("/"))  # what the original did
     if read_body(request) is None:
         return legacy_answer(f"ERROR RequestDataTooBig body over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes")
+    secret = request.POST.get("secret", "")  # a form that cannot be read is the client's 400, before any I/O
     redis, address = store.get_redis(), request_address(request)
     try:
         if await client_budget.exhausted(redis, "legacy", address):
@@ -116,7 +117,7 @@ async def legacy_register(request: HttpRequest) -> HttpResponse:
     config = get_config()
     if not config.secret:
         return legacy_answer("ERROR CONFIG (No secret)")
-    if not secret_matches(request.POST.get("secret", "")):
+    if not secret_matches(secret):
         await client_budget.count_refusal(redis, "legacy", address)
         return legacy_answer("ERROR SECRET")
     room = config.rooms.get(request.POST.get("group", ""))

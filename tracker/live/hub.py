@@ -42,6 +42,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from common.per_loop import PerLoop
+from common.tasks import honour_lost_cancel
 from tracker.config import get_config
 from tracker.encoders import store
 from tracker.live import audience, draining
@@ -220,6 +221,7 @@ class LiveHub:
                     failures = 0
                     while True:
                         message = await pubsub.get_message(timeout=HEALTH_CHECK_SECONDS)
+                        honour_lost_cancel()
                         if message is not None:
                             try:
                                 await self._route(redis, message["channel"], message["data"])
@@ -303,6 +305,7 @@ class LiveHub:
         redis = store.connect()
         while True:
             await asyncio.sleep(FIGURES_SECONDS)
+            honour_lost_cancel()
             if not self.ready.is_set():
                 continue  # the feed reloads; its snapshot brings the counts
             try:
@@ -334,6 +337,7 @@ class LiveHub:
         reported, reported_at = None, 0.0
         while True:
             await asyncio.sleep(REPORT_SECONDS)
+            honour_lost_cancel()  # each turn calls Redis
             sends, self.unflushed_sends = self.unflushed_sends, 0
             direct, self.unflushed_direct = self.unflushed_direct, 0
             now = time.time()

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import redis as sync_redis
 from playwright.sync_api import Browser, Page, expect
 
@@ -247,6 +248,7 @@ def test_an_operators_message_reaches_the_room_page_embed_and_monitor_within_a_s
     context.close()
 
 
+@pytest.mark.timed
 def test_a_frozen_server_is_caught_by_both_banners_within_three_seconds(site: Site, page: Page, browser: Browser):
     log_in(site, page)
     viewer = browser.new_context().new_page()

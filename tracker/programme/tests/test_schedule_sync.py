@@ -89,6 +89,7 @@ async def test_sync_stores_room_events_and_announces_the_change(server):
     await pubsub.aclose()
 
 
+@pytest.mark.timed  # each fetch has a deadline, which a loaded machine can pass
 @pytest.mark.usefixtures("redis")
 async def test_sync_uses_conditional_get_and_reports_no_change(server):
     redis = store.get_redis()
