@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.cookiejar
 import json
 import re
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -372,3 +373,15 @@ def test_fuzz_encoder_socket_frames(live: Fuzzed, redis_client, frames) -> None:
                     assert counted(before, keyspace(redis_client)) == set()
         except ConnectionClosed as closed:  # after five bad frames in a row, or a refusal that ends the socket
             assert closed.rcvd is not None and 4000 <= closed.rcvd.code <= 4999, closed
+    close_handled(redis_client)
+
+
+def close_handled(redis_client: redis.Redis) -> None:
+    """Wait until the server has handled the socket's close: it does so after the client has gone,
+    and its write (the encoder `disconnected`) must not land inside the next example's checks."""
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        text = redis_client.hget("streaming:records", f"example/{ENCODER}")
+        if text is None or json.loads(text).get("state") not in ("up", "degraded", "late"):
+            return
+        time.sleep(0.01)
