@@ -369,6 +369,7 @@ class FreezingProxy:
             connection.close()
 
 
+@pytest.mark.timed  # a silent link is judged in seconds, and the reconnect backs off: alone on the machine
 def test_dashboard_notices_a_connection_gone_silent_and_reconnects(site: Site, page: Page):
     token = add_encoders(site, ("example", "cam"))[("example", "cam")]
     beat(site, token, "example", "cam")
