@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import multiprocessing
 import os
 import statistics
@@ -23,7 +22,7 @@ import time
 import redis
 
 from .cluster import Cluster
-from .common import raise_open_files, rss_bytes
+from .common import Children, raise_open_files, rss_bytes
 from .crowd import crowd_process
 from .encoders import encoders_process
 from .fanout import _touch, ws_target
@@ -41,14 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     raise_open_files()
     ctx = multiprocessing.get_context("spawn")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
-    children = []
-
-    def start(target, *child_args):
-        parent, child = ctx.Pipe()
-        process = ctx.Process(target=target, args=(child, *child_args), daemon=True)
-        process.start()
-        children.append((parent, process))
-        return parent
+    children = Children(ctx, "churn")
+    start = children.start
 
     with Cluster() as cluster:
         [(port, daphne)] = cluster.add_daphnes(1)
@@ -73,13 +66,7 @@ def main(argv: list[str] | None = None) -> int:
             encoders.send(("stop",))
             beats = encoders.recv()
         finally:
-            for pipe, _ in children:
-                with contextlib.suppress(OSError):
-                    pipe.send(("stop",))
-            for _, process in children:
-                process.join(15)
-                if process.is_alive():
-                    process.kill()
+            children.stop()
     third = max(1, len(memory) // 3)
     first, last = statistics.fmean(memory[:third]), statistics.fmean(memory[-third:])
     print(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import resource
 import socket
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
@@ -68,3 +70,35 @@ def ms(seconds: float) -> str:
         return "-"
     value = seconds * 1000
     return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+
+
+class Children:
+    """Load generators in processes of their own, each reached by a pipe; `stop()` asks each to
+    stop and kills what has not within 15 s."""
+
+    def __init__(self, ctx: Any, scenario: str) -> None:
+        self.ctx, self.scenario = ctx, scenario
+        self.children: list[tuple[Any, Any]] = []
+
+    def start(self, target: Any, *args: Any) -> Any:
+        parent, child = self.ctx.Pipe()
+        process = self.ctx.Process(target=target, args=(child, *args), daemon=True)
+        process.start()
+        self.children.append((parent, process))
+        return parent
+
+    def ask(self, pipe: Any, command: tuple, timeout: float) -> Any:
+        pipe.send(command)
+        if not pipe.poll(timeout):
+            raise TimeoutError(f"{self.scenario}: no answer to {command[0]} within {timeout} s")
+        return pipe.recv()
+
+    def stop(self) -> None:
+        for pipe, _ in self.children:
+            with contextlib.suppress(OSError):
+                pipe.send(("stop",))
+        for _, process in self.children:
+            process.join(15)
+            if process.is_alive():
+                process.kill()
+                process.join()

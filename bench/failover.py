@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import http.client
 import json
 import multiprocessing
@@ -33,7 +32,7 @@ import uuid
 import redis
 
 from .cluster import SENTINEL_MASTER, Cluster
-from .common import percentile, raise_open_files, wait_for
+from .common import Children, percentile, raise_open_files, wait_for
 from .crowd import crowd_process
 from .encoders import encoders_process
 from .fanout import _touch, ws_target
@@ -83,20 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     raise_open_files()
     ctx = multiprocessing.get_context("spawn")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
-    children: list = []
-
-    def start(target, *child_args):
-        parent, child = ctx.Pipe()
-        process = ctx.Process(target=target, args=(child, *child_args), daemon=True)
-        process.start()
-        children.append((parent, process))
-        return parent
-
-    def ask(pipe, command: tuple, timeout: float):
-        pipe.send(command)
-        if not pipe.poll(timeout):
-            raise TimeoutError(f"failover: no answer to {command[0]} within {timeout} s")
-        return pipe.recv()
+    children = Children(ctx, "failover")
+    start = children.start
+    ask = children.ask
 
     with Cluster(sentinels=True) as cluster:
         used = cluster.add_daphnes(args.daphnes)
@@ -158,13 +146,7 @@ def main(argv: list[str] | None = None) -> int:
             alarms = [t for t in transitions if t.get("old") == "up" and t.get("new") != "up"]
             beats = ask(encoders, ("stop",), 10)
         finally:
-            for pipe, _ in children:
-                with contextlib.suppress(OSError):
-                    pipe.send(("stop",))
-            for _, process in children:
-                process.join(15)
-                if process.is_alive():
-                    process.kill()
+            children.stop()
     print(
         f"failover, {held:,} viewers on {args.daphnes} daphne(s): promoted {promoted_at - killed_at:.1f} s after "
         f"the kill; heartbeats accepted again {accepted_at - promoted_at:.2f} s after the promotion "

@@ -33,7 +33,7 @@ import uuid
 from typing import Any
 
 from .cluster import ROOT, Cluster, ingest_encoder
-from .common import cpu_seconds, percentile, rss_bytes
+from .common import Children, cpu_seconds, percentile, rss_bytes
 from .crowd import crowd_process
 from .encoders import encoders_process
 from .fanout import _touch, ws_target
@@ -75,20 +75,9 @@ def run(
     asyncio.run(_touch(targets))  # start each hub
     time.sleep(0.5)
     base_rss = {pid: rss_bytes(pid) for pid in pids}
-    children: list = []
-
-    def start(target, *args):
-        parent, child = ctx.Pipe()
-        process = ctx.Process(target=target, args=(child, *args), daemon=True)
-        process.start()
-        children.append((parent, process))
-        return parent
-
-    def ask(pipe, command: tuple, timeout: float):
-        pipe.send(command)
-        if not pipe.poll(timeout):
-            raise TimeoutError(f"keynote: no answer to {command[0]} within {timeout} s")
-        return pipe.recv()
+    children = Children(ctx, "keynote")
+    start = children.start
+    ask = children.ask
 
     try:
         encoders = start(encoders_process, encoder_plan(cluster, ports), HEARTBEAT_SECONDS)
@@ -174,14 +163,7 @@ def run(
             raise TimeoutError("keynote: the operator's heartbeat-to-screen samples did not finish")
         screen = operator.recv()
     finally:
-        for pipe, _ in children:
-            with contextlib.suppress(OSError):
-                pipe.send(("stop",))
-        for _, process in children:
-            process.join(15)
-            if process.is_alive():
-                process.kill()
-                process.join()
+        children.stop()
         for _, process in used:
             cluster.stop(process)
     messages = sum(s["messages"] for s in stats)
