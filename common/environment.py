@@ -33,6 +33,16 @@ def env_bool(name: str, default: bool, environ: Mapping[str, str] = os.environ) 
     )
 
 
+def env_count(name: str, default: int, environ: Mapping[str, str] = os.environ) -> int:
+    """A whole number of 1 or more; unset or empty gives the default; anything else is refused."""
+    value = environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise ImproperlyConfigured(f"{name}={environ[name]!r} is not a whole number of 1 or more")
+    return int(value)
+
+
 def env_list(name: str, default: str, environ: Mapping[str, str] = os.environ) -> list[str]:
     return [item.strip() for item in environ.get(name, default).split(",") if item.strip()]
 

@@ -19,6 +19,7 @@ from django.conf import settings  # noqa: E402
 
 from common.capacity import log_capacity  # noqa: E402
 from common.daphne_http import skip_form_parsing  # noqa: E402
+from common.daphne_sweeps import sweep_less_often  # noqa: E402
 from common.lean import http_application  # noqa: E402
 from tracker.config import ConfigError, get_config  # noqa: E402
 from tracker.live.config_reload import follow_orders_in_background, reload_on_sighup  # noqa: E402
@@ -44,6 +45,7 @@ if problems := static_problems():
 
 log_capacity()
 skip_form_parsing()
+sweep_less_often()
 probe_daphne_internals()  # one log line: whether live sockets write to daphne directly
 
 protocols = {"http": http_application()}

@@ -18,7 +18,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from common.environment import env_bool, env_list, env_secret
+from common.environment import env_bool, env_count, env_list, env_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -247,6 +247,9 @@ PLAYER_TRUST_MEDIA_SECONDS = float(os.environ.get("PLAYER_TRUST_MEDIA_SECONDS", 
 # Broadcasts written straight to daphne's sockets (tracker/live/daphne_sockets.py);
 # 0 sends them through daphne's ASGI send, should a daphne or Twisted quirk show.
 LIVE_DIRECT_WRITES = env_bool("LIVE_DIRECT_WRITES", True)
+# daphne walks every connection each 1 s and 2 s; only every Nth of those
+# rounds walks here (common/daphne_sweeps.py); 1 keeps daphne's own pace.
+DAPHNE_SWEEP_EVERY = env_count("DAPHNE_SWEEP_EVERY", 5)
 
 # Schedules are read this many seconds away from now: a rehearsal before the
 # event can pretend it is day one, 10:00 (`manage.py schedule offset` helps).
