@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -38,6 +39,22 @@ ENCODERS = [
 
 
 SENTINEL_MASTER = "bench"
+# The production unit: the bench's daphnes keep sockets alive as it says.
+WEB_UNIT = ROOT / "ops" / "systemd" / "streaming-web@.service"
+
+
+def production_keepalive_flags() -> list[str]:
+    """daphne's --ping-interval and --ping-timeout as the production unit sets them.
+
+    What an idle socket costs is mostly those pings (docs/performance.md), so a
+    bench on daphne's own defaults would measure a site nobody runs."""
+    flags = []
+    for flag in ("--ping-interval", "--ping-timeout"):
+        found = re.search(rf"{flag} (\d+)", WEB_UNIT.read_text())
+        if found is None:
+            raise SystemExit(f"{WEB_UNIT} sets no {flag}: the bench would not know what production pings")
+        flags += [flag, found.group(1)]
+    return flags
 
 
 def ingest_encoder(index: int) -> tuple[str, str]:
@@ -182,7 +199,10 @@ class Cluster:
             process = self._spawn(
                 f"daphne-{len(self.daphnes) + 1}",
                 # -v 0 as the production unit: no access log line per request.
-                [sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port), self.asgi_app],
+                [
+                    *(sys.executable, "-m", "daphne", "-v", "0", *production_keepalive_flags()),
+                    *("-b", "127.0.0.1", "-p", str(port), self.asgi_app),
+                ],
                 cwd=ROOT,
                 env=self.env,
             )
