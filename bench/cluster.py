@@ -185,6 +185,7 @@ class Cluster:
         address: str = "127.0.0.1",
         prefix: Sequence[str] = (),
         flags: Sequence[str] = ("-v", "0"),
+        listen: str = "",
     ) -> list[tuple[int, subprocess.Popen]]:
         """Start `count` more daphne processes; returns (port, process) of each once it answers.
 
@@ -192,15 +193,19 @@ class Cluster:
         127.0.0.1); `prefix`: a command that runs daphne somewhere else and
         keeps its pid (`ip netns exec NAME`); `flags`: daphne's options other
         than the address (default -v 0, as the production unit: no access log
-        line per request).
+        line per request); `listen`: options of Twisted's listening endpoint,
+        e.g. "backlog=1024" (the listen queue; Twisted's default is 50).
         """
         new = []
         env = {**self.env, "ALLOWED_HOSTS": ",".join(dict.fromkeys(["127.0.0.1", address]))}
         for _ in range(count):
             port = free_port()
+            where = (
+                ["-e", f"tcp:port={port}:interface={address}:{listen}"] if listen else ["-b", address, "-p", str(port)]
+            )
             process = self._spawn(
                 f"daphne-{len(self.daphnes) + 1}",
-                [*prefix, sys.executable, "-m", "daphne", *flags, "-b", address, "-p", str(port), self.asgi_app],
+                [*prefix, sys.executable, "-m", "daphne", *flags, *where, self.asgi_app],
                 cwd=ROOT,
                 env=env,
             )

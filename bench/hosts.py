@@ -81,6 +81,15 @@ def sockets_on(net: Network, host: int, port: int, trigger: Trigger) -> int:
     return len(result.stdout.splitlines())
 
 
+def listen_drops(net: Network, host: int) -> int:
+    """Connections host's kernel dropped because a listen queue was full (TcpExt ListenDrops, its namespace)."""
+    lines = subprocess.run(
+        [*net.exec_prefix(host), "cat", "/proc/net/netstat"], capture_output=True, text=True, timeout=10, check=True
+    ).stdout.splitlines()
+    names, values = (line.split()[1:] for line in lines if line.startswith("TcpExt:"))
+    return int(values[names.index("ListenDrops")])
+
+
 class Crowd:
     """The viewer load processes, all connected through one URL, asked together."""
 
@@ -193,6 +202,7 @@ def lose_a_host(
         time.sleep(2 * PAGE_PING[0])  # the pings in their steady pace
     before = [sockets_on(net, n, port, trigger) for n, (_, port, _) in enumerate(daphnes, 1)]
     errors_before = len(nginx.errors())
+    drops_before = [listen_drops(net, n) for n in range(1, len(daphnes) + 1)]
     expected = before[LOST - 1]
     print(
         f"  lose host {LOST} ({how}) holding {expected:,} of {sum(before):,} viewers; hosts held {before}", flush=True
@@ -215,6 +225,7 @@ def lose_a_host(
     after = [sockets_on(net, n, port, trigger) for n, (_, port, _) in enumerate(daphnes, 1) if n != LOST]
     got, missing = crowd.change(trigger, 10)
     kinds = Counter(classify(line) for line in nginx.errors()[errors_before:])
+    drops = [listen_drops(net, n) - d for n, d in enumerate(drops_before, 1) if n != LOST]
     return {
         "how": how,
         "before": before,
@@ -234,6 +245,7 @@ def lose_a_host(
         "change_got": len(got),
         "change_missing": missing,
         "nginx_errors": dict(kinds),
+        "listen_drops": drops,
     }
 
 
@@ -266,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=2.0, help="changes a second in the stream window")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of the stream window at each host count")
     parser.add_argument("--wait", type=float, default=30.0, help="give up on the lost host's viewers after this long")
+    parser.add_argument("--backlog", type=int, help="daphne's listen queue instead of the unit's (diagnosis)")
+    parser.add_argument("--keep-logs", action="store_true", help="keep the temporary directory (logs, nginx's)")
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         parser.error("needs root: the hosts are network namespaces (ip netns)")
@@ -278,16 +292,21 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average before: {load()}", flush=True)
     processes = max(2, math.ceil(args.viewers / VIEWERS_PER_PROCESS))
     costs: list[dict[str, Any]] = []
-    with Network(args.hosts) as net, Cluster(bind=net.gateway) as cluster:
-        flags = unit_flags()
+    with Network(args.hosts) as net, Cluster(bind=net.gateway, keep_logs=args.keep_logs) as cluster:
+        flags, listen = unit_flags()
+        if args.backlog:
+            listen = f"backlog={args.backlog}"
         daphnes = []
         for n in range(1, args.hosts + 1):
             address = net.address(n)
-            [(port, process)] = cluster.add_daphnes(1, address=address, prefix=net.exec_prefix(n), flags=flags)
+            [(port, process)] = cluster.add_daphnes(
+                1, address=address, prefix=net.exec_prefix(n), flags=flags, listen=listen
+            )
             daphnes.append((address, port, process))
         asyncio.run(_touch([ws_target(port, address) for address, port, _ in daphnes]))  # each hub starts
         print(
-            f"  {args.hosts} hosts {', '.join(f'{a}:{p}' for a, p, _ in daphnes)} (daphne {' '.join(flags)}), "
+            f"  {args.hosts} hosts {', '.join(f'{a}:{p}' for a, p, _ in daphnes)} (daphne {' '.join(flags)}, "
+            f"listen queue {listen or 'Twisted default 50'}), "
             f"Redis on {net.gateway}; {args.viewers:,} viewers in {processes} processes through nginx",
             flush=True,
         )
@@ -348,7 +367,8 @@ def result_line(args: argparse.Namespace, costs: list[dict[str, Any]], loss: dic
         f"another host p50 {loss['p50']:.2f} s, p99 {loss['p99']:.2f} s, max {loss['max']:.2f} s after the loss "
         f"(their sockets closed p50 {loss['detected_p50']:.2f} s, last {loss['detected_max']:.2f} s), "
         f"{loss['never']} never did; {loss['failed']} reconnect attempts failed; "
-        f"nginx error log {loss['nginx_errors']}; other hosts' viewers: {loss['others_closed']} closed, "
+        f"nginx error log {loss['nginx_errors']}; the other hosts' kernels dropped {loss['listen_drops']} "
+        f"connections for a full listen queue; other hosts' viewers: {loss['others_closed']} closed, "
         f"held {loss['others_before']} -> {loss['others_after']}; a change after it reached "
         f"{loss['change_got']:,} viewers, {loss['change_missing']} missed it. Per host at 1..{args.hosts} hosts "
         f"({per_host}; a process with no viewers {100 * base:.1f} %; model {MODEL_IDLE_US:g} us per idle "

@@ -3,7 +3,7 @@ the shipped files is what gets measured.
 
 * `unit_flags()`: daphne's options from the web unit's ExecStart, without
   its unix socket and its application (the bench gives an address, a port
-  and the app).
+  and the app), and the socket's endpoint options (its listen backlog).
 * `site_config()`: the nginx site with the smallest mechanical change:
   plain HTTP on loopback ports instead of 80 and 443 with TLS (the ssl_*
   lines go, the IPv6 listeners go), the upstream's unix sockets replaced by
@@ -16,6 +16,7 @@ the shipped files is what gets measured.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shlex
@@ -34,15 +35,20 @@ SITE = OPS / "nginx" / "streaming.conf"
 SOCKET_SERVER = re.compile(r"^([ \t]*)server unix:/run/streaming/web-[^ ;]+\.sock([^;]*);[ \t]*\n", re.M)
 
 
-def unit_flags(unit: Path = WEB_UNIT) -> list[str]:
-    """daphne's options in the unit's ExecStart, less `-u SOCKET` and the application."""
+def unit_flags(unit: Path = WEB_UNIT) -> tuple[list[str], str]:
+    """daphne's options in the unit's ExecStart less its unix socket and the application, and the
+    socket's endpoint options ("backlog=1024" of `-e unix:PATH:backlog=1024`; "" for `-u PATH`)."""
     text = unit.read_text().replace("\\\n", " ")
     [line] = [line for line in text.splitlines() if line.startswith("ExecStart=")]
     argv = shlex.split(line.removeprefix("ExecStart="))
-    if not argv[0].endswith("/daphne") or "-u" not in argv:
-        raise ValueError(f"{unit.name}: ExecStart is no longer daphne on a unix socket: {line}")
-    at = argv.index("-u")
-    return argv[1:at] + argv[at + 2 : -1]
+    if not argv[0].endswith("/daphne"):
+        raise ValueError(f"{unit.name}: ExecStart is no longer daphne: {line}")
+    for at, (flag, value) in enumerate(itertools.pairwise(argv)):
+        if flag == "-u":
+            return argv[1:at] + argv[at + 2 : -1], ""
+        if flag == "-e" and value.startswith("unix:"):
+            return argv[1:at] + argv[at + 2 : -1], value.removeprefix("unix:").partition(":")[2]
+    raise ValueError(f"{unit.name}: daphne no longer listens on a unix socket: {line}")
 
 
 def _replace(text: str, old: str, new: str, *, count: int | None = None) -> str:

@@ -120,9 +120,11 @@ def test_a_shipped_site_without_socket_upstreams_is_refused(tmp_path: Path):
 
 
 def test_daphne_gets_the_web_units_flags_but_its_socket():
-    flags = unit_flags()
+    flags, listen = unit_flags()
     assert "--proxy-headers" in flags and "--ping-interval" in flags
-    assert "-u" not in flags and not any(flag.endswith(".sock") or flag.endswith(":application") for flag in flags)
+    assert "-u" not in flags and "-e" not in flags
+    assert not any(flag.endswith(".sock") or flag.endswith(":application") for flag in flags)
+    assert "unix" not in listen
 
 
 class Hello(http.server.BaseHTTPRequestHandler):
