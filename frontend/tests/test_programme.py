@@ -7,6 +7,8 @@ import pytest
 
 from tracker.encoders import store
 from tracker.programme import sync
+from tracker.schedule.fillers import DEFAULT_DAY_CHANGE
+from tracker.schedule.timezones import programme_day
 
 
 @pytest.fixture
@@ -36,6 +38,7 @@ def programme(use_config, tmp_path):
     source = tmp_path / "schedule.json"
     source.write_text(json.dumps(talks))
     use_config(example={"schedule": str(source), "schedule-key": "Main"})
+    return now
 
 
 async def synced() -> None:
@@ -48,6 +51,10 @@ async def test_programme_page_lists_the_day_with_the_current_talk(programme, asy
     await synced()
 
     html = (await async_client.get("/example/schedule")).content.decode()
+    # From 05:30 to 06:00 UTC the next talk belongs to the next programme day (days change at 06:00).
+    next_day = programme_day(programme + timedelta(minutes=30), UTC, DEFAULT_DAY_CHANGE)
+    if next_day != programme_day(programme, UTC, DEFAULT_DAY_CHANGE):
+        html += (await async_client.get(f"/example/schedule?day={next_day}")).content.decode()
 
     assert '<a class="title" href="https://c.example/1">Running talk</a>' in html
     assert "Next &lt;b&gt;talk&lt;/b&gt;" in html  # titles are text, never markup

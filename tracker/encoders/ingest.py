@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from tracker.config import get_config
-from tracker.encoders import store
+from tracker.encoders import client_budget, store
 from tracker.encoders.heartbeat import Heartbeat
 from tracker.encoders.identities import hash_token, identity_after_miss, read_identity
 from tracker.encoders.state_machine import (
@@ -109,8 +109,12 @@ async def accept(
 READ_FOR_HEARTBEAT_LUA = store.load_script("read_for_heartbeat")
 
 
-async def ingest(redis: Redis, *, token: str, beat: Heartbeat, now: float) -> None:
-    """Authenticate, rate-limit and store a heartbeat; raises Refused."""
+async def ingest(redis: Redis, *, token: str, beat: Heartbeat, now: float, client: str | None = None) -> None:
+    """Authenticate, rate-limit and store a heartbeat; raises Refused.
+
+    `client`: the sender's address, when its budget of refusals
+    (tracker.encoders.client_budget) is to be checked in the same round trip;
+    an encoder's socket had it checked once, when it connected."""
     token_hash = hash_token(token)
     identity_text, record_text, count = await READ_FOR_HEARTBEAT_LUA(
         keys=[
@@ -118,10 +122,13 @@ async def ingest(redis: Redis, *, token: str, beat: Heartbeat, now: float) -> No
             store.key("records"),
             store.key("rate", token_hash, str(int(now))),
             store.key("stats", "heartbeats"),
+            client_budget.counter("heartbeat", client or ""),
         ],
-        args=[token_hash, member_of(beat.room, beat.encoder)],
+        args=[token_hash, member_of(beat.room, beat.encoder), client_budget.REFUSALS["heartbeat"] if client else 0],
         client=redis,
     )
+    if count < 0:
+        raise Refused(429, "rate_limited", "too many refused heartbeats from here; wait a few seconds")
     config = get_config()
     if count > config.settings["heartbeat-rate"]:
         raise Refused(429, "rate_limited", f"at most {config.settings['heartbeat-rate']} heartbeats per second")

@@ -33,6 +33,10 @@ STOP_SECONDS = 10
 # and a job that overran its step gets this long to end once cancelled.
 CANCEL_AGAIN_SECONDS = 0.1
 CUT_SHORT_SECONDS = 2
+# The alerts job waits this long for new transitions per read: a new one ends
+# the wait at once, and a stop waits for the read in flight (its entries are
+# then claimed by this worker), so short keeps stops (deploys, tests) quick.
+ALERT_READ_BLOCK_MS = 200
 
 
 class Stopped(Exception):
@@ -152,8 +156,8 @@ async def alert_forever(redis: store.Redis, shutdown: Shutdown) -> None:
         try:
             await alerts.ensure_groups(redis)
             while True:
-                # Blocks up to a second for new transitions, then sends what is due.
-                await alerts.take_transitions(redis, consumer=consumer, now=time.time(), block_ms=1000)
+                # Waits a moment for new transitions, then sends what is due.
+                await alerts.take_transitions(redis, consumer=consumer, now=time.time(), block_ms=ALERT_READ_BLOCK_MS)
                 await alerts.deliver_due(redis, now=time.time())
                 shutdown.check()  # between steps: a claimed alert is always sent or queued again
         except RedisError as exc:
