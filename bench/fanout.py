@@ -35,8 +35,8 @@ from .viewers import viewer_process
 VIEWER_PROCESSES = 2
 
 
-def ws_target(port: int) -> tuple[str, str]:
-    return f"ws://127.0.0.1:{port}/ws/live/", f"http://127.0.0.1:{port}"
+def ws_target(port: int, host: str = "127.0.0.1") -> tuple[str, str]:
+    return f"ws://{host}:{port}/ws/live/", f"http://{host}:{port}"
 
 
 async def _touch(targets: list[tuple[str, str]]) -> None:
@@ -48,8 +48,8 @@ async def _touch(targets: list[tuple[str, str]]) -> None:
 class Trigger:
     """POSTs the heartbeat that changes the fan-out room, over one kept-alive connection."""
 
-    def __init__(self, port: int, token: str) -> None:
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    def __init__(self, port: int, token: str, host: str = "127.0.0.1") -> None:
+        self.conn = http.client.HTTPConnection(host, port, timeout=10)
         self.headers = heartbeat_headers(token)
         self.count = 0
 

@@ -57,7 +57,8 @@ def test_web_instances_listen_where_nginx_looks():
     command = service["ExecStart"].split()
     assert command[0].endswith("/daphne")
     assert "--proxy-headers" in command
-    assert command[command.index("-u") + 1] == "/run/streaming/web-%i.sock"
+    # daphne's -u PATH is the endpoint unix:PATH; -e gives it a listen queue for a reconnecting crowd.
+    assert command[command.index("-e") + 1] == "unix:/run/streaming/web-%i.sock:backlog=4096"
     assert command[-1] == "project.asgi:application"
     upstream = re.findall(r"server unix:/run/streaming/web-(\d+)\.sock", NGINX_SITE.read_text())
     assert len(upstream) >= 2
