@@ -92,7 +92,8 @@ INTEGRATION_FIXTURES = {
 
 
 # The fault suite measures how long recoveries take: `make test` runs it, with
-# every test marked `timed`, alone on the machine after the parallel run.
+# every test marked `timed`, after the parallel run, a few at a time (they
+# mostly wait) with nothing else on the machine.
 TIMED_FOLDERS = (ROOT / "tracker" / "tests" / "faults",)
 
 
