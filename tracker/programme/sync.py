@@ -262,16 +262,18 @@ async def fetch_in_time(location: str, *, etag: str, last_modified: str) -> Fetc
             answer.set_result(result)  # type: ignore[arg-type]
 
     def run() -> None:
+        result: Fetched | None = None
+        error: BaseException | None = None
         try:
             result = fetch(location, etag=etag, last_modified=last_modified, timeout=FETCH_TIMEOUT_SECONDS)
         except Exception as exc:  # handed to the waiting coroutine
-            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                loop.call_soon_threadsafe(settle, None, exc)
-        else:
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(settle, result, None)
+            error = exc
         finally:
+            # Before the waiting coroutine hears of it: it may read this source again at
+            # once, which would otherwise find this read still under way.
             _fetching.discard(location)
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(settle, result, error)
 
     _fetching.add(location)
     threading.Thread(target=run, name=f"schedule fetch {where(location)}", daemon=True).start()

@@ -3,6 +3,7 @@
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -102,6 +103,24 @@ async def test_sync_uses_conditional_get_and_reports_no_change(server):
     assert server.requests[0] is None and server.requests[1] is not None  # second asked If-None-Match
     assert again == []
     assert third == ["example"]
+
+
+class SlowToForget(set):
+    """The set of reads under way, whose reading thread is descheduled as it forgets one (a loaded machine)."""
+
+    def discard(self, location: str) -> None:
+        time.sleep(0.2)
+        super().discard(location)
+
+
+async def test_a_source_read_again_as_soon_as_its_read_ended_is_read(monkeypatch):
+    monkeypatch.setattr(schedule_sync, "_fetching", SlowToForget())
+    monkeypatch.setattr(schedule_sync, "fetch", lambda location, **_: schedule_sync.Fetched(b"[]", "", ""))
+
+    first = await schedule_sync.fetch_in_time("/a/schedule.json", etag="", last_modified="")
+    again = await schedule_sync.fetch_in_time("/a/schedule.json", etag="", last_modified="")  # not "still under way"
+
+    assert first.body == again.body == b"[]"
 
 
 @pytest.mark.usefixtures("redis")
