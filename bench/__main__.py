@@ -101,9 +101,15 @@ def main(argv: list[str] | None = None) -> int:
     scenarios = args.only or SCENARIOS
     variants = args.variants or VARIANTS
     limit = raise_open_files()
-    sockets = max([*settings["fanout_steps"], settings["keynote_viewers"]])
-    if ("fanout" in scenarios or "keynote" in scenarios) and limit < sockets + 1000:
-        log(f"open-file limit is {limit}: too low for {sockets:,} sockets")
+    # The most sockets one process holds: the raw fan-out server holds all of a
+    # step's; the keynote's viewers are split over its daphnes and load processes.
+    per_process = [0]
+    if "fanout" in scenarios:
+        per_process += settings["fanout_steps"]
+    if "keynote" in scenarios:
+        per_process.append(-(-settings["keynote_viewers"] // min(keynote.DAPHNES, keynote.VIEWER_PROCESSES)))
+    if limit < max(per_process) + 1000:
+        log(f"open-file limit is {limit}: too low for {max(per_process):,} sockets in one process")
         return 2
     ctx = multiprocessing.get_context("spawn")
     started = time.monotonic()
