@@ -7,10 +7,12 @@ those that outlive `--application-close-timeout`) and every two seconds
 per connection, but with 10,000 idle viewer sockets the two were most of an
 idle process's CPU: 41 % and 35 % of the samples (docs/performance.md,
 "Idle sockets"). Here only every `DAPHNE_SWEEP_EVERY`-th round walks; the
-others just set the next round. What that delays is bounded and harmless
-for this site: a closed connection's entry is dropped up to that many
-seconds later, a stuck handshake or a keepalive ping is noticed up to
-2 x that many seconds later (the production unit pings after 120 s).
+others just set the next round. What that delays is bounded: a closed
+connection's entry (an HTTP request's too, once answered) is dropped up to
+that many seconds later, so a process answering 1,000 requests a second
+holds about 5,000 more of them; a stuck handshake or a keepalive ping is
+noticed up to 2 x that many seconds later (the production unit pings after
+120 s).
 
 This reaches into daphne's internals, so it is fenced: daphne is pinned
 exactly (requirements.in); `probe()` checks that each method is there and
