@@ -6,8 +6,9 @@ the shipped files is what gets measured.
   and the app), and the socket's endpoint options (its listen backlog).
 * `site_config()`: the nginx site with the smallest mechanical change:
   plain HTTP on loopback ports instead of 80 and 443 with TLS (the ssl_*
-  lines go, the IPv6 listeners go), the upstream's unix sockets replaced by
-  the given addresses (each keeping the shipped server parameters), and
+  lines go, the IPv6 listeners go), each upstream's unix sockets replaced by
+  the given addresses (each keeping the parameters of the upstream's first
+  server: the control process's upstream balances over them too), and
   /srv/streaming and the ACME webroot moved into a directory of the bench.
   Everything else (balancing, timeouts, headers, locations) is as shipped.
 * `Nginx`: a real nginx process on such a site (`nginx -p DIR -c FILE -g
@@ -32,6 +33,7 @@ from .common import raise_open_files, wait_for
 OPS = Path(__file__).resolve().parent.parent / "ops"
 WEB_UNIT = OPS / "systemd" / "streaming-web@.service"
 SITE = OPS / "nginx" / "streaming.conf"
+UPSTREAM = re.compile(r"^upstream \w+ \{\n.*?^\}", re.M | re.S)
 SOCKET_SERVER = re.compile(r"^([ \t]*)server unix:/run/streaming/web-[^ ;]+\.sock([^;]*);[ \t]*\n", re.M)
 
 
@@ -58,16 +60,23 @@ def _replace(text: str, old: str, new: str, *, count: int | None = None) -> str:
     return text.replace(old, new)
 
 
-def site_config(text: str, *, port: int, redirect_port: int, upstreams: Sequence[str], root: Path) -> str:
-    """The shipped site (`text`) as plain HTTP on 127.0.0.1:`port`, balancing over `upstreams` (host:port)."""
-    servers = SOCKET_SERVER.findall(text)
+def _balanced_over(block: str, upstreams: Sequence[str]) -> str:
+    """An upstream block with its unix sockets replaced by `upstreams`, each with the first socket's parameters."""
+    servers = SOCKET_SERVER.findall(block)
     if not servers:
-        raise ValueError("the shipped nginx site changed: no `server unix:/run/streaming/...sock` line in its upstream")
+        return block
     indent, parameters = servers[0]
     lines = "".join(f"{indent}server {address}{parameters};\n" for address in upstreams)
-    first = SOCKET_SERVER.search(text)
+    first = SOCKET_SERVER.search(block)
     assert first is not None
-    text = text[: first.start()] + lines + SOCKET_SERVER.sub("", text[first.start() :])
+    return block[: first.start()] + lines + SOCKET_SERVER.sub("", block[first.start() :])
+
+
+def site_config(text: str, *, port: int, redirect_port: int, upstreams: Sequence[str], root: Path) -> str:
+    """The shipped site (`text`) as plain HTTP on 127.0.0.1:`port`, balancing over `upstreams` (host:port)."""
+    if not any(SOCKET_SERVER.search(block[0]) for block in UPSTREAM.finditer(text)):
+        raise ValueError("the shipped nginx site changed: no `server unix:/run/streaming/...sock` line in its upstream")
+    text = UPSTREAM.sub(lambda block: _balanced_over(block[0], upstreams), text)
     text = _replace(text, "listen 443 ssl http2;", f"listen 127.0.0.1:{port};", count=1)
     text = _replace(text, "listen 80;", f"listen 127.0.0.1:{redirect_port};", count=1)
     text, ipv6 = re.subn(r"^[ \t]*listen \[::\]:(?:80|443)\b[^;]*;[ \t]*\n", "", text, flags=re.M)

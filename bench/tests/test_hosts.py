@@ -95,10 +95,12 @@ def test_the_site_is_the_shipped_one_with_its_upstream_listeners_tls_and_paths_r
         shipped, port=8081, redirect_port=8080, upstreams=["10.9.9.11:9000", "10.9.9.12:9000"], root=tmp_path
     )
 
-    parameters = re.search(r"server unix:/run/streaming/web-1\.sock([^;]*);", shipped)[1]
+    # Each upstream (the viewers' processes, the control process) over the given hosts, with its first server's
+    # parameters.
+    firsts = re.findall(r"^upstream \w+ \{\n(?:\s*least_conn;\n)?\s*server unix:[^ ;]+([^;]*);", shipped, re.M)
+    assert len(firsts) == 2
     assert re.findall(r"^\s*server ([^\s{]+)([^;{]*);", text, re.M) == [
-        ("10.9.9.11:9000", parameters),
-        ("10.9.9.12:9000", parameters),
+        (host, parameters) for parameters in firsts for host in ("10.9.9.11:9000", "10.9.9.12:9000")
     ]
     assert "unix:" not in text and "ssl" not in text.replace("ssl_certificate", "")
     assert not re.search(r"^\s*ssl_", text, re.M)

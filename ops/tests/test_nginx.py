@@ -50,7 +50,8 @@ class Paths:
         self.tmp = tmp
         self.cert = tmp / "fullchain.pem"
         self.key = tmp / "privkey.pem"
-        self.socket = tmp / "web.sock"
+        self.socket = tmp / "web.sock"  # every viewers' process
+        self.control_socket = tmp / "control.sock"  # the encoders' and operators' process
         self.srv = tmp / "srv"
         self.webroot = tmp / "letsencrypt"
         self.http_port = free_port()
@@ -68,6 +69,8 @@ def site_for_test(paths: Paths) -> str:
     for old, new in replacements.items():
         assert old in text, f"the site no longer mentions {old}; update this test"
         text = text.replace(old, new)
+    text, control = re.subn(r"unix:/run/streaming/web-control\.sock", f"unix:{paths.control_socket}", text)
+    assert control == 1, "expected the control process's socket in its upstream"
     text, sockets = re.subn(r"unix:/run/streaming/web-\d+\.sock", f"unix:{paths.socket}", text)
     assert sockets >= 2, "expected several daphne sockets in the upstream"
     text, n80 = re.subn(
@@ -162,6 +165,7 @@ class Echo(BaseHTTPRequestHandler):
                 "path": self.path,
                 "headers": {k.lower(): v for k, v in self.headers.items()},
                 "body_length": len(self.rfile.read(length)),
+                "process": Path(self.server.server_address).stem,  # type: ignore[arg-type]
             }
         ).encode()
         self.send_response(200)
@@ -205,8 +209,9 @@ def nginx(tmp_path: Path) -> Iterator[Paths]:
     (paths.webroot / ".well-known" / "acme-challenge").mkdir(parents=True)
     (paths.webroot / ".well-known" / "acme-challenge" / "token123").write_text("token123.proof")
 
-    upstream = EchoServer(str(paths.socket), Echo)
-    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    upstreams = [EchoServer(str(path), Echo) for path in (paths.socket, paths.control_socket)]
+    for upstream in upstreams:
+        threading.Thread(target=upstream.serve_forever, daemon=True).start()
     process = subprocess.Popen(
         nginx_command(paths, conf, "-g", "daemon off;"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -224,8 +229,9 @@ def nginx(tmp_path: Path) -> Iterator[Paths]:
     finally:
         process.terminate()
         process.wait(timeout=10)
-        upstream.shutdown()
-        upstream.server_close()
+        for upstream in upstreams:
+            upstream.shutdown()
+            upstream.server_close()
 
 
 def request(
@@ -283,11 +289,29 @@ def test_websockets_are_upgraded(nginx: Paths, path: str):
 
     seen = json.loads(data)
     assert seen["path"] == path
+    assert seen["process"] == ("web" if path == "/ws/live/" else "control")
     assert seen["headers"]["upgrade"] == "websocket"
     assert seen["headers"]["connection"] == "upgrade"
     assert seen["headers"]["x-forwarded-proto"] == "https"
     assert seen["headers"]["x-forwarded-for"] == "127.0.0.1"
     assert seen["headers"]["host"] == HOST
+
+
+@pytest.mark.parametrize(
+    ("path", "process"),
+    [
+        ("/tracker/api/heartbeat", "control"),
+        ("/tracker/endpoint/register", "control"),
+        ("/tracker/api/rooms/main/stream", "web"),
+        ("/tracker/api/heartbeats", "web"),
+        ("/main-hall", "web"),
+        ("/tracker/dashboard/", "web"),
+    ],
+)
+def test_encoders_and_operators_reach_the_control_process_viewers_the_others(nginx: Paths, path: str, process: str):
+    _, data = request(nginx, "POST" if "heartbeat" in path or "endpoint" in path else "GET", path, body=b"{}")
+
+    assert json.loads(data)["process"] == process
 
 
 def test_api_bodies_are_limited_to_64k_with_a_json_answer(nginx: Paths):
