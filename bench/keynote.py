@@ -1,7 +1,7 @@
 """Scenario 6: a keynote. N viewers over four rooms (70 % in one), churning, while
 encoders report, a talk ends and a room goes offline and comes back.
 
-On fresh daphne processes (viewers split evenly):
+On fresh daphne processes (viewers split evenly over two):
   * 30 encoders heartbeat every 5 s (one per viewer room, the rest in the
     ingest rooms), spread over the interval, from their own process;
   * two viewer processes open N sockets; each sends `watch` for its room and
@@ -11,7 +11,9 @@ On fresh daphne processes (viewers split evenly):
   * at a quarter of the window hall-2's encoder reports no stream (the room
     goes offline), at half a talk boundary moves now/next in the four rooms,
     at three quarters hall-2 comes back with a fresh stream URL.
-An operator's dashboard socket on the first daphne times heartbeat -> screen
+The encoders report to, and an operator's dashboard socket is on, a third
+daphne that holds no viewers, as the shipped nginx site routes them
+(`streaming_control`); the operator times heartbeat -> screen
 (bench/screen.py, client counts only: viewers get nothing of it) every 0.2 s
 through the window. Measured per daphne process over the window: CPU as a share of one core,
 resident memory per socket held (grown since before the first viewer), and
@@ -71,8 +73,10 @@ def run(
     """`profile(pid)`: a context manager sampling that process over the steady window."""
     used = cluster.add_daphnes(DAPHNES)
     ports, pids = [port for port, _ in used], [process.pid for _, process in used]
+    # The encoders' and operators' process, as the shipped nginx site routes them (ops/nginx/streaming.conf).
+    [(control_port, control)] = cluster.add_daphnes(1)
     targets = [ws_target(port) for port in ports]
-    asyncio.run(_touch(targets))  # start each hub
+    asyncio.run(_touch([*targets, ws_target(control_port)]))  # start each hub
     time.sleep(0.5)
     base_rss = {pid: rss_bytes(pid) for pid in pids}
     children = Children(ctx, "keynote")
@@ -80,7 +84,7 @@ def run(
     ask = children.ask
 
     try:
-        encoders = start(encoders_process, encoder_plan(cluster, ports), HEARTBEAT_SECONDS)
+        encoders = start(encoders_process, encoder_plan(cluster, [control_port]), HEARTBEAT_SECONDS)
         time.sleep(HEARTBEAT_SECONDS + 1)  # every encoder has reported: the rooms are live
         # Rotated, so both processes spread their sockets over every daphne.
         crowds = [start(crowd_process, targets[i:] + targets[:i]) for i in range(VIEWER_PROCESSES)]
@@ -105,10 +109,10 @@ def run(
         sampling.enter_context(profile(pids[0]))
         for pipe in crowds:
             ask(pipe, ("start", CHURN_PER_SECOND), 10)
-        cpu0, t_start = {pid: cpu_seconds(pid) for pid in pids}, time.monotonic()
+        cpu0, t_start = {pid: cpu_seconds(pid) for pid in [*pids, control.pid]}, time.monotonic()
         operator = start(
             screen_process,
-            ports[0],
+            control_port,
             cluster.tokens["screen-1"],
             cluster.operator_session,
             int(duration / OPERATOR_SPACING),
@@ -153,7 +157,7 @@ def run(
         change("online", f"https://cdn.example/{FLAPPING_ROOM}/{marker}.m3u8", [name, marker])
         until(1.0)
         window = time.monotonic() - t_start
-        cpu = {pid: (cpu_seconds(pid) - cpu0[pid]) / window for pid in pids}
+        cpu = {pid: (cpu_seconds(pid) - cpu0[pid]) / window for pid in [*pids, control.pid]}
         sampling.close()
         stats = [ask(pipe, ("stats",), 10) for pipe in crowds]
         rss_end = {pid: (rss_bytes(pid) - base_rss[pid]) / max(held_by_pid[pid], 1) for pid in pids}
@@ -164,7 +168,7 @@ def run(
         screen = operator.recv()
     finally:
         children.stop()
-        for _, process in used:
+        for _, process in [*used, (control_port, control)]:
             cluster.stop(process)
     messages = sum(s["messages"] for s in stats)
     socket_seconds = sum(s["socket_seconds"] for s in stats)
@@ -178,6 +182,7 @@ def run(
             {"cpu": cpu[pid], "rss_idle": rss_idle[pid], "rss_end": rss_end[pid], "held": held_by_pid[pid]}
             for pid in pids
         ],
+        "control_cpu": cpu[control.pid],
         "messages_per_viewer_s": messages / max(socket_seconds, 1e-9),
         "joined": sum(s["joined"] for s in stats),
         "p50": percentile(latencies, 50),
@@ -194,6 +199,7 @@ def run(
     log(
         f"  keynote N={n}: CPU per process "
         + ", ".join(f"{p['cpu'] * 100:.0f} %" for p in result["processes"])
+        + f" (control {result['control_cpu'] * 100:.0f} %)"
         + f"; {result['messages_per_viewer_s']:.2f} messages per viewer per second; "
         + ", ".join(f"{p['rss_idle'] / 1024:.1f} KB" for p in result["processes"])
         + f" per socket; live/offline p99 {result['p99'] * 1000:.0f} ms; {result['joined']} joined during the run; "

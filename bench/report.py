@@ -66,7 +66,8 @@ def keynote_rows(k: dict[str, Any] | None, raw_p99: dict[int, float]) -> list[tu
         (
             f"{head}: CPU per process",
             ", ".join(f"{p['cpu'] * 100:.0f} %" for p in processes)
-            + f" of a core ({k['joined']:,} joined and as many left, {k['connect_failed']} connects failed; "
+            + f" of a core; the encoders' and operators' process {k['control_cpu'] * 100:.0f} %"
+            + f" ({k['joined']:,} joined and as many left, {k['connect_failed']} connects failed; "
             f"{k['heartbeats']['sent']:,} heartbeats, {k['heartbeats']['refused']} refused)",
             "< 50 % of a core per process",
             verdict(all(p["cpu"] < 0.5 for p in processes)),
