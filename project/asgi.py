@@ -18,6 +18,7 @@ from channels.routing import ProtocolTypeRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from common.capacity import log_capacity  # noqa: E402
+from common.collector import freeze_quiet_survivors  # noqa: E402
 from common.daphne_http import skip_form_parsing  # noqa: E402
 from common.daphne_sweeps import sweep_less_often  # noqa: E402
 from common.lean import http_application  # noqa: E402
@@ -61,3 +62,6 @@ if "tracker" in settings.SITE_PARTS:  # the worker judges encoders only while so
 # request and socket of the process for 0.2-0.6 s on a loaded machine
 # (bench/pause_probe.py, docs/performance.md).
 gc.freeze()
+# And so do the viewers' sockets, once a full pass found nothing to free among
+# them (common/collector.py).
+freeze_quiet_survivors()
