@@ -61,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
                     cluster.check_alive()
                     memory.append(rss_bytes(daphne.pid))
                     keys.append(client.dbsize())
+                    if len(memory) % 6 == 0:  # a line a minute: a slow climb or a sawtooth shows as it happens
+                        minute, megabytes = len(memory) // 6, memory[-1] / 2**20
+                        print(f"  {minute} min: {megabytes:.1f} MB, {keys[-1]} Redis keys", flush=True)
             crowd.send(("stats",))
             stats = crowd.recv()
             encoders.send(("stop",))
@@ -73,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         f"churn: {held:,} viewers on one daphne, {args.churn * 100:g} %/s for {args.minutes:g} min: "
         f"{stats['joined']:,} joined and {stats['left']:,} left, {stats['failed']} failed; heartbeats "
         f"{beats['sent']} sent, {beats['refused']} refused; daphne memory last third / first third "
-        f"{last / first:.3f} ({first / 2**20:.1f} -> {last / 2**20:.1f} MB); Redis keys {min(keys)}-{max(keys)}; "
+        f"{last / first:.3f} ({first / 2**20:.1f} -> {last / 2**20:.1f} MB, highest {max(memory) / 2**20:.1f}); "
+        f"Redis keys {min(keys)}-{max(keys)}; "
         f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
     return 0
