@@ -19,6 +19,7 @@ from typing import Any
 
 import redis
 
+from testing.manager import manager
 from tracker.management.commands.dev_redis import PERSISTENCE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,11 +131,10 @@ class Site:
         return tuple(process.pid for process in self.processes)
 
     def manage(self, *args: str) -> str:
-        result = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=60
-        )
-        assert result.returncode == 0, result.stderr
-        return result.stdout
+        """What `manage.py *args` prints, run with the site's environment; it must succeed."""
+        code, out, err = manager(self.env).run(*args)
+        assert code == 0, err
+        return out
 
     def add_encoder(self, room: str, name: str) -> str:
         return self.manage("encoder", "add", "--room", room, "--name", name).strip()
