@@ -7,7 +7,7 @@ import urllib.request
 
 import redis
 
-from testing.processes import ROOT, TEST_CONFIG_DIR
+from testing.processes import ROOT, TEST_CONFIG_DIR, wait_for
 from tracker.encoders import store
 
 
@@ -28,14 +28,20 @@ def test_fake_encoder_over_the_websocket(site):
     lines = site.manage(*args).splitlines()
 
     assert [line.endswith("result OK") for line in lines] == [True, True]
+
     # It closed its socket when it stopped: the tracker saw it go (disconnected)
     # rather than waiting for a heartbeat to be missed (late). The room's log
     # says so whatever the test's own pace: the 1 s grace may already have
-    # turned it down by the time this line runs on a busy machine.
-    with redis.Redis.from_url(site.env["REDIS_URL"], decode_responses=True) as client:
-        entries = client.xrange(store.key("log", "hall-2"))
-    states = [json.loads(fields["transition"])["new"] for _, fields in entries if "transition" in fields]
-    assert states[:2] == ["up", "disconnected"], states
+    # turned it down by the time this line runs on a busy machine. The server
+    # writes the disconnect once the close handshake is over, so the log may
+    # lag the command's end by a moment.
+    def states() -> list[str]:
+        with redis.Redis.from_url(site.env["REDIS_URL"], decode_responses=True) as client:
+            entries = client.xrange(store.key("log", "hall-2"))
+        return [json.loads(fields["transition"])["new"] for _, fields in entries if "transition" in fields]
+
+    wait_for(lambda: len(states()) >= 2, timeout=5, what="a second transition in hall-2's log")
+    assert states()[:2] == ["up", "disconnected"], states()
 
 
 def test_fake_encoder_reports_errors_on_its_line(site, tmp_path):
