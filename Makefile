@@ -13,14 +13,9 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 # Every dependency, transitive ones included, at the version and with the
 # hashes of the locks: pip refuses any file whose hash is not in them.
-# uv comes first, from its own entry in the lock (pip checks its hashes),
-# then installs the rest, checking every file against the lock's hashes too
-# and downloading them side by side (pip alone took ~30 s of a CI run).
 $(VENV)/installed: requirements.txt requirements-dev.txt requirements-agent.txt
 	test -x $(PY) || python3 -m venv $(VENV)
-	awk '/^uv==/ {entry = 1} entry {print} entry && !/\\$$/ {exit}' requirements-dev.txt > $(VENV)/uv-lock.txt
-	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(VENV)/uv-lock.txt
-	$(VENV)/bin/uv pip install --quiet --python $(PY) --require-hashes -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt
 	touch $@
 
 # The locks (requirements*.txt) from the direct pins people edit
