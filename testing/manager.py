@@ -38,12 +38,14 @@ for line in sys.stdin:
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             call_command(*json.loads(line))
-    except CommandError as exc:
-        code, _ = 1, err.write(f"CommandError: {exc}\\n")
+    except CommandError as exc:  # what manage.py prints for it, and its exit code
+        code = 1
+        err.write(f"CommandError: {exc}\\n")
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     except Exception:
-        code, _ = 1, err.write(traceback.format_exc())
+        code = 1
+        err.write(traceback.format_exc())
     finally:
         connections.close_all()
     answers.write(json.dumps([code, out.getvalue(), err.getvalue()]) + "\\n")
