@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from common.environment import env_bool, env_secret
+from common.environment import env_bool, env_count, env_secret
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,6 +34,17 @@ def test_unset_or_empty_is_the_default(environ: dict[str, str]):
 def test_anything_else_is_refused_naming_the_variable(value: str):
     with pytest.raises(ImproperlyConfigured, match=f"SECURE_SSL_REDIRECT='{value}' is neither on nor off"):
         env_bool("SECURE_SSL_REDIRECT", False, {"SECURE_SSL_REDIRECT": value})
+
+
+@pytest.mark.parametrize(("environ", "expected"), [({}, 5), ({"N": ""}, 5), ({"N": "1"}, 1), ({"N": " 12 "}, 12)])
+def test_a_count_is_a_whole_number_or_the_default(environ: dict[str, str], expected: int):
+    assert env_count("N", 5, environ) == expected
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "five", "2.5"])
+def test_anything_but_a_count_of_one_or_more_is_refused_naming_the_variable(value: str):
+    with pytest.raises(ImproperlyConfigured, match=f"DAPHNE_SWEEP_EVERY={value!r}"):
+        env_count("DAPHNE_SWEEP_EVERY", 5, {"DAPHNE_SWEEP_EVERY": value})
 
 
 def test_a_typo_stops_the_site_at_start_naming_the_variable():
