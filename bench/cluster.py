@@ -21,7 +21,7 @@ from pathlib import Path
 
 import redis
 
-from .common import free_port, wait_for
+from .common import Started, free_port, wait_for
 from .shipped import unit_flags
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,7 +46,7 @@ def ingest_encoder(index: int) -> tuple[str, str]:
     return INGEST_ROOMS[index % len(INGEST_ROOMS)], f"enc-{index}"
 
 
-class Cluster:
+class Cluster(Started):
     def __init__(
         self,
         *,
@@ -73,17 +73,6 @@ class Cluster:
         self.env: dict[str, str] = {}
 
     # -- life cycle ---------------------------------------------------------
-    def __enter__(self) -> Cluster:
-        try:
-            self._start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
     def _spawn(self, name: str, argv: list[str], **kwargs) -> subprocess.Popen:
         log = (self.tmp / f"{name}.log").open("w")
         process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, **kwargs)

@@ -9,7 +9,7 @@ import resource
 import socket
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Self
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
@@ -70,6 +70,28 @@ def ms(seconds: float) -> str:
         return "-"
     value = seconds * 1000
     return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+
+
+class Started:
+    """A context manager that starts in `_start()` and is closed by `close()` on leaving,
+    and at once should starting fail halfway (close must cope with a partial start)."""
+
+    def _start(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class Children:

@@ -21,6 +21,8 @@ import os
 import re
 import subprocess
 
+from .common import Started
+
 NAMESPACE = re.compile(r"^streaming-h(\d)-([0-9a-f]+)\b")
 # Interface names have 15 characters at most: "sbr" + run, "sh" + host + run.
 LINK = re.compile(r"^(?:sbr|sh\d)([0-9a-f]+)(?:@\S*)?$")
@@ -77,7 +79,7 @@ def free_subnet() -> ipaddress.IPv4Network:
     raise RuntimeError("no free /24 left in 10.200.0.0/16")
 
 
-class Network:
+class Network(Started):
     def __init__(self, hosts: int) -> None:
         if not 1 <= hosts <= MAX_HOSTS:
             raise ValueError(f"1 to {MAX_HOSTS} hosts")
@@ -109,17 +111,9 @@ class Network:
         return ["ip", "netns", "exec", self.namespace(n)]
 
     # -- life cycle ---------------------------------------------------------
-    def __enter__(self) -> Network:
+    def _start(self) -> None:
         atexit.register(self.close)
-        try:
-            self._make()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+        self._make()
 
     def _make(self) -> None:
         sweep_leftovers()

@@ -28,7 +28,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from .common import raise_open_files, wait_for
+from .common import Started, raise_open_files, wait_for
 
 OPS = Path(__file__).resolve().parent.parent / "ops"
 WEB_UNIT = OPS / "systemd" / "streaming-web@.service"
@@ -93,7 +93,7 @@ def nginx_binary() -> str | None:
     )
 
 
-class Nginx:
+class Nginx(Started):
     """nginx on the shipped site, in front of `upstreams`, listening on 127.0.0.1:`port`."""
 
     def __init__(self, directory: Path, upstreams: Sequence[str], port: int, redirect_port: int) -> None:
@@ -131,30 +131,22 @@ class Nginx:
     def command(self, *args: str) -> list[str]:
         return [self.binary, "-p", str(self.dir), "-c", str(self.conf), "-e", str(self.dir / "error.log"), *args]
 
-    def __enter__(self) -> Nginx:
+    def _start(self) -> None:
         check = subprocess.run(self.command("-t"), capture_output=True, text=True, timeout=30)
         if check.returncode != 0:
             raise RuntimeError(f"nginx -t refused the derived site:\n{check.stderr}")
         log = (self.dir / "nginx.out").open("w")
         self.process = subprocess.Popen(self.command("-g", "daemon off;"), stdout=log, stderr=subprocess.STDOUT)
         log.close()
-        try:
-            wait_for(
-                lambda: (
-                    self.process is not None
-                    and self.process.poll() is None
-                    and socket.create_connection(("127.0.0.1", self.port), timeout=1).close() is None
-                ),
-                timeout=10,
-                what=f"nginx on port {self.port} (log in {self.dir})",
-            )
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+        wait_for(
+            lambda: (
+                self.process is not None
+                and self.process.poll() is None
+                and socket.create_connection(("127.0.0.1", self.port), timeout=1).close() is None
+            ),
+            timeout=10,
+            what=f"nginx on port {self.port} (log in {self.dir})",
+        )
 
     def pids(self) -> list[int]:
         """The master's and its workers' pids."""
