@@ -34,12 +34,13 @@ class Collector:
 
     def after(self, phase: str, info: dict[str, int]) -> None:
         """A `gc.callbacks` entry: runs as each collection starts and stops."""
-        if phase != "stop" or info["generation"] != 2 or info["collected"] > FREED_AT_MOST:
+        if phase != "stop" or info["generation"] != 2:
             return
+        # Due whatever this collection freed: frozen objects must not stay unwalked for good.
         if self.clock() - self.walked_all_at >= REWALK_SECONDS:
             gc.unfreeze()  # the next full collection walks everything once
             self.walked_all_at = self.clock()
-        else:
+        elif info["collected"] <= FREED_AT_MOST:
             gc.freeze()
 
 

@@ -72,3 +72,19 @@ def test_the_frozen_are_walked_again_after_a_while(policy):
     clock.now += 1
     gc.collect()
     assert gc.get_freeze_count() >= len(kept)
+
+
+def test_the_frozen_are_walked_again_even_when_collections_keep_freeing_cycles(policy):
+    _, clock = policy
+    kept = [Node() for _ in range(10_000)]
+    gc.collect()
+    assert gc.get_freeze_count() >= len(kept)
+
+    clock.now = collector.REWALK_SECONDS
+    for _ in range(1_000):
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+    del a, b
+    gc.collect()  # frees the cycles, and still unfreezes
+
+    assert gc.get_freeze_count() == 0
