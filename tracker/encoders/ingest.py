@@ -83,7 +83,9 @@ async def update(
         if committed:
             return transition
         previous = UNREAD  # someone else wrote it meanwhile: read again
-    raise Refused(503, "busy", "too many concurrent updates of this encoder, retry")
+    # Only writers of this one encoder conflict, and five rounds lose only to
+    # its own heartbeats sent side by side: the sender's doing, so a 4xx.
+    raise Refused(409, "busy", "this encoder's heartbeats are racing each other: send one at a time")
 
 
 async def accept(

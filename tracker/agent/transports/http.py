@@ -61,8 +61,9 @@ class HttpTransport:
             decoded = None
         if status == 200 and isinstance(decoded, dict) and decoded.get("ok") is True:
             return Ack(next_interval(decoded))
-        if status >= 500 or status == 429:
-            # The tracker is restarting or overloaded: retry later, as when it is down.
+        if status >= 500 or status in (409, 429):
+            # The tracker is restarting or overloaded, or another sender with this
+            # token raced this heartbeat (409): retry later, as when it is down.
             raise Unreachable(f"HTTP {status} from {self.url}")
         if status == 200:
             raise Unreachable(f"unexpected answer from {self.url}: {answer[:200]!r}")

@@ -192,3 +192,19 @@ async def test_heartbeat_with_redis_down_is_503_json(send, async_client, setting
     assert response.status_code == 503
     assert response.json()["error"] == "unavailable"
     assert "Traceback" not in response.content.decode()
+
+
+
+async def test_one_encoders_heartbeats_racing_each_other_are_never_a_5xx(send, use_config, redis_client):
+    """Its own heartbeats racing each other are the encoder's doing: a 4xx that says so, never a 5xx."""
+    import asyncio
+
+    use_config({"heartbeat-rate": 1000})  # past the budget: only the race decides
+
+    responses = await asyncio.gather(*(send(beat(streams=[stream(clients=n)])) for n in range(40)))
+
+    statuses = [response.status_code for response in responses]
+    assert 200 in statuses
+    assert 409 in statuses  # forty writers, five tries each: some lose every time
+    assert all(status < 500 for status in statuses), statuses
+    assert {r.json()["error"] for r in responses if r.status_code == 409} == {"busy"}
