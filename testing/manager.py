@@ -95,8 +95,14 @@ class Manager:
 _managers: OrderedDict[tuple[tuple[str, str], ...], Manager] = OrderedDict()
 
 
+# Set by pytest for each test and phase: a site's environment copied from
+# os.environ would otherwise be a new one, and need a new manager, every time.
+PER_TEST = ("PYTEST_CURRENT_TEST",)
+
+
 def manager(env: dict[str, str]) -> Manager:
     """The manager for a site with this environment (the latest `KEPT` sites' stay)."""
+    env = {name: value for name, value in env.items() if name not in PER_TEST}
     key = tuple(sorted(env.items()))
     if key in _managers:
         _managers.move_to_end(key)

@@ -30,3 +30,14 @@ def test_each_command_reads_the_rooms_config_again(site_env, tmp_path):
     after = manager(env).run("shell", "--no-imports", "-c", has_annex)
 
     assert (before[1], after[1]) == ("False\n", "True\n")
+
+
+def test_one_manager_serves_a_site_through_every_test_and_phase(site_env):
+    """pytest names the current test in os.environ, which a site's environment copies."""
+    during_setup = manager({**site_env, "PYTEST_CURRENT_TEST": "test_x.py::test_a (setup)"})
+    during_call = manager({**site_env, "PYTEST_CURRENT_TEST": "test_x.py::test_b (call)"})
+
+    assert during_setup is during_call
+    assert during_call.run("shell", "--no-imports", "-c", "import os; print('PYTEST_CURRENT_TEST' in os.environ)")[1] == (
+        "False\n"
+    )
