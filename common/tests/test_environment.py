@@ -112,3 +112,25 @@ def test_the_sites_secrets_are_read_from_files(tmp_path: Path, name: str):
     assert result.returncode == 0, result.stderr
     expected = str(tmp_path / "from-file.sqlite3") if name == "DATABASE_URL" else values[name]
     assert result.stdout.strip() == expected
+
+
+@pytest.mark.parametrize(
+    ("command", "daphne"), [("runserver", True), ("worker", False), ("encoder", False), ("migrate", False)]
+)
+def test_runserver_alone_installs_daphne_and_the_other_commands_start_without_twisted(command: str, daphne: bool):
+    """`runserver` stays daphne's (websockets included); the worker and every other command skip Twisted."""
+    probe = (
+        "import sys; import django; django.setup(); from django.apps import apps; "
+        "from django.core.management import get_commands; "
+        "print(apps.is_installed('daphne'), get_commands()['runserver'], 'twisted' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", f"import sys; sys.argv = ['manage.py', {command!r}]; {probe}"],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "project.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.stdout.split() == [str(daphne), "daphne" if daphne else "django.contrib.staticfiles", str(daphne)]
