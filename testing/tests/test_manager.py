@@ -38,6 +38,5 @@ def test_one_manager_serves_a_site_through_every_test_and_phase(site_env):
     during_call = manager({**site_env, "PYTEST_CURRENT_TEST": "test_x.py::test_b (call)"})
 
     assert during_setup is during_call
-    assert during_call.run("shell", "--no-imports", "-c", "import os; print('PYTEST_CURRENT_TEST' in os.environ)")[1] == (
-        "False\n"
-    )
+    seen = during_call.run("shell", "--no-imports", "-c", "import os; print('PYTEST_CURRENT_TEST' in os.environ)")
+    assert seen[1] == "False\n"

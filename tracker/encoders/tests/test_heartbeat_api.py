@@ -194,7 +194,6 @@ async def test_heartbeat_with_redis_down_is_503_json(send, async_client, setting
     assert "Traceback" not in response.content.decode()
 
 
-
 async def test_one_encoders_heartbeats_racing_each_other_are_never_a_5xx(send, use_config, redis_client):
     """Its own heartbeats racing each other are the encoder's doing: a 4xx that says so, never a 5xx."""
     import asyncio
