@@ -1,3 +1,4 @@
+import asyncio
 import json
 
 import pytest
@@ -196,8 +197,6 @@ async def test_heartbeat_with_redis_down_is_503_json(send, async_client, setting
 
 async def test_one_encoders_heartbeats_racing_each_other_are_never_a_5xx(send, use_config, redis_client):
     """Its own heartbeats racing each other are the encoder's doing: a 4xx that says so, never a 5xx."""
-    import asyncio
-
     use_config({"heartbeat-rate": 1000})  # past the budget: only the race decides
 
     responses = await asyncio.gather(*(send(beat(streams=[stream(clients=n)])) for n in range(40)))
