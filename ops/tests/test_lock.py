@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-LOCKS = ["requirements", "requirements-agent", "requirements-dev"]
+LOCKS = ["requirements-bootstrap", "requirements", "requirements-agent", "requirements-dev"]
 PIN = re.compile(r"^([A-Za-z0-9._-]+)==(\S+?)\s*(?:;.*?)?\s*\\?$")
 
 
@@ -52,9 +52,9 @@ def test_every_direct_pin_is_locked_at_its_version_with_hashes(name: str):
         assert lock.get(package) == {version}, f"{package}=={version}: run `make lock`"
 
 
-def test_the_development_lock_holds_the_runtime_and_agent_locks_versions():
+def test_the_development_lock_holds_the_installer_runtime_and_agent_locks_versions():
     development = locked(ROOT / "requirements-dev.txt")
 
-    for name in ("requirements", "requirements-agent"):
+    for name in ("requirements-bootstrap", "requirements", "requirements-agent"):
         for package, versions in locked(ROOT / f"{name}.txt").items():
             assert development[package] == versions, package
