@@ -114,6 +114,7 @@ def test_http_sends_token_in_header_never_in_url(status_server):
         ),
         (Answer(502, b"<html>bad gateway</html>", "text/html"), Unreachable, "HTTP 502"),
         (Answer(429, b"", "text/plain"), Unreachable, "HTTP 429"),
+        (json_answer(409, {"error": "busy", "message": "heartbeats racing each other"}), Unreachable, "HTTP 409"),
         (Answer(301, b"", "text/plain", {"Location": "https://elsewhere.example/"}), Rejected, "redirects to https"),
     ],
 )
