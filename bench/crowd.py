@@ -118,11 +118,17 @@ class Crowd:
     async def _tick_forever(self) -> None:
         owed, tick = 0.0, 0
         slots = round(HEALTH_SECONDS / TICK_SECONDS)
+        last = time.monotonic()
         while True:
             await asyncio.sleep(TICK_SECONDS)
             tick += 1
-            self.socket_seconds += len(self.sockets) * TICK_SECONDS
-            owed += len(self.sockets) * self.rate * TICK_SECONDS
+            # The time that went by, not the tick asked for: a loaded client's ticks come
+            # late, and counting TICK_SECONDS each made too few socket-seconds (so too many
+            # messages per viewer per second) and too little churn.
+            now = time.monotonic()
+            elapsed, last = now - last, now
+            self.socket_seconds += len(self.sockets) * elapsed
+            owed += len(self.sockets) * self.rate * elapsed
             while owed >= 1 and self.sockets:
                 owed -= 1
                 index = random.choice(list(self.sockets))
