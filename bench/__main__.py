@@ -54,7 +54,9 @@ MODES = {
     },
 }
 SCENARIOS = ("ingest", "screen", "pages", "fanout", "keynote")
-VARIANTS = ("raw", "daphne x1", "daphne x2")
+# "raw x2": two bare servers with the viewers split evenly, the limit where one
+# cannot hold N (20,000 sockets and this machine's 20,000 files per process).
+VARIANTS = ("raw", "raw x2", "daphne x1", "daphne x2")
 
 
 def log(text: str) -> None:
@@ -105,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     # step's; the keynote's viewers are split over its daphnes and load processes.
     per_process = [0]
     if "fanout" in scenarios:
-        per_process += settings["fanout_steps"]
+        whole = {"raw", "daphne x1"} & set(variants)  # one process holds a whole step; the x2 variants halve it
+        split = 1 if whole else 2
+        per_process += [-(-step // split) for step in settings["fanout_steps"]]
     if "keynote" in scenarios:
         per_process.append(-(-settings["keynote_viewers"] // min(keynote.DAPHNES, keynote.VIEWER_PROCESSES)))
     if limit < max(per_process) + 1000:
@@ -175,27 +179,29 @@ def main(argv: list[str] | None = None) -> int:
             )
             rows = []
             for variant in variants:
-                if variant == "raw":
+                if variant.startswith("raw"):
                     # The POST goes to daphne 1, which holds no viewers now.
-                    raw_port, raw = cluster.spawn_raw_server()
-                    wait_for(
-                        lambda port=raw_port: asyncio.run(fanout._touch([fanout.ws_target(port)])) is None,
-                        timeout=20,
-                        what="raw websockets server",
-                    )
+                    raws = [cluster.spawn_raw_server() for _ in range(2 if variant == "raw x2" else 1)]
+                    for raw_port, _ in raws:
+                        wait_for(
+                            lambda port=raw_port: asyncio.run(fanout._touch([fanout.ws_target(port)])) is None,
+                            timeout=20,
+                            what="raw websockets server",
+                        )
                     trigger = fanout.Trigger(main_port, cluster.tokens["fan-1"])
                     try:
                         rows += fanout.run_variant(
                             ctx,
-                            name="raw",
-                            targets=[fanout.ws_target(raw_port)],
-                            pids=[raw.pid],
+                            name=variant,
+                            targets=[fanout.ws_target(port) for port, _ in raws],
+                            pids=[raw.pid for _, raw in raws],
                             trigger=trigger,
                             **common,
                         )
                     finally:
                         trigger.close()
-                        cluster.stop(raw)
+                        for _, raw in raws:
+                            cluster.stop(raw)
                 else:
                     # Fresh processes, so the memory per socket is not hidden by
                     # a heap an earlier scenario grew; the POST goes to the first.
