@@ -141,6 +141,15 @@ def nginx_command(paths: Paths, conf: Path, *args: str) -> list[str]:
     return [NGINX, "-p", str(paths.tmp), "-c", str(conf), "-e", str(paths.tmp / "error.log"), *args]
 
 
+def test_every_upstream_shares_its_state_among_nginx_workers():
+    """A zone per upstream: least_conn counts and failure marks for the whole nginx, not per worker."""
+    upstreams = re.findall(r"^upstream (\w+) \{(.*?)^\}", SITE.read_text(), re.M | re.S)
+
+    assert {name for name, _ in upstreams} == {"streaming_web", "streaming_control"}
+    for name, block in upstreams:
+        assert re.search(rf"^\s*zone {name} \d+k;", block, re.M), f"{name} has no zone"
+
+
 def test_nginx_accepts_the_site(tmp_path: Path):
     paths = Paths(tmp_path)
     conf = write_nginx_conf(paths)
