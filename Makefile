@@ -9,7 +9,7 @@ REDIS_URL ?= redis://127.0.0.1:6390/0
 export REDIS_URL
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: serve test test-unit lint lock system-packages bench vendor soak
+.PHONY: serve test test-unit lint lock system-packages bench bench-packages vendor soak
 
 # Every dependency, transitive ones included, at the version and with the
 # hashes of the locks: pip refuses any file whose hash is not in them.
@@ -136,7 +136,14 @@ test: $(VENV)/installed vendor $(AXE) system-packages
 test-unit: $(VENV)/installed
 	$(PY) -m pytest -m unit
 
-bench: $(VENV)/installed
+# wrk (Debian's, a C client) loads the heartbeats and the one-connection pages
+# besides the Python load generator, whose own costs show in its figures.
+bench-packages:
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null; } || \
+	  echo "wrk is missing (apt-get install wrk): the bench runs without its rows"
+
+bench: $(VENV)/installed bench-packages
 	$(PY) -m bench $(BENCH_ARGS)
 
 # An hour of churn, flapping encoders and two Redis restarts against real

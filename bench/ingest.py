@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import wrk
 from .loadgen import run_in_process, summary
 
 KINDS = {"heartbeat-change": "every heartbeat a change", "heartbeat-same": "no change"}
+WRK_CONNECTIONS = 8  # fewer than the 32 encoders: none has two heartbeats in flight
 
 
 def run(
@@ -46,4 +48,21 @@ def run(
                 f"daphne CPU {row['server_cpu'] * 100:.0f} % = {row['cpu_per_request'] * 1000:.2f} ms per heartbeat"
             )
             rows.append(row)
+    if wrk.available() and server_pid is not None:  # the same heartbeats from a client leaving daphne a core
+        concurrency = WRK_CONNECTIONS
+        row = {
+            "kind": "heartbeat-change",
+            "label": "every heartbeat a change, from wrk",
+            "concurrency": concurrency,
+            **wrk.heartbeats(port, tokens, concurrency, duration, server_pid=server_pid),
+            "errors": [],
+        }
+        log(
+            f"  heartbeats {row['label']}, {concurrency} encoders at a time: {row['rate']:,.0f}/s, "
+            f"p50 {row['p50'] * 1000:.1f} ms, p99 {row['p99'] * 1000:.1f} ms, non-200/errors {row['bad']}, "
+            f"daphne CPU {row['server_cpu'] * 100:.0f} % = {row['cpu_per_request'] * 1000:.2f} ms per heartbeat"
+        )
+        rows.append(row)
+    else:
+        log("  (wrk not installed: apt-get install wrk for the heartbeats from a C client)")
     return rows

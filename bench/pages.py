@@ -16,6 +16,7 @@ from typing import Any
 
 import redis
 
+from . import wrk
 from .loadgen import run_in_process, summary
 
 PATHS = {"/example": "room page", "/tracker/api/rooms/example/stream?format=hls": "stream selection"}
@@ -72,5 +73,19 @@ def run(
             f"daphne CPU {row['server_cpu'] * 100:.0f} % = {row['cpu_per_request'] * 1000:.2f} ms per request"
         )
         rows.append(row)
+        if concurrency == 1 and server_pid is not None and wrk.available():
+            # At one connection the Python client's own pauses land in the p99: wrk's are the server's.
+            row = {
+                "path": path,
+                "label": f"{label}, from wrk",
+                "concurrency": 1,
+                "records": size,
+                **wrk.run(port, path, 1, duration, server_pid=server_pid),
+            }
+            log(
+                f"  {row['label']} GET {path}, 1 client, {size:,} records: {row['rate']:,.0f}/s, "
+                f"p50 {row['p50'] * 1000:.2f} ms, p99 {row['p99'] * 1000:.2f} ms, non-200/errors {row['bad']}"
+            )
+            rows.append(row)
     size_site(redis_url, site_sizes[0])
     return rows
