@@ -97,7 +97,9 @@ def test_the_site_is_the_shipped_one_with_its_upstream_listeners_tls_and_paths_r
 
     # Each upstream (the viewers' processes, the control process) over the given hosts, with its first server's
     # parameters.
-    firsts = re.findall(r"^upstream \w+ \{\n(?:\s*least_conn;\n)?\s*server unix:[^ ;]+([^;]*);", shipped, re.M)
+    firsts = re.findall(
+        r"^upstream \w+ \{\n(?:\s*(?:zone|least_conn)\b[^\n]*\n)*\s*server unix:[^ ;]+([^;]*);", shipped, re.M
+    )
     assert len(firsts) == 2
     assert re.findall(r"^\s*server ([^\s{]+)([^;{]*);", text, re.M) == [
         (host, parameters) for parameters in firsts for host in ("10.9.9.11:9000", "10.9.9.12:9000")

@@ -85,12 +85,17 @@ class Tone:
         tone = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"]
         mp3 = ["-c:a", "libmp3lame", "-b:a", "64k", "-content_type", "audio/mpeg", "-f", "mp3"]
         target = f"icecast://source:tone-source@127.0.0.1:{self.port}/tone.mp3"
-        self.source = subprocess.Popen(
-            [FFMPEG, "-nostdin", "-loglevel", "error", "-re", *tone, *mp3, target],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        wait_for(self.listed, timeout=30, what="the tone's mount")
+        command = [FFMPEG, "-nostdin", "-loglevel", "error", "-re", *tone, *mp3, target]
+
+        def listed_or_started_again() -> bool:
+            # ffmpeg gives up on a refused connect (seen once under CI's load, just after Icecast
+            # answered its status page); a source client connects again, as this one does.
+            if self.source is None or self.source.poll() is not None:
+                self.source = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT)
+                return False
+            return self.listed()
+
+        wait_for(listed_or_started_again, timeout=30, what="the tone's mount")
 
     def stop_source(self) -> None:
         assert self.source is not None
