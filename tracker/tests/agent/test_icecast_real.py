@@ -233,8 +233,13 @@ def two_mounts(tmp_path: Path) -> Iterator[TwoMounts]:
         opus = ["-c:a", "libopus", "-b:a", "48k", "-content_type", "audio/ogg", "-f", "ogg"]
         mp3 = ["-c:a", "libmp3lame", "-b:a", "64k", "-content_type", "audio/mpeg", "-f", "mp3"]
         feeds = [feed(port, "/live.opus", opus, log), feed(port, "/live.mp3", mp3, log)]
+        # Both mounts listed, and the Ogg one with its codec: Icecast names it once it has read the
+        # stream's first pages, a moment after the mount appears (the agent's first look must see it).
         wait_for(
-            lambda: urllib.request.urlopen(status, timeout=1).read().count(b"/live.") == 2,
+            lambda: (
+                (text := urllib.request.urlopen(status, timeout=1).read()).count(b"/live.") == 2
+                and b'"subtype":"Opus"' in text
+            ),
             timeout=30,
             what="both mounts",
         )
