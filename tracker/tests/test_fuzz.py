@@ -25,7 +25,7 @@ import pytest
 import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from testing.factories import post_heartbeat, stream
@@ -344,13 +344,23 @@ def operator(fuzzed: Fuzzed) -> str:
     return staff_cookie(fuzzed.site)
 
 
+def ops_socket(site_url: str, headers: dict[str, str]):
+    """An operator's socket; its handshake tried twice. The frames are this module's subject: once in
+    five CI runs, under the machine's full load, one handshake of the 120 was not accepted within
+    daphne's 5 s (rejected with 403), and passed when Hypothesis replayed it."""
+    url = site_url.replace("http", "ws") + "/ws/ops/"
+    try:
+        return connect(url, origin=site_url, additional_headers=headers, open_timeout=5)
+    except (InvalidStatus, TimeoutError):
+        return connect(url, origin=site_url, additional_headers=headers, open_timeout=5)
+
+
 @FUZZ
 @given(frames=FRAMES, logged_in=st.booleans())
 def test_fuzz_ops_socket_frames(live: Fuzzed, operator: str, redis_client, frames, logged_in) -> None:
     before = keyspace(redis_client)
     headers = {"Cookie": operator} if logged_in else {}
-    url = live.site.url.replace("http", "ws")
-    with connect(url + "/ws/ops/", origin=live.site.url, additional_headers=headers, open_timeout=5) as socket:
+    with ops_socket(live.site.url, headers) as socket:
         code = close_code_after(socket, frames)
 
     assert code == (4400 if logged_in else 4401)
