@@ -118,9 +118,10 @@ lint: $(VENV)/installed
 # them) with nothing else running. Prints how long it all took, lint included.
 PYTEST_WORKERS ?= 4
 # The timed tests mostly wait (a Redis frozen for 8 s, a lease running out), so
-# four at once leave the cores mostly idle and their seconds honest (six ran
-# them in 77 s against 96 s for three, but each test took up to 1.7x longer).
-TIMED_WORKERS ?= 4
+# three at once leave the cores mostly idle and their seconds honest (four
+# saved ~15 s, but one run in five put a 3-second bound 0.16 s over; six
+# stretched each test up to 1.7x).
+TIMED_WORKERS ?= 3
 test: $(VENV)/installed vendor $(AXE) system-packages
 	@started=$$(date +%s); status=0; \
 	 $(MAKE) --no-print-directory lint || status=$$?; \
