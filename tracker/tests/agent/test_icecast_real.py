@@ -232,17 +232,20 @@ def two_mounts(tmp_path: Path) -> Iterator[TwoMounts]:
         wait_for(lambda: urllib.request.urlopen(status, timeout=1).status == 200, timeout=30, what="icecast")
         opus = ["-c:a", "libopus", "-b:a", "48k", "-content_type", "audio/ogg", "-f", "ogg"]
         mp3 = ["-c:a", "libmp3lame", "-b:a", "64k", "-content_type", "audio/mpeg", "-f", "mp3"]
-        feeds = [feed(port, "/live.opus", opus, log), feed(port, "/live.mp3", mp3, log)]
-        # Both mounts listed, and the Ogg one with its codec: Icecast names it once it has read the
-        # stream's first pages, a moment after the mount appears (the agent's first look must see it).
-        wait_for(
-            lambda: (
-                (text := urllib.request.urlopen(status, timeout=1).read()).count(b"/live.") == 2
-                and b'"subtype":"Opus"' in text
-            ),
-            timeout=30,
-            what="both mounts",
-        )
+        sources = {"/live.opus": opus, "/live.mp3": mp3}
+        feeds = [feed(port, mount, codec, log) for mount, codec in sources.items()]
+
+        def mounted() -> bool:
+            # ffmpeg gives up on a refused connect (as the tone's source may): start it again.
+            for index, (mount, codec) in enumerate(sources.items()):
+                if feeds[index].poll() is not None:
+                    feeds[index] = feed(port, mount, codec, log)
+            text = urllib.request.urlopen(status, timeout=1).read()
+            # Both mounts listed, and the Ogg one with its codec: Icecast names it once it has read the
+            # stream's first pages, a moment after the mount appears (the agent's first look must see it).
+            return text.count(b"/live.") == 2 and b'"subtype":"Opus"' in text
+
+        wait_for(mounted, timeout=30, what="both mounts")
         yield TwoMounts(status=status, admin_password_file=password)
     finally:
         for process in feeds:
