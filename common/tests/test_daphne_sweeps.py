@@ -1,10 +1,36 @@
-"""daphne's walks over every connection, taken every Nth round (common/daphne_sweeps.py)."""
+"""daphne's table of connections: walked every Nth round, finished entries dropped at once (common/daphne_sweeps.py)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 import pytest
+from daphne.server import Server
 
 from common import daphne_sweeps
+
+
+class ReapingServer(Server):
+    """daphne's real Server, with the reaping installed on this subclass only."""
+
+    create_application = daphne_sweeps.reaping_create_application(Server.create_application)
+    protocol_disconnected = daphne_sweeps.reaping_protocol_disconnected(Server.protocol_disconnected)
+
+
+def served(application) -> tuple[ReapingServer, object]:
+    """A server (not listening) with one connection whose application has been started."""
+    server = ReapingServer(application, endpoints=["tcp:port=0:interface=127.0.0.1"])
+    server.connections = {}  # as its run() starts, which would also listen
+    protocol = object()
+    server.protocol_connected(protocol)
+    server.create_application(protocol, {"type": "http"})
+    return server, protocol
+
+
+async def settled() -> None:
+    for _ in range(3):  # the application's last step, then its done callbacks
+        await asyncio.sleep(0)
 
 
 def test_daphne_still_sets_its_next_rounds_as_assumed():
@@ -35,6 +61,69 @@ def test_only_every_nth_round_walks_and_every_round_sets_the_next(every, monkeyp
     assert all(seconds == 1 and then == server.application_checker for seconds, then in scheduled)
 
 
-def test_a_site_process_walks_sparsely_and_says_so(site, tmp_path):
+async def test_an_answered_request_is_dropped_as_its_application_ends():
+    async def application(scope, receive, send):
+        server.protocol_disconnected(protocol)  # as daphne's finish() does, inside the answer's send
+        await asyncio.sleep(0)
+
+    server, protocol = served(application)
+    assert protocol in server.connections
+    await settled()
+    assert protocol not in server.connections  # not a walk's second (or five) later
+
+
+async def test_a_closed_socket_stays_until_its_application_ends():
+    ended = asyncio.Event()
+
+    async def application(scope, receive, send):
+        await ended.wait()  # a consumer still handling the disconnect
+
+    server, protocol = served(application)
+    server.protocol_disconnected(protocol)
+    await settled()
+    assert "disconnected" in server.connections[protocol]
+    ended.set()
+    await settled()
+    assert protocol not in server.connections
+
+
+async def test_an_open_connection_whose_application_ended_stays():
+    async def application(scope, receive, send):
+        pass
+
+    server, protocol = served(application)
+    await settled()
+    assert protocol in server.connections  # daphne's walk decides about it, as before
+
+
+async def test_a_failed_application_is_left_to_the_walk_which_logs_it(caplog, monkeypatch):
+    async def application(scope, receive, send):
+        raise RuntimeError("boom")
+
+    server, protocol = served(application)
+    await settled()
+    server.protocol_disconnected(protocol)
+    server.protocol_disconnected(protocol)  # reported twice, as a rejected websocket does
+    assert protocol in server.connections
+    monkeypatch.setattr("daphne.server.reactor.callLater", lambda *args: None)
+    with caplog.at_level(logging.ERROR, logger="daphne.server"):
+        server.application_checker()
+    assert protocol not in server.connections
+    assert "Exception inside application: boom" in caplog.text
+
+
+async def test_a_close_reported_again_after_the_reap_is_ignored():
+    async def application(scope, receive, send):
+        pass
+
+    server, protocol = served(application)
+    await settled()
+    server.protocol_disconnected(protocol)
+    assert protocol not in server.connections
+    server.protocol_disconnected(protocol)  # daphne's own would raise KeyError here
+    assert protocol not in server.connections
+
+
+def test_a_site_process_walks_sparsely_reaps_at_once_and_says_so(site, tmp_path):
     log = next(tmp_path.glob("*-0.log")).read_text()  # daphne's (the site fixture logs there)
-    assert "daphne's connection sweeps: every 5 s and 10 s (DAPHNE_SWEEP_EVERY=5)" in log
+    assert "daphne's connection sweeps: every 5 s and 10 s, finished entries at once (DAPHNE_SWEEP_EVERY=5)" in log
