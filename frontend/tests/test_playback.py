@@ -92,3 +92,26 @@ def test_video_autoplays_muted_with_a_visible_unmute(site: Site, page: Page, med
     unmute.click()
     expect(unmute).to_be_hidden()
     assert page.evaluate("document.getElementById('video').muted") is False
+
+
+def test_the_sound_a_viewer_turned_on_stays_on_when_the_stream_moves_mid_talk(site: Site, page: Page, media_url: str):
+    token = site.add_encoder("example", "cam-1")
+    post_heartbeat(site.url, heartbeat("cam-1", stream(media_url + "/a.webm"), interval=30), token=token)
+    page.goto(site.url + "/example")
+    expect(page.locator("#playback")).to_have_text("Playing WebM HD", timeout=10000)
+    page.get_by_role("button", name="Unmute").click()
+
+    # The encoder moves to another server (a failover mid-talk): the player starts again elsewhere.
+    post_heartbeat(site.url, heartbeat("cam-1", stream(media_url + "/b.webm"), interval=30), token=token)
+
+    expect(page.locator("#video")).to_have_attribute("src", media_url + "/b.webm", timeout=10000)
+    page.wait_for_function("document.getElementById('video').currentTime > 0.3")
+    assert page.evaluate("document.getElementById('video').muted") is False
+    expect(page.get_by_role("button", name="Unmute")).to_be_hidden()
+
+    # Muted again by the viewer, the next start stays muted.
+    page.locator("body").press("m")
+    post_heartbeat(site.url, heartbeat("cam-1", stream(media_url + "/a.webm"), interval=30), token=token)
+    expect(page.locator("#video")).to_have_attribute("src", media_url + "/a.webm", timeout=10000)
+    page.wait_for_function("document.getElementById('video').currentTime > 0.3")
+    assert page.evaluate("document.getElementById('video').muted") is True

@@ -43,6 +43,8 @@ export function createPlayer({ name, report, changed = () => {} }) {
   let queue = [];
   let failedUrls = new Set(); // endpoints that would not play in this round
   let current = null; // {format, quality, url}
+  let wantsSound = false; // the viewer turned the sound on (and not off again) on this page
+  let mutedByPlayer = video.muted;
   let lastTried = null; // what played or failed last, for the viewer's problem report
   let lastError = "";
   let generation = 0; // bumps on every (re)start; stale async work checks it
@@ -275,13 +277,23 @@ export function createPlayer({ name, report, changed = () => {} }) {
 
   // Video starts muted (browsers allow that) with an unmute button; audio
   // starts with sound when the browser allows it, muted with the button if not.
+  // Once the viewer turned the sound on, every later start (another format,
+  // another server mid-talk) keeps it on, as far as the browser allows.
   function play(item) {
-    video.muted = item.format !== "audio";
+    setMuted(item.format !== "audio" && !wantsSound);
     video.play().catch(() => {
       if (video.muted) return; // refused even muted: the controls are there
-      video.muted = true;
+      setMuted(true);
       video.play().catch(() => {});
     });
+  }
+
+  // The player's own muting, told apart from the viewer's: a change of
+  // `muted` that is not the one set here last came from the viewer (the
+  // unmute button, the m key, the video's own controls).
+  function setMuted(value) {
+    mutedByPlayer = value;
+    video.muted = value;
   }
 
   function showYoutube(item) {
@@ -351,6 +363,8 @@ export function createPlayer({ name, report, changed = () => {} }) {
   });
   video.addEventListener("volumechange", () => {
     unmute.hidden = !current || !video.muted;
+    if (video.muted !== mutedByPlayer) wantsSound = !video.muted;
+    mutedByPlayer = video.muted;
   });
   video.addEventListener("waiting", () => current && setHealth("buffering"));
   video.addEventListener("pause", () => current && setHealth("paused"));
@@ -435,15 +449,17 @@ export function createPlayer({ name, report, changed = () => {} }) {
   video.removeAttribute("preload");
 
   // Only what the room really has (and the viewer's own choice, to keep it visible).
+  // Disabled as well as hidden: typing a letter on the chooser picks a hidden option.
   function offerChoices() {
     const formats = new Set(room.streams.map((stream) => stream.format));
     const qualities = new Set(playable().filter((s) => s.format !== "audio").map((s) => s.quality || ""));
+    const offer = (option, offered) => (option.hidden = option.disabled = !offered);
     formatSelect.querySelectorAll("option").forEach((option) => {
       const format = option.value;
-      option.hidden = format === "youtube" ? !youtubeId() : format in FORMATS && !formats.has(format) && format !== choice.format;
+      offer(option, format === "youtube" ? youtubeId() : !(format in FORMATS) || formats.has(format) || format === choice.format);
     });
     qualitySelect.querySelectorAll("option").forEach((option) => {
-      option.hidden = option.value !== "auto" && !qualities.has(option.value) && option.value !== choice.quality;
+      offer(option, option.value === "auto" || qualities.has(option.value) || option.value === choice.quality);
     });
     qualitySelect.closest("label").hidden = qualities.size < 2 && choice.quality === "auto";
     offerLanguages();
