@@ -142,7 +142,8 @@ REAPING = {"create_application": reaping_create_application, "protocol_disconnec
 
 
 def sweep_less_often() -> bool:
-    """Install the sparse sweeps on daphne's Server (once, before it serves); returns whether they are on."""
+    """Install the sparse sweeps and the reaping at once on daphne's Server (once, before it serves);
+    returns whether they are on."""
     from daphne.server import Server
 
     every = settings.DAPHNE_SWEEP_EVERY
