@@ -20,6 +20,7 @@ from channels.layers import get_channel_layer
 from channels.utils import await_many_dispatch
 from redis.exceptions import RedisError
 
+from common.tasks import honour_lost_cancel
 from tracker.encoders.heartbeat import InvalidField, decode_json
 from tracker.live.daphne_sockets import DaphneSocket, Frame, own_inbox
 
@@ -67,6 +68,10 @@ class DatabaseFreeConsumer(AsyncWebsocketConsumer):
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
+        # A cancel a library dropped inside the handler (its Redis calls: common/tasks.py)
+        # ends the socket here; unnoticed, its task waited for a next message that never
+        # came and held daphne's shutdown (SIGTERM) for minutes.
+        honour_lost_cancel()
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         await self.disconnect(message.get("code", 1000))
@@ -134,6 +139,7 @@ class ControlledConsumer(DatabaseFreeConsumer):
             logger.warning("no control channel for a socket: %s", exc)
             await super().__call__(scope, receive, send)
             return
+        honour_lost_cancel()  # as in dispatch: the subscription is a Redis call
         layer_receive = functools.partial(self.channel_layer.receive, self.channel_name)
         with contextlib.suppress(StopConsumer):
             await await_many_dispatch([receive, layer_receive], self.dispatch)
