@@ -43,7 +43,7 @@ export function createPlayer({ name, report, changed = () => {} }) {
   let queue = [];
   let failedUrls = new Set(); // endpoints that would not play in this round
   let current = null; // {format, quality, url}
-  let wantsSound = false; // the viewer turned the sound on (and not off again) on this page
+  let wantsSound = null; // true or false once the viewer turned the sound on or off on this page
   let mutedByPlayer = video.muted;
   let lastTried = null; // what played or failed last, for the viewer's problem report
   let lastError = "";
@@ -277,10 +277,10 @@ export function createPlayer({ name, report, changed = () => {} }) {
 
   // Video starts muted (browsers allow that) with an unmute button; audio
   // starts with sound when the browser allows it, muted with the button if not.
-  // Once the viewer turned the sound on, every later start (another format,
-  // another server mid-talk) keeps it on, as far as the browser allows.
+  // Once the viewer turned the sound on or off, every later start (another
+  // format, another server mid-talk) keeps that, as far as the browser allows.
   function play(item) {
-    setMuted(item.format !== "audio" && !wantsSound);
+    setMuted(wantsSound === null ? item.format !== "audio" : !wantsSound);
     video.play().catch(() => {
       if (video.muted) return; // refused even muted: the controls are there
       setMuted(true);
