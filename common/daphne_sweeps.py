@@ -16,7 +16,7 @@ Reaping is not left to the walk: daphne keeps every answered HTTP request
 daphne's own pace. At 2,000 requests a second each request's ~40 objects
 outlived Python's young collections, so a full collection walked the ~75,000
 of them about every second and stopped the process for 40-50 ms each time
-(wrk at one connection: p99 25-57 ms against a p50 of 0.4 ms;
+(wrk at one connection: p99 25-86 ms against a p50 of 0.4 ms;
 docs/performance.md, "Pauses"). So an entry is dropped as soon as its
 connection closed and its application ended cleanly, exactly as the walk
 would drop it (`reap_if_finished`); one whose application raised or was
