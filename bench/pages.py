@@ -7,22 +7,30 @@ the example room live; at one connection also the index and /healthz, for
 pauses (p99 against p50). Each path is run with the site holding each of
 `site_sizes` encoder records (the rest down encoders of another room, as a
 site keeps them for the history's hours): the cost must not follow the site.
+With wrk, a bare HTTP server (bench/rawhttp.py) at one connection too: the
+machine's own pauses in the same run, the floor of the site's.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import urllib.request
 from typing import Any
 
 import redis
 
 from . import wrk
+from .cluster import ROOT
+from .common import free_port, wait_for
 from .loadgen import run_in_process, summary
 
 PATHS = {"/example": "room page", "/tracker/api/rooms/example/stream?format=hls": "stream selection"}
 # Only at one connection: what a sequential client sees between the pages.
 PAUSE_PATHS = {"/": "index", "/healthz": "health"}
 PREFIX = "bench"  # the cluster's REDIS_PREFIX
+BARE = "bare HTTP server (the machine's floor)"
 
 
 def size_site(redis_url: str, records: int) -> int:
@@ -88,4 +96,33 @@ def run(
             )
             rows.append(row)
     size_site(redis_url, site_sizes[0])
+    if wrk.available():
+        rows.append(floor(duration, log))
     return rows
+
+
+def floor(duration: float, log=print) -> dict[str, Any]:
+    """wrk at one connection against a bare HTTP server: the pauses no server of ours adds."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "bench.rawhttp", str(port)], cwd=ROOT)
+    try:
+        wait_for(
+            lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).status == 200,
+            timeout=10,
+            what="the bare HTTP server",
+        )
+        row = {
+            "path": "/",
+            "label": BARE,
+            "concurrency": 1,
+            "records": 0,
+            **wrk.run(port, "/", 1, duration, server_pid=server.pid),
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    log(
+        f"  {BARE}, from wrk, 1 client: {row['rate']:,.0f}/s, p50 {row['p50'] * 1000:.2f} ms, "
+        f"p99 {row['p99'] * 1000:.2f} ms (p99 {row['p99'] / row['p50']:.1f}x p50)"
+    )
+    return row

@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from . import pages
 from .common import ms
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -181,6 +182,18 @@ def build(results: dict[str, Any], *, mode: str, elapsed: float, load_before: st
             )
     rows += keynote_rows(results.get("keynote"), raw_p99)
     for r in results.get("pages", []):
+        if r["label"] == pages.BARE:
+            rows.append(
+                (
+                    f"5. {r['label']}, from wrk, 1 client",
+                    f"{r['rate']:,.0f}/s, p50 {ms(r['p50'])} ms, p99 {ms(r['p99'])} ms "
+                    f"(p99 {r['p99'] / r['p50']:.1f}x p50); its CPU {r['server_cpu'] * 100:.0f} %, "
+                    f"{r['cpu_per_request'] * 1e6:.0f} µs per request",
+                    "(the limit)",
+                    "-",
+                )
+            )
+            continue
         is_page = r["label"] == "room page"
         single = r["concurrency"] == 1
         rows.append(
