@@ -248,6 +248,13 @@ def test_an_operators_message_reaches_the_room_page_embed_and_monitor_within_a_s
     context.close()
 
 
+def seconds_shown(banner, frozen: float) -> tuple[int, float, float]:
+    """The "(N s)" a banner shows, with the seconds since the freeze just before and after reading it."""
+    before = time.monotonic() - frozen
+    elapsed = int(re.search(r"\((\d+) s\)", banner.inner_text()).group(1))
+    return elapsed, before, time.monotonic() - frozen
+
+
 @pytest.mark.timed
 def test_a_frozen_server_is_caught_by_both_banners_within_three_seconds(site: Site, page: Page, browser: Browser):
     log_in(site, page)
@@ -263,15 +270,14 @@ def test_a_frozen_server_is_caught_by_both_banners_within_three_seconds(site: Si
         expect(viewer.locator("#connection")).to_contain_text("live feed, lost since", timeout=4000)
         viewer_after = time.monotonic() - frozen
         page.wait_for_timeout(2000)
-        dashboard_elapsed = int(re.search(r"\((\d+) s\)", page.locator("#offline").inner_text()).group(1))
-        viewer_elapsed = int(re.search(r"\((\d+) s\)", viewer.locator("#connection").inner_text()).group(1))
-        since_frozen = time.monotonic() - frozen
+        shown = [seconds_shown(banner, frozen) for banner in (page.locator("#offline"), viewer.locator("#connection"))]
     finally:
         os.kill(site.pids[0], signal.SIGCONT)
     assert dashboard_after <= 3.5 and viewer_after <= 3.5, (dashboard_after, viewer_after)
-    # Counted from the last word heard (up to a ping interval before the freeze), never "(0 s)".
-    for elapsed in (dashboard_elapsed, viewer_elapsed):
-        assert since_frozen - 1 <= elapsed <= since_frozen + 2, (elapsed, since_frozen)
+    # Counted from the last word heard (up to a ping interval before the freeze), never restarted at
+    # the banner's "(0 s)", which would show ~3 s less. The count ticks each second, later on a loaded machine.
+    for elapsed, since_before, since_after in shown:
+        assert since_before - 1.5 <= elapsed <= since_after + 2, (elapsed, since_before, since_after)
     # Back: a fresh snapshot, the banners go.
     expect(page.locator("#offline")).to_be_hidden(timeout=20000)
     expect(viewer.locator("#connection")).to_have_text("", timeout=20000)
