@@ -83,22 +83,30 @@ def run(
         rows.append(row)
         if concurrency == 1 and server_pid is not None and wrk.available():
             # At one connection the Python client's own pauses land in the p99: wrk's are the server's.
-            row = {
-                "path": path,
-                "label": f"{label}, from wrk",
-                "concurrency": 1,
-                "records": size,
-                **wrk.run(port, path, 1, duration, server_pid=server_pid),
-            }
-            log(
-                f"  {row['label']} GET {path}, 1 client, {size:,} records: {row['rate']:,.0f}/s, "
-                f"p50 {row['p50'] * 1000:.2f} ms, p99 {row['p99'] * 1000:.2f} ms, non-200/errors {row['bad']}"
-            )
-            rows.append(row)
+            rows.append(from_wrk(port, path, f"{label}, from wrk", size, duration, server_pid, log))
     size_site(redis_url, site_sizes[0])
     if wrk.available():
         rows.append(floor(duration, log))
     return rows
+
+
+def from_wrk(
+    port: int, path: str, label: str, records: int, duration: float, server_pid: int, log=print
+) -> dict[str, Any]:
+    """One kept-alive connection from wrk for `duration` s: a row as the Python client's are."""
+    row = {
+        "path": path,
+        "label": label,
+        "concurrency": 1,
+        "records": records,
+        **wrk.run(port, path, 1, duration, server_pid=server_pid),
+    }
+    log(
+        f"  {label} GET {path}, 1 client, {records:,} records: {row['rate']:,.0f}/s, "
+        f"p50 {row['p50'] * 1000:.2f} ms, p99 {row['p99'] * 1000:.2f} ms (p99 {row['p99'] / row['p50']:.1f}x p50), "
+        f"non-200/errors {row['bad']}"
+    )
+    return row
 
 
 def floor(duration: float, log=print) -> dict[str, Any]:
@@ -111,18 +119,7 @@ def floor(duration: float, log=print) -> dict[str, Any]:
             timeout=10,
             what="the bare HTTP server",
         )
-        row = {
-            "path": "/",
-            "label": BARE,
-            "concurrency": 1,
-            "records": 0,
-            **wrk.run(port, "/", 1, duration, server_pid=server.pid),
-        }
+        return from_wrk(port, "/", BARE, 0, duration, server.pid, log)
     finally:
         server.terminate()
         server.wait(timeout=10)
-    log(
-        f"  {BARE}, from wrk, 1 client: {row['rate']:,.0f}/s, p50 {row['p50'] * 1000:.2f} ms, "
-        f"p99 {row['p99'] * 1000:.2f} ms (p99 {row['p99'] / row['p50']:.1f}x p50)"
-    )
-    return row
