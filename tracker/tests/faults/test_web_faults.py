@@ -179,20 +179,23 @@ def test_frontend_alone_keeps_its_rooms_while_its_tracker_is_gone(fault_env, own
                 room_pages.append(page_of(frontend.url, "/example"))  # a 503 raises here
                 time.sleep(0.5)
             again = restart_daphne(tracker, tracker_port, tmp_path)
+            # Freshness counts from the tracker's first answer: how long a new
+            # Python takes to start (1-3 s on a loaded machine) is not the frontend's.
+            wait_for(lambda: page_of(tracker.url, "/tracker/api/rooms"), timeout=20, what="the tracker again")
             back = time.monotonic()
             wait_for(lambda: "warnings" not in readiness(frontend.url)[1], timeout=10, what="fresh rooms")
             fresh_in = time.monotonic() - back
             time.sleep(3)  # room for a wrong alert
             again.terminate()
     slowest = max(answered for _, answered, _ in during)
-    print(f"\ntracker gone 3 s: frontend answered in at most {slowest:.2f} s; fresh again {fresh_in:.2f} s after")
+    print(f"\ntracker gone 3 s: frontend answered in at most {slowest:.2f} s; fresh again {fresh_in:.2f} s after it answered")
 
     assert all('data-room="example"' in html for html, _, _ in during)  # the room stayed on the pages
     assert all('id="video"' in html for html in room_pages)  # and its player, schedule or not
     assert all(status == 200 for _, _, (status, _) in during)
     assert any("tracker" in body.get("warnings", {}) for _, _, (_, body) in during)
     assert slowest < 1
-    assert fresh_in < 3
+    assert fresh_in < 2  # the room list is asked for again once a second
     assert receiver.received == []
     assert [t for t in transitions(own_redis.url)] == [("cam-1", None, "up")]
 
