@@ -188,7 +188,7 @@ def test_frontend_alone_keeps_its_rooms_while_its_tracker_is_gone(fault_env, own
             time.sleep(3)  # room for a wrong alert
             again.terminate()
     slowest = max(answered for _, answered, _ in during)
-    print(f"\ntracker gone 3 s: frontend answered in at most {slowest:.2f} s; fresh again {fresh_in:.2f} s after it answered")
+    print(f"\ntracker gone 3 s: frontend answered in at most {slowest:.2f} s; fresh {fresh_in:.2f} s after it answered")
 
     assert all('data-room="example"' in html for html, _, _ in during)  # the room stayed on the pages
     assert all('id="video"' in html for html in room_pages)  # and its player, schedule or not
