@@ -18,10 +18,10 @@ outlived Python's young collections, so a full collection walked the ~75,000
 of them about every second and stopped the process for 40-50 ms each time
 (wrk at one connection: p99 25-86 ms against a p50 of 0.4 ms;
 docs/performance.md, "Pauses"). So an entry is dropped as soon as its
-connection closed and its application ended cleanly, exactly as the walk
-would drop it (`reap_if_finished`); one whose application raised or was
-cancelled is left to the walk, which logs it. A request's objects then die
-young, freed by reference counting.
+connection closed and its application ended, exactly as the walk would
+drop it (`reap_if_finished`), with the walk's error line for an
+application that raised. A request's objects then die young, freed by
+reference counting.
 
 This reaches into daphne's internals, so it is fenced: daphne is pinned
 exactly (requirements.in); `probe()` checks that each method is there and
@@ -101,13 +101,22 @@ def sparse(original: Callable[..., None], name: str, every: int) -> Callable[...
 
 
 def reap_if_finished(server: Any, protocol: object) -> None:
-    """Drop `protocol`'s entry if its connection closed and its application ended cleanly (or never began)."""
+    """Drop `protocol`'s entry if its connection closed and its application ended (or never began),
+    logging the application's exception as the walk would."""
     details = server.connections.get(protocol)
     if details is None or "disconnected" not in details:
         return
     instance: asyncio.Future[None] | None = details.get("application_instance")
-    if instance is not None and not (instance.done() and not instance.cancelled() and instance.exception() is None):
-        return  # running still, or failed: the walk cancels or logs it
+    if instance is not None:
+        if not instance.done():
+            return  # running still: the walk cancels it if it outlives the close timeout
+        failure = None if instance.cancelled() else instance.exception()
+        if isinstance(failure, KeyboardInterrupt):
+            return  # the walk stops the server for it
+        if failure is not None:
+            # Logged now: asking for the exception took it off asyncio's own last-chance log,
+            # and a process stopped before the next walk would never have said it.
+            logger.error("Exception inside application: %s", failure, exc_info=failure)
     del server.connections[protocol]
 
 

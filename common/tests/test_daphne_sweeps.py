@@ -96,20 +96,33 @@ async def test_an_open_connection_whose_application_ended_stays():
     assert protocol in server.connections  # daphne's walk decides about it, as before
 
 
-async def test_a_failed_application_is_left_to_the_walk_which_logs_it(caplog, monkeypatch):
+async def test_a_failed_application_is_logged_and_dropped_at_once_and_the_walk_says_it_no_more(caplog, monkeypatch):
     async def application(scope, receive, send):
         raise RuntimeError("boom")
 
     server, protocol = served(application)
     await settled()
-    server.protocol_disconnected(protocol)
-    server.protocol_disconnected(protocol)  # reported twice, as a rejected websocket does
-    assert protocol in server.connections
-    monkeypatch.setattr("daphne.server.reactor.callLater", lambda *args: None)
-    with caplog.at_level(logging.ERROR, logger="daphne.server"):
+    with caplog.at_level(logging.ERROR):
+        server.protocol_disconnected(protocol)
+        server.protocol_disconnected(protocol)  # reported twice, as a rejected websocket does
+        assert protocol not in server.connections
+        monkeypatch.setattr("daphne.server.reactor.callLater", lambda *args: None)
         server.application_checker()
+    assert caplog.text.count("Exception inside application: boom") == 1
+    assert "RuntimeError" in caplog.text  # with its traceback
+
+
+async def test_a_cancelled_application_is_dropped_at_once():
+    async def application(scope, receive, send):
+        await asyncio.Event().wait()
+
+    server, protocol = served(application)
+    server.protocol_disconnected(protocol)
+    await settled()
+    assert protocol in server.connections
+    server.connections[protocol]["application_instance"].cancel()  # as the walk does past the close timeout
+    await settled()
     assert protocol not in server.connections
-    assert "Exception inside application: boom" in caplog.text
 
 
 async def test_a_close_reported_again_after_the_reap_is_ignored():
