@@ -60,13 +60,19 @@ def fahrplan(use_config, redis, frontend_url, settings) -> tuple[str, float]:
 
 
 def open_page(browser: Browser, url: str, offset: float, size=(1366, 768), scheme="light", **options) -> Page:
-    """The page, its clock set by one snapshot: the server's time and the rehearsal offset."""
+    """The page, its clock set by the snapshot: the server's time and the rehearsal offset. Its time is
+    taken at each connect, as the server's is: a page that reconnected on a loaded machine (CI) was
+    otherwise set seconds back, before the boundary it had just marked, and took the mark off again."""
     context = browser.new_context(
         viewport={"width": size[0], "height": size[1]}, color_scheme=scheme, locale="en-GB", **options
     )
-    snapshot = {"type": "snapshot", "version": 1, "time": time.time(), "schedule_offset": offset, "rooms": []}
     page = context.new_page()
-    fake_live_feed(page, json.dumps(snapshot))
+    fake_live_feed(
+        page,
+        lambda: json.dumps(
+            {"type": "snapshot", "version": 1, "time": time.time(), "schedule_offset": offset, "rooms": []}
+        ),
+    )
     page.goto(url)
     return page
 
