@@ -36,6 +36,7 @@ from redis.exceptions import RedisError
 
 from tracker.config import ConfigError, SiteConfig, get_config, reload_config
 from tracker.encoders import store
+from tracker.encoders.subscription import Listening
 
 logger = logging.getLogger(__name__)
 
@@ -248,17 +249,18 @@ async def follow_orders(kind: str) -> None:
     """
     name = _process["name"] = process_name(kind)
     while True:
-        client = store.connect(socket_timeout=None)  # a subscription idles by design
+        client = store.connect()
         try:
-            async with client.pubsub(ignore_subscribe_messages=True) as pubsub:
+            async with client.pubsub() as pubsub:
                 await pubsub.subscribe(store.control_channel())
+                listening = Listening(pubsub)
                 stamped = 0.0
                 while True:
                     if time.time() - stamped >= PRESENCE_SECONDS:
                         # Registered only once subscribed: a known process always hears the order.
                         await client.hset(store.key("processes"), name, f"{time.time():.3f}")
                         stamped = time.time()
-                    message = await pubsub.get_message(timeout=PRESENCE_SECONDS)
+                    message = await listening.next_message()
                     if message is None:
                         continue
                     order = read_order(message["data"])

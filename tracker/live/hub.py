@@ -45,6 +45,7 @@ from common.per_loop import PerLoop
 from common.tasks import honour_lost_cancel
 from tracker.config import get_config
 from tracker.encoders import store
+from tracker.encoders.subscription import Listening
 from tracker.live import audience, draining
 from tracker.live import config_reload as reload
 from tracker.live import public_rooms as rooms
@@ -62,8 +63,6 @@ REPORT_SECONDS = 1
 # ...and at least this often when nothing changed, to show the process lives.
 KEEPALIVE_SECONDS = 5
 LOST_TEXT = json.dumps({"type": "status", "state": "reconnecting"})
-# How long a read may idle before the connection is checked with a PING.
-HEALTH_CHECK_SECONDS = 15
 # Changed viewer counts go to the pages that show them this often: a figure a
 # person glances at, not worth a message per viewer per second.
 FIGURES_SECONDS = 3
@@ -207,15 +206,13 @@ class LiveHub:
         while True:
             # No quiet reconnect here: a dropped subscription must be seen, so
             # the mirror reloads and every socket gets a fresh snapshot.
-            redis = store.connect(
-                socket_timeout=None,
-                health_check_interval=HEALTH_CHECK_SECONDS,
-                retry=Retry(NoBackoff(), 0),
-                retry_on_error=[],
-            )
+            # Commands keep the short timeout (a reload from a frozen Redis fails, it does
+            # not hang); the subscription's reads have their own (tracker.encoders.subscription).
+            redis = store.connect(retry=Retry(NoBackoff(), 0), retry_on_error=[])
             try:
-                async with redis.pubsub(ignore_subscribe_messages=True) as pubsub:
+                async with redis.pubsub() as pubsub:
                     await pubsub.subscribe(store.live_channel(), store.ops_channel())
+                    listening = Listening(pubsub)
                     # Subscribe first, then read: a change in between shows up
                     # in both and is dropped by its version.
                     await self._reload(redis)
@@ -224,7 +221,7 @@ class LiveHub:
                         await self._each(self.ops_listeners, lambda listener: listener.resync())
                     failures = 0
                     while True:
-                        message = await pubsub.get_message(timeout=HEALTH_CHECK_SECONDS)
+                        message = await listening.next_message()
                         honour_lost_cancel()
                         if message is not None:
                             try:

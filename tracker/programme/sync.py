@@ -34,6 +34,7 @@ from redis.asyncio import Redis
 from common.per_loop import PerLoop
 from tracker.config import Room, get_config
 from tracker.encoders import store
+from tracker.encoders.subscription import Listening
 from tracker.schedule import (
     MAX_SCHEDULE_BYTES,
     Event,
@@ -446,13 +447,15 @@ async def wake_on_changes(changed: asyncio.Event) -> None:
     Also once subscribed: a change published while the subscription was down
     is caught up with then.
     """
-    client = store.connect(socket_timeout=None)  # a subscription idles by design
+    client = store.connect()
     try:
-        async with client.pubsub(ignore_subscribe_messages=True) as pubsub:
+        async with client.pubsub() as pubsub:
             await pubsub.subscribe(store.schedules_channel())
             changed.set()
-            async for _ in pubsub.listen():
-                changed.set()
+            listening = Listening(pubsub)
+            while True:
+                if await listening.next_message() is not None:
+                    changed.set()
     finally:
         await client.aclose()
 

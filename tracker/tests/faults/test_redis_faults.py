@@ -14,6 +14,7 @@ import urllib.request
 import redis
 
 from testing.processes import free_port, running, wait_for
+from tracker.encoders import subscription
 
 from .clients import Encoder, Viewer, transitions
 
@@ -47,10 +48,15 @@ def test_redis_frozen_longer_than_the_timeouts_is_not_an_encoder_outage(fault_en
             wait_for(lambda: encoder.first_accepted_after(resumed), timeout=10, what="a heartbeat accepted")
             # Long enough for a false late, down and its alert to happen.
             time.sleep(INTERVAL + GRACE + 3)
-    refused = [status for at, status in encoder.answers if frozen < at < resumed]
+    # From half a second in: a heartbeat whose writes were done as the freeze came is still answered 200.
+    refused = [status for at, status in encoder.answers if frozen + 0.5 < at < resumed]
     accepted_in = encoder.first_accepted_after(resumed) - resumed
+    # A frozen Redis closes nothing: the live feed must find its subscription silent by itself.
+    told_in = next((at for at, m in viewer.messages if m["type"] == "status" and at > frozen), float("inf")) - frozen
+    resynced_in = next(at for at, m in viewer.messages if m["type"] == "snapshot" and at > resumed) - resumed
     print(
-        f"\nredis frozen {stall} s: ready {ready_in:.2f} s after SIGCONT, heartbeat accepted after {accepted_in:.2f} s"
+        f"\nredis frozen {stall} s: ready {ready_in:.2f} s after SIGCONT, heartbeat accepted after {accepted_in:.2f} s;"
+        f" viewers told 'reconnecting' {told_in:.2f} s into the freeze, resynced {resynced_in:.2f} s after SIGCONT"
     )
 
     assert transitions(own_redis.url) == [("cam-1", None, "up")]  # never late, never down
@@ -58,6 +64,8 @@ def test_redis_frozen_longer_than_the_timeouts_is_not_an_encoder_outage(fault_en
     assert refused and set(refused) == {503}  # refused quickly, so the encoder kept its cadence
     assert ready_in < 2
     assert accepted_in <= INTERVAL + 1
+    assert told_in < subscription.SILENT_SECONDS + 2  # a second's quiet, the PING, then silence
+    assert resynced_in < 2
     shown = [live for _, live in viewer.example_live()]
     assert shown[-1] is True and False not in shown[shown.index(True) :]  # viewers never saw it offline
 
