@@ -4,7 +4,9 @@ A primary, a replica and three Sentinels (real redis-server processes on
 loopback, bench/cluster.py), the site following the Sentinels' master. The
 keynote's encoders heartbeat every 5 s, `--viewers` sockets watch their
 rooms (bench/crowd.py, churning 1 %/s), and a probe encoder posts a
-heartbeat every 0.1 s. Then the primary is killed (SIGKILL). Measured:
+heartbeat every 0.1 s. Then the primary is killed (SIGKILL), or with
+`--loss freeze` frozen (SIGSTOP: its connections stay open and silent, as
+when its host dies or the link is cut; nothing resets them). Measured:
   * promotion: from the kill until the Sentinels name the replica;
   * heartbeats accepted again: from the promotion until the probe's first
     200 (limit 5 s);
@@ -40,6 +42,8 @@ from .httpclient import heartbeat_body, heartbeat_headers
 from .keynote import CHURN_PER_SECOND, FLAPPING_CAMERA, FLAPPING_ROOM, HEARTBEAT_SECONDS, encoder_plan
 
 PROBE_SECONDS = 0.1
+# How the primary is lost: crashed (its connections reset) or frozen (they stay open and silent).
+LOSSES = {"kill": signal.SIGKILL, "freeze": signal.SIGSTOP}
 
 
 class Probe(threading.Thread):
@@ -78,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.failover", description=__doc__.splitlines()[0])
     parser.add_argument("--viewers", type=int, default=1000)
     parser.add_argument("--daphnes", type=int, default=2)
+    parser.add_argument("--loss", choices=LOSSES, default="kill", help="how the primary is lost")
     args = parser.parse_args(argv)
     raise_open_files()
     ctx = multiprocessing.get_context("spawn")
@@ -109,9 +114,9 @@ def main(argv: list[str] | None = None) -> int:
             probe = Probe(ports[0], cluster.tokens["screen-1"])
             probe.start()
             time.sleep(3)
-            print(f"{held:,} viewers held; killing the primary (port {primary})", flush=True)
+            print(f"{held:,} viewers held; the primary (port {primary}) {args.loss}", flush=True)
             killed_at, killed_wall = time.monotonic(), time.time()
-            primary_process.send_signal(signal.SIGKILL)
+            primary_process.send_signal(LOSSES[args.loss])
             wait_for(
                 lambda: master_port(cluster.sentinel_ports[0]) not in (None, primary),
                 timeout=60,
@@ -147,9 +152,11 @@ def main(argv: list[str] | None = None) -> int:
             beats = ask(encoders, ("stop",), 10)
         finally:
             children.stop()
+            primary_process.kill()  # a frozen one would hold the cluster's stop
     print(
-        f"failover, {held:,} viewers on {args.daphnes} daphne(s): promoted {promoted_at - killed_at:.1f} s after "
-        f"the kill; heartbeats accepted again {accepted_at - promoted_at:.2f} s after the promotion "
+        f"failover ({args.loss}), {held:,} viewers on {args.daphnes} daphne(s): promoted "
+        f"{promoted_at - killed_at:.1f} s after the {args.loss}; "
+        f"heartbeats accepted again {accepted_at - promoted_at:.2f} s after the promotion "
         f"({refused} probe heartbeats refused meanwhile; fleet: {beats['sent']} sent, {beats['refused']} refused); "
         f"false alarms {len(alarms)} {[(a.get('room'), a.get('name'), a.get('new')) for a in alarms][:5]}; "
         f"fresh state: p50 {percentile(fresh, 50):.3f} s, p99 {percentile(fresh, 99):.3f} s, "
