@@ -249,7 +249,11 @@ async def run() -> None:
     count = await copy_identities_to_redis(redis)
     indexed = await store.index_rooms(redis)
     logger.info("worker started; %d encoder tokens loaded, %d records newly indexed by room", count, indexed)
-    schedules_redis, alerts_redis = store.connect(), store.connect(socket_timeout=None)  # alerts block on reads
+    # The alerts' reads wait up to ALERT_READ_BLOCK_MS for news, and no longer than a command's
+    # 2 s beyond it: without a deadline a Redis gone without a word (its host down, the link cut)
+    # held every alert until TCP gave up, some 15 minutes.
+    schedules_redis = store.connect()
+    alerts_redis = store.connect(socket_timeout=ALERT_READ_BLOCK_MS / 1000 + 2)
     jobs = [
         asyncio.create_task(supervised(name, job, shutdown))
         for name, job in (

@@ -66,6 +66,8 @@ def test_redis_frozen_longer_than_the_timeouts_is_not_an_encoder_outage(fault_en
     assert accepted_in <= INTERVAL + 1
     assert told_in < subscription.SILENT_SECONDS + 2  # a second's quiet, the PING, then silence
     assert resynced_in < 2
+    worker_log = next(tmp_path.glob("*-1.log")).read_text()
+    assert "alerts cannot reach redis" in worker_log  # its reads have a deadline: not held for the whole freeze
     shown = [live for _, live in viewer.example_live()]
     assert shown[-1] is True and False not in shown[shown.index(True) :]  # viewers never saw it offline
 
