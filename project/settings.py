@@ -195,10 +195,12 @@ REDIS_PREFIX = os.environ.get("REDIS_PREFIX", "streaming")
 # not use it). The pub/sub layer: bench/control_plane.py measured it faster
 # than the core layer, and its consumers outlive a Redis outage. redis-py's
 # defaults are not kept: commands time out after 2 s instead of hanging on a
-# stuck Redis, and the subscription PINGs after 15 s of silence, so a dead
-# connection is noticed; a pooled connection found dead (Redis restarted) is
-# reconnected and the command sent once more, or the first order after an
-# outage is lost (bench/control_plane.py).
+# stuck Redis, and the subscription PINGs after 15 s of silence, so a reset
+# connection is noticed (one to a Redis gone without a word is not:
+# channels-redis never waits for that PING's answer; docs/architecture.md);
+# a pooled connection found dead (Redis restarted) is reconnected and the
+# command sent once more, or the first order after an outage is lost
+# (bench/control_plane.py).
 CHANNEL_LAYER_CONNECTION = {
     "socket_timeout": 2,
     "socket_connect_timeout": 2,
