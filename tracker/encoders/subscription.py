@@ -8,15 +8,16 @@ process whose subscription sat on the old primary stands still. So a
 subscription quiet for a second asks Redis for a PING, and one that heard
 nothing at all for SILENT_SECONDS, not even that answer, is taken for lost:
 its caller reconnects (to the new primary, if one was promoted).
-
-Its pub/sub must not ignore subscribe messages: the PING's answer is one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
+from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import ConnectionError as RedisConnectionError
 
@@ -52,3 +53,14 @@ class Listening:
             await self.pubsub.ping()
             self.pinged = True
         return None
+
+
+@contextlib.asynccontextmanager
+async def listening(client: Redis, *channels: str) -> AsyncIterator[Listening]:
+    """`channels` subscribed to on a pub/sub of `client`'s, heard through a Listening.
+
+    Its pub/sub keeps subscribe messages (the PING's answer is one of them: ignored,
+    a quiet subscription could not be told from a silent one)."""
+    async with client.pubsub() as pubsub:
+        await pubsub.subscribe(*channels)
+        yield Listening(pubsub)

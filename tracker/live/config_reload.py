@@ -35,8 +35,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from tracker.config import ConfigError, SiteConfig, get_config, reload_config
-from tracker.encoders import store
-from tracker.encoders.subscription import Listening
+from tracker.encoders import store, subscription
 
 logger = logging.getLogger(__name__)
 
@@ -251,9 +250,7 @@ async def follow_orders(kind: str) -> None:
     while True:
         client = store.connect()
         try:
-            async with client.pubsub() as pubsub:
-                await pubsub.subscribe(store.control_channel())
-                listening = Listening(pubsub)
+            async with subscription.listening(client, store.control_channel()) as listening:
                 stamped = 0.0
                 while True:
                     if time.time() - stamped >= PRESENCE_SECONDS:

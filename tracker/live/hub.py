@@ -44,8 +44,7 @@ from redis.exceptions import RedisError
 from common.per_loop import PerLoop
 from common.tasks import honour_lost_cancel
 from tracker.config import get_config
-from tracker.encoders import store
-from tracker.encoders.subscription import Listening
+from tracker.encoders import store, subscription
 from tracker.live import audience, draining
 from tracker.live import config_reload as reload
 from tracker.live import public_rooms as rooms
@@ -210,9 +209,7 @@ class LiveHub:
             # not hang); the subscription's reads have their own (tracker.encoders.subscription).
             redis = store.connect(retry=Retry(NoBackoff(), 0), retry_on_error=[])
             try:
-                async with redis.pubsub() as pubsub:
-                    await pubsub.subscribe(store.live_channel(), store.ops_channel())
-                    listening = Listening(pubsub)
+                async with subscription.listening(redis, store.live_channel(), store.ops_channel()) as listening:
                     # Subscribe first, then read: a change in between shows up
                     # in both and is dropped by its version.
                     await self._reload(redis)

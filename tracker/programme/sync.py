@@ -33,8 +33,7 @@ from redis.asyncio import Redis
 
 from common.per_loop import PerLoop
 from tracker.config import Room, get_config
-from tracker.encoders import store
-from tracker.encoders.subscription import Listening
+from tracker.encoders import store, subscription
 from tracker.schedule import (
     MAX_SCHEDULE_BYTES,
     Event,
@@ -449,10 +448,8 @@ async def wake_on_changes(changed: asyncio.Event) -> None:
     """
     client = store.connect()
     try:
-        async with client.pubsub() as pubsub:
-            await pubsub.subscribe(store.schedules_channel())
+        async with subscription.listening(client, store.schedules_channel()) as listening:
             changed.set()
-            listening = Listening(pubsub)
             while True:
                 if await listening.next_message() is not None:
                     changed.set()
