@@ -72,7 +72,8 @@ async def test_an_answered_request_is_dropped_as_its_application_ends():
     assert protocol not in server.connections  # not a walk's second (or five) later
 
 
-async def test_a_closed_socket_stays_until_its_application_ends():
+@pytest.mark.parametrize("ending", ["returns", "cancelled"])
+async def test_a_closed_socket_stays_until_its_application_ends(ending):
     ended = asyncio.Event()
 
     async def application(scope, receive, send):
@@ -82,7 +83,10 @@ async def test_a_closed_socket_stays_until_its_application_ends():
     server.protocol_disconnected(protocol)
     await settled()
     assert "disconnected" in server.connections[protocol]
-    ended.set()
+    if ending == "returns":
+        ended.set()
+    else:
+        server.connections[protocol]["application_instance"].cancel()  # as the walk does past the close timeout
     await settled()
     assert protocol not in server.connections
 
@@ -110,19 +114,6 @@ async def test_a_failed_application_is_logged_and_dropped_at_once_and_the_walk_s
         server.application_checker()
     assert caplog.text.count("Exception inside application: boom") == 1
     assert "RuntimeError" in caplog.text  # with its traceback
-
-
-async def test_a_cancelled_application_is_dropped_at_once():
-    async def application(scope, receive, send):
-        await asyncio.Event().wait()
-
-    server, protocol = served(application)
-    server.protocol_disconnected(protocol)
-    await settled()
-    assert protocol in server.connections
-    server.connections[protocol]["application_instance"].cancel()  # as the walk does past the close timeout
-    await settled()
-    assert protocol not in server.connections
 
 
 async def test_a_close_reported_again_after_the_reap_is_ignored():
