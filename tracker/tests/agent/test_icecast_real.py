@@ -16,7 +16,8 @@ import subprocess
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -70,59 +71,125 @@ def stop(process: subprocess.Popen) -> None:
 
 
 @dataclass
+class Feed:
+    """One ffmpeg source for one mount, kept going the way a source client is: started again
+    when it exits (it gives up on a refused connect, seen under CI's load) or when its mount
+    is still not listed a while after it started (a connect left hanging: ffmpeg has no timeout).
+    """
+
+    command: list[str]
+    log: IO[str]
+    process: subprocess.Popen | None = None
+    started: float = 0.0
+
+    STUCK_SECONDS = 5.0
+
+    def keep_going(self) -> None:
+        if self.process is not None:
+            if self.process.poll() is None and time.monotonic() - self.started < self.STUCK_SECONDS:
+                return
+            stop(self.process)
+        self.process = subprocess.Popen(self.command, stdout=self.log, stderr=subprocess.STDOUT)
+        self.started = time.monotonic()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+            self.process = None
+
+
+@dataclass
+class Icecast:
+    """A real Icecast on a free loopback port; its own log and its sources' output in one file."""
+
+    port: int
+    log_path: Path
+    log: IO[str]
+
+    @property
+    def status(self) -> str:
+        return f"http://127.0.0.1:{self.port}/status-json.xsl"
+
+    def status_text(self) -> bytes:
+        return urllib.request.urlopen(self.status, timeout=1).read()
+
+    def feed(self, mount: str, codec: list[str], sample_rate: int) -> Feed:
+        tone = ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate={sample_rate}"]
+        target = f"icecast://source:tone-source@127.0.0.1:{self.port}{mount}"
+        return Feed([str(FFMPEG), "-nostdin", "-loglevel", "error", "-re", *tone, *codec, target], self.log)
+
+    def wait_for_sources(self, feeds: list[Feed], listed: Callable[[bytes], bool]) -> None:
+        """Until `listed` is true of the status page, keeping the feeds going; on a timeout the
+        error carries the log, so a CI run that meets one says why."""
+
+        def fed() -> bool:
+            if listed(self.status_text()):
+                return True
+            for one in feeds:
+                one.keep_going()
+            return False
+
+        try:
+            wait_for(fed, timeout=30, what="the sources' mounts")
+        except TimeoutError as error:
+            self.log.flush()
+            # Without the access log's lines of this wait's own status requests, one every 50 ms.
+            lines = [line for line in self.log_path.read_text().splitlines() if "GET /status-json.xsl" not in line]
+            raise TimeoutError(f"{error}; Icecast's and ffmpeg's log:\n" + "\n".join(lines[-40:])) from None
+
+
+@contextmanager
+def icecast(tmp_path: Path) -> Iterator[Icecast]:
+    port = free_port()
+    config = tmp_path / "icecast.xml"
+    config.write_text(icecast_config(port))
+    log_path = tmp_path / "icecast.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen([str(ICECAST), "-c", str(config)], stdout=log, stderr=subprocess.STDOUT)
+        served = Icecast(port=port, log_path=log_path, log=log)
+        try:
+            wait_for(lambda: urllib.request.urlopen(served.status, timeout=1).status == 200, timeout=30, what="icecast")
+            yield served
+        finally:
+            stop(process)
+
+
+MP3 = ["-c:a", "libmp3lame", "-b:a", "64k", "-content_type", "audio/mpeg", "-f", "mp3"]
+
+
+@dataclass
 class Tone:
     """A real Icecast fed by a real ffmpeg source on /tone.mp3, which the test may stop and restart."""
 
-    status: str  # the status-json.xsl URL
-    port: int
-    log: IO[str]
-    source: subprocess.Popen | None = None
+    icecast: Icecast
+    source: Feed
 
-    def listed(self) -> bool:
-        return b"/tone.mp3" in urllib.request.urlopen(self.status, timeout=1).read()
+    @property
+    def status(self) -> str:
+        return self.icecast.status
+
+    @staticmethod
+    def listed_in(status: bytes) -> bool:
+        return b"/tone.mp3" in status
 
     def start_source(self) -> None:
-        tone = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"]
-        mp3 = ["-c:a", "libmp3lame", "-b:a", "64k", "-content_type", "audio/mpeg", "-f", "mp3"]
-        target = f"icecast://source:tone-source@127.0.0.1:{self.port}/tone.mp3"
-        command = [FFMPEG, "-nostdin", "-loglevel", "error", "-re", *tone, *mp3, target]
-
-        def listed_or_started_again() -> bool:
-            # ffmpeg gives up on a refused connect (seen once under CI's load, just after Icecast
-            # answered its status page); a source client connects again, as this one does.
-            if self.source is None or self.source.poll() is not None:
-                self.source = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT)
-                return False
-            return self.listed()
-
-        wait_for(listed_or_started_again, timeout=30, what="the tone's mount")
+        self.icecast.wait_for_sources([self.source], self.listed_in)
 
     def stop_source(self) -> None:
-        assert self.source is not None
-        stop(self.source)
-        self.source = None
-        wait_for(lambda: not self.listed(), timeout=10, what="Icecast to drop the mount")
+        self.source.stop()
+        wait_for(lambda: not self.listed_in(self.icecast.status_text()), timeout=10, what="Icecast to drop the mount")
 
 
 @pytest.fixture
 def tone(tmp_path: Path) -> Iterator[Tone]:
     """Icecast with one mount, /tone.mp3, fed by ffmpeg."""
-    port = free_port()
-    config = tmp_path / "icecast.xml"
-    config.write_text(icecast_config(port))
-    status = f"http://127.0.0.1:{port}/status-json.xsl"
-    log = (tmp_path / "icecast.log").open("w")
-    icecast = subprocess.Popen([ICECAST, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT)
-    fed = Tone(status=status, port=port, log=log)
-    try:
-        wait_for(lambda: urllib.request.urlopen(status, timeout=1).status == 200, timeout=30, what="icecast")
-        fed.start_source()
-        yield fed
-    finally:
-        if fed.source is not None:
-            stop(fed.source)
-        stop(icecast)
-        log.close()
+    with icecast(tmp_path) as served:
+        fed = Tone(icecast=served, source=served.feed("/tone.mp3", MP3, sample_rate=44100))
+        try:
+            fed.start_source()
+            yield fed
+        finally:
+            fed.source.stop()
 
 
 def listen(url: str, stop_listening: threading.Event) -> None:
@@ -207,51 +274,23 @@ class TwoMounts:
     admin_password_file: Path
 
 
-def feed(port: int, mount: str, codec: list[str], log: IO[str]) -> subprocess.Popen:
-    tone = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
-    target = f"icecast://source:tone-source@127.0.0.1:{port}{mount}"
-    return subprocess.Popen(
-        [str(FFMPEG), "-nostdin", "-loglevel", "error", "-re", *tone, *codec, target],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-
-
 @pytest.fixture
 def two_mounts(tmp_path: Path) -> Iterator[TwoMounts]:
-    port = free_port()
-    config = tmp_path / "icecast.xml"
-    config.write_text(icecast_config(port))
-    status = f"http://127.0.0.1:{port}/status-json.xsl"
     password = tmp_path / "icecast-admin"
     password.write_text("tone-admin\n")
-    log = (tmp_path / "icecast.log").open("w")
-    icecast = subprocess.Popen([ICECAST, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT)
-    feeds = []
-    try:
-        wait_for(lambda: urllib.request.urlopen(status, timeout=1).status == 200, timeout=30, what="icecast")
-        opus = ["-c:a", "libopus", "-b:a", "48k", "-content_type", "audio/ogg", "-f", "ogg"]
-        mp3 = ["-c:a", "libmp3lame", "-b:a", "64k", "-content_type", "audio/mpeg", "-f", "mp3"]
-        sources = {"/live.opus": opus, "/live.mp3": mp3}
-        feeds = [feed(port, mount, codec, log) for mount, codec in sources.items()]
-
-        def mounted() -> bool:
-            # ffmpeg gives up on a refused connect (as the tone's source may): start it again.
-            for index, (mount, codec) in enumerate(sources.items()):
-                if feeds[index].poll() is not None:
-                    feeds[index] = feed(port, mount, codec, log)
-            text = urllib.request.urlopen(status, timeout=1).read()
+    opus = ["-c:a", "libopus", "-b:a", "48k", "-content_type", "audio/ogg", "-f", "ogg"]
+    with icecast(tmp_path) as served:
+        feeds = [served.feed("/live.opus", opus, sample_rate=48000), served.feed("/live.mp3", MP3, sample_rate=48000)]
+        try:
             # Both mounts listed, and the Ogg one with its codec: Icecast names it once it has read the
             # stream's first pages, a moment after the mount appears (the agent's first look must see it).
-            return text.count(b"/live.") == 2 and b'"subtype":"Opus"' in text
-
-        wait_for(mounted, timeout=30, what="both mounts")
-        yield TwoMounts(status=status, admin_password_file=password)
-    finally:
-        for process in feeds:
-            stop(process)
-        stop(icecast)
-        log.close()
+            served.wait_for_sources(
+                feeds, lambda status: status.count(b"/live.") == 2 and b'"subtype":"Opus"' in status
+            )
+            yield TwoMounts(status=served.status, admin_password_file=password)
+        finally:
+            for one in feeds:
+                one.stop()
 
 
 def test_real_icecast_two_mounts_of_one_encoder_each_their_codec_quality_and_measured_bitrate(
