@@ -29,6 +29,7 @@ from tracker.agent.loop import Agent
 from tracker.agent.sources import build_sources
 from tracker.agent.transports import build_transport
 
+from .media import Feed, stop, wait_until_listed
 from .servers import RealTracker
 
 ICECAST, FFMPEG = shutil.which("icecast2"), shutil.which("ffmpeg")
@@ -61,43 +62,6 @@ def icecast_config(port: int) -> str:
 </icecast>"""
 
 
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-@dataclass
-class Feed:
-    """One ffmpeg source for one mount, kept going the way a source client is: started again
-    when it exits (it gives up on a refused connect, seen under CI's load) or when its mount
-    is still not listed a while after it started (a connect left hanging: ffmpeg has no timeout).
-    """
-
-    command: list[str]
-    log: IO[str]
-    process: subprocess.Popen | None = None
-    started: float = 0.0
-
-    STUCK_SECONDS = 5.0
-
-    def keep_going(self) -> None:
-        if self.process is not None:
-            if self.process.poll() is None and time.monotonic() - self.started < self.STUCK_SECONDS:
-                return
-            stop(self.process)
-        self.process = subprocess.Popen(self.command, stdout=self.log, stderr=subprocess.STDOUT)
-        self.started = time.monotonic()
-
-    def stop(self) -> None:
-        if self.process is not None:
-            stop(self.process)
-            self.process = None
-
-
 @dataclass
 class Icecast:
     """A real Icecast on a free loopback port; its own log and its sources' output in one file."""
@@ -119,23 +83,14 @@ class Icecast:
         return Feed([str(FFMPEG), "-nostdin", "-loglevel", "error", "-re", *tone, *codec, target], self.log)
 
     def wait_for_sources(self, feeds: list[Feed], listed: Callable[[bytes], bool]) -> None:
-        """Until `listed` is true of the status page, keeping the feeds going; on a timeout the
-        error carries the log, so a CI run that meets one says why."""
-
-        def fed() -> bool:
-            if listed(self.status_text()):
-                return True
-            for one in feeds:
-                one.keep_going()
-            return False
-
-        try:
-            wait_for(fed, timeout=30, what="the sources' mounts")
-        except TimeoutError as error:
-            self.log.flush()
-            # Without the access log's lines of this wait's own status requests, one every 50 ms.
-            lines = [line for line in self.log_path.read_text().splitlines() if "GET /status-json.xsl" not in line]
-            raise TimeoutError(f"{error}; Icecast's and ffmpeg's log:\n" + "\n".join(lines[-40:])) from None
+        wait_until_listed(
+            feeds,
+            lambda: listed(self.status_text()),
+            log_path=self.log_path,
+            log=self.log,
+            what="the sources' mounts",
+            noise="GET /status-json.xsl",  # the wait's own requests, one every 50 ms
+        )
 
 
 @contextmanager

@@ -24,8 +24,8 @@ from tracker.agent.loop import Agent
 from tracker.agent.sources import build_sources
 from tracker.agent.transports import build_transport
 
+from .media import Feed, stop, wait_until_listed
 from .servers import RealTracker
-from .test_icecast_real import stop
 
 NGINX, FFMPEG = shutil.which("nginx") or "/usr/sbin/nginx", shutil.which("ffmpeg")
 MODULE = Path("/usr/lib/nginx/modules/ngx_rtmp_module.so")
@@ -41,30 +41,28 @@ class Rtmp:
     """nginx-rtmp with application `live`, its /stat page, and a publisher of live/main the test may stop."""
 
     stat: str
-    rtmp_port: int
-    log: IO[str]
-    publisher: subprocess.Popen | None = None
+    publisher: Feed
+    log_path: Path
 
     def publishing(self) -> bool:
         return b"<publishing/>" in urllib.request.urlopen(self.stat, timeout=1).read()
 
     def publish(self) -> None:
-        source = ["-f", "lavfi", "-i", "testsrc=size=320x180:rate=25", "-f", "lavfi", "-i", "sine=frequency=440"]
-        codecs = ["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-b:v", "300k", "-g", "50"]
-        codecs += ["-c:a", "aac", "-b:a", "64k", "-f", "flv"]
-        self.publisher = subprocess.Popen(
-            [str(FFMPEG), "-nostdin", "-loglevel", "error", "-re", *source, *codecs,
-             f"rtmp://127.0.0.1:{self.rtmp_port}/live/main"],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        wait_for(self.publishing, timeout=30, what="the publisher on nginx-rtmp")
+        wait_until_listed(
+            [self.publisher], self.publishing, log_path=self.log_path, log=self.publisher.log, what="the publisher"
+        )
 
     def stop_publishing(self) -> None:
-        assert self.publisher is not None
-        stop(self.publisher)
-        self.publisher = None
+        self.publisher.stop()
         wait_for(lambda: not self.publishing(), timeout=10, what="nginx-rtmp to drop the publisher")
+
+
+def publisher(rtmp_port: int, log: IO[str]) -> Feed:
+    source = ["-f", "lavfi", "-i", "testsrc=size=320x180:rate=25", "-f", "lavfi", "-i", "sine=frequency=440"]
+    codecs = ["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-b:v", "300k", "-g", "50"]
+    codecs += ["-c:a", "aac", "-b:a", "64k", "-f", "flv"]
+    target = f"rtmp://127.0.0.1:{rtmp_port}/live/main"
+    return Feed([str(FFMPEG), "-nostdin", "-loglevel", "error", "-re", *source, *codecs, target], log)
 
 
 @pytest.fixture
@@ -73,25 +71,24 @@ def rtmp(tmp_path: Path) -> Iterator[Rtmp]:
     conf = tmp_path / "nginx.conf"
     conf.write_text(
         f"load_module {MODULE};\n"
-        f"daemon off;\nmaster_process off;\npid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\n"
+        f"daemon off;\nmaster_process off;\npid {tmp_path}/nginx.pid;\nerror_log stderr;\n"
         "events {}\n"
         f"rtmp {{ server {{ listen 127.0.0.1:{rtmp_port}; application live {{ live on; }} }} }}\n"
         f"http {{ access_log off; client_body_temp_path {tmp_path}/body; proxy_temp_path {tmp_path}/proxy;\n"
         f"  fastcgi_temp_path {tmp_path}/fastcgi; uwsgi_temp_path {tmp_path}/uwsgi; scgi_temp_path {tmp_path}/scgi;\n"
         f"  server {{ listen 127.0.0.1:{http_port}; location /stat {{ rtmp_stat all; }} }} }}\n"
     )
-    log = (tmp_path / "rtmp.log").open("w")
-    nginx = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
-    fed = Rtmp(stat=f"http://127.0.0.1:{http_port}/stat", rtmp_port=rtmp_port, log=log)
-    try:
-        wait_for(lambda: urllib.request.urlopen(fed.stat, timeout=1).status == 200, timeout=30, what="nginx-rtmp")
-        fed.publish()
-        yield fed
-    finally:
-        if fed.publisher is not None:
-            stop(fed.publisher)
-        stop(nginx)
-        log.close()
+    log_path = tmp_path / "rtmp.log"
+    with log_path.open("w") as log:
+        nginx = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
+        fed = Rtmp(stat=f"http://127.0.0.1:{http_port}/stat", publisher=publisher(rtmp_port, log), log_path=log_path)
+        try:
+            wait_for(lambda: urllib.request.urlopen(fed.stat, timeout=1).status == 200, timeout=30, what="nginx-rtmp")
+            fed.publish()
+            yield fed
+        finally:
+            fed.publisher.stop()
+            stop(nginx)
 
 
 def test_real_nginx_rtmp_publisher_back_is_up_within_one_interval_of_its_return(
