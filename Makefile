@@ -91,10 +91,11 @@ serve: $(VENV)/installed vendor
 # test against a real streaming server, nginx to check ops/'s site config.
 # Installed when run as root.
 # libnginx-mod-rtmp: the agent's nginx-rtmp test; prometheus: promtool, which checks the metrics.
-TEST_PACKAGES := chromium icecast2 ffmpeg nginx-light libnginx-mod-rtmp prometheus
+# iproute2: ip, for the faults across a link (testing/far_host.py).
+TEST_PACKAGES := chromium icecast2 ffmpeg nginx-light libnginx-mod-rtmp prometheus iproute2
 system-packages:
 	@missing=""; \
-	 for command in chromium icecast2 ffmpeg nginx promtool; do command -v $$command >/dev/null || missing="$$missing $$command"; done; \
+	 for command in chromium icecast2 ffmpeg nginx promtool ip; do command -v $$command >/dev/null || missing="$$missing $$command"; done; \
 	 [ -e /usr/lib/nginx/modules/ngx_rtmp_module.so ] || missing="$$missing libnginx-mod-rtmp"; \
 	 if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

