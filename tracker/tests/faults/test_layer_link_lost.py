@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from channels_redis.pubsub import RedisPubSubChannelLayer
 from redis import RedisError
 
@@ -45,6 +46,12 @@ def far_redis(tmp_path: Path) -> Iterator[tuple[far_host.FarHost, RedisProcess]]
             server.stop()
 
 
+def subscribers(url: str) -> set[str]:
+    """The ids of the Redis connections subscribed to something."""
+    with redis.Redis.from_url(url, socket_timeout=2) as client:
+        return {str(c["id"]) for c in client.client_list() if int(c["sub"]) or int(c["psub"])}
+
+
 def lost(caplog: pytest.LogCaptureFixture) -> bool:
     """The layer's subscription failed: the site's one line for it (tracker/socket_orders.py)."""
     return any("the control plane lost redis" in record.getMessage() for record in caplog.records)
@@ -64,6 +71,7 @@ async def test_the_control_planes_subscription_notices_its_redis_cut_off_and_tak
         await layer.group_send("operator.1", {"type": "order.close", "n": 0})
         assert (await asyncio.wait_for(asyncio.shield(waiting), 5))["n"] == 0
         waiting = asyncio.ensure_future(layer.receive(channel))
+        subscribed_before = subscribers(server.url)
         caplog.set_level(logging.WARNING, logger="channels_redis")
         host.cut()
         cut = time.monotonic()
@@ -79,6 +87,7 @@ async def test_the_control_planes_subscription_notices_its_redis_cut_off_and_tak
                 await layer.group_send("operator.1", {"type": "order.close", "n": 1})
             await asyncio.wait([waiting], timeout=0.5)
         again_in = time.monotonic() - mended
+        subscribed_after = subscribers(server.url)
     finally:
         waiting.cancel()
         await layer.flush()
@@ -87,3 +96,5 @@ async def test_the_control_planes_subscription_notices_its_redis_cut_off_and_tak
     # The PING after a second's quiet, unacknowledged for 3 s (TCP_USER_TIMEOUT): about 4 s.
     assert noticed_in is not None and noticed_in < 7, [record.getMessage() for record in caplog.records]
     assert waiting.done() and waiting.result() == {"type": "order.close", "n": 1}
+    # On a connection of its own: not the old one carrying on (a failover's new primary is another host).
+    assert subscribed_after - subscribed_before, (subscribed_before, subscribed_after)
