@@ -27,12 +27,13 @@ def stop(process: subprocess.Popen) -> None:
 @dataclass
 class Feed:
     """One ffmpeg source, started again when it exits (it gives up on a refused connect, seen
-    under CI's load) or when it is still not listed a while after it started (a connect left
-    hanging: ffmpeg has no timeout of its own).
+    under CI's load) or when the server still does not show it a while after it started (a
+    connect left hanging: ffmpeg has no timeout of its own).
     """
 
     command: list[str]
     log: IO[str]
+    shown: Callable[[], bool]  # whether the server lists this source
     process: subprocess.Popen | None = None
     started: float = 0.0
 
@@ -40,7 +41,9 @@ class Feed:
 
     def keep_going(self) -> None:
         if self.process is not None:
-            if self.process.poll() is None and time.monotonic() - self.started < self.STUCK_SECONDS:
+            if self.process.poll() is None and (
+                time.monotonic() - self.started < self.STUCK_SECONDS or answered(self.shown)
+            ):
                 return
             stop(self.process)
         self.process = subprocess.Popen(self.command, stdout=self.log, stderr=subprocess.STDOUT)
@@ -52,14 +55,30 @@ class Feed:
             self.process = None
 
 
+def answered(check: Callable[[], bool]) -> bool:
+    """The check's answer, or False when the server did not answer it."""
+    try:
+        return check()
+    except OSError:
+        return False
+
+
 def wait_until_listed(
-    feeds: list[Feed], listed: Callable[[], bool], *, log_path: Path, log: IO[str], what: str, noise: str = ""
+    server: subprocess.Popen,
+    feeds: list[Feed],
+    listed: Callable[[], bool],
+    *,
+    log_path: Path,
+    log: IO[str],
+    what: str,
+    noise: str = "",
 ) -> None:
     """Until the server lists what `listed` looks for, keeping the feeds going; a timeout's error
-    ends with the log's last lines (without those containing `noise`: the wait's own requests)."""
+    says whether the server still runs and ends with the log's last lines (without those
+    containing `noise`: the wait's own requests)."""
 
     def fed() -> bool:
-        if listed():
+        if answered(listed):
             return True
         for one in feeds:
             one.keep_going()
@@ -69,5 +88,8 @@ def wait_until_listed(
         wait_for(fed, timeout=30, what=what)
     except TimeoutError as error:
         log.flush()
+        state = "still running" if server.poll() is None else f"exited with {server.returncode}"
         lines = [line for line in log_path.read_text().splitlines() if not noise or noise not in line]
-        raise TimeoutError(f"{error}; the servers' and sources' log:\n" + "\n".join(lines[-40:])) from None
+        raise TimeoutError(
+            f"{error}; the server {state}; its and the sources' log:\n" + "\n".join(lines[-40:])
+        ) from None

@@ -67,6 +67,7 @@ class Icecast:
     """A real Icecast on a free loopback port; its own log and its sources' output in one file."""
 
     port: int
+    process: subprocess.Popen
     log_path: Path
     log: IO[str]
 
@@ -80,10 +81,12 @@ class Icecast:
     def feed(self, mount: str, codec: list[str], sample_rate: int) -> Feed:
         tone = ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate={sample_rate}"]
         target = f"icecast://source:tone-source@127.0.0.1:{self.port}{mount}"
-        return Feed([str(FFMPEG), "-nostdin", "-loglevel", "error", "-re", *tone, *codec, target], self.log)
+        command = [str(FFMPEG), "-nostdin", "-loglevel", "error", "-re", *tone, *codec, target]
+        return Feed(command, self.log, shown=lambda: f'{mount}"'.encode() in self.status_text())
 
     def wait_for_sources(self, feeds: list[Feed], listed: Callable[[bytes], bool]) -> None:
         wait_until_listed(
+            self.process,
             feeds,
             lambda: listed(self.status_text()),
             log_path=self.log_path,
@@ -101,7 +104,7 @@ def icecast(tmp_path: Path) -> Iterator[Icecast]:
     log_path = tmp_path / "icecast.log"
     with log_path.open("w") as log:
         process = subprocess.Popen([str(ICECAST), "-c", str(config)], stdout=log, stderr=subprocess.STDOUT)
-        served = Icecast(port=port, log_path=log_path, log=log)
+        served = Icecast(port=port, process=process, log_path=log_path, log=log)
         try:
             wait_for(lambda: urllib.request.urlopen(served.status, timeout=1).status == 200, timeout=30, what="icecast")
             yield served

@@ -41,15 +41,21 @@ class Rtmp:
     """nginx-rtmp with application `live`, its /stat page, and a publisher of live/main the test may stop."""
 
     stat: str
+    nginx: subprocess.Popen
     publisher: Feed
     log_path: Path
 
     def publishing(self) -> bool:
-        return b"<publishing/>" in urllib.request.urlopen(self.stat, timeout=1).read()
+        return publishing(self.stat)
 
     def publish(self) -> None:
         wait_until_listed(
-            [self.publisher], self.publishing, log_path=self.log_path, log=self.publisher.log, what="the publisher"
+            self.nginx,
+            [self.publisher],
+            self.publishing,
+            log_path=self.log_path,
+            log=self.publisher.log,
+            what="the publisher",
         )
 
     def stop_publishing(self) -> None:
@@ -57,12 +63,17 @@ class Rtmp:
         wait_for(lambda: not self.publishing(), timeout=10, what="nginx-rtmp to drop the publisher")
 
 
-def publisher(rtmp_port: int, log: IO[str]) -> Feed:
+def publishing(stat: str) -> bool:
+    return b"<publishing/>" in urllib.request.urlopen(stat, timeout=1).read()
+
+
+def publisher(rtmp_port: int, stat: str, log: IO[str]) -> Feed:
     source = ["-f", "lavfi", "-i", "testsrc=size=320x180:rate=25", "-f", "lavfi", "-i", "sine=frequency=440"]
     codecs = ["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-b:v", "300k", "-g", "50"]
     codecs += ["-c:a", "aac", "-b:a", "64k", "-f", "flv"]
     target = f"rtmp://127.0.0.1:{rtmp_port}/live/main"
-    return Feed([str(FFMPEG), "-nostdin", "-loglevel", "error", "-re", *source, *codecs, target], log)
+    command = [str(FFMPEG), "-nostdin", "-loglevel", "error", "-re", *source, *codecs, target]
+    return Feed(command, log, shown=lambda: publishing(stat))
 
 
 @pytest.fixture
@@ -81,7 +92,8 @@ def rtmp(tmp_path: Path) -> Iterator[Rtmp]:
     log_path = tmp_path / "rtmp.log"
     with log_path.open("w") as log:
         nginx = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
-        fed = Rtmp(stat=f"http://127.0.0.1:{http_port}/stat", publisher=publisher(rtmp_port, log), log_path=log_path)
+        stat = f"http://127.0.0.1:{http_port}/stat"
+        fed = Rtmp(stat=stat, nginx=nginx, publisher=publisher(rtmp_port, stat, log), log_path=log_path)
         try:
             wait_for(lambda: urllib.request.urlopen(fed.stat, timeout=1).status == 200, timeout=30, what="nginx-rtmp")
             fed.publish()
