@@ -179,6 +179,8 @@ def test_acknowledge_and_silence_reach_a_second_operator_and_no_alert_goes_out(s
             expect(bob.locator('tr[data-encoder="cam"] .silenced')).to_contain_text("silenced until")
             expect(bob).to_have_title("(1 no encoders (setup); 1 down) Dashboard")  # silenced is not hidden
 
+            # Alice's page settled too: a row moving as the click lands gets nothing.
+            expect(alice.locator('tr[data-encoder="cam"] .badge')).to_have_text("down")
             alice.locator('tr[data-encoder="cam"] .ack-button').click()
             expect(bob.locator('tr[data-encoder="cam"] .ack')).to_contain_text("alice is on it")
             expect(bob.locator('tr[data-encoder="cam"] .ack-button')).to_be_hidden()
