@@ -12,7 +12,6 @@ import json
 import os
 import pwd
 import shutil
-import subprocess
 import threading
 import time
 import urllib.request
@@ -20,7 +19,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 import pytest
 
@@ -29,7 +27,7 @@ from tracker.agent.loop import Agent
 from tracker.agent.sources import build_sources
 from tracker.agent.transports import build_transport
 
-from .media import Feed, stop, wait_until_listed
+from .media import Kept, wait_until
 from .servers import RealTracker
 
 ICECAST, FFMPEG = shutil.which("icecast2"), shutil.which("ffmpeg")
@@ -64,12 +62,11 @@ def icecast_config(port: int) -> str:
 
 @dataclass
 class Icecast:
-    """A real Icecast on a free loopback port; its own log and its sources' output in one file."""
+    """A real Icecast on a free loopback port, kept going; its log and its sources' output in one file."""
 
     port: int
-    process: subprocess.Popen
     log_path: Path
-    log: IO[str]
+    server: Kept
 
     @property
     def status(self) -> str:
@@ -78,20 +75,19 @@ class Icecast:
     def status_text(self) -> bytes:
         return urllib.request.urlopen(self.status, timeout=1).read()
 
-    def feed(self, mount: str, codec: list[str], sample_rate: int) -> Feed:
+    def feed(self, mount: str, codec: list[str], sample_rate: int) -> Kept:
         tone = ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate={sample_rate}"]
         target = f"icecast://source:tone-source@127.0.0.1:{self.port}{mount}"
         command = [str(FFMPEG), "-nostdin", "-loglevel", "error", "-re", *tone, *codec, target]
-        return Feed(command, self.log, shown=lambda: f'{mount}"'.encode() in self.status_text())
+        return Kept(command, self.server.log, shown=lambda: f'{mount}"'.encode() in self.status_text())
 
-    def wait_for_sources(self, feeds: list[Feed], listed: Callable[[bytes], bool]) -> None:
-        wait_until_listed(
-            self.process,
-            feeds,
-            lambda: listed(self.status_text()),
+    def wait_until(self, ready: Callable[[bytes], bool], sources: list[Kept], *, what: str) -> None:
+        """Until `ready` is true of the status page, keeping Icecast and the sources going."""
+        wait_until(
+            lambda: ready(self.status_text()),
+            [self.server, *sources],
             log_path=self.log_path,
-            log=self.log,
-            what="the sources' mounts",
+            what=what,
             noise="GET /status-json.xsl",  # the wait's own requests, one every 50 ms
         )
 
@@ -103,13 +99,13 @@ def icecast(tmp_path: Path) -> Iterator[Icecast]:
     config.write_text(icecast_config(port))
     log_path = tmp_path / "icecast.log"
     with log_path.open("w") as log:
-        process = subprocess.Popen([str(ICECAST), "-c", str(config)], stdout=log, stderr=subprocess.STDOUT)
-        served = Icecast(port=port, process=process, log_path=log_path, log=log)
+        server = Kept([str(ICECAST), "-c", str(config)], log, shown=lambda: served.status_text() is not None)
+        served = Icecast(port, log_path, server)
         try:
-            wait_for(lambda: urllib.request.urlopen(served.status, timeout=1).status == 200, timeout=30, what="icecast")
+            served.wait_until(lambda status: True, [], what="icecast")  # answering
             yield served
         finally:
-            stop(process)
+            server.stop()
 
 
 MP3 = ["-c:a", "libmp3lame", "-b:a", "64k", "-content_type", "audio/mpeg", "-f", "mp3"]
@@ -120,7 +116,7 @@ class Tone:
     """A real Icecast fed by a real ffmpeg source on /tone.mp3, which the test may stop and restart."""
 
     icecast: Icecast
-    source: Feed
+    source: Kept
 
     @property
     def status(self) -> str:
@@ -131,7 +127,7 @@ class Tone:
         return b"/tone.mp3" in status
 
     def start_source(self) -> None:
-        self.icecast.wait_for_sources([self.source], self.listed_in)
+        self.icecast.wait_until(self.listed_in, [self.source], what="the tone's mount")
 
     def stop_source(self) -> None:
         self.source.stop()
@@ -242,8 +238,8 @@ def two_mounts(tmp_path: Path) -> Iterator[TwoMounts]:
         try:
             # Both mounts listed, and the Ogg one with its codec: Icecast names it once it has read the
             # stream's first pages, a moment after the mount appears (the agent's first look must see it).
-            served.wait_for_sources(
-                feeds, lambda status: status.count(b"/live.") == 2 and b'"subtype":"Opus"' in status
+            served.wait_until(
+                lambda status: status.count(b"/live.") == 2 and b'"subtype":"Opus"' in status, feeds, what="both mounts"
             )
             yield TwoMounts(status=served.status, admin_password_file=password)
         finally:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ from tracker.agent.loop import Agent
 from tracker.agent.sources import build_sources
 from tracker.agent.transports import build_transport
 
-from .media import Feed, stop, wait_until_listed
+from .media import Kept, wait_until
 from .servers import RealTracker
 
 NGINX, FFMPEG = shutil.which("nginx") or "/usr/sbin/nginx", shutil.which("ffmpeg")
@@ -41,22 +40,15 @@ class Rtmp:
     """nginx-rtmp with application `live`, its /stat page, and a publisher of live/main the test may stop."""
 
     stat: str
-    nginx: subprocess.Popen
-    publisher: Feed
+    nginx: Kept
+    publisher: Kept
     log_path: Path
 
     def publishing(self) -> bool:
         return publishing(self.stat)
 
     def publish(self) -> None:
-        wait_until_listed(
-            self.nginx,
-            [self.publisher],
-            self.publishing,
-            log_path=self.log_path,
-            log=self.publisher.log,
-            what="the publisher",
-        )
+        wait_until(self.publishing, [self.nginx, self.publisher], log_path=self.log_path, what="the publisher")
 
     def stop_publishing(self) -> None:
         self.publisher.stop()
@@ -67,13 +59,17 @@ def publishing(stat: str) -> bool:
     return b"<publishing/>" in urllib.request.urlopen(stat, timeout=1).read()
 
 
-def publisher(rtmp_port: int, stat: str, log: IO[str]) -> Feed:
+def answering(stat: str) -> bool:
+    return urllib.request.urlopen(stat, timeout=1).status == 200
+
+
+def publisher(rtmp_port: int, stat: str, log: IO[str]) -> Kept:
     source = ["-f", "lavfi", "-i", "testsrc=size=320x180:rate=25", "-f", "lavfi", "-i", "sine=frequency=440"]
     codecs = ["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-b:v", "300k", "-g", "50"]
     codecs += ["-c:a", "aac", "-b:a", "64k", "-f", "flv"]
     target = f"rtmp://127.0.0.1:{rtmp_port}/live/main"
     command = [str(FFMPEG), "-nostdin", "-loglevel", "error", "-re", *source, *codecs, target]
-    return Feed(command, log, shown=lambda: publishing(stat))
+    return Kept(command, log, shown=lambda: publishing(stat))
 
 
 @pytest.fixture
@@ -90,17 +86,17 @@ def rtmp(tmp_path: Path) -> Iterator[Rtmp]:
         f"  server {{ listen 127.0.0.1:{http_port}; location /stat {{ rtmp_stat all; }} }} }}\n"
     )
     log_path = tmp_path / "rtmp.log"
+    stat = f"http://127.0.0.1:{http_port}/stat"
     with log_path.open("w") as log:
-        nginx = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
-        stat = f"http://127.0.0.1:{http_port}/stat"
+        nginx = Kept([NGINX, "-p", str(tmp_path), "-c", str(conf)], log, shown=lambda: answering(stat))
         fed = Rtmp(stat=stat, nginx=nginx, publisher=publisher(rtmp_port, stat, log), log_path=log_path)
         try:
-            wait_for(lambda: urllib.request.urlopen(fed.stat, timeout=1).status == 200, timeout=30, what="nginx-rtmp")
+            wait_until(lambda: answering(stat), [nginx], log_path=log_path, what="nginx-rtmp")
             fed.publish()
             yield fed
         finally:
             fed.publisher.stop()
-            stop(nginx)
+            nginx.stop()
 
 
 def test_real_nginx_rtmp_publisher_back_is_up_within_one_interval_of_its_return(
