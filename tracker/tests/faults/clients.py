@@ -12,6 +12,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from testing.factories import post_heartbeat, stream
+from testing.processes import wait_for
 
 STREAM = stream("https://cdn.example/a.webm", format="webm", clients=0)
 
@@ -88,6 +89,13 @@ class Viewer:
 
     def __enter__(self) -> Viewer:
         self.thread.start()
+        # In the room before the test's fault comes: a viewer still connecting then sees none of it
+        # (a CI run froze Redis before the first socket to a new daphne was open).
+        try:
+            wait_for(lambda: any(m["type"] == "snapshot" for _, m in self.messages), timeout=10, what="a snapshot")
+        except TimeoutError:
+            self.stopped.set()
+            raise
         return self
 
     def __exit__(self, *exc_info: object) -> None:
