@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 import redis as redis_sync
 from playwright.sync_api import Browser, expect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.sync.client import connect
 
 from testing.factories import stream
@@ -101,6 +101,12 @@ def log_in(site: Site, username: str, password: str, address: str) -> tuple[bool
     return landed.endswith("/tracker/dashboard/"), cookie
 
 
+# A crowd's socket the site turns away (refused, closed for its budget, or its handshake dropped
+# past daphne's 5 s while the flood holds the process: met once in CI) is no failure; what the
+# tests check is what the crew still sees and what the stores kept.
+TURNED_AWAY = (ConnectionClosed, InvalidHandshake, TimeoutError, OSError)
+
+
 def viewer(crew: Crew, address: str):
     return connect(
         crew.site.url.replace("http", "ws") + "/ws/live/",
@@ -115,7 +121,7 @@ def send_report(crew: Crew, address: str, text: str) -> None:
     """One viewer at `address` opens the page, reports a problem, and leaves."""
     fields = {name: worst(limit) for name, limit in viewer_reports.REPORT_FIELDS.items()}
     report = {**fields, "type": "report", "room": "example", "tab": f"tab-{uuid.uuid4().hex}", "text": text}
-    with contextlib.suppress(ConnectionClosed, InvalidStatus, TimeoutError, OSError), viewer(crew, address) as socket:
+    with contextlib.suppress(*TURNED_AWAY), viewer(crew, address) as socket:
         socket.recv(timeout=10)  # the snapshot
         socket.send(json.dumps(report))
 
@@ -288,7 +294,7 @@ def test_operator_socket_flood_and_oversized_names(ready: Crew, browser: Browser
 
 def test_viewer_channels_flooded_watch_health_and_frames(ready: Crew, browser: Browser):
     def flood(address: str) -> None:
-        with contextlib.suppress(ConnectionClosed, InvalidStatus, TimeoutError, OSError), viewer(ready, address) as s:
+        with contextlib.suppress(*TURNED_AWAY), viewer(ready, address) as s:
             s.recv(timeout=10)
             for n in range(40):
                 s.send(json.dumps({"type": "watch", "room": "example", "tab": f"tab-{address}-{n}"[:64]}))
