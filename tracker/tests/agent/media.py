@@ -3,9 +3,9 @@ going as a supervisor keeps a service going, and a wait whose timeout carries th
 run that meets one says why.
 
 Why kept going: Debian's Icecast 2.4.4 dies of a segmentation fault in about one start in 75 here
-(2 of 150 starts under load; once just after answering its first status request, which made
-a CI run fail); ffmpeg gives up on a refused connect, and waits for ever on a connect that is
-accepted and never answered (it has no timeout of its own).
+(2 of 150 starts under load), at times just after answering its first status request: a CI run
+failed so, its source refused and nothing answering after; ffmpeg gives up on a refused connect,
+and waits for ever on a connect that is accepted and never answered (it has no timeout of its own).
 """
 
 from __future__ import annotations
