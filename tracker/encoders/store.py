@@ -89,7 +89,8 @@ def connect(**options: Any) -> Redis:
     redis-py 8 defaults to a 5 s read timeout and a pool that fails at 100
     connections instead of waiting; commands here get a short timeout (Redis
     answers in microseconds, so a slow answer means trouble) and a pool that
-    waits. The pub/sub listener passes socket_timeout=None: it idles by design.
+    waits. Subscriptions keep it too: their idle reads go through
+    tracker.encoders.subscription, which tells a quiet Redis from a lost one.
     """
     options = {
         "max_connections": 200,

@@ -1,6 +1,6 @@
 """A Redis subscription that tells a quiet Redis from one that is gone without a word.
 
-A subscription idles by design: it reads with no deadline. A Redis that
+A subscription idles by design, so its reads cannot have a command's deadline. A Redis that
 went away without closing the connection (its host off, the link cut, the
 process frozen) then looks like a quiet one for as long as TCP keeps trying
 (about 15 minutes), and through a Sentinel failover the live feed of every
